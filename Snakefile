@@ -1,0 +1,28 @@
+# mec: task-driven path integrators compared with medial entorhinal cortex.
+# A table of contents; the rules live in workflow/rules/, the logic in the `mec` package.
+#
+#   snakemake --cores 8 --resources gpu=1            everything in config.yaml
+#   snakemake --cores 2 results/fits/ugrnn_relu_2.2.csv     one fit and what it needs
+#   snakemake --cores 2 --configfile configs/sargolini2006.yaml   another experiment
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+# A --configfile on the command line replaces config.yaml (configs/*.yaml are complete
+# experiments), instead of being merged into it key by key.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/models.smk"
+include: "workflow/rules/fits.smk"
+include: "workflow/rules/summary.smk"
+
+
+rule all:
+    input:
+        summary_outputs(),
+    default_target: True

@@ -1,0 +1,10 @@
+"""mec: task-driven path integrators compared with medial entorhinal cortex.
+
+A reproduction and extension of Nayebi et al., NeurIPS 2021, "Explaining heterogeneity in
+medial entorhinal cortex with task-driven neural networks" (code: neuroailab/mec).
+
+Only :mod:`mec.models` imports TensorFlow/Keras; everything else (data, rate maps, fits,
+scores, summaries) imports without it, so analysis never pays for a deep-learning import.
+"""
+
+__version__ = "0.1.0"

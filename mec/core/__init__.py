@@ -1,0 +1,1 @@
+"""Core constants and small helpers shared across mec (no TensorFlow here)."""

@@ -1,0 +1,293 @@
+"""The dataset contract: one HDF5 file per dataset, read into the original's dict form.
+
+Layout (format ``mec-dataset``, version 1)::
+
+    /                               attrs: format="mec-dataset", format_version=1, name,
+                                           source ("synthetic", "kavli", "nwb", ...),
+                                           mec_version, provenance (JSON string)
+    /arenas/{arena}/                group per arena; {arena} = size in metres, "1.0", "2.2"
+        attrs: size (float, m), shape ("square" | "circle")
+        x_edges (nx+1,) float64     bin edges along x in metres, finite, increasing
+        y_edges (ny+1,) float64     bin edges along y in metres
+        animals/{animal}/           one group per animal (at least one per arena)
+            resp (nx, ny, n_cells)  rate maps in Hz; NaN = bin never visited / outside arena
+            cell_ids (n_cells,)     unique (within the arena) byte strings
+            cell_types (n_cells,)   optional: "grid", "border", "head_direction",
+                                    "heterogeneous", "weakly_spatial", ...
+            truth/resp              optional: noise-free maps (synthetic data only)
+            cell_info/{name}        optional per-cell columns (n_cells,), e.g. grid_score
+
+:func:`load_dataset` returns a :class:`Dataset`: a dict in the original API's form
+(SPEC §4.1) ``dataset[arena][animal] = {"resp": ..., "cell_ids": ..., "cell_types": ...}``
+with float arena keys, plus the attributes ``edges``, ``arenas``, ``attrs``, ``truth`` and
+``cell_info``. Every check failure raises one :class:`DatasetError` naming the file, the
+arena, the animal and the problem.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+
+__all__ = ["Dataset", "DatasetError", "load_dataset", "save_dataset", "arena_key",
+           "FORMAT", "FORMAT_VERSION", "ARENA_SHAPES"]
+
+FORMAT = "mec-dataset"
+FORMAT_VERSION = 1
+ARENA_SHAPES = ("square", "circle")
+
+
+class DatasetError(ValueError):
+    """A dataset file or dict breaks the contract; the message says where and how."""
+
+
+def arena_key(arena: float | str) -> str:
+    """The canonical text form of an arena size in metres: ``1`` -> ``"1.0"``."""
+    try:
+        value = float(arena)
+    except (TypeError, ValueError):
+        raise DatasetError(f"arena {arena!r} is not a size in metres") from None
+    if not np.isfinite(value) or value <= 0:
+        raise DatasetError(f"arena {arena!r} must be a positive size in metres")
+    return f"{value:.1f}" if round(value, 1) == value else repr(value)
+
+
+class Dataset(dict):
+    """``dataset[arena][animal] = {"resp", "cell_ids", ["cell_types"]}`` plus metadata.
+
+    Attributes:
+        edges: ``{arena: (x_edges (nx+1,), y_edges (ny+1,))}`` in metres.
+        arenas: ``{arena: {"size": float m, "shape": "square" | "circle"}}``.
+        attrs: file-level attributes (name, source, provenance, ...).
+        truth: ``{arena: {animal: (nx, ny, n_cells) noise-free maps}}`` where stored.
+        cell_info: ``{arena: {animal: {column: (n_cells,) array}}}`` where stored.
+    """
+
+    def __init__(self, data=None, *, edges=None, arenas=None, attrs=None, truth=None,
+                 cell_info=None):
+        super().__init__(data or {})
+        self.edges = dict(edges or {})
+        self.arenas = dict(arenas or {})
+        self.attrs = dict(attrs or {})
+        self.truth = dict(truth or {})
+        self.cell_info = dict(cell_info or {})
+
+    def cells(self, arena: float) -> "list[tuple[str, str, str]]":
+        """``(animal, cell_id, cell_type)`` for every cell of an arena, in file order."""
+        out = []
+        for animal, rec in self[arena].items():
+            types = rec.get("cell_types")
+            for i, cid in enumerate(rec["cell_ids"]):
+                out.append((animal, str(cid), str(types[i]) if types is not None else "unknown"))
+        return out
+
+
+def _fail(path, problem: str, arena=None, animal=None) -> DatasetError:
+    where = [str(path)]
+    if arena is not None:
+        where.append(f"arena {arena}")
+    if animal is not None:
+        where.append(f"animal {animal}")
+    return DatasetError(": ".join([", ".join(where), problem]))
+
+
+def _check_edges(edges, n, axis, path, arena):
+    edges = np.asarray(edges, dtype=float)
+    if edges.ndim != 1 or len(edges) < 2:
+        raise _fail(path, f"{axis}_edges must be a 1-d array of at least 2 values, "
+                          f"got shape {edges.shape}", arena)
+    if not np.all(np.isfinite(edges)):
+        raise _fail(path, f"{axis}_edges contain non-finite values", arena)
+    if np.any(np.diff(edges) <= 0):
+        raise _fail(path, f"{axis}_edges are not strictly increasing", arena)
+    if n is not None and len(edges) != n + 1:
+        raise _fail(path, f"{axis}_edges have {len(edges)} values but the rate maps have "
+                          f"{n} bins along {axis} (need {n + 1} edges)", arena)
+    return edges
+
+
+def validate(dataset: Dataset, path="<dataset>") -> Dataset:
+    """Check a :class:`Dataset` against the contract; return it or raise DatasetError."""
+    if not len(dataset):
+        raise _fail(path, "no arenas")
+    for arena, animals in dataset.items():
+        if arena not in dataset.edges:
+            raise _fail(path, "no bin edges", arena)
+        info = dataset.arenas.get(arena, {})
+        shape = info.get("shape", "square")
+        if shape not in ARENA_SHAPES:
+            raise _fail(path, f"shape {shape!r} is not one of {ARENA_SHAPES}", arena)
+        if not isinstance(animals, Mapping) or not len(animals):
+            raise _fail(path, "no animals (need at least one per arena)", arena)
+        x_edges, y_edges = dataset.edges[arena]
+        first = next(iter(animals.values()))
+        resp0 = np.asarray(first.get("resp")) if isinstance(first, Mapping) else None
+        nx, ny = (resp0.shape[:2] if resp0 is not None and resp0.ndim == 3 else (None, None))
+        _check_edges(x_edges, nx, "x", path, arena)
+        _check_edges(y_edges, ny, "y", path, arena)
+        seen: dict[str, str] = {}
+        for animal, rec in animals.items():
+            if not isinstance(rec, Mapping) or "resp" not in rec or "cell_ids" not in rec:
+                raise _fail(path, "needs 'resp' and 'cell_ids'", arena, animal)
+            resp = np.asarray(rec["resp"])
+            if resp.ndim != 3:
+                raise _fail(path, f"resp must be (nx, ny, n_cells), got shape {resp.shape}",
+                            arena, animal)
+            if resp.shape[:2] != (len(x_edges) - 1, len(y_edges) - 1):
+                raise _fail(path, f"resp has {resp.shape[:2]} bins but the arena's edges give "
+                                  f"({len(x_edges) - 1}, {len(y_edges) - 1})", arena, animal)
+            if resp.shape[2] == 0:
+                raise _fail(path, "no cells", arena, animal)
+            if not np.issubdtype(resp.dtype, np.number):
+                raise _fail(path, f"resp has non-numeric dtype {resp.dtype}", arena, animal)
+            if np.isinf(resp).any():
+                raise _fail(path, "resp contains infinite values", arena, animal)
+            ids = np.asarray(rec["cell_ids"]).astype(str)
+            if ids.shape != (resp.shape[2],):
+                raise _fail(path, f"{len(ids)} cell_ids for {resp.shape[2]} cells", arena, animal)
+            for cid in ids:
+                if cid in seen:
+                    raise _fail(path, f"cell id {cid!r} is not unique (also in animal "
+                                      f"{seen[cid]})", arena, animal)
+                seen[cid] = animal
+            types = rec.get("cell_types")
+            if types is not None and np.asarray(types).shape != ids.shape:
+                raise _fail(path, f"{np.asarray(types).size} cell_types for {len(ids)} cells",
+                            arena, animal)
+    return dataset
+
+
+def save_dataset(path: str | os.PathLike, dataset: Mapping, edges: Mapping | None = None,
+                 arenas: Mapping | None = None, attrs: Mapping | None = None,
+                 truth: Mapping | None = None, cell_info: Mapping | None = None) -> Path:
+    """Validate and write a dataset to HDF5 atomically (layout in the module docstring).
+
+    dataset: ``{arena: {animal: {"resp", "cell_ids", ["cell_types"]}}}``; edges, arenas,
+    truth and cell_info as in :class:`Dataset` (taken from ``dataset`` itself when it is a
+    Dataset and they are not given); attrs: file attributes (name, source, provenance...;
+    non-string values other than numbers are stored as JSON).
+    """
+    import h5py
+
+    from mec import __version__
+    from mec.io import atomic_path
+
+    if isinstance(dataset, Dataset):
+        edges = edges if edges is not None else dataset.edges
+        arenas = arenas if arenas is not None else dataset.arenas
+        attrs = attrs if attrs is not None else dataset.attrs
+        truth = truth if truth is not None else dataset.truth
+        cell_info = cell_info if cell_info is not None else dataset.cell_info
+    ds = Dataset({float(a): v for a, v in dataset.items()},
+                 edges={float(a): v for a, v in (edges or {}).items()},
+                 arenas={float(a): v for a, v in (arenas or {}).items()},
+                 attrs=attrs, truth={float(a): v for a, v in (truth or {}).items()},
+                 cell_info={float(a): v for a, v in (cell_info or {}).items()})
+    validate(ds, path)
+    with atomic_path(path) as tmp:
+        with h5py.File(tmp, "w") as f:
+            f.attrs["format"] = FORMAT
+            f.attrs["format_version"] = FORMAT_VERSION
+            f.attrs["mec_version"] = __version__
+            for k, v in (ds.attrs or {}).items():
+                if k in ("format", "format_version", "mec_version"):
+                    continue
+                f.attrs[k] = v if isinstance(v, (str, int, float, np.number)) else json.dumps(v)
+            for arena, animals in ds.items():
+                g = f.create_group(f"arenas/{arena_key(arena)}")
+                info = ds.arenas.get(arena, {})
+                g.attrs["size"] = float(info.get("size", arena))
+                g.attrs["shape"] = str(info.get("shape", "square"))
+                g.create_dataset("x_edges", data=np.asarray(ds.edges[arena][0], dtype=float))
+                g.create_dataset("y_edges", data=np.asarray(ds.edges[arena][1], dtype=float))
+                for animal, rec in animals.items():
+                    a = g.create_group(f"animals/{animal}")
+                    a.create_dataset("resp", data=np.asarray(rec["resp"], dtype=np.float64),
+                                     compression="gzip", compression_opts=4)
+                    a.create_dataset("cell_ids", data=np.asarray(rec["cell_ids"]).astype("S"))
+                    if rec.get("cell_types") is not None:
+                        a.create_dataset("cell_types",
+                                         data=np.asarray(rec["cell_types"]).astype("S"))
+                    true = ds.truth.get(arena, {}).get(animal)
+                    if true is not None:
+                        a.create_dataset("truth/resp", data=np.asarray(true, dtype=np.float64),
+                                         compression="gzip", compression_opts=4)
+                    for col, values in ds.cell_info.get(arena, {}).get(animal, {}).items():
+                        values = np.asarray(values)
+                        a.create_dataset(f"cell_info/{col}", data=values.astype("S")
+                                         if values.dtype.kind in "UO" else values)
+    return Path(path)
+
+
+def load_dataset(path: str | os.PathLike, arenas=None) -> Dataset:
+    """Read and validate a dataset file; see the module docstring for the layout.
+
+    arenas: optional list of arena sizes (m) to read; default all. Returns a
+    :class:`Dataset` with float arena keys. Raises :class:`DatasetError` (a ValueError)
+    naming the file, arena, animal and problem, or FileNotFoundError.
+    """
+    import h5py
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"dataset file {path} does not exist")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as err:
+        raise _fail(path, f"not a readable HDF5 file ({err})") from None
+    with f:
+        if f.attrs.get("format") != FORMAT:
+            raise _fail(path, f"not a {FORMAT} file (attribute 'format' is "
+                              f"{f.attrs.get('format')!r})")
+        version = int(f.attrs.get("format_version", -1))
+        if version != FORMAT_VERSION:
+            raise _fail(path, f"format_version {version} is not supported "
+                              f"(this mec reads {FORMAT_VERSION})")
+        attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
+        if "arenas" not in f or not len(f["arenas"]):
+            raise _fail(path, "no arenas")
+        wanted = None if arenas is None else {arena_key(a) for a in arenas}
+        ds = Dataset(attrs=attrs)
+        for key, g in f["arenas"].items():
+            if wanted is not None and key not in wanted:
+                continue
+            try:
+                arena = float(key)
+            except ValueError:
+                raise _fail(path, f"arena group name {key!r} is not a size in metres") from None
+            for name in ("x_edges", "y_edges"):
+                if name not in g:
+                    raise _fail(path, f"missing {name}", key)
+            ds.edges[arena] = (g["x_edges"][()], g["y_edges"][()])
+            ds.arenas[arena] = {"size": float(g.attrs.get("size", arena)),
+                                "shape": _str(g.attrs.get("shape", "square"))}
+            ds[arena] = {}
+            if "animals" not in g or not len(g["animals"]):
+                raise _fail(path, "no animals (need at least one per arena)", key)
+            for animal, a in g["animals"].items():
+                for name in ("resp", "cell_ids"):
+                    if name not in a:
+                        raise _fail(path, f"missing {name}", key, animal)
+                rec = {"resp": a["resp"][()], "cell_ids": a["cell_ids"][()].astype(str)}
+                if "cell_types" in a:
+                    rec["cell_types"] = a["cell_types"][()].astype(str)
+                ds[arena][animal] = rec
+                if "truth" in a and "resp" in a["truth"]:
+                    ds.truth.setdefault(arena, {})[animal] = a["truth/resp"][()]
+                if "cell_info" in a:
+                    ds.cell_info.setdefault(arena, {})[animal] = {
+                        k: (v[()].astype(str) if v.dtype.kind == "S" else v[()])
+                        for k, v in a["cell_info"].items()}
+        if wanted is not None:
+            missing = sorted(wanted - {arena_key(a) for a in ds})
+            if missing:
+                raise _fail(path, f"arena(s) {missing} not in file (has {sorted(f['arenas'])})")
+    return validate(ds, path)
+
+
+def _str(v) -> str:
+    return v.decode() if isinstance(v, bytes) else str(v)

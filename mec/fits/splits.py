@@ -1,0 +1,164 @@
+"""Train/test splits of rate-map bins (SPEC 4.2).
+
+Random splits reproduce the original code exactly: for split ``s`` the kept bins are permuted
+with ``np.random.RandomState(split_start_seed + s).permutation(n_kept)`` and the first
+``ceil(train_frac * n_kept)`` are train, the rest test.
+
+Structured splits ("topbottom", "leftright", "diag1", "diag2", "quad") cut the nx x ny grid of
+bins (bin index = ix * ny + iy, C order, rows = x). The original code builds them on the bins
+left after NaN filtering, which only works when no bin is NaN. Here they also work with
+non-finite bins (e.g. a circular arena inside its square bounding box):
+
+1. the folds are assigned on the FULL grid (every bin, kept or not), exactly as the original
+   does for a grid without NaN;
+2. bins that are not kept (``valid`` False) are dropped from every fold;
+3. the remaining indices are re-indexed into the kept bins (0 .. n_kept - 1, in grid order), so
+   they index the rows of the filtered ``(n_kept, n_units)`` arrays;
+4. a split whose train or test part is left empty is skipped with a ``UserWarning`` naming it
+   (it could not be fitted or scored). If every split is empty, ValueError.
+
+With ``valid`` all True the result equals the original's.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+STRUCTURED_SPLITS = ("topbottom", "leftright", "diag1", "diag2", "quad")
+
+__all__ = ["generate_train_test_splits", "STRUCTURED_SPLITS"]
+
+
+def _grid_shape(num_states: int, grid_shape) -> tuple[int, int]:
+    if grid_shape is None:
+        side = int(round(math.sqrt(num_states)))
+        if side * side != num_states:
+            raise ValueError(
+                f"structured splits need grid_shape=(nx, ny): num_states={num_states} "
+                "is not a perfect square"
+            )
+        return side, side
+    if len(grid_shape) != 2:
+        raise ValueError(f"grid_shape must be (nx, ny), got {grid_shape!r}")
+    nx, ny = int(grid_shape[0]), int(grid_shape[1])
+    if nx * ny != num_states:
+        raise ValueError(
+            f"grid_shape={tuple(grid_shape)!r} has {nx * ny} bins but num_states={num_states}"
+        )
+    return nx, ny
+
+
+def _structured_folds(kind: str, nx: int, ny: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, test) full-grid bin indices of each fold, in the original's order."""
+    idx = np.arange(nx * ny).reshape(nx, ny)
+    if kind == "quad":
+        folds = []
+        flat = idx.ravel()
+        for rows, cols in (
+            (slice(None, nx // 2), slice(None, ny // 2)),
+            (slice(None, nx // 2), slice(ny // 2, None)),
+            (slice(nx // 2, None), slice(None, ny // 2)),
+            (slice(nx // 2, None), slice(ny // 2, None)),
+        ):
+            test = idx[rows, cols].ravel()
+            train = flat[~np.isin(flat, test)]
+            folds.append((train, test))
+        return folds
+    if kind == "topbottom":
+        half_1, half_2 = idx[: nx // 2, :].ravel(), idx[nx // 2 :, :].ravel()
+    elif kind == "leftright":
+        half_1, half_2 = idx[:, : ny // 2].ravel(), idx[:, ny // 2 :].ravel()
+    elif kind in ("diag1", "diag2"):
+        # upper triangle incl. the diagonal vs strictly lower, of the grid or its mirror
+        mat = idx if kind == "diag1" else np.fliplr(idx)
+        half_1 = mat[np.triu_indices(n=nx, k=0, m=ny)].ravel()
+        half_2 = mat[np.tril_indices(n=nx, k=-1, m=ny)].ravel()
+    else:
+        raise ValueError(
+            f"train_frac={kind!r} is not a structured split; use one of {STRUCTURED_SPLITS} "
+            "or a number in (0, 1]"
+        )
+    return [(half_1, half_2), (half_2, half_1)]
+
+
+def generate_train_test_splits(
+    num_states: int,
+    train_frac=0.2,
+    num_splits: int = 10,
+    split_start_seed: int = 0,
+    grid_shape=None,
+    valid=None,
+) -> list[dict]:
+    """Train/test splits of bins (SPEC 4.2).
+
+    num_states: number of bins of the full grid (nx * ny). When ``valid`` is None every bin is
+        kept (the original's behaviour, where num_states is the number of bins after NaN
+        filtering).
+    train_frac: float in (0, 1] (random splits) or one of STRUCTURED_SPLITS.
+    num_splits: number of random splits (ignored for structured splits: 2, or 4 for "quad").
+    split_start_seed: split s uses np.random.RandomState(split_start_seed + s).
+    grid_shape: (nx, ny) of the grid, for structured splits (default: square grid).
+    valid: optional (num_states,) bool, bins kept for the fit (finite in source and target).
+    Returns: list of {"train": int array, "test": int array} indexing the KEPT bins
+        (0 .. n_kept - 1, grid order). See the module docstring for structured splits with
+        dropped bins.
+    """
+    num_states = int(num_states)
+    if num_states < 0:
+        raise ValueError(f"num_states must be >= 0, got {num_states}")
+    if valid is None:
+        valid = np.ones(num_states, dtype=bool)
+    else:
+        valid = np.asarray(valid, dtype=bool).ravel()
+        if valid.shape[0] != num_states:
+            raise ValueError(
+                f"valid has {valid.shape[0]} entries but num_states={num_states}"
+            )
+    n_kept = int(valid.sum())
+
+    if isinstance(train_frac, str):
+        nx, ny = _grid_shape(num_states, grid_shape)
+        # full-grid index -> kept-bin index (-1 for dropped bins)
+        remap = np.full(num_states, -1, dtype=np.int64)
+        remap[valid] = np.arange(n_kept)
+        splits = []
+        for k, (train, test) in enumerate(_structured_folds(train_frac, nx, ny)):
+            train_k = remap[train][valid[train]]
+            test_k = remap[test][valid[test]]
+            if train_k.size == 0 or test_k.size == 0:
+                warnings.warn(
+                    f"structured split {train_frac!r} fold {k} has no kept "
+                    f"{'train' if train_k.size == 0 else 'test'} bins "
+                    f"({n_kept} of {num_states} bins kept); skipping that fold",
+                    UserWarning,
+                    stacklevel=2,
+                )
+                continue
+            splits.append({"train": train_k, "test": test_k})
+        if not splits:
+            raise ValueError(
+                f"structured split {train_frac!r}: every fold is empty after dropping "
+                f"non-finite bins ({n_kept} of {num_states} kept)"
+            )
+        return splits
+
+    try:
+        frac = float(train_frac)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"train_frac must be a number in (0, 1] or one of {STRUCTURED_SPLITS}, "
+            f"got {train_frac!r}"
+        ) from None
+    if not 0.0 < frac <= 1.0:
+        raise ValueError(f"train_frac must be in (0, 1], got {train_frac!r}")
+    if int(num_splits) < 1:
+        raise ValueError(f"num_splits must be >= 1, got {num_splits!r}")
+    num_train = int(math.ceil(frac * n_kept))
+    splits = []
+    for s in range(int(num_splits)):
+        perm = np.random.RandomState(seed=int(split_start_seed) + s).permutation(n_kept)
+        splits.append({"train": perm[:num_train], "test": perm[num_train:]})
+    return splits

@@ -1,0 +1,396 @@
+"""Maps from source units to target cells, as scikit-learn estimators (SPEC 4.2).
+
+Three maps, as the paper defines them:
+
+- ``OneToOneMap`` ("corr"): on the training bins, pick for every target the source unit with
+  the highest Pearson r (ties: the first), and predict the target with that unit's values as
+  they are (no rescaling). Variant: keep the sources at or above the ``percentile``-th
+  percentile of r and regress the target on them with a linear model.
+- ``SKLinearMap`` ("sklinear"): any scikit-learn linear model by name, default Ridge with
+  alpha = 1. Multi-output: one solve for all targets.
+- ``PLSMap`` ("pls"): PLSRegression with ``n_components`` (required), optionally one fit per
+  target.
+
+Alpha convention (SPEC 4.4): the top-level ``alpha`` parameter is in the paper's ("user")
+convention. For models whose loss averages the squared error over samples (Lasso, ElasticNet,
+their multi-task versions, LassoLars, SGDRegressor, QuantileRegressor) scikit-learn receives
+``alpha / n_train`` so that it has the scale of Ridge's alpha (Ridge sums the squared error);
+for the others (Ridge, ...) it receives ``alpha`` as is. ``regression_kwargs`` are handed to
+scikit-learn untouched (its own convention), as in the original code.
+
+Fitted maps all expose ``predict(X) -> (n_samples, n_targets)`` (always 2-D).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import sklearn.linear_model as sklm
+from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.cross_decomposition import PLSRegression
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+__all__ = [
+    "OneToOneMap",
+    "SKLinearMap",
+    "PLSMap",
+    "make_map",
+    "MAP_TYPES",
+    "ALPHA_PER_SAMPLE_MODELS",
+    "pearson_columns",
+]
+
+# scikit-learn linear models whose data term is (1 / (2 n_samples)) ||y - Xw||^2 (or another
+# per-sample mean): the user alpha is divided by n_train for them (SPEC 4.4).
+ALPHA_PER_SAMPLE_MODELS = frozenset(
+    {
+        "Lasso",
+        "ElasticNet",
+        "MultiTaskLasso",
+        "MultiTaskElasticNet",
+        "LassoLars",
+        "SGDRegressor",
+        "QuantileRegressor",
+    }
+)
+
+
+def pearson_columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pearson r of matching columns: a, b (n_samples, n_cols) -> (n_cols,).
+
+    NaN where either column is constant (as scipy.stats.pearsonr) or has a non-finite value.
+    """
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if a.ndim == 1:
+        a = a[:, None]
+    if b.ndim == 1:
+        b = b[:, None]
+    if a.shape != b.shape:
+        raise ValueError(f"pearson_columns: shapes differ, {a.shape} vs {b.shape}")
+    ac = a - a.mean(axis=0)
+    bc = b - b.mean(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # normalise first, as scipy does, to keep the result within [-1, 1] up to rounding
+        an = ac / np.linalg.norm(ac, axis=0)
+        bn = bc / np.linalg.norm(bc, axis=0)
+        r = np.einsum("ij,ij->j", an, bn)
+    return np.clip(r, -1.0, 1.0)
+
+
+def _linear_model_class(regression_type):
+    if not isinstance(regression_type, str):
+        raise ValueError(
+            f"regression_type must be the name of a sklearn.linear_model class, got "
+            f"{regression_type!r}"
+        )
+    cls = getattr(sklm, regression_type, None)
+    if cls is None or not (isinstance(cls, type) and issubclass(cls, BaseEstimator)):
+        raise ValueError(
+            f"regression_type={regression_type!r} is not a scikit-learn linear model "
+            "(sklearn.linear_model)"
+        )
+    return cls
+
+
+def _build_linear_model(regression_type, alpha, extra: dict, regression_kwargs, n_train):
+    """Instantiate sklearn.linear_model.<regression_type> with the alpha convention above."""
+    cls = _linear_model_class(regression_type)
+    kwargs = dict(regression_kwargs or {})
+    if alpha is not None:
+        if "alpha" in kwargs:
+            raise ValueError(
+                f"alpha given twice: alpha={alpha!r} and regression_kwargs['alpha']="
+                f"{kwargs['alpha']!r}; use one"
+            )
+        alpha = float(alpha)
+        if regression_type in ALPHA_PER_SAMPLE_MODELS:
+            alpha = alpha / n_train  # SPEC 4.4: sklearn alpha = alpha / n_train
+        kwargs["alpha"] = alpha
+    for key, val in extra.items():
+        if val is None:
+            continue
+        if key in kwargs:
+            raise ValueError(f"{key} given twice (top level and regression_kwargs)")
+        kwargs[key] = val
+    try:
+        return cls(**kwargs)
+    except TypeError as err:
+        raise ValueError(f"bad arguments for {regression_type}: {kwargs!r} ({err})") from None
+
+
+def _supports_multi_output(est) -> bool:
+    try:
+        return bool(est.__sklearn_tags__().target_tags.multi_output)
+    except AttributeError:  # pragma: no cover - older scikit-learn
+        return True
+
+
+def _as_2d_target(y):
+    y = np.asarray(y)
+    return y[:, None] if y.ndim == 1 else y
+
+
+class _MapBase(RegressorMixin, BaseEstimator):
+    """Shared input handling: X (n_samples, n_features), y (n_samples,) or (n_samples, n_targets)."""
+
+    def _validate_fit(self, X, y):
+        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=np.float64)
+        self._y_was_1d = y.ndim == 1
+        return X, _as_2d_target(y).astype(np.float64, copy=False)
+
+    def _validate_predict(self, X):
+        check_is_fitted(self)
+        return validate_data(self, X, reset=False, dtype=np.float64)
+
+    def _format_output(self, pred):
+        # predict() returns (n_samples,) when fitted on a 1-D y (sklearn convention), else 2-D
+        return pred[:, 0] if self._y_was_1d else pred
+
+    def predict2d(self, X) -> np.ndarray:
+        """predict, always (n_samples, n_targets)."""
+        return _as_2d_target(self.predict(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        return tags
+
+
+class SKLinearMap(_MapBase):
+    """Any scikit-learn linear model by name (SPEC 4.2 "sklinear"); default Ridge(alpha=1).
+
+    regression_type: name in sklearn.linear_model ("Ridge", "ElasticNet", "Lasso", ...).
+    alpha: regularisation in the user convention (module docstring); None = model default.
+    l1_ratio: for ElasticNet-like models; None = model default.
+    regression_kwargs: other constructor arguments, handed to scikit-learn as they are.
+
+    Multi-output targets are solved in one fit for all targets (models that do not support
+    several targets are fitted once per target).
+    """
+
+    def __init__(self, regression_type="Ridge", alpha=None, l1_ratio=None, regression_kwargs=None):
+        self.regression_type = regression_type
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.regression_kwargs = regression_kwargs
+
+    def fit(self, X, y):
+        X, Y = self._validate_fit(X, y)
+        est = _build_linear_model(
+            self.regression_type,
+            self.alpha,
+            {"l1_ratio": self.l1_ratio},
+            self.regression_kwargs,
+            n_train=X.shape[0],
+        )
+        if Y.shape[1] == 1:
+            est.fit(X, Y[:, 0])
+            self.estimators_ = [est]
+        elif _supports_multi_output(est):
+            est.fit(X, Y)
+            self.estimators_ = [est]
+        else:
+            self.estimators_ = [clone(est).fit(X, Y[:, j]) for j in range(Y.shape[1])]
+        self.n_targets_ = Y.shape[1]
+        return self
+
+    @property
+    def estimator_(self):
+        """The fitted scikit-learn model (the first one if fitted per target)."""
+        check_is_fitted(self)
+        return self.estimators_[0]
+
+    def predict(self, X):
+        X = self._validate_predict(X)
+        if len(self.estimators_) == 1:
+            pred = _as_2d_target(self.estimators_[0].predict(X))
+        else:
+            pred = np.column_stack([e.predict(X) for e in self.estimators_])
+        return self._format_output(pred.astype(np.float64, copy=False))
+
+
+class OneToOneMap(_MapBase):
+    """One-to-one map (SPEC 4.2 "corr") and its top-percentile variant.
+
+    percentile: keep the sources whose training Pearson r with the target is at or above this
+        percentile of the r over sources (100 = only the best one).
+    identity: predict with the best source's values as they are (no fit). None means
+        ``percentile == 100``. Requires percentile == 100.
+    regression_type, alpha, regression_kwargs: the linear model regressing a target on its kept
+        sources when ``identity`` is False (default Ridge(alpha=1)); alpha as in SKLinearMap.
+
+    Learned state: ``corrs_`` (n_sources, n_targets) training Pearson r; ``source_mask_``
+    (n_sources, n_targets) kept sources; ``source_idx_`` (n_targets,) best source (identity).
+    A target whose r is NaN for every source (constant on the training bins) keeps the last
+    source(s) in index order, as the original does.
+    """
+
+    def __init__(
+        self,
+        percentile=100,
+        identity=None,
+        regression_type="Ridge",
+        alpha=None,
+        regression_kwargs=None,
+    ):
+        self.percentile = percentile
+        self.identity = identity
+        self.regression_type = regression_type
+        self.alpha = alpha
+        self.regression_kwargs = regression_kwargs
+
+    def _identity(self):
+        return (self.percentile == 100) if self.identity is None else bool(self.identity)
+
+    @staticmethod
+    def _train_corrs(X, Y):
+        # centre, normalise, dot: the original's arithmetic, so ties are resolved alike
+        with np.errstate(invalid="ignore", divide="ignore"):
+            Xn = X - X.mean(axis=0)
+            Xn = Xn / np.linalg.norm(Xn, axis=0)
+            Yn = Y - Y.mean(axis=0)
+            Yn = Yn / np.linalg.norm(Yn, axis=0)
+            return Xn.T @ Yn  # (n_sources, n_targets)
+
+    def fit(self, X, y):
+        if not (0 <= float(self.percentile) <= 100):
+            raise ValueError(f"percentile must be in [0, 100], got {self.percentile!r}")
+        identity = self._identity()
+        if identity and self.percentile != 100:
+            raise ValueError(
+                f"identity=True needs percentile=100, got percentile={self.percentile!r}"
+            )
+        X, Y = self._validate_fit(X, y)
+        n_src, n_tgt = X.shape[1], Y.shape[1]
+        corrs = self._train_corrs(X, Y)
+        all_nan = np.isnan(corrs).all(axis=0)
+        if identity:
+            filled = np.where(np.isnan(corrs), -np.inf, corrs)
+            best = np.argmax(filled, axis=0)  # first of ties
+            best[all_nan] = n_src - 1  # original: rank-order fallback keeps the last source
+            mask = np.zeros((n_src, n_tgt), dtype=bool)
+            mask[best, np.arange(n_tgt)] = True
+            self.source_idx_ = best
+            self.estimators_ = None
+        else:
+            mask = np.empty((n_src, n_tgt), dtype=bool)
+            estimators = []
+            ranks = np.arange(n_src, dtype=np.float64)
+            for j in range(n_tgt):
+                c = ranks if all_nan[j] else corrs[:, j]
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    thr = np.nanpercentile(c, self.percentile)
+                mask[:, j] = c >= thr
+                est = _build_linear_model(
+                    self.regression_type, self.alpha, {}, self.regression_kwargs, X.shape[0]
+                )
+                estimators.append(est.fit(X[:, mask[:, j]], Y[:, j]))
+            self.estimators_ = estimators
+            self.source_idx_ = None
+        self.corrs_ = corrs
+        self.source_mask_ = mask
+        self.n_targets_ = n_tgt
+        return self
+
+    def predict(self, X):
+        X = self._validate_predict(X)
+        if self.estimators_ is None:
+            pred = X[:, self.source_idx_]
+        else:
+            pred = np.column_stack(
+                [e.predict(X[:, self.source_mask_[:, j]]) for j, e in enumerate(self.estimators_)]
+            )
+        return self._format_output(np.asarray(pred, dtype=np.float64))
+
+
+class PLSMap(_MapBase):
+    """Partial least squares map (SPEC 4.2 "pls").
+
+    n_components: number of PLS components (required).
+    scale: scale X and Y to unit variance (the original's default is False).
+    fit_per_target_unit: one PLSRegression per target instead of one for all targets.
+    max_iter, tol: handed to PLSRegression.
+
+    A fit whose SVD does not converge predicts NaN for its targets (with a warning), as the
+    original; a bad ``n_components`` raises.
+    """
+
+    def __init__(
+        self, n_components=None, scale=False, fit_per_target_unit=False, max_iter=500, tol=1e-6
+    ):
+        self.n_components = n_components
+        self.scale = scale
+        self.fit_per_target_unit = fit_per_target_unit
+        self.max_iter = max_iter
+        self.tol = tol
+
+    def _fit_one(self, X, Y):
+        pls = PLSRegression(
+            n_components=int(self.n_components),
+            scale=self.scale,
+            max_iter=self.max_iter,
+            tol=self.tol,
+        )
+        try:
+            return pls.fit(X, Y)
+        except np.linalg.LinAlgError as err:
+            warnings.warn(f"PLS fit failed ({err}); predicting NaN", RuntimeWarning)
+            return None
+
+    def fit(self, X, y):
+        if self.n_components is None:
+            raise ValueError("PLSMap needs n_components (map_kwargs={'n_components': k})")
+        X, Y = self._validate_fit(X, y)
+        if self.fit_per_target_unit:
+            self.estimators_ = [self._fit_one(X, Y[:, j]) for j in range(Y.shape[1])]
+        else:
+            self.estimators_ = [self._fit_one(X, Y if Y.shape[1] > 1 else Y[:, 0])]
+        self.n_targets_ = Y.shape[1]
+        return self
+
+    def predict(self, X):
+        X = self._validate_predict(X)
+        n = X.shape[0]
+        if self.fit_per_target_unit:
+            cols = [
+                np.full(n, np.nan) if e is None else np.asarray(e.predict(X)).reshape(n)
+                for e in self.estimators_
+            ]
+            pred = np.column_stack(cols)
+        else:
+            e = self.estimators_[0]
+            if e is None:
+                pred = np.full((n, self.n_targets_), np.nan)
+            else:
+                pred = np.asarray(e.predict(X)).reshape(n, self.n_targets_)
+        return self._format_output(pred.astype(np.float64, copy=False))
+
+
+MAP_TYPES = {"corr": OneToOneMap, "sklinear": SKLinearMap, "pls": PLSMap}
+
+
+def make_map(map_type: str, **map_kwargs) -> _MapBase:
+    """Map estimator by its SPEC 4.2 name ("corr", "sklinear", "pls"), unfitted.
+
+    map_kwargs: constructor arguments of that map (see the classes). The original's form
+        ``{"regression_type": ..., "regression_kwargs": {...}}`` works unchanged.
+    """
+    key = str(map_type).lower()
+    if key not in MAP_TYPES:
+        raise ValueError(f"map_type={map_type!r} is not one of {sorted(MAP_TYPES)}")
+    cls = MAP_TYPES[key]
+    try:
+        est = cls(**map_kwargs)
+    except TypeError:
+        valid = sorted(cls().get_params())
+        raise ValueError(
+            f"map_kwargs {sorted(map_kwargs)} not valid for map_type={map_type!r}; "
+            f"accepted: {valid}"
+        ) from None
+    if key in ("sklinear", "corr"):
+        _linear_model_class(est.regression_type)  # fail early on a bad name
+    return est

@@ -1,0 +1,207 @@
+"""``get_fits``: the original entry point for inter-animal consistency and model fits.
+
+Results are ``results[arena][animal]["corr"]``: a pandas Series of per-cell scores (mean
+Pearson r over splits, SPEC 4.2) indexed by cell id (index name "units"), as the original's
+xarray DataArray was. ``np.median(unit_concat(results, arena, "corr"))`` is the SPEC 4.3
+summary.
+
+Differences from the original, on purpose:
+- holdout sources are the other animals in dataset order (the original used a Python set,
+  whose order changes between runs; it only matters for one-to-one ties);
+- model rate maps are computed on the dataset's own bin edges when the dataset knows them
+  (mec.data.Dataset), and edges that differ are refused (mec.ratemaps.EdgeMismatchError)
+  instead of printed;
+- structured splits work with non-finite bins (mec.fits.splits);
+- several trajectory seeds / configurations are stacked along bins with all copies of a bin on
+  the same side of every split (mec.fits.core);
+- TensorFlow/Keras is imported only when a model object is given.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+
+from mec.core.constants import BIN_CM, N_EVAL_SEQ
+from mec.fits.core import check_map_edges, interanimal_scores, model_scores
+
+__all__ = ["get_fits"]
+
+
+def _package(scores, cell_ids):
+    import pandas as pd
+
+    index = pd.Index([str(c) for c in np.asarray(cell_ids).ravel()], name="units")
+    return pd.Series(np.asarray(scores, dtype=np.float64), index=index, name="corr")
+
+
+def _as_list(x):
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+def _cfg_edges(cfg, nbins, bin_cm):
+    """Bin edges (m) of the box described by an original-style cfg (configure_options).
+
+    Extent: min_x/max_x/min_y/max_y when set, else [-w/2, w/2] x [-h/2, h/2] (SPEC 1.1).
+    nbins per axis when given, else the box size in cm / bin_cm (SPEC 3.1).
+    """
+    from mec.ratemaps import make_edges
+
+    def extent(lo_name, hi_name, size_name):
+        lo, hi = getattr(cfg, lo_name, None), getattr(cfg, hi_name, None)
+        size = getattr(cfg, size_name, None)
+        if lo is None or hi is None:
+            if size is None:
+                raise ValueError(
+                    f"cfg gives neither {lo_name}/{hi_name} nor {size_name}; cannot make bins"
+                )
+            lo, hi = -float(size) / 2, float(size) / 2
+        return float(lo), float(hi)
+
+    out = []
+    for names in (("min_x", "max_x", "box_width"), ("min_y", "max_y", "box_height")):
+        lo, hi = extent(*names)
+        out.append(np.linspace(lo, hi, int(nbins) + 1) if nbins is not None else make_edges(lo, hi, bin_cm))
+    return tuple(out)
+
+
+def _model_maps_from_model(model, cfgs, seeds, arena, dataset, layer, n_eval_seq, nbins, bin_cm,
+                           ratemap_kwargs):
+    """Model rate maps of one layer, one per (seed, cfg), on the data's bins (SPEC 3.1)."""
+    from mec.models.ratemaps import model_ratemaps  # imports keras: only when a model is given
+
+    known = getattr(dataset, "edges", None)
+    data_edges = known.get(arena) if known else None
+    grid = np.asarray(next(iter(dataset[arena].values()))["resp"]).shape[:2]
+    maps = []
+    for cfg in cfgs:
+        if cfg is None:
+            raise ValueError("get_fits: a model needs cfg (the evaluation environment)")
+        for size_name in ("box_width", "box_height"):
+            size = getattr(cfg, size_name, None)
+            if size is not None and not np.isclose(float(size), float(arena)):
+                raise ValueError(
+                    f"cfg.{size_name}={size} m but the data's arena is {arena} m; evaluate the "
+                    "model in an environment of the data's size"
+                )
+        if data_edges is not None:
+            edges = data_edges
+            if nbins is not None:  # the user asked for a bin count: it must agree with the data
+                check_map_edges(_cfg_edges(cfg, nbins, bin_cm), data_edges,
+                                f"model bins (nbins={nbins}) vs dataset arena {arena}")
+        else:
+            edges = _cfg_edges(cfg, nbins, bin_cm)
+            if (len(edges[0]) - 1, len(edges[1]) - 1) != tuple(grid):
+                raise ValueError(
+                    f"model bins {(len(edges[0]) - 1, len(edges[1]) - 1)} (bin_cm={bin_cm}, "
+                    f"nbins={nbins}) differ from the data's grid {tuple(grid)} in arena {arena}"
+                )
+        for seed in seeds:
+            out = model_ratemaps(model, cfg, edges[0], edges[1], n_batches=n_eval_seq,
+                                 seeds=[seed], **ratemap_kwargs)
+            if layer not in out:
+                raise ValueError(f"model_pred_layer={layer!r} not among the layers {list(out)}")
+            maps.append(out[layer])
+    return maps
+
+
+def get_fits(
+    dataset,
+    arena_sizes=None,
+    interanimal_mode="holdout",
+    map_type="sklinear",
+    map_kwargs=None,
+    train_frac=0.2,
+    num_splits=10,
+    split_start_seed=0,
+    model=None,
+    cfg=None,
+    model_pred_layer="g",
+    model_resp=None,
+    map_kwargs_per_cell=None,
+    n_eval_seq=N_EVAL_SEQ,
+    nbins=None,
+    bin_cm=BIN_CM,
+    trajectory_seed=0,
+    shape_2d=None,
+    num_train_test_splits=None,
+    model_edges=None,
+    progress=False,
+    **ratemap_kwargs,
+):
+    """Inter-animal consistency (no model) or model-to-data fits (SPEC 4.2-4.5).
+
+    dataset: ``dataset[arena][animal] = {"resp": (nx, ny, n_cells), "cell_ids": (n_cells,)}``.
+    arena_sizes: arenas to fit (default: every arena of the dataset).
+    interanimal_mode: "holdout" or "pairwise" (without a model).
+    map_type, map_kwargs: "sklinear" (default Ridge alpha=1), "corr", "pls" and their
+        arguments (mec.mappers).
+    train_frac: fraction of bins for training, or a structured split name.
+    num_splits (alias num_train_test_splits), split_start_seed: the splits (SPEC 4.2).
+    model, cfg: a trained model and its evaluation environment (configure_options), or a list
+        of environments; the model's ``model_pred_layer`` rate maps come from
+        mec.models.ratemaps.model_ratemaps over ``n_eval_seq`` batches per trajectory seed
+        (``trajectory_seed``: int or list; several are stacked along bins).
+    model_resp: ready model rate maps (nx, ny, n_units) instead of a model: one array (one
+        arena), a list of arrays (stacked along bins), or ``{arena: array}``.
+    model_edges: (x_edges, y_edges) of ``model_resp``; refused if they differ from the data's.
+    map_kwargs_per_cell: ``{cell_id: kwargs dict | list of per-split dicts}`` (SPEC 4.4).
+    nbins, bin_cm: model rate-map bins when the dataset does not carry its edges.
+    shape_2d: (nx, ny) for structured splits of flat maps.
+    Returns ``results[arena][animal]["corr"]``: pandas Series of scores indexed by cell id.
+    """
+    if num_train_test_splits is not None:
+        num_splits = num_train_test_splits
+    map_kwargs = dict(map_kwargs or {})
+    if arena_sizes is None:
+        arena_sizes = list(dataset.keys())
+    for arena in arena_sizes:
+        if arena not in dataset:
+            raise ValueError(f"arena {arena!r} not in the dataset (arenas: {list(dataset)})")
+    common = dict(
+        map_type=map_type,
+        map_kwargs=map_kwargs,
+        train_frac=train_frac,
+        num_splits=num_splits,
+        split_start_seed=split_start_seed,
+        map_kwargs_per_cell=map_kwargs_per_cell,
+        grid_shape=shape_2d,
+        progress=progress,
+    )
+    results = {}
+    if model is None and model_resp is None:
+        for arena in arena_sizes:
+            scores = interanimal_scores(dataset[arena], mode=interanimal_mode,
+                                        desc=f"inter-animal arena {arena}", **common)
+            results[arena] = {
+                a: {"corr": _package(s, dataset[arena][a]["cell_ids"])} for a in scores
+            }
+        return results
+
+    if model is not None and model_resp is not None:
+        raise ValueError("get_fits: pass either model (with cfg) or model_resp, not both")
+    for arena in arena_sizes:
+        if model_resp is not None:
+            if isinstance(model_resp, Mapping):
+                if arena not in model_resp:
+                    raise ValueError(f"model_resp has no maps for arena {arena!r}")
+                source = model_resp[arena]
+            elif len(arena_sizes) == 1:
+                source = model_resp
+            else:
+                raise ValueError(
+                    "model_resp for several arenas must be a dict {arena: maps}; got one for "
+                    f"arenas {list(arena_sizes)}"
+                )
+            known = getattr(dataset, "edges", None)
+            check_map_edges(model_edges, known.get(arena) if known else None,
+                            f"model_resp vs dataset arena {arena}")
+        else:
+            source = _model_maps_from_model(
+                model, _as_list(cfg), _as_list(trajectory_seed), arena, dataset,
+                model_pred_layer, n_eval_seq, nbins, bin_cm, ratemap_kwargs,
+            )
+        scores = model_scores(source, dataset[arena], desc=f"model fit arena {arena}", **common)
+        results[arena] = {a: {"corr": _package(s, dataset[arena][a]["cell_ids"])} for a in scores}
+    return results

@@ -1,0 +1,209 @@
+"""Summaries of the pipeline: tidy tables (CSV + Markdown) and figures (PNG).
+
+``summarize`` is what the workflow's ``summarize`` rule calls. Everything it writes is
+derived from the per-cell tidy tables (DESIGN example 9); nothing is hand-edited.
+
+Missing inputs (documented policy):
+- no consistency tables -> ValueError: the noise ceiling is the reference of every summary;
+- no fit tables (no models configured or none fitted yet) -> a partial summary: the ceiling
+  tables and figures are written, the model tables are written with their header only and
+  summary.md says so, so the rule's declared outputs always exist;
+- a model without a config entry -> its condition is "unknown" (it still gets its numbers);
+- a listed file that does not exist -> FileNotFoundError naming it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import pandas as pd
+
+from mec.summary.tables import (
+    CEILING_SOURCES,
+    CONDITIONS,
+    LAYER_ORDER,
+    best_layer_table,
+    by_cell_type_table,
+    ceiling_table,
+    choose_map,
+    figure2_long_table,
+    figure2_table,
+    load_scores,
+    predictivity_table,
+    to_markdown,
+    training_condition,
+    write_csv,
+)
+
+__all__ = [
+    "summarize",
+    "TABLES",
+    "ceiling_table",
+    "predictivity_table",
+    "best_layer_table",
+    "by_cell_type_table",
+    "figure2_long_table",
+    "figure2_table",
+    "training_condition",
+    "to_markdown",
+]
+
+#: Tables written by ``summarize`` to ``out_dir``, each as ``{name}.csv`` and ``{name}.md``;
+#: ``summary.md`` (all of them on one page) and ``figures.csv`` (the figure index) come too.
+TABLES = ("ceiling", "predictivity", "best_layer", "by_cell_type", "figure2",
+          "figure2_fraction", "figure2_long")
+
+_TITLES = {
+    "ceiling": "Noise ceiling (median inter-animal consistency, SPEC 4.3)",
+    "predictivity": "Model predictivity per layer (median over cells, SPEC 4.5)",
+    "best_layer": "Best layer per model, arena and map",
+    "by_cell_type": "Per cell type (grid / border / heterogeneous / other, SPEC 5)",
+    "figure2": "Figure 2 pivot: median predictivity at the best layer (SPEC 4.6)",
+    "figure2_fraction": "Figure 2 pivot: fraction of the noise ceiling at the best layer",
+    "figure2_long": "Figure 2 cells, one row per model (traceable to the pivot)",
+}
+
+
+def _write_md(text: str, path: Path) -> Path:
+    from mec.io import atomic_path
+
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return path
+
+
+def summarize(consistency_csvs: Sequence[str | os.PathLike],
+              fit_csvs: Sequence[str | os.PathLike],
+              history_csvs: Mapping[str, str | os.PathLike],
+              model_configs: Mapping[str, Mapping],
+              dataset_path: str | os.PathLike | None,
+              ratemap_files: Mapping[tuple[str, float], str | os.PathLike],
+              out_dir: str | os.PathLike,
+              figure_dir: str | os.PathLike,
+              *,
+              figure2_map: str | None = None,
+              cells_per_animal: int = 6,
+              units_shown: int = 16,
+              max_units_scored: int = 256,
+              seed: int = 0) -> list[Path]:
+    """Write the summary tables and figures.
+
+    consistency_csvs: ``results/consistency/{arena}.csv`` paths (at least one).
+    fit_csvs: ``results/fits/{model}_{arena}.csv`` paths (may be empty).
+    history_csvs: model -> ``results/models/{model}/history.csv`` (training curves).
+    model_configs: model -> its config.yaml ``models:`` entry (architecture, activation,
+        loss, train_arena m, untrained, optional ``baseline: kind``, ...).
+    dataset_path: the dataset HDF5 (``mec.data.load_dataset``) for the data rate-map
+        galleries, or None to skip them.
+    ratemap_files: (model, arena m) -> ``results/ratemaps/{model}_{arena}.h5`` for the unit
+        galleries (``mec.ratemaps.load_model_ratemaps``); may be empty.
+    out_dir: gets ``{name}.csv`` and ``{name}.md`` for every name in ``TABLES``, plus
+        ``summary.md`` and ``figures.csv`` (kind, model, arena, layer, path, caption).
+    figure_dir: gets ``{kind}/{name}.png`` (``mec.summary.figures.figure_path``); every
+        kind's folder is created even when it holds no figure.
+    figure2_map: map of the Figure 2 pivot; default "elasticnet", else "ridge", else the
+        first fitted map.
+    cells_per_animal, units_shown, max_units_scored, seed: gallery sizes; ``seed`` draws
+        the units scored when a layer has more than ``max_units_scored`` units.
+
+    Returns the list of written figure paths (also in ``figures.csv``).
+    """
+    from mec.summary import figures as figs
+
+    if not consistency_csvs:
+        raise ValueError("summarize: no consistency tables given; the inter-animal noise ceiling "
+                         "(results/consistency/{arena}.csv) is needed for every summary")
+    out_dir, figure_dir = Path(out_dir), Path(figure_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for kind in figs.FIGURE_KINDS:
+        (figure_dir / kind).mkdir(parents=True, exist_ok=True)
+
+    consistency = load_scores(consistency_csvs, "consistency")
+    fits = load_scores(fit_csvs, "fit")
+    if fits.empty:
+        f2_map = None
+    else:
+        f2_map = choose_map(fits["map"].unique(), figure2_map)
+
+    tables: dict[str, pd.DataFrame] = {}
+    tables["ceiling"] = ceiling_table(consistency)
+    tables["predictivity"] = predictivity_table(fits, tables["ceiling"], model_configs)
+    tables["best_layer"] = best_layer_table(tables["predictivity"])
+    tables["by_cell_type"] = by_cell_type_table(consistency, fits, tables["best_layer"])
+    tables["figure2_long"] = figure2_long_table(tables["best_layer"], f2_map)
+    tables["figure2"] = figure2_table(tables["figure2_long"], "median")
+    tables["figure2_fraction"] = figure2_table(tables["figure2_long"], "fraction_of_ceiling")
+
+    notes = [
+        f"- Ceiling source: {CEILING_SOURCES[0]} where present, else {CEILING_SOURCES[1]}; "
+        "fraction of ceiling = model median / ceiling median of the same arena and map.",
+        f"- Cells: {len(consistency)} consistency rows, {len(fits)} fit rows; "
+        f"models: {', '.join(sorted(fits['source'].unique())) or 'none'}.",
+        f"- Figure 2 map: {f2_map or 'none'}; conditions {', '.join(CONDITIONS)} (SPEC 2.3); "
+        "models sharing a cell are told apart in the variant column.",
+    ]
+    if fits.empty:
+        notes.append("- No model fits yet: only the noise ceiling is summarised; the model "
+                     "tables are empty.")
+
+    page = ["# Summary", "", *notes, ""]
+    for name in TABLES:
+        df = tables[name]
+        write_csv(df, out_dir / f"{name}.csv")
+        md = to_markdown(df)
+        _write_md(f"# {_TITLES[name]}\n\n{md}", out_dir / f"{name}.md")
+        page += [f"## {_TITLES[name]}", "", md]
+    _write_md("\n".join(page), out_dir / "summary.md")
+
+    # --- figures -------------------------------------------------------------------
+    index: list[dict] = []
+
+    def add(kind, path, model=None, arena=None, layer=None):
+        index.append({"kind": kind, "model": model or "", "arena": arena, "layer": layer or "",
+                      "path": str(path), "caption": f"workflow/report/{kind}.rst"})
+
+    if dataset_path is not None:
+        from mec.data import load_dataset
+
+        dataset = load_dataset(dataset_path)
+        edges_of = getattr(dataset, "edges", {}) or {}
+        for arena in sorted(dataset, key=float):
+            out = figs.figure_path(figure_dir, "data_ratemaps", arena=arena)
+            figs.data_ratemap_gallery(dataset, arena, out, edges=edges_of.get(arena),
+                                      n_per_animal=cells_per_animal)
+            add("data_ratemaps", out, arena=float(arena))
+
+    if ratemap_files:
+        from mec.ratemaps import load_model_ratemaps
+
+        order = {l: i for i, l in enumerate(LAYER_ORDER)}
+        for (model, arena), path in sorted(ratemap_files.items(), key=lambda kv: (kv[0][0], float(kv[0][1]))):
+            maps, edges, _attrs = load_model_ratemaps(path)
+            for layer in sorted(maps, key=lambda l: (order.get(l, len(order)), l)):
+                out = figs.figure_path(figure_dir, "unit_gallery", model=model, arena=arena, layer=layer)
+                figs.unit_gallery(maps[layer], out, edges=edges, n_show=units_shown,
+                                  max_scored=max_units_scored, seed=seed,
+                                  title=f"{model}, arena {float(arena):.1f} m, layer {layer}")
+                add("unit_gallery", out, model, float(arena), layer)
+
+    best = tables["best_layer"]
+    for model, arena in sorted(set(zip(fits["source"], fits["arena"]))):
+        out = figs.figure_path(figure_dir, "scatter", model=model, arena=arena)
+        figs.predictivity_scatter(fits, consistency, best, model, arena, out)
+        add("scatter", out, model, float(arena))
+
+    for arena in sorted(set(consistency["arena"]) | set(fits["arena"])):
+        out = figs.figure_path(figure_dir, "distributions", arena=arena)
+        figs.score_distributions(fits, consistency, best, arena, out)
+        add("distributions", out, arena=float(arena))
+
+    for model, path in sorted(history_csvs.items()):
+        out = figs.figure_path(figure_dir, "training", model=model)
+        figs.training_curves(path, out, title=model)
+        add("training", out, model)
+
+    write_csv(pd.DataFrame(index, columns=["kind", "model", "arena", "layer", "path", "caption"]),
+              out_dir / "figures.csv")
+    return [Path(r["path"]) for r in index]

@@ -1,0 +1,356 @@
+"""Summary figures (PNG): rate-map galleries, predictivity against the ceiling, score
+distributions and training curves.
+
+matplotlib is used through its object-oriented API (``matplotlib.figure.Figure``, rendered
+by Agg) and never through ``pyplot``: no global backend or figure state is touched, so the
+functions are safe in a headless Snakemake job and in tests. Each function writes one PNG
+atomically (``mec.io.atomic_path``) and returns its path. matplotlib is imported inside the
+functions so ``import mec.summary`` stays light.
+
+Maps follow the contract: ``resp[ix, iy]`` with ix along x, so images are drawn transposed
+with ``origin="lower"`` (x to the right, y up).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from mec.summary.tables import CEILING_SOURCES, CELL_TYPE_GROUPS, cell_type_group
+
+__all__ = [
+    "FIGURE_KINDS",
+    "figure_path",
+    "data_ratemap_gallery",
+    "rank_units_by_score",
+    "unit_gallery",
+    "predictivity_scatter",
+    "score_distributions",
+    "training_curves",
+]
+
+#: Figure kinds: sub-folder of the figure directory and caption file
+#: ``workflow/report/{kind}.rst``.
+FIGURE_KINDS = ("data_ratemaps", "unit_gallery", "scatter", "distributions", "training")
+
+TYPE_COLOURS = {"grid": "tab:red", "border": "tab:blue", "heterogeneous": "tab:gray",
+                "other": "tab:green"}
+DPI = 110
+
+
+def figure_path(figure_dir: str | os.PathLike, kind: str, *, model: str | None = None,
+                arena: float | None = None, layer: str | None = None) -> Path:
+    """Path of one figure: ``{figure_dir}/{kind}/{name}.png`` with name
+    data_ratemaps: ``{arena}``; unit_gallery: ``{model}_{arena}_{layer}``; scatter:
+    ``{model}_{arena}``; distributions: ``{arena}``; training: ``{model}`` (arena written
+    with one decimal, contract)."""
+    if kind not in FIGURE_KINDS:
+        raise ValueError(f"figure kind {kind!r} is not one of {FIGURE_KINDS}")
+    parts = [p for p in (model, None if arena is None else f"{float(arena):.1f}", layer) if p is not None]
+    if not parts:
+        raise ValueError(f"figure {kind!r} needs a model and/or arena to be named")
+    return Path(figure_dir) / kind / ("_".join(parts) + ".png")
+
+
+def _figure(width: float, height: float):
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+
+
+def _save(fig, out_path: str | os.PathLike) -> Path:
+    from mec.io import atomic_path
+
+    out_path = Path(out_path)
+    with atomic_path(out_path) as tmp:
+        fig.savefig(tmp, format="png", dpi=DPI)
+    return out_path
+
+
+def _empty(fig, message: str):
+    ax = fig.add_subplot(1, 1, 1)
+    ax.text(0.5, 0.5, message, ha="center", va="center", wrap=True)
+    ax.set_axis_off()
+
+
+def _show_map(ax, rate_map: np.ndarray, edges=None, cmap: str = "viridis"):
+    """Draw one (nx, ny) map; NaN bins (unvisited / outside the arena) stay white."""
+    import matplotlib
+
+    cm = matplotlib.colormaps[cmap].copy()
+    cm.set_bad("white")
+    extent = None
+    if edges is not None:
+        xe, ye = edges
+        extent = (float(xe[0]), float(xe[-1]), float(ye[0]), float(ye[-1]))
+    m = np.ma.masked_invalid(np.asarray(rate_map, dtype=float).T)
+    ax.imshow(m, origin="lower", cmap=cm, extent=extent, interpolation="nearest", aspect="equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _pick_cells(types: np.ndarray, n: int) -> list[int]:
+    """Up to ``n`` cell indices covering the types: round-robin over the type groups in
+    ``CELL_TYPE_GROUPS`` order, each group in file order (deterministic, no randomness)."""
+    groups = cell_type_group(types)
+    queues = {g: [i for i in range(len(groups)) if groups[i] == g] for g in CELL_TYPE_GROUPS}
+    picked: list[int] = []
+    while len(picked) < n and any(queues.values()):
+        for g in CELL_TYPE_GROUPS:
+            if queues[g] and len(picked) < n:
+                picked.append(queues[g].pop(0))
+    return sorted(picked)
+
+
+# ---------------------------------------------------------------------------
+# Rate-map galleries
+# ---------------------------------------------------------------------------
+def data_ratemap_gallery(dataset: Mapping, arena: float, out_path: str | os.PathLike, *,
+                         edges=None, n_per_animal: int = 6, max_animals: int = 12) -> Path:
+    """Gallery of data rate maps in one arena: one row per animal (first ``max_animals`` in
+    sorted order), up to ``n_per_animal`` cells each chosen to cover the cell types
+    (``_pick_cells``), each titled with its cell id, type and peak rate (Hz).
+
+    dataset: the contract's ``dataset[arena][animal] = {"resp": (nx, ny, n_cells) Hz,
+    "cell_ids": (n_cells,), "cell_types": optional (n_cells,)}``; ``edges``: optional
+    (x_edges, y_edges) metres for the axes extent (``Dataset.edges[arena]``).
+    """
+    arena_key = _find_arena(dataset, arena)
+    animals = sorted(dataset[arena_key], key=str)[:max_animals]
+    ncol = max(1, n_per_animal)
+    fig = _figure(1.7 * ncol + 0.6, 1.9 * max(1, len(animals)) + 0.5)
+    fig.suptitle(f"Data rate maps, arena {float(arena):.1f} m "
+                 f"({len(animals)} of {len(dataset[arena_key])} animals)")
+    if not animals:
+        _empty(fig, f"no animals in arena {float(arena):.1f} m")
+        return _save(fig, out_path)
+    axes = fig.subplots(len(animals), ncol, squeeze=False)
+    for r, animal in enumerate(animals):
+        entry = dataset[arena_key][animal]
+        resp = np.asarray(entry["resp"], dtype=float)
+        ids = np.asarray(entry["cell_ids"]).astype(str)
+        types = np.asarray(entry.get("cell_types", ["unknown"] * resp.shape[-1])).astype(str)
+        picked = _pick_cells(types, ncol)
+        for c in range(ncol):
+            ax = axes[r, c]
+            if c >= len(picked):
+                ax.set_axis_off()
+                continue
+            i = picked[c]
+            _show_map(ax, resp[:, :, i], edges)
+            peak = np.nanmax(resp[:, :, i]) if np.isfinite(resp[:, :, i]).any() else np.nan
+            ax.set_title(f"{ids[i]}\n{types[i]}, {peak:.1f} Hz", fontsize=7)
+            if c == 0:
+                ax.set_ylabel(f"animal {animal}", fontsize=8)
+    return _save(fig, out_path)
+
+
+def _find_arena(dataset: Mapping, arena: float):
+    for key in dataset:
+        if abs(float(key) - float(arena)) < 1e-6:
+            return key
+    raise ValueError(f"arena {arena!r} not in the dataset (arenas: {sorted(dataset, key=float)})")
+
+
+def rank_units_by_score(maps: np.ndarray, score_fn: Callable[[np.ndarray], float] | None = None,
+                        max_scored: int = 256, seed: int = 0):
+    """Order units for a gallery by decreasing score.
+
+    maps: (nx, ny, n_units). When ``n_units > max_scored`` a random subset of
+    ``max_scored`` units (``numpy.random.default_rng(seed)``) is scored, since grid scores
+    cost a 2-D autocorrelogram each. ``score_fn`` defaults to ``mec.scores.grid_score``
+    (SPEC 5); if that cannot be imported the units are returned unsorted.
+    Returns (units (k,) int indices, scores (k,) float, sorted: bool); NaN scores last.
+    """
+    maps = np.asarray(maps)
+    if maps.ndim != 3:
+        raise ValueError(f"model rate maps must be (nx, ny, n_units), got shape {maps.shape}")
+    n_units = maps.shape[-1]
+    units = np.arange(n_units)
+    if n_units > max_scored:
+        units = np.sort(np.random.default_rng(seed).choice(n_units, size=max_scored, replace=False))
+    if score_fn is None:
+        try:
+            from mec.scores import grid_score as score_fn
+        except ImportError:
+            return units, np.full(units.size, np.nan), False
+    scores = np.array([float(score_fn(maps[:, :, u])) for u in units], dtype=float)
+    key = np.where(np.isfinite(scores), -scores, np.inf)
+    order = np.argsort(key, kind="stable")
+    return units[order], scores[order], True
+
+
+def unit_gallery(maps: np.ndarray, out_path: str | os.PathLike, *, title: str, edges=None,
+                 n_show: int = 16, max_scored: int = 256, seed: int = 0,
+                 score_fn: Callable[[np.ndarray], float] | None = None) -> Path:
+    """Gallery of the ``n_show`` model units of one layer with the highest grid score
+    (``rank_units_by_score``), each titled with its unit index and score.
+
+    maps: (nx, ny, n_units) mean activity per bin; edges: optional (x_edges, y_edges) m.
+    """
+    maps = np.asarray(maps, dtype=float)
+    units, scores, is_sorted = rank_units_by_score(maps, score_fn, max_scored, seed)
+    units, scores = units[:n_show], scores[:n_show]
+    ncol = int(np.ceil(np.sqrt(max(1, len(units)))))
+    nrow = int(np.ceil(len(units) / ncol)) if len(units) else 1
+    fig = _figure(1.6 * ncol + 0.4, 1.75 * nrow + 0.6)
+    n_scored = min(maps.shape[-1], max_scored)
+    how = (f"top {len(units)} of {n_scored} scored units by grid score" if is_sorted
+           else f"first {len(units)} units, unsorted (no grid scorer available)")
+    fig.suptitle(f"{title}\n{how} ({maps.shape[-1]} units)", fontsize=9)
+    if not len(units):
+        _empty(fig, "no units")
+        return _save(fig, out_path)
+    axes = fig.subplots(nrow, ncol, squeeze=False).ravel()
+    for ax, u, s in zip(axes, units, scores):
+        _show_map(ax, maps[:, :, u], edges)
+        ax.set_title(f"unit {u}" + (f"\ngs {s:.2f}" if np.isfinite(s) else ""), fontsize=7)
+    for ax in axes[len(units):]:
+        ax.set_axis_off()
+    return _save(fig, out_path)
+
+
+# ---------------------------------------------------------------------------
+# Predictivity against the ceiling
+# ---------------------------------------------------------------------------
+def _reference_consistency(consistency: pd.DataFrame, arena: float, map_name: str) -> pd.DataFrame:
+    """Per-cell ceiling scores of one arena and map, from the preferred source
+    (holdout before pairwise, ``CEILING_SOURCES``)."""
+    c = consistency[(np.abs(consistency["arena"] - float(arena)) < 1e-6) & (consistency["map"] == map_name)]
+    if c.empty:
+        return c
+    sources = sorted(c["source"].unique(), key=lambda s: (CEILING_SOURCES.index(s) if s in CEILING_SOURCES
+                                                          else len(CEILING_SOURCES), s))
+    return c[c["source"] == sources[0]]
+
+
+def _best_layer_scores(fits: pd.DataFrame, best_layer: pd.DataFrame, model: str, arena: float,
+                       map_name: str) -> tuple[pd.DataFrame, str | None]:
+    b = best_layer[(best_layer["model"] == model) & (np.abs(best_layer["arena"] - float(arena)) < 1e-6)
+                   & (best_layer["map"] == map_name)]
+    if b.empty:
+        return fits.iloc[:0], None
+    layer = b["best_layer"].iloc[0]
+    f = fits[(fits["source"] == model) & (np.abs(fits["arena"] - float(arena)) < 1e-6)
+             & (fits["map"] == map_name) & (fits["layer"] == layer)]
+    return f, layer
+
+
+def predictivity_scatter(fits: pd.DataFrame, consistency: pd.DataFrame, best_layer: pd.DataFrame,
+                         model: str, arena: float, out_path: str | os.PathLike) -> Path:
+    """Per-cell predictivity against the ceiling for one model and arena, one panel per map:
+    x = the cell's inter-animal consistency (holdout preferred), y = its model predictivity
+    at the model's best layer for that map, colour = cell-type group, with the identity
+    line. Cells are matched on (animal, cell_id). Inputs are the tidy tables as loaded by
+    ``mec.summary.tables.load_scores`` and ``best_layer_table``."""
+    sel = (fits["source"] == model) & (np.abs(fits["arena"] - float(arena)) < 1e-6)
+    maps = sorted(fits.loc[sel, "map"].unique())
+    fig = _figure(3.6 * max(1, len(maps)) + 0.4, 3.9)
+    fig.suptitle(f"{model}, arena {float(arena):.1f} m: per-cell predictivity vs inter-animal consistency")
+    if not maps:
+        _empty(fig, f"no fits of {model} in arena {float(arena):.1f} m")
+        return _save(fig, out_path)
+    axes = fig.subplots(1, len(maps), squeeze=False)[0]
+    for ax, m in zip(axes, maps):
+        f, layer = _best_layer_scores(fits, best_layer, model, arena, m)
+        c = _reference_consistency(consistency, arena, m)
+        j = f[["animal", "cell_id", "cell_type", "score"]].merge(
+            c[["animal", "cell_id", "score"]].rename(columns={"score": "ceiling"}),
+            on=["animal", "cell_id"], how="inner")
+        j = j[np.isfinite(j["score"]) & np.isfinite(j["ceiling"])]
+        groups = cell_type_group(j["cell_type"])
+        for g in CELL_TYPE_GROUPS:
+            k = groups == g
+            if k.any():
+                ax.scatter(j["ceiling"][k], j["score"][k], s=9, alpha=0.7, color=TYPE_COLOURS[g],
+                           label=f"{g} ({int(k.sum())})", edgecolors="none")
+        lo = float(np.nanmin([j["ceiling"].min(), j["score"].min(), 0.0])) if len(j) else 0.0
+        ax.plot([lo, 1], [lo, 1], color="black", lw=0.8, ls="--", label="identity")
+        ax.set_xlim(lo - 0.02, 1.02)
+        ax.set_ylim(lo - 0.02, 1.02)
+        ax.set_aspect("equal")
+        ax.set_xlabel("inter-animal consistency (Pearson r)")
+        ax.set_ylabel(f"model predictivity, layer {layer} (r)")
+        med = (f"median {j['score'].median():.2f} vs ceiling {j['ceiling'].median():.2f}"
+               if len(j) else "no matched cells")
+        ax.set_title(f"map {m}: {med}", fontsize=9)
+        ax.legend(fontsize=6, loc="upper left", markerscale=1.5)
+    return _save(fig, out_path)
+
+
+def score_distributions(fits: pd.DataFrame, consistency: pd.DataFrame, best_layer: pd.DataFrame,
+                        arena: float, out_path: str | os.PathLike) -> Path:
+    """Distributions of per-cell scores in one arena, one panel per map: box plots (median,
+    quartiles, 1.5 IQR whiskers) of the inter-animal consistency ("ceiling") and of each
+    model at its best layer, with the ceiling median as a dashed line."""
+    a_fit = fits[np.abs(fits["arena"] - float(arena)) < 1e-6]
+    a_con = consistency[np.abs(consistency["arena"] - float(arena)) < 1e-6]
+    maps = sorted(set(a_fit["map"]) | set(a_con["map"]))
+    models = sorted(a_fit["source"].unique())
+    width = max(4.0, 0.55 * (len(models) + 1) + 1.5)
+    fig = _figure(width, 3.4 * max(1, len(maps)) + 0.3)
+    fig.suptitle(f"Per-cell scores, arena {float(arena):.1f} m (models at their best layer)")
+    if not maps:
+        _empty(fig, f"no scores in arena {float(arena):.1f} m")
+        return _save(fig, out_path)
+    axes = fig.subplots(len(maps), 1, squeeze=False)[:, 0]
+    for ax, m in zip(axes, maps):
+        data, labels = [], []
+        c = _reference_consistency(consistency, arena, m)
+        cs = c["score"].to_numpy(dtype=float)
+        cs = cs[np.isfinite(cs)]
+        data.append(cs)
+        labels.append(f"ceiling\n({c['source'].iloc[0].replace('interanimal_', '')})" if len(c) else "ceiling")
+        for model in models:
+            f, layer = _best_layer_scores(fits, best_layer, model, arena, m)
+            s = f["score"].to_numpy(dtype=float)
+            data.append(s[np.isfinite(s)])
+            labels.append(f"{model}\n{layer}" if layer else model)
+        positions = [i for i, d in enumerate(data) if len(d)]
+        if positions:
+            ax.boxplot([data[i] for i in positions], positions=positions, widths=0.6,
+                       showfliers=True, flierprops={"markersize": 2}, patch_artist=False)
+        if len(cs):
+            ax.axhline(float(np.median(cs)), color="tab:red", ls="--", lw=0.9,
+                       label=f"ceiling median {np.median(cs):.2f}")
+            ax.legend(fontsize=7, loc="lower right")
+        ax.set_xticks(range(len(labels)))
+        ax.set_xticklabels(labels, fontsize=7, rotation=30, ha="right")
+        ax.set_xlim(-0.6, len(labels) - 0.4)
+        ax.set_ylabel("Pearson r")
+        ax.set_title(f"map {m}", fontsize=9)
+    return _save(fig, out_path)
+
+
+# ---------------------------------------------------------------------------
+# Training curves
+# ---------------------------------------------------------------------------
+def training_curves(history: pd.DataFrame | str | os.PathLike, out_path: str | os.PathLike, *,
+                    title: str) -> Path:
+    """Loss and decoding error (cm) per epoch from a model's ``history.csv`` (columns
+    epoch, loss, decoding_error_cm); a missing column is shown as "not recorded"."""
+    if not isinstance(history, pd.DataFrame):
+        p = Path(history)
+        if not p.exists():
+            raise FileNotFoundError(f"training history {p} does not exist")
+        history = pd.read_csv(p)
+    if "epoch" not in history.columns:
+        raise ValueError(f"training history for {title!r} lacks an 'epoch' column "
+                         f"(columns: {list(history.columns)})")
+    fig = _figure(8.0, 3.2)
+    fig.suptitle(f"Training: {title}")
+    axes = fig.subplots(1, 2, squeeze=False)[0]
+    for ax, col, label in ((axes[0], "loss", "loss"), (axes[1], "decoding_error_cm", "decoding error (cm)")):
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        if col in history.columns and pd.to_numeric(history[col], errors="coerce").notna().any():
+            y = pd.to_numeric(history[col], errors="coerce")
+            ax.plot(history["epoch"], y, marker="o", ms=2.5, lw=1)
+            ax.set_title(f"final {y.dropna().iloc[-1]:.4g}", fontsize=8)
+        else:
+            ax.text(0.5, 0.5, "not recorded", ha="center", va="center", transform=ax.transAxes)
+    return _save(fig, out_path)

@@ -1,0 +1,107 @@
+# Shared helpers: config validation, model resolution, wildcard constraints and target lists.
+# Every rule file uses only the functions defined here; none of them imports TensorFlow.
+from snakemake.utils import validate
+
+validate(config, "../schemas/config.schema.yaml")
+
+RESULTS = "results"
+DATASET = config["dataset"]["name"]
+DATASET_FILE = f"{RESULTS}/data/{DATASET}.h5"
+ARENAS = list(config["dataset"]["arenas"])  # e.g. ["1.0", "2.2"]
+MODELS = list(config["models"])
+LAYERS = config["fits"]["layers"]
+SCALE_KEYS = ("n_units", "n_place_cells", "batch_size", "sequence_length", "epochs",
+              "steps_per_epoch", "learning_rate", "n_eval_batches")
+
+
+def _regex_choice(names):
+    return "|".join(re.escape(n) for n in names) if names else "(?!x)x"
+
+
+# Arena sizes contain a dot and model names cannot, so "ugrnn_relu_2.2" parses one way only;
+# constraining both to the configured names makes that explicit.
+wildcard_constraints:
+    arena=_regex_choice(ARENAS),
+    model=_regex_choice(MODELS),
+    animal=r"[^/]+",
+    chunk=r"\d+",
+
+
+def model_cfg(name):
+    """A model's settings: its scale's sizes, overridden by the model's own keys.
+
+    Returned as a plain dict so that Snakemake reruns a model's jobs when any of it changes.
+    """
+    entry = dict(config["models"][name])
+    scale = entry.pop("scale")
+    if scale not in config["scales"]:
+        raise ValueError(f"config models.{name}.scale: unknown scale {scale!r}; "
+                         f"defined scales: {sorted(config['scales'])}")
+    cfg = {k: config["scales"][scale][k] for k in SCALE_KEYS}
+    cfg.update(entry)
+    cfg.pop("eval_arenas", None)
+    cfg["name"] = name
+    cfg["scale"] = scale
+    return cfg
+
+
+def model_arenas(name):
+    """Arenas a model is exported to and fitted in (default: all of the dataset's)."""
+    arenas = config["models"][name].get("eval_arenas", ARENAS)
+    unknown = [a for a in arenas if a not in ARENAS]
+    if unknown:
+        raise ValueError(f"config models.{name}.eval_arenas: {unknown} are not arenas of "
+                         f"dataset {DATASET!r} (has {ARENAS})")
+    return arenas
+
+
+def dataset_animals(arena):
+    """Animal names of one arena, read from the dataset file.
+
+    make_dataset is a checkpoint: the per-animal ElasticNet jobs are planned once the
+    dataset exists, whatever the source names its animals.
+    """
+    import h5py
+
+    path = checkpoints.make_dataset.get().output.dataset
+    with h5py.File(path, "r") as f:
+        return sorted(f[f"arenas/{arena}/animals"])
+
+
+def elasticnet_tables(wildcards):
+    """Per-animal ElasticNet choice tables of one arena (empty when the grid is disabled)."""
+    if not config["elasticnet"]["enabled"]:
+        return []
+    return expand(f"{RESULTS}/elasticnet/{{arena}}/{{animal}}.csv", arena=wildcards.arena,
+                  animal=dataset_animals(wildcards.arena))
+
+
+def elasticnet_chunks(wildcards):
+    return expand(f"{RESULTS}/elasticnet/{{arena}}/chunks/{{animal}}_{{chunk}}.csv",
+                  arena=wildcards.arena, animal=wildcards.animal,
+                  chunk=range(config["elasticnet"]["cell_chunks"]))
+
+
+def fit_maps():
+    """The maps of every fit: config fits.maps (+ 'elasticnet' when the grid runs)."""
+    return dict(config["fits"]["maps"])
+
+
+def fit_targets():
+    return [f"{RESULTS}/fits/{m}_{a}.csv" for m in MODELS for a in model_arenas(m)]
+
+
+def consistency_targets():
+    return expand(f"{RESULTS}/consistency/{{arena}}.csv", arena=ARENAS)
+
+
+def history_targets():
+    return {m: f"{RESULTS}/models/{m}/history.csv" for m in MODELS}
+
+
+def ratemap_targets():
+    return {f"{m}_{a}": f"{RESULTS}/ratemaps/{m}_{a}.h5" for m in MODELS for a in model_arenas(m)}
+
+
+def summary_outputs():
+    return [f"{RESULTS}/summary/ceiling.csv", f"{RESULTS}/summary/predictivity.csv"]

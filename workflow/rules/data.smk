@@ -1,0 +1,21 @@
+# The MEC dataset: simulated (embedded default) or ingested from recordings.
+
+
+checkpoint make_dataset:
+    output:
+        dataset=DATASET_FILE,
+    params:
+        source=config["dataset"]["source"],
+        arenas=config["dataset"]["arenas"],
+        bin_cm=config["dataset"]["bin_cm"],
+        synthetic=config["dataset"]["synthetic"],
+        recordings=config["dataset"]["recordings"],
+    log:
+        f"{RESULTS}/logs/make_dataset/{DATASET}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/make_dataset/{DATASET}.tsv"
+    threads: 1
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/make_dataset.py"

@@ -1,0 +1,91 @@
+# Neural fits: the inter-animal ceiling, the per-cell ElasticNet grid, model-to-data fits.
+
+
+rule elasticnet_grid:
+    input:
+        dataset=DATASET_FILE,
+    output:
+        table=f"{RESULTS}/elasticnet/{{arena}}/chunks/{{animal}}_{{chunk}}.csv",
+    params:
+        arena=lambda wc: float(wc.arena),
+        animal=lambda wc: wc.animal,
+        grid=config["elasticnet"]["grid"],
+        train_frac=config["fits"]["train_frac"],
+        num_splits=config["fits"]["num_splits"],
+        split_start_seed=config["fits"]["split_start_seed"],
+        chunk=lambda wc: [int(wc.chunk), config["elasticnet"]["cell_chunks"]],
+    log:
+        f"{RESULTS}/logs/elasticnet_grid/{{arena}}_{{animal}}_{{chunk}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/elasticnet_grid/{{arena}}_{{animal}}_{{chunk}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=360,
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/elasticnet_grid.py"
+
+
+rule elasticnet_gather:
+    input:
+        chunks=elasticnet_chunks,
+    output:
+        table=f"{RESULTS}/elasticnet/{{arena}}/{{animal}}.csv",
+    log:
+        f"{RESULTS}/logs/elasticnet_gather/{{arena}}_{{animal}}.log",
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/elasticnet_gather.py"
+
+
+rule interanimal:
+    input:
+        dataset=DATASET_FILE,
+        elasticnet=elasticnet_tables,
+    output:
+        table=f"{RESULTS}/consistency/{{arena}}.csv",
+    params:
+        arena=lambda wc: float(wc.arena),
+        maps=fit_maps(),
+        mode=config["fits"]["interanimal_mode"],
+        train_frac=config["fits"]["train_frac"],
+        num_splits=config["fits"]["num_splits"],
+        split_start_seed=config["fits"]["split_start_seed"],
+    log:
+        f"{RESULTS}/logs/interanimal/{{arena}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/interanimal/{{arena}}.tsv"
+    threads: 1
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/interanimal.py"
+
+
+rule fit_model:
+    input:
+        dataset=DATASET_FILE,
+        ratemaps=f"{RESULTS}/ratemaps/{{model}}_{{arena}}.h5",
+        elasticnet=elasticnet_tables,
+    output:
+        table=f"{RESULTS}/fits/{{model}}_{{arena}}.csv",
+    params:
+        model=lambda wc: wc.model,
+        arena=lambda wc: float(wc.arena),
+        maps=fit_maps(),
+        layers=LAYERS,
+        train_frac=config["fits"]["train_frac"],
+        num_splits=config["fits"]["num_splits"],
+        split_start_seed=config["fits"]["split_start_seed"],
+    log:
+        f"{RESULTS}/logs/fit_model/{{model}}_{{arena}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/fit_model/{{model}}_{{arena}}.tsv"
+    threads: 1
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/fit_model.py"
