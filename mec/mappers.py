@@ -350,6 +350,9 @@ class PLSMap(_MapBase):
         else:
             self.estimators_ = [self._fit_one(X, Y if Y.shape[1] > 1 else Y[:, 0])]
         self.n_targets_ = Y.shape[1]
+        # most NIPALS iterations of any component of any fit (sklearn convention, >= 1)
+        iters = [max(e.n_iter_, default=1) for e in self.estimators_ if e is not None]
+        self.n_iter_ = max(iters + [1])
         return self
 
     def predict(self, X):

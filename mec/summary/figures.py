@@ -81,8 +81,7 @@ def _show_map(ax, rate_map: np.ndarray, edges=None, cmap: str = "viridis"):
     """Draw one (nx, ny) map; NaN bins (unvisited / outside the arena) stay white."""
     import matplotlib
 
-    cm = matplotlib.colormaps[cmap].copy()
-    cm.set_bad("white")
+    cm = matplotlib.colormaps[cmap].with_extremes(bad="white")
     extent = None
     if edges is not None:
         xe, ye = edges

@@ -1,0 +1,339 @@
+"""Configuration, presets and loading of trained path integrators (the original's API).
+
+``configure_options(**overrides)`` returns the paper's defaults (SPEC 1-2) in the original's
+option names; ``resolve_model_cfg(cfg)`` fills a model config (config.yaml ``models:`` entry,
+contract names) with defaults; ``load_trained_model(...)`` reads ``config.json`` and
+``model.keras`` of a training run and returns a :class:`TrainedModel` with ``.pre_g``, ``.g``
+and ``.dc``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from mec.core import constants as C
+from mec.task import PlaceCells, TrajectoryGenerator, box_from_cfg
+
+__all__ = ["configure_options", "Options", "DEFAULT_MODEL_CFG", "PRESETS", "resolve_model_cfg",
+           "place_cells_from_cfg", "generator_from_cfg", "load_trained_model", "TrainedModel",
+           "training_condition"]
+
+log = logging.getLogger(__name__)
+
+
+class Options(dict):
+    """dict whose keys are also attributes (``cfg["Ng"]`` and ``cfg.Ng``), like the original's
+    options object."""
+
+    def __getattr__(self, key):
+        try:
+            return self[key]
+        except KeyError as err:
+            raise AttributeError(key) from err
+
+    def __setattr__(self, key, value):
+        self[key] = value
+
+
+def configure_options(save_dir=None, rnn_type: str = "UGRNN", activation: str = "relu",
+                      place_cell_identity: bool = False, cue_2d_input_kwargs=None,
+                      reward_zone_size=None, reward_zone_prob: float = 1.0,
+                      reward_zone_x_offset: float = C.REWARD_ZONE_WALL_OFFSET,
+                      reward_zone_y_offset: float = C.REWARD_ZONE_WALL_OFFSET,
+                      reward_zone_min_x=None, reward_zone_max_x=None, reward_zone_min_y=None,
+                      reward_zone_max_y=None, reward_zone_navigate_timesteps=None,
+                      n_epochs: int = C.N_EPOCHS, n_steps: int = C.N_STEPS_PER_EPOCH,
+                      box_width: float = C.BOX_WIDTH, box_height: float = C.BOX_HEIGHT,
+                      min_x=None, min_y=None, max_x=None, max_y=None, run_ID=None, **overrides) -> Options:
+    """The paper's options (SPEC 1-2), original names, as an attribute dict.
+
+    Ng 4096, Np 512 (2 with the position loss), batch_size 200, sequence_length 20,
+    learning_rate 1e-4, place_cell_rf 0.12 m, surround_scale 2, weight_decay 1e-4, DoG,
+    box 2.2 m x 2.2 m, 100 epochs x 1000 steps. The box is [-w/2, w/2] x [-h/2, h/2] unless all
+    of min_x, max_x, min_y, max_y are given (their spans must equal box_width/box_height).
+    Any other keyword (e.g. Ng=256, batch_size=50) overrides the default of that name.
+    """
+    o = Options(save_dir=save_dir, RNN_type=rnn_type, activation=activation,
+                place_cell_identity=bool(place_cell_identity), n_epochs=int(n_epochs), n_steps=int(n_steps),
+                batch_size=C.BATCH_SIZE, sequence_length=C.SEQUENCE_LENGTH, learning_rate=C.LEARNING_RATE,
+                Np=2 if place_cell_identity else C.N_PLACE_CELLS, Ng=C.N_GRID_UNITS,
+                place_cell_rf=C.PLACE_CELL_RF, surround_scale=C.SURROUND_SCALE,
+                weight_decay=C.WEIGHT_DECAY, DoG=True, box_width=float(box_width),
+                box_height=float(box_height), run_ID=run_ID)
+    if cue_2d_input_kwargs is not None:
+        o.cue_2d_input_kwargs = cue_2d_input_kwargs
+    if reward_zone_size is not None:
+        o.update(reward_zone_size=reward_zone_size, reward_zone_prob=reward_zone_prob,
+                 reward_zone_x_offset=reward_zone_x_offset, reward_zone_y_offset=reward_zone_y_offset,
+                 reward_zone_min_x=reward_zone_min_x, reward_zone_max_x=reward_zone_max_x,
+                 reward_zone_min_y=reward_zone_min_y, reward_zone_max_y=reward_zone_max_y,
+                 reward_zone_navigate_timesteps=reward_zone_navigate_timesteps)
+    given = [v is not None for v in (min_x, max_x, min_y, max_y)]
+    if all(given):
+        if not (np.isclose(max_x - min_x, box_width) and np.isclose(max_y - min_y, box_height)):
+            raise ValueError(f"min/max x [{min_x}, {max_x}], y [{min_y}, {max_y}] do not span "
+                             f"box_width={box_width}, box_height={box_height}")
+        o.update(min_x=float(min_x), max_x=float(max_x), min_y=float(min_y), max_y=float(max_y))
+    elif any(given):
+        raise ValueError("give all of min_x, max_x, min_y, max_y or none of them")
+    else:
+        o.update(min_x=-o.box_width / 2, max_x=o.box_width / 2, min_y=-o.box_height / 2, max_y=o.box_height / 2)
+    o.update(overrides)
+    return o
+
+
+# A model config (one entry of config.yaml `models:`), contract names, paper values (SPEC 1-2).
+DEFAULT_MODEL_CFG = {
+    "architecture": "UGRNN",  # UGRNN | SRNN | GRU | LSTM | RNN (Sorscher single layer)
+    "activation": "relu",  # linear | tanh | sigmoid | relu
+    "loss": "place_cells",  # place_cells | position (Cueva & Wei, Np = 2)
+    "cues": False,  # five square cues as extra input (SPEC 1.3)
+    "cue_prob": C.CUE_2D_INPUT_KWARGS["cue_prob"],
+    "reward_zone": False,  # reward-zone episodes (SPEC 1.4)
+    "reward_zone_prob": C.REWARD_KWARGS["reward_zone_prob"],
+    "n_units": C.N_GRID_UNITS,  # Ng
+    "n_place_cells": C.N_PLACE_CELLS,  # Np
+    "place_cell_rf": C.PLACE_CELL_RF,  # m
+    "surround_scale": C.SURROUND_SCALE,
+    "dog": True,
+    "train_arena": C.BOX_WIDTH,  # m, side of the square training box
+    "epochs": C.N_EPOCHS,
+    "steps_per_epoch": C.N_STEPS_PER_EPOCH,
+    "batch_size": C.BATCH_SIZE,
+    "sequence_length": C.SEQUENCE_LENGTH,
+    "learning_rate": C.LEARNING_RATE,
+    "weight_decay": C.WEIGHT_DECAY,
+    "weight_decay_target": "recurrent",  # recurrent | original_bias (the released code's defect)
+    "untrained": False,
+    "seed": 0,
+    "mixed_precision": False,  # bfloat16 compute, float32 weights (GPU speed; not in the paper)
+}
+
+# Scales (report to config.yaml). "demo" trains in ~10 min on 2 CPU cores and path-integrates.
+PRESETS = {
+    "tiny": dict(n_units=16, n_place_cells=32, batch_size=8, sequence_length=5, epochs=2,
+                 steps_per_epoch=3),
+    "demo": dict(n_units=256, n_place_cells=256, batch_size=100, sequence_length=20, epochs=20,
+                 steps_per_epoch=150, learning_rate=1e-3),
+    "paper": {},
+}
+
+
+def resolve_model_cfg(cfg: dict | None = None, preset: str | None = None) -> dict:
+    """Model config with every key present: DEFAULT_MODEL_CFG < preset < cfg.
+
+    Raises ValueError on unknown keys (so typos are not silently ignored) and bad values.
+    The position loss forces n_place_cells = 2 (SPEC 1.2).
+    """
+    out = dict(DEFAULT_MODEL_CFG)
+    if preset is not None:
+        if preset not in PRESETS:
+            raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {preset!r}")
+        out.update(PRESETS[preset])
+    cfg = dict(cfg or {})
+    unknown = sorted(set(cfg) - set(DEFAULT_MODEL_CFG))
+    if unknown:
+        raise ValueError(f"unknown model config keys {unknown}; known: {sorted(DEFAULT_MODEL_CFG)}")
+    out.update(cfg)
+    if out["loss"] == "position":
+        out["n_place_cells"] = 2
+    for key in ("n_units", "n_place_cells", "epochs", "steps_per_epoch", "batch_size", "sequence_length", "seed"):
+        if not isinstance(out[key], (int, np.integer)) or isinstance(out[key], bool) or out[key] < 0:
+            raise ValueError(f"model config {key} must be a non-negative int, got {out[key]!r}")
+        out[key] = int(out[key])
+    for key in ("n_units", "n_place_cells", "batch_size", "sequence_length"):
+        if out[key] < 1:
+            raise ValueError(f"model config {key} must be >= 1, got {out[key]}")
+    for key in ("train_arena", "place_cell_rf", "surround_scale", "learning_rate", "weight_decay",
+                "cue_prob", "reward_zone_prob"):
+        out[key] = float(out[key])
+    if out["train_arena"] <= 0:
+        raise ValueError(f"model config train_arena must be > 0 m, got {out['train_arena']}")
+    from mec.models.cells import ACTIVATIONS, ARCHITECTURES
+    if out["architecture"] not in ARCHITECTURES:
+        raise ValueError(f"model config architecture must be one of {ARCHITECTURES}, got {out['architecture']!r}")
+    if out["activation"] not in ACTIVATIONS:
+        raise ValueError(f"model config activation must be one of {ACTIVATIONS}, got {out['activation']!r}")
+    if out["loss"] not in ("place_cells", "position"):
+        raise ValueError(f"model config loss must be 'place_cells' or 'position', got {out['loss']!r}")
+    if out["weight_decay_target"] not in ("recurrent", "original_bias"):
+        raise ValueError(f"model config weight_decay_target must be 'recurrent' or 'original_bias', "
+                         f"got {out['weight_decay_target']!r}")
+    for key in ("cues", "reward_zone", "dog", "untrained", "mixed_precision"):
+        out[key] = bool(out[key])
+    return out
+
+
+def training_condition(cfg: dict, eval_arena: float) -> str:
+    """Figure 2 condition of a model evaluated in ``eval_arena`` metres (SPEC 2.3)."""
+    if cfg.get("untrained"):
+        return "untrained"
+    if cfg.get("loss") == "position":
+        return "position_loss"
+    return "trained" if np.isclose(float(cfg["train_arena"]), float(eval_arena)) else "generalization"
+
+
+def place_cells_from_cfg(cfg: dict) -> PlaceCells:
+    """The model's place cells: centres in its training box, fixed seed (SPEC 1.2)."""
+    a = float(cfg["train_arena"])
+    return PlaceCells(n_cells=cfg["n_place_cells"], sigma=cfg["place_cell_rf"],
+                      surround_scale=cfg["surround_scale"], dog=cfg["dog"], min_x=-a / 2, max_x=a / 2,
+                      min_y=-a / 2, max_y=a / 2, seed=C.PLACE_CELL_SEED, identity=cfg["loss"] == "position")
+
+
+def generator_from_cfg(cfg: dict, place_cells: PlaceCells | None = None, box=None, seed: int | None = None,
+                       batch_size: int | None = None, sequence_length: int | None = None,
+                       check_cues: bool = True) -> TrajectoryGenerator:
+    """TrajectoryGenerator of a resolved model config: training box (or ``box``), its cues and
+    reward zone (SPEC 1.3, 1.4), trajectory ``seed`` (default cfg["seed"])."""
+    a = float(cfg["train_arena"])
+    box = box or (-a / 2, a / 2, -a / 2, a / 2)
+    cue_kwargs = None
+    if cfg["cues"]:
+        cue_kwargs = {"cue_extents": copy.deepcopy(C.CUE_EXTENTS), "cue_prob": cfg["cue_prob"]}
+    reward_kwargs = None
+    if cfg["reward_zone"]:
+        reward_kwargs = dict(C.REWARD_KWARGS, reward_zone_prob=cfg["reward_zone_prob"])
+    return TrajectoryGenerator(place_cells or place_cells_from_cfg(cfg),
+                               batch_size=batch_size or cfg["batch_size"],
+                               sequence_length=sequence_length or cfg["sequence_length"],
+                               min_x=box[0], max_x=box[1], min_y=box[2], max_y=box[3],
+                               cue_kwargs=cue_kwargs, reward_kwargs=reward_kwargs,
+                               seed=cfg["seed"] if seed is None else seed, check_cues=check_cues)
+
+
+class TrainedModel:
+    """A trained (or initialised) path integrator with the original's interface.
+
+    ``pre_g(inputs)``, ``g(inputs)``, ``dc(inputs)`` take ``inputs = (velocity (batch, T, 2),
+    init_place (batch, Np)[, cues (batch, T, n_cues)])`` (or a :class:`mec.task.TaskBatch`) and
+    return numpy arrays (batch, T, units). ``activations(inputs, layers)`` computes several
+    layers in one pass. ``keras_model`` is the Keras model; ``cfg`` its resolved config;
+    ``place_cells`` its place cells.
+    """
+
+    LAYERS = ("pre_g", "g", "dc")
+
+    def __init__(self, keras_model, cfg: dict):
+        self.keras_model = keras_model
+        self.cfg = resolve_model_cfg(cfg)
+        self.place_cells = place_cells_from_cfg(self.cfg)
+        self._sub = {}
+
+    def _submodel(self, layers: tuple):
+        import keras
+        if layers not in self._sub:
+            for name in layers:
+                if name not in self.LAYERS:
+                    raise ValueError(f"layer must be one of {self.LAYERS}, got {name!r}")
+            outs = [self.keras_model.get_layer(n).output for n in layers]
+            self._sub[layers] = keras.Model(self.keras_model.inputs, outs)
+        return self._sub[layers]
+
+    def activations(self, inputs, layers=LAYERS) -> dict:
+        """{layer: (batch, T, units) float32 numpy} for the requested layers."""
+        from mec.models.network import model_inputs
+        layers = tuple(layers)
+        outs = self._submodel(layers)(model_inputs(inputs), training=False)
+        if not isinstance(outs, (list, tuple)):
+            outs = [outs]
+        return {n: np.asarray(o, dtype=np.float32) for n, o in zip(layers, outs)}
+
+    def pre_g(self, inputs):
+        return self.activations(inputs, ("pre_g",))["pre_g"]
+
+    def g(self, inputs):
+        return self.activations(inputs, ("g",))["g"]
+
+    def dc(self, inputs):
+        return self.activations(inputs, ("dc",))["dc"]
+
+    __call__ = dc
+
+    def __repr__(self):
+        c = self.cfg
+        return (f"TrainedModel({c['architecture']}-{c['activation']}, Ng={c['n_units']}, "
+                f"Np={c['n_place_cells']}, cues={c['cues']}, reward_zone={c['reward_zone']})")
+
+
+def _cfg_from_original_args(rnn_type: str, activation: str, cue_2d_input_kwargs, place_cell_identity=False,
+                            **kwargs) -> dict:
+    """Model config of the paper's released models from the original's arguments."""
+    arch = "UGRNN" if rnn_type in ("UGRNN", "CueUGRNN") else rnn_type
+    cfg = {"architecture": arch, "activation": activation,
+           "cues": rnn_type == "CueUGRNN" or cue_2d_input_kwargs is not None,
+           "reward_zone": kwargs.get("reward_zone_size") is not None,
+           "loss": "position" if place_cell_identity else "place_cells"}
+    if cue_2d_input_kwargs is not None:
+        cfg["cue_prob"] = float(cue_2d_input_kwargs.get("cue_prob", 0.5))
+    if kwargs.get("reward_zone_prob") is not None and cfg["reward_zone"]:
+        cfg["reward_zone_prob"] = float(kwargs["reward_zone_prob"])
+    return cfg
+
+
+def load_trained_model(rnn_type: str = "UGRNN", activation: str = "relu", load_dir="results/models",
+                       run_ID: str = "ugrnn_relu", ckpt_file: str | None = None, cue_2d_input_kwargs=None,
+                       random_init: bool = False, **kwargs) -> TrainedModel:
+    """Load ``{load_dir}/{run_ID}`` as a :class:`TrainedModel` (``.pre_g``, ``.g``, ``.dc``).
+
+    The saved ``config.json`` defines the model (any scale loads); ``rnn_type``, ``activation``
+    and ``cue_2d_input_kwargs`` are the original's arguments and are only checked against it
+    (a mismatch warns). ``rnn_type="CueUGRNN"`` means a UGRNN with cue inputs. ``ckpt_file``:
+    None -> ``model.keras`` (else the latest checkpoint); a name in ``checkpoints/`` such as
+    ``"epoch_0010.keras"``; or ``"ckpt-101"``, the original TF2 checkpoints in ``ckpts/``
+    (see :func:`mec.models.original.load_original_checkpoint`). ``random_init=True`` returns
+    the initialised, untrained model of the config. Other keyword arguments of the original
+    (``REWARD_KWARGS``, ``place_cell_identity``) describe the released models and are used only
+    when no config.json exists (original checkpoints).
+    """
+    import keras
+
+    import mec.models.network  # noqa: F401  (registers the custom objects)
+    from mec.models.network import build_model, compile_model
+
+    run_dir = Path(load_dir) / str(run_ID)
+    cfg_path = run_dir / "config.json"
+    expect = _cfg_from_original_args(rnn_type, activation, cue_2d_input_kwargs, **kwargs)
+    if cfg_path.exists():
+        cfg = resolve_model_cfg(json.loads(cfg_path.read_text())["model"])
+        for key in ("architecture", "activation", "cues"):
+            if cfg[key] != expect[key]:
+                warnings.warn(f"load_trained_model: {key}={expect[key]!r} from the arguments differs from "
+                              f"{cfg[key]!r} in {cfg_path}; using the saved config", stacklevel=2)
+    elif ckpt_file is not None and str(ckpt_file).startswith("ckpt-") or random_init:
+        cfg = resolve_model_cfg(expect)
+    else:
+        raise FileNotFoundError(f"no {cfg_path}: train the model first (snakemake "
+                                f"results/models/{run_ID}/model.keras) or check load_dir={load_dir!r}")
+    n_cues = len(C.CUE_EXTENTS) if cfg["cues"] else 0
+    if random_init:
+        model = build_model(cfg, n_cues=n_cues)
+        return TrainedModel(model, cfg)
+    if ckpt_file is not None and str(ckpt_file).startswith("ckpt-"):
+        from mec.models.original import load_original_checkpoint
+        model = build_model(cfg, n_cues=n_cues)
+        load_original_checkpoint(model, run_dir / "ckpts" / str(ckpt_file))
+        return TrainedModel(model, cfg)
+    if ckpt_file is None:
+        path = run_dir / "model.keras"
+        if not path.exists():
+            from mec.models.train import latest_checkpoint
+            found = latest_checkpoint(run_dir / "checkpoints")
+            if found is None:
+                raise FileNotFoundError(f"neither {path} nor a checkpoint in {run_dir / 'checkpoints'}")
+            path = found[1]
+    else:
+        path = Path(ckpt_file)
+        if not path.is_absolute() and not path.exists():
+            path = run_dir / "checkpoints" / str(ckpt_file)
+        if not path.exists():
+            raise FileNotFoundError(f"checkpoint {ckpt_file!r} not found (looked in {run_dir / 'checkpoints'})")
+    model = keras.models.load_model(path, compile=False)
+    return TrainedModel(model, cfg)

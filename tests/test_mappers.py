@@ -1,0 +1,114 @@
+"""Maps as scikit-learn estimators (mec.mappers, SPEC 4.2): known answers and estimator checks."""
+
+import numpy as np
+import pytest
+from scipy.stats import pearsonr
+from sklearn.cross_decomposition import PLSRegression
+from sklearn.linear_model import ElasticNet, Lasso, Ridge
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from mec.mappers import OneToOneMap, PLSMap, SKLinearMap, make_map, pearson_columns
+
+
+def _data(n=60, n_src=7, n_tgt=4, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, n_src))
+    Y = X[:, :n_tgt] @ rng.standard_normal((n_tgt, n_tgt)) + 0.3 * rng.standard_normal((n, n_tgt))
+    return X, Y
+
+
+@parametrize_with_checks(
+    [SKLinearMap(), SKLinearMap("ElasticNet", alpha=0.5, l1_ratio=0.3), OneToOneMap(),
+     OneToOneMap(percentile=50), PLSMap(n_components=1)]
+)
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+def test_pearson_columns_matches_scipy_and_nan_for_constant():
+    X, Y = _data()
+    r = pearson_columns(X[:, :4], Y)
+    ref = [pearsonr(X[:, j], Y[:, j])[0] for j in range(4)]
+    np.testing.assert_allclose(r, ref, atol=1e-12)
+    const = np.column_stack([np.ones(10), np.arange(10.0)])
+    assert np.isnan(pearson_columns(const, np.arange(20.0).reshape(10, 2))[0])
+
+
+def test_sklinear_default_is_ridge_alpha_1_multi_output():
+    X, Y = _data()
+    ours = SKLinearMap().fit(X, Y)
+    ref = Ridge(alpha=1.0).fit(X, Y)
+    np.testing.assert_allclose(ours.predict(X), ref.predict(X), atol=1e-12)
+    assert len(ours.estimators_) == 1  # one solve for all targets
+
+
+def test_sklinear_elasticnet_alpha_is_divided_by_n_train():
+    X, Y = _data()
+    ours = SKLinearMap("ElasticNet", alpha=3.0, l1_ratio=0.4).fit(X, Y[:, 0])
+    ref = ElasticNet(alpha=3.0 / X.shape[0], l1_ratio=0.4).fit(X, Y[:, 0])
+    np.testing.assert_allclose(ours.predict(X), ref.predict(X), atol=1e-12)
+    # Ridge alpha is not rescaled (its loss sums over samples already)
+    ridge = SKLinearMap("Ridge", alpha=3.0).fit(X, Y)
+    np.testing.assert_allclose(ridge.predict(X), Ridge(alpha=3.0).fit(X, Y).predict(X), atol=1e-12)
+    # regression_kwargs go to scikit-learn untouched (the original's form)
+    raw = SKLinearMap("Lasso", regression_kwargs={"alpha": 0.1}).fit(X, Y)
+    np.testing.assert_allclose(raw.predict(X), Lasso(alpha=0.1).fit(X, Y).predict(X), atol=1e-12)
+
+
+def test_sklinear_bad_names_and_double_alpha_raise():
+    X, Y = _data()
+    with pytest.raises(ValueError, match="NoSuchModel"):
+        SKLinearMap("NoSuchModel").fit(X, Y)
+    with pytest.raises(ValueError, match="alpha given twice"):
+        SKLinearMap(alpha=1.0, regression_kwargs={"alpha": 2.0}).fit(X, Y)
+    with pytest.raises(ValueError, match="map_type"):
+        make_map("nope")
+    with pytest.raises(ValueError, match="regression_type"):
+        make_map("sklinear", regression_type="Nope")
+    with pytest.raises(ValueError, match="not valid"):
+        make_map("pls", alpha=3)
+
+
+def test_one_to_one_picks_best_source_and_copies_it():
+    X, Y = _data()
+    m = OneToOneMap().fit(X, Y)
+    for j in range(Y.shape[1]):
+        rs = [np.corrcoef(X[:, i], Y[:, j])[0, 1] for i in range(X.shape[1])]
+        assert m.source_idx_[j] == int(np.argmax(rs))
+    Xt = np.random.default_rng(1).standard_normal((5, X.shape[1]))
+    np.testing.assert_array_equal(m.predict(Xt), Xt[:, m.source_idx_])  # values as they are
+
+
+def test_one_to_one_ties_pick_first_and_constant_target_picks_last():
+    X = np.random.default_rng(2).standard_normal((30, 5))
+    X[:, 3] = X[:, 1]  # exact tie between sources 1 and 3
+    Y = np.column_stack([X[:, 1] * 2 + 1, np.ones(30)])  # second target constant: r all NaN
+    m = OneToOneMap().fit(X, Y)
+    assert m.source_idx_[0] == 1
+    assert m.source_idx_[1] == 4  # the original's rank-order fallback keeps the last source
+
+
+def test_one_to_one_percentile_variant_regresses_on_top_sources():
+    X, Y = _data(n_src=10)
+    m = OneToOneMap(percentile=80, alpha=2.0).fit(X, Y)
+    for j in range(Y.shape[1]):
+        rs = np.array([np.corrcoef(X[:, i], Y[:, j])[0, 1] for i in range(X.shape[1])])
+        keep = rs >= np.percentile(rs, 80)
+        np.testing.assert_array_equal(m.source_mask_[:, j], keep)
+        ref = Ridge(alpha=2.0).fit(X[:, keep], Y[:, j])
+        np.testing.assert_allclose(m.predict(X)[:, j], ref.predict(X[:, keep]), atol=1e-12)
+    with pytest.raises(ValueError, match="identity"):
+        OneToOneMap(percentile=80, identity=True).fit(X, Y)
+
+
+def test_pls_matches_sklearn_joint_and_per_target():
+    X, Y = _data()
+    joint = PLSMap(n_components=2).fit(X, Y)
+    ref = PLSRegression(n_components=2, scale=False).fit(X, Y)
+    np.testing.assert_allclose(joint.predict(X), ref.predict(X), atol=1e-10)
+    per = PLSMap(n_components=2, fit_per_target_unit=True).fit(X, Y)
+    for j in range(Y.shape[1]):
+        r = PLSRegression(n_components=2, scale=False).fit(X, Y[:, j])
+        np.testing.assert_allclose(per.predict(X)[:, j], r.predict(X).ravel(), atol=1e-10)
+    with pytest.raises(ValueError, match="n_components"):
+        PLSMap().fit(X, Y)

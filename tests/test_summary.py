@@ -1,0 +1,406 @@
+"""Tests of mec.summary: summary numbers against hand computations, Markdown rendering,
+figures written as valid PNGs, and the missing-input policy."""
+
+from __future__ import annotations
+
+import sys
+import types
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mec.summary import summarize
+from mec.summary import figures as figs
+from mec.summary.tables import (
+    aggregate_scores,
+    best_layer_table,
+    by_cell_type_table,
+    ceiling_table,
+    cell_type_group,
+    choose_map,
+    figure2_long_table,
+    figure2_table,
+    load_scores,
+    predictivity_table,
+    reference_ceiling,
+    to_markdown,
+    training_condition,
+)
+
+COLS = ["arena", "animal", "cell_id", "cell_type", "source", "layer", "map", "score"]
+
+# Two animals in arena 1.0. Holdout "ridge" scores, with one NaN (cell b3):
+#   A: a1 .2 grid, a2 .4 grid, a3 .6 border           -> animal median .4
+#   B: b1 .8 heterogeneous, b2 .9 head_direction, b3 NaN grid, b4 .5 border -> median .8
+# all finite: [.2 .4 .5 .6 .8 .9] -> median .55; per-animal medians [.4 .8] -> median .6,
+# q25 .5, q75 .7 (linear interpolation), min .4, max .8.
+CELLS = [("A", "a1", "grid"), ("A", "a2", "grid"), ("A", "a3", "border"),
+         ("B", "b1", "heterogeneous"), ("B", "b2", "head_direction"), ("B", "b3", "grid"),
+         ("B", "b4", "border")]
+HOLDOUT = [0.2, 0.4, 0.6, 0.8, 0.9, np.nan, 0.5]
+PAIRWISE = [0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1]  # lower, must never be the reference
+ELASTIC = [0.3, 0.3, 0.3, 0.7, 0.7, 0.7, 0.7]   # median .7
+
+
+def _rows(arena, source, layer, mapname, scores):
+    return [(arena, a, c, t, source, layer, mapname, s) for (a, c, t), s in zip(CELLS, scores)]
+
+
+def consistency_df():
+    rows = (_rows(1.0, "interanimal_holdout", "-", "ridge", HOLDOUT)
+            + _rows(1.0, "interanimal_pairwise", "-", "ridge", PAIRWISE)
+            + _rows(1.0, "interanimal_holdout", "-", "elasticnet", ELASTIC))
+    return pd.DataFrame(rows, columns=COLS)
+
+
+# Model scores per layer ("ridge"): medians of the 7 cells (all finite).
+FIT_SCORES = {
+    ("ugrnn_relu", "pre_g"): [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7],   # median .4
+    ("ugrnn_relu", "g"): [0.3, 0.3, 0.3, 0.44, 0.5, 0.5, 0.5],      # median .44 (best)
+    ("ugrnn_relu", "dc"): [0.0, 0.0, 0.1, 0.2, 0.9, 0.9, 0.9],      # median .2
+    ("untrained", "pre_g"): [0.11] * 7,                             # tie with g -> pre_g
+    ("untrained", "g"): [0.11] * 7,
+    ("gru_gen", "g"): [0.33] * 7,
+    ("pos", "g"): [0.22] * 7,
+    ("velocity", "g"): [0.055] * 7,
+}
+MODEL_CONFIGS = {
+    "ugrnn_relu": {"architecture": "UGRNN", "activation": "relu", "loss": "place_cells", "train_arena": 1.0},
+    "untrained": {"architecture": "UGRNN", "activation": "relu", "loss": "place_cells", "train_arena": 2.2,
+                  "untrained": True},
+    "gru_gen": {"architecture": "GRU", "activation": "tanh", "loss": "place_cells", "train_arena": 2.2},
+    "pos": {"architecture": "UGRNN", "activation": "relu", "loss": "position", "train_arena": 2.2},
+    "velocity": {"baseline": "velocity"},
+}
+
+
+def fits_df(mapname="ridge"):
+    rows = []
+    for (model, layer), scores in FIT_SCORES.items():
+        rows += _rows(1.0, model, layer, mapname, scores)
+    return pd.DataFrame(rows, columns=COLS)
+
+
+def _write_inputs(tmp_path, with_elastic_fits=False):
+    cpath = tmp_path / "consistency" / "1.0.csv"
+    cpath.parent.mkdir()
+    consistency_df().to_csv(cpath, index=False)
+    fpaths = []
+    (tmp_path / "fits").mkdir()
+    f = fits_df()
+    if with_elastic_fits:
+        f = pd.concat([f, fits_df("elasticnet")])
+    for model, g in f.groupby("source"):
+        p = tmp_path / "fits" / f"{model}_1.0.csv"
+        g.to_csv(p, index=False)
+        fpaths.append(p)
+    return [cpath], fpaths
+
+
+# ---------------------------------------------------------------------------
+# Tables
+# ---------------------------------------------------------------------------
+def test_ceiling_numbers_by_hand():
+    ceil = ceiling_table(consistency_df())
+    row = ceil[(ceil["map"] == "ridge") & (ceil["source"] == "interanimal_holdout")].iloc[0]
+    assert row["ceiling"] == pytest.approx(0.55)
+    assert row["animal_median"] == pytest.approx(0.6)
+    assert row["animal_q25"] == pytest.approx(0.5)
+    assert row["animal_q75"] == pytest.approx(0.7)
+    assert (row["animal_min"], row["animal_max"]) == pytest.approx((0.4, 0.8))
+    assert (row["n_cells"], row["n_nan"], row["n_animals"]) == (6, 1, 2)
+    pair = ceil[ceil["source"] == "interanimal_pairwise"].iloc[0]
+    assert pair["ceiling"] == pytest.approx(0.1) and pair["n_cells"] == 7
+    # The reference ceiling prefers holdout over the (lower) pairwise estimate (SPEC 4.3).
+    ref = reference_ceiling(ceil).set_index("map")
+    assert ref.loc["ridge", "ceiling"] == pytest.approx(0.55)
+    assert ref.loc["ridge", "ceiling_source"] == "interanimal_holdout"
+    assert ref.loc["elasticnet", "ceiling"] == pytest.approx(0.7)
+
+
+def test_reference_ceiling_falls_back_to_pairwise():
+    c = consistency_df()
+    c = c[c["source"] == "interanimal_pairwise"]
+    ref = reference_ceiling(ceiling_table(c))
+    assert ref["ceiling_source"].tolist() == ["interanimal_pairwise"]
+
+
+def test_aggregate_all_nan_group():
+    df = pd.DataFrame({"g": ["x", "x"], "animal": ["A", "B"], "score": [np.nan, np.nan]})
+    out = aggregate_scores(df, ["g"]).iloc[0]
+    assert np.isnan(out["median"]) and out["n_cells"] == 0 and out["n_nan"] == 2
+    assert out["n_animals"] == 0 and np.isnan(out["animal_q25"])
+
+
+def test_predictivity_fraction_and_best_layer():
+    pred = predictivity_table(fits_df(), ceiling_table(consistency_df()), MODEL_CONFIGS)
+    p = pred.set_index(["model", "layer"])
+    assert p.loc[("ugrnn_relu", "pre_g"), "median"] == pytest.approx(0.4)
+    assert p.loc[("ugrnn_relu", "g"), "median"] == pytest.approx(0.44)
+    assert p.loc[("ugrnn_relu", "dc"), "median"] == pytest.approx(0.2)
+    assert p.loc[("ugrnn_relu", "g"), "fraction_of_ceiling"] == pytest.approx(0.44 / 0.55)
+    assert p.loc[("ugrnn_relu", "g"), "n_cells"] == 7
+    # Per-animal medians of the g layer: A [.3 .3 .3] -> .3, B [.44 .5 .5 .5] -> .5.
+    assert p.loc[("ugrnn_relu", "g"), "animal_min"] == pytest.approx(0.3)
+    assert p.loc[("ugrnn_relu", "g"), "animal_max"] == pytest.approx(0.5)
+    # Layers are listed in model order pre_g, g, dc.
+    assert pred[pred["model"] == "ugrnn_relu"]["layer"].tolist() == ["pre_g", "g", "dc"]
+    best = best_layer_table(pred).set_index("model")
+    assert best.loc["ugrnn_relu", "best_layer"] == "g"
+    assert best.loc["ugrnn_relu", "median"] == pytest.approx(0.44)
+    assert best.loc["untrained", "best_layer"] == "pre_g"  # tie -> earlier layer
+    assert best.loc["gru_gen", "fraction_of_ceiling"] == pytest.approx(0.33 / 0.55)
+    assert best.loc["ugrnn_relu", "condition"] == "trained"
+
+
+def test_training_condition_rules():
+    assert training_condition(MODEL_CONFIGS["ugrnn_relu"], 1.0) == "trained"
+    assert training_condition(MODEL_CONFIGS["ugrnn_relu"], 2.2) == "generalization"
+    assert training_condition(MODEL_CONFIGS["untrained"], 2.2) == "untrained"
+    assert training_condition(MODEL_CONFIGS["pos"], 2.2) == "position_loss"
+    assert training_condition(MODEL_CONFIGS["velocity"], 1.0) == "any"
+    with pytest.raises(ValueError, match="train_arena"):
+        training_condition({"train_arena": "big"}, 1.0)
+
+
+def test_cell_type_groups():
+    got = cell_type_group(["grid", "Border", "heterogeneous", "head_direction", "weakly_spatial", np.nan])
+    assert got.tolist() == ["grid", "border", "heterogeneous", "other", "other", "other"]
+
+
+def test_by_cell_type_numbers():
+    con, fits = consistency_df(), fits_df()
+    best = best_layer_table(predictivity_table(fits, ceiling_table(con), MODEL_CONFIGS))
+    t = by_cell_type_table(con, fits, best)
+    key = ["kind", "source", "map", "layer", "cell_type"]
+    t = t.set_index(key)
+    # Holdout ridge: grid cells a1 .2, a2 .4 (b3 NaN) -> .3; border a3 .6, b4 .5 -> .55;
+    # heterogeneous b1 .8; other (head_direction b2) .9.
+    h = ("ceiling", "interanimal_holdout", "ridge", "-")
+    assert t.loc[h + ("grid",), "median"] == pytest.approx(0.3)
+    assert t.loc[h + ("grid",), "n_nan"] == 1
+    assert t.loc[h + ("border",), "median"] == pytest.approx(0.55)
+    assert t.loc[h + ("heterogeneous",), "median"] == pytest.approx(0.8)
+    assert t.loc[h + ("other",), "median"] == pytest.approx(0.9)
+    assert t.loc[h + ("grid",), "fraction_of_ceiling"] == pytest.approx(0.3 / 0.55)
+    # ugrnn_relu layer g: grid cells a1 .3, a2 .3, b3 .5 -> .3; type ceiling .3 -> fraction 1.
+    m = ("model", "ugrnn_relu", "ridge", "g", "grid")
+    assert t.loc[m, "median"] == pytest.approx(0.3)
+    assert t.loc[m, "type_ceiling"] == pytest.approx(0.3)
+    assert t.loc[m, "fraction_of_type_ceiling"] == pytest.approx(1.0)
+    assert t.loc[m, "fraction_of_ceiling"] == pytest.approx(0.3 / 0.55)
+    assert bool(t.loc[m, "is_best_layer"]) is True
+    assert bool(t.loc[("model", "ugrnn_relu", "ridge", "dc", "grid"), "is_best_layer"]) is False
+    # border cells for layer g: a3 .3, b4 .5 -> .4 against type ceiling .55
+    mb = ("model", "ugrnn_relu", "ridge", "g", "border")
+    assert t.loc[mb, "fraction_of_type_ceiling"] == pytest.approx(0.4 / 0.55)
+
+
+def test_choose_map():
+    assert choose_map(["ridge", "elasticnet", "corr"]) == "elasticnet"
+    assert choose_map(["corr", "ridge"]) == "ridge"
+    assert choose_map(["pls", "corr"]) == "corr"
+    assert choose_map([]) is None
+    assert choose_map(["ridge", "corr"], "corr") == "corr"
+    with pytest.raises(ValueError, match="pls"):
+        choose_map(["ridge"], "pls")
+
+
+def test_figure2_pivot():
+    con = consistency_df()
+    fits = pd.concat([fits_df(), fits_df("elasticnet")])
+    # A second seed of the trained UGRNN-ReLU shares its cell: it must stay a separate row.
+    extra = fits[fits["source"] == "ugrnn_relu"].assign(source="ugrnn_relu_s2")
+    extra["score"] = extra["score"] + 0.01
+    cfgs = dict(MODEL_CONFIGS, ugrnn_relu_s2=MODEL_CONFIGS["ugrnn_relu"])
+    best = best_layer_table(predictivity_table(pd.concat([fits, extra]), ceiling_table(con), cfgs))
+    long = figure2_long_table(best)
+    assert set(long["map"]) == {"elasticnet"}  # preferred map
+    wide = figure2_table(long, "median")
+    assert list(wide.columns) == ["arena", "map", "architecture", "activation", "variant",
+                                  "untrained", "trained", "generalization", "position_loss",
+                                  "any", "ceiling"]
+    w = wide.set_index(["architecture", "activation", "variant"])
+    assert w.loc[("UGRNN", "relu", "ugrnn_relu"), "trained"] == pytest.approx(0.44)
+    assert w.loc[("UGRNN", "relu", "ugrnn_relu_s2"), "trained"] == pytest.approx(0.45)
+    assert w.loc[("UGRNN", "relu", ""), "untrained"] == pytest.approx(0.11)
+    assert w.loc[("UGRNN", "relu", ""), "position_loss"] == pytest.approx(0.22)
+    assert w.loc[("GRU", "tanh", ""), "generalization"] == pytest.approx(0.33)
+    assert np.isnan(w.loc[("GRU", "tanh", ""), "trained"])
+    assert w.loc[("baseline", "velocity", ""), "any"] == pytest.approx(0.055)
+    assert wide["architecture"].iloc[-1] == "baseline"  # baselines after the networks
+    assert wide["ceiling"].iloc[0] == pytest.approx(0.7)  # elasticnet ceiling
+    frac = figure2_table(long, "fraction_of_ceiling").set_index(["architecture", "activation", "variant"])
+    assert frac.loc[("GRU", "tanh", ""), "generalization"] == pytest.approx(0.33 / 0.7)
+    with pytest.raises(ValueError, match="value"):
+        figure2_table(long, "mean")
+
+
+def test_markdown_renders_numbers():
+    df = pd.DataFrame({"arena": [2.2], "name": ["a|b"], "x": [0.123456], "y": [np.nan], "n": [3]})
+    md = to_markdown(df).splitlines()
+    assert md[0] == "| arena | name | x | y | n |"
+    assert md[1] == "|---:|:---|---:|---:|---:|"
+    assert md[2] == "| 2.2 | a\\|b | 0.123 |  | 3 |"
+
+
+# ---------------------------------------------------------------------------
+# summarize end to end (tables + figures)
+# ---------------------------------------------------------------------------
+def _fake_dataset():
+    rng = np.random.default_rng(0)
+    ds = {1.0: {}}
+    for a, n in (("A", 3), ("B", 4)):
+        resp = rng.random((20, 20, n)) * 5
+        resp[0, 0, :] = np.nan
+        ds[1.0][a] = {"resp": resp, "cell_ids": np.array([f"{a}{i}" for i in range(n)]),
+                      "cell_types": np.array(["grid", "border", "heterogeneous", "weakly_spatial"][:n])}
+    return ds
+
+
+def _install_fakes(monkeypatch, ds, ratemaps):
+    """Stand-ins for mec.data.load_dataset and mec.ratemaps.load_model_ratemaps (other
+    modules of the package; their own tests cover their file formats)."""
+    data = types.ModuleType("mec.data")
+    data.load_dataset = lambda path: ds
+    rm = types.ModuleType("mec.ratemaps")
+    rm.load_model_ratemaps = lambda path: ratemaps[str(path)]
+    monkeypatch.setitem(sys.modules, "mec.data", data)
+    monkeypatch.setitem(sys.modules, "mec.ratemaps", rm)
+
+
+def _check_png(path):
+    import matplotlib.image as mpimg
+
+    assert path.exists() and path.stat().st_size > 1000
+    img = mpimg.imread(path)
+    assert img.ndim == 3 and img.shape[0] > 100 and img.shape[1] > 100
+    assert np.ptp(img[..., :3]) > 0  # not a blank image
+
+
+def test_summarize_end_to_end(tmp_path, monkeypatch):
+    cons, fits = _write_inputs(tmp_path, with_elastic_fits=True)
+    rng = np.random.default_rng(1)
+    edges = (np.linspace(-0.5, 0.5, 21), np.linspace(-0.5, 0.5, 21))
+    rm = {"rm.h5": ({"pre_g": rng.random((20, 20, 5)), "g": rng.random((20, 20, 5)),
+                     "dc": rng.random((20, 20, 3))}, edges, {})}
+    _install_fakes(monkeypatch, _fake_dataset(), rm)
+    # Grid scorer stand-in so the test does not depend on mec.scores' speed: the map mean.
+    scores = types.ModuleType("mec.scores")
+    scores.grid_score = lambda m: float(np.nanmean(m))
+    monkeypatch.setitem(sys.modules, "mec.scores", scores)
+    hist = tmp_path / "history.csv"
+    pd.DataFrame({"epoch": [1, 2, 3], "loss": [3.0, 2.0, 1.5],
+                  "decoding_error_cm": [40.0, 20.0, 10.0]}).to_csv(hist, index=False)
+    out, figdir = tmp_path / "summary", tmp_path / "summary" / "figures"
+    written = summarize(cons, fits, {"ugrnn_relu": hist}, MODEL_CONFIGS, "ds.h5",
+                        {("ugrnn_relu", 1.0): "rm.h5"}, out, figdir, units_shown=4)
+
+    for name in ("ceiling", "predictivity", "best_layer", "by_cell_type", "figure2",
+                 "figure2_fraction", "figure2_long"):
+        assert (out / f"{name}.csv").exists() and (out / f"{name}.md").exists()
+    ceil = pd.read_csv(out / "ceiling.csv")
+    r = ceil[(ceil["map"] == "ridge") & (ceil["source"] == "interanimal_holdout")].iloc[0]
+    assert r["ceiling"] == pytest.approx(0.55)
+    # The Markdown holds the CSV's numbers (3 decimals).
+    assert "| 0.550 |" in (out / "ceiling.md").read_text()
+    best = pd.read_csv(out / "best_layer.csv")
+    b = best[(best["model"] == "ugrnn_relu") & (best["map"] == "ridge")].iloc[0]
+    assert b["best_layer"] == "g" and b["fraction_of_ceiling"] == pytest.approx(0.8)
+    assert "| 0.800 |" in (out / "best_layer.md").read_text()
+    f2 = pd.read_csv(out / "figure2.csv", keep_default_na=False, na_values=[""])
+    assert set(f2["map"]) == {"elasticnet"}
+    summary = (out / "summary.md").read_text()
+    assert "Figure 2 map: elasticnet" in summary and "| 0.550 |" in summary
+
+    index = pd.read_csv(out / "figures.csv")
+    assert sorted(index["kind"].unique()) == sorted(figs.FIGURE_KINDS)
+    # 1 data gallery, 3 layers, 5 models' scatters, 1 distribution plot, 1 training curve.
+    assert len(written) == len(index) == 1 + 3 + 5 + 1 + 1
+    assert (figdir / "unit_gallery" / "ugrnn_relu_1.0_g.png").exists()
+    assert (figdir / "scatter" / "ugrnn_relu_1.0.png").exists()
+    assert (figdir / "data_ratemaps" / "1.0.png").exists()
+    assert (figdir / "distributions" / "1.0.png").exists()
+    assert (figdir / "training" / "ugrnn_relu.png").exists()
+    for p in written:
+        _check_png(p)
+
+
+def test_summarize_without_fits_is_partial(tmp_path):
+    cons, _ = _write_inputs(tmp_path)
+    out, figdir = tmp_path / "s", tmp_path / "s" / "f"
+    written = summarize(cons, [], {}, {}, None, {}, out, figdir)
+    assert pd.read_csv(out / "ceiling.csv").shape[0] == 3
+    for name in ("predictivity", "best_layer", "figure2", "figure2_long"):
+        assert pd.read_csv(out / f"{name}.csv").empty
+    assert "No model fits yet" in (out / "summary.md").read_text()
+    # Ceiling rows per type are still there.
+    assert set(pd.read_csv(out / "by_cell_type.csv")["kind"]) == {"ceiling"}
+    assert [p.parent.name for p in written] == ["distributions"]
+    for kind in figs.FIGURE_KINDS:  # every declared folder exists
+        assert (figdir / kind).is_dir()
+
+
+def test_summarize_input_errors(tmp_path):
+    cons, fits = _write_inputs(tmp_path)
+    with pytest.raises(ValueError, match="consistency"):
+        summarize([], fits, {}, {}, None, {}, tmp_path / "s", tmp_path / "f")
+    with pytest.raises(FileNotFoundError, match="nope.csv"):
+        summarize(cons, [tmp_path / "nope.csv"], {}, {}, None, {}, tmp_path / "s", tmp_path / "f")
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame({"arena": [1.0], "score": [0.5]}).to_csv(bad, index=False)
+    with pytest.raises(ValueError, match="lacks column"):
+        load_scores([bad], "fit")
+
+
+# ---------------------------------------------------------------------------
+# Figures
+# ---------------------------------------------------------------------------
+def test_rank_units_by_score():
+    rng = np.random.default_rng(2)
+    maps = rng.random((6, 6, 10))
+    means = maps.mean(axis=(0, 1))
+    units, scores, ok = figs.rank_units_by_score(maps, lambda m: float(m.mean()))
+    assert ok and units.tolist() == np.argsort(-means).tolist()
+    assert np.all(np.diff(scores) <= 0)
+    # NaN scores go last; a subset of max_scored units is drawn with the seed, reproducibly.
+    units, scores, _ = figs.rank_units_by_score(maps, lambda m: np.nan if m[0, 0] > 0.5 else 1.0)
+    assert np.all(np.isfinite(scores[: np.isfinite(scores).sum()]))
+    u1, _, _ = figs.rank_units_by_score(maps, lambda m: 0.0, max_scored=4, seed=3)
+    u2, _, _ = figs.rank_units_by_score(maps, lambda m: 0.0, max_scored=4, seed=3)
+    assert len(u1) == 4 and u1.tolist() == u2.tolist()
+    with pytest.raises(ValueError, match="shape"):
+        figs.rank_units_by_score(maps[:, :, 0])
+
+
+def test_unit_gallery_without_scorer(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "mec.scores", None)  # import fails -> unsorted
+    maps = np.random.default_rng(4).random((8, 8, 5))
+    units, scores, ok = figs.rank_units_by_score(maps)
+    assert not ok and units.tolist() == list(range(5)) and np.isnan(scores).all()
+    _check_png(figs.unit_gallery(maps, tmp_path / "u.png", title="test"))
+
+
+def test_data_gallery_and_training_curves(tmp_path):
+    ds = _fake_dataset()
+    _check_png(figs.data_ratemap_gallery(ds, 1.0, tmp_path / "d.png", n_per_animal=3))
+    with pytest.raises(ValueError, match="arena"):
+        figs.data_ratemap_gallery(ds, 2.2, tmp_path / "x.png")
+    h = pd.DataFrame({"epoch": [0, 1], "loss": [1.0, 0.5]})  # no decoding error column
+    _check_png(figs.training_curves(h, tmp_path / "t.png", title="m"))
+    with pytest.raises(ValueError, match="epoch"):
+        figs.training_curves(pd.DataFrame({"loss": [1.0]}), tmp_path / "t2.png", title="m")
+
+
+def test_pick_cells_covers_types():
+    types_ = np.array(["grid", "grid", "grid", "border", "weakly_spatial", "heterogeneous"])
+    assert figs._pick_cells(types_, 4) == [0, 3, 4, 5]
+    assert figs._pick_cells(types_, 10) == list(range(6))
+
+
+def test_figure_path_names():
+    assert str(figs.figure_path("f", "unit_gallery", model="m", arena=2.2, layer="g")) == "f/unit_gallery/m_2.2_g.png"
+    assert str(figs.figure_path("f", "data_ratemaps", arena=1)) == "f/data_ratemaps/1.0.png"
+    with pytest.raises(ValueError, match="kind"):
+        figs.figure_path("f", "nope", arena=1.0)

@@ -1,0 +1,20 @@
+"""Rule fit_model: one model's rate maps fitted to every animal of one arena."""
+import sys
+
+sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+from mec.fits.pipeline import fit_model
+
+fit_model(
+    dataset_path=snakemake.input.dataset,
+    ratemaps_path=snakemake.input.ratemaps,
+    model=snakemake.params.model,
+    arena=snakemake.params.arena,
+    maps=snakemake.params.maps,
+    out_path=snakemake.output.table,
+    layers=snakemake.params.layers,
+    train_frac=snakemake.params.train_frac,
+    num_splits=snakemake.params.num_splits,
+    split_start_seed=snakemake.params.split_start_seed,
+    elasticnet_tables=list(snakemake.input.elasticnet),
+)

@@ -1,0 +1,18 @@
+"""Rule interanimal: inter-animal consistency of one arena (the noise ceiling)."""
+import sys
+
+sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+from mec.fits.pipeline import interanimal
+
+interanimal(
+    dataset_path=snakemake.input.dataset,
+    arena=snakemake.params.arena,
+    maps=snakemake.params.maps,
+    out_path=snakemake.output.table,
+    mode=snakemake.params.mode,
+    train_frac=snakemake.params.train_frac,
+    num_splits=snakemake.params.num_splits,
+    split_start_seed=snakemake.params.split_start_seed,
+    elasticnet_tables=list(snakemake.input.elasticnet),
+)
