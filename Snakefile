@@ -15,11 +15,19 @@ if not workflow.overwrite_configfiles:
     configfile: "config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/models.smk"
 include: "workflow/rules/fits.smk"
 include: "workflow/rules/summary.smk"
+
+
+onsuccess:
+    print("\nmec: done. Summary tables: results/summary/ (summary.md has them all); figures: "
+          "results/summary/figures/; HTML report: snakemake --report results/report.html")
 
 
 rule all:

@@ -60,6 +60,7 @@ def pearson_columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Pearson r of matching columns: a, b (n_samples, n_cols) -> (n_cols,).
 
     NaN where either column is constant (as scipy.stats.pearsonr) or has a non-finite value.
+    Scores are clipped to [-1, 1] (rounding).
     """
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
@@ -69,6 +70,9 @@ def pearson_columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         b = b[:, None]
     if a.shape != b.shape:
         raise ValueError(f"pearson_columns: shapes differ, {a.shape} vs {b.shape}")
+    # a constant column has no correlation (NaN, as scipy.stats.pearsonr); test it exactly,
+    # because centring a constant column can leave rounding noise that would score as r != 0
+    constant = (a == a[:1]).all(axis=0) | (b == b[:1]).all(axis=0)
     ac = a - a.mean(axis=0)
     bc = b - b.mean(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -76,6 +80,7 @@ def pearson_columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         an = ac / np.linalg.norm(ac, axis=0)
         bn = bc / np.linalg.norm(bc, axis=0)
         r = np.einsum("ij,ij->j", an, bn)
+    r[constant] = np.nan
     return np.clip(r, -1.0, 1.0)
 
 

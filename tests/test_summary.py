@@ -4,13 +4,12 @@ figures written as valid PNGs, and the missing-input policy."""
 from __future__ import annotations
 
 import sys
-import types
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from mec.summary import summarize
+from mec.summary import TABLES, keys_from_paths, summarize
 from mec.summary import figures as figs
 from mec.summary.tables import (
     aggregate_scores,
@@ -259,17 +258,6 @@ def _fake_dataset():
     return ds
 
 
-def _install_fakes(monkeypatch, ds, ratemaps):
-    """Stand-ins for mec.data.load_dataset and mec.ratemaps.load_model_ratemaps (other
-    modules of the package; their own tests cover their file formats)."""
-    data = types.ModuleType("mec.data")
-    data.load_dataset = lambda path: ds
-    rm = types.ModuleType("mec.ratemaps")
-    rm.load_model_ratemaps = lambda path: ratemaps[str(path)]
-    monkeypatch.setitem(sys.modules, "mec.data", data)
-    monkeypatch.setitem(sys.modules, "mec.ratemaps", rm)
-
-
 def _check_png(path):
     import matplotlib.image as mpimg
 
@@ -279,26 +267,34 @@ def _check_png(path):
     assert np.ptp(img[..., :3]) > 0  # not a blank image
 
 
-def test_summarize_end_to_end(tmp_path, monkeypatch):
+def test_summarize_end_to_end(tmp_path):
+    from mec.data import save_dataset
+    from mec.ratemaps import save_model_ratemaps
+
     cons, fits = _write_inputs(tmp_path, with_elastic_fits=True)
-    rng = np.random.default_rng(1)
     edges = (np.linspace(-0.5, 0.5, 21), np.linspace(-0.5, 0.5, 21))
-    rm = {"rm.h5": ({"pre_g": rng.random((20, 20, 5)), "g": rng.random((20, 20, 5)),
-                     "dc": rng.random((20, 20, 3))}, edges, {})}
-    _install_fakes(monkeypatch, _fake_dataset(), rm)
-    # Grid scorer stand-in so the test does not depend on mec.scores' speed: the map mean.
-    scores = types.ModuleType("mec.scores")
-    scores.grid_score = lambda m: float(np.nanmean(m))
-    monkeypatch.setitem(sys.modules, "mec.scores", scores)
-    hist = tmp_path / "history.csv"
+    ds_path = save_dataset(tmp_path / "ds.h5", _fake_dataset(), edges={1.0: edges})
+    rng = np.random.default_rng(1)
+    x = np.linspace(0, 6 * np.pi, 20)
+    wave = (np.cos(x)[:, None] + np.cos(x)[None, :])[:, :, None]
+    maps = {"pre_g": rng.random((20, 20, 5)), "g": wave + 0.1 * rng.random((20, 20, 5)),
+            "dc": rng.random((20, 20, 3))}
+    (tmp_path / "ratemaps").mkdir()
+    rm_path = save_model_ratemaps(tmp_path / "ratemaps" / "ugrnn_relu_1.0.h5", maps, *edges,
+                                  {"model": "ugrnn_relu"})
+    hist = tmp_path / "models" / "ugrnn_relu" / "history.csv"
+    hist.parent.mkdir(parents=True)
     pd.DataFrame({"epoch": [1, 2, 3], "loss": [3.0, 2.0, 1.5],
                   "decoding_error_cm": [40.0, 20.0, 10.0]}).to_csv(hist, index=False)
-    out, figdir = tmp_path / "summary", tmp_path / "summary" / "figures"
-    written = summarize(cons, fits, {"ugrnn_relu": hist}, MODEL_CONFIGS, "ds.h5",
-                        {("ugrnn_relu", 1.0): "rm.h5"}, out, figdir, units_shown=4)
+    histories, ratemaps = keys_from_paths([hist], [rm_path], MODEL_CONFIGS)
+    assert histories == {"ugrnn_relu": str(hist)}
+    assert ratemaps == {("ugrnn_relu", 1.0): str(rm_path)}
 
-    for name in ("ceiling", "predictivity", "best_layer", "by_cell_type", "figure2",
-                 "figure2_fraction", "figure2_long"):
+    out, figdir = tmp_path / "summary", tmp_path / "summary" / "figures"
+    written = summarize(cons, fits, histories, MODEL_CONFIGS, ds_path, ratemaps, out, figdir,
+                        units_shown=4)
+
+    for name in TABLES:
         assert (out / f"{name}.csv").exists() and (out / f"{name}.md").exists()
     ceil = pd.read_csv(out / "ceiling.csv")
     r = ceil[(ceil["map"] == "ridge") & (ceil["source"] == "interanimal_holdout")].iloc[0]
@@ -309,8 +305,9 @@ def test_summarize_end_to_end(tmp_path, monkeypatch):
     b = best[(best["model"] == "ugrnn_relu") & (best["map"] == "ridge")].iloc[0]
     assert b["best_layer"] == "g" and b["fraction_of_ceiling"] == pytest.approx(0.8)
     assert "| 0.800 |" in (out / "best_layer.md").read_text()
-    f2 = pd.read_csv(out / "figure2.csv", keep_default_na=False, na_values=[""])
+    f2 = pd.read_csv(out / "figure2.csv")
     assert set(f2["map"]) == {"elasticnet"}
+    assert "| 0.440 |" in (out / "figure2.md").read_text()
     summary = (out / "summary.md").read_text()
     assert "Figure 2 map: elasticnet" in summary and "| 0.550 |" in summary
 
@@ -318,13 +315,21 @@ def test_summarize_end_to_end(tmp_path, monkeypatch):
     assert sorted(index["kind"].unique()) == sorted(figs.FIGURE_KINDS)
     # 1 data gallery, 3 layers, 5 models' scatters, 1 distribution plot, 1 training curve.
     assert len(written) == len(index) == 1 + 3 + 5 + 1 + 1
-    assert (figdir / "unit_gallery" / "ugrnn_relu_1.0_g.png").exists()
-    assert (figdir / "scatter" / "ugrnn_relu_1.0.png").exists()
-    assert (figdir / "data_ratemaps" / "1.0.png").exists()
-    assert (figdir / "distributions" / "1.0.png").exists()
-    assert (figdir / "training" / "ugrnn_relu.png").exists()
+    assert [str(p) for p in written] == index["path"].tolist()
+    for rel in ("unit_gallery/ugrnn_relu_1.0_g.png", "scatter/ugrnn_relu_1.0.png",
+                "data_ratemaps/1.0.png", "distributions/1.0.png", "training/ugrnn_relu.png"):
+        assert figdir / rel in written
     for p in written:
         _check_png(p)
+
+
+def test_keys_from_paths_errors():
+    with pytest.raises(ValueError, match="not a configured model"):
+        keys_from_paths(["r/models/other/history.csv"], [], ["m"])
+    with pytest.raises(ValueError, match="not an arena"):
+        keys_from_paths([], ["r/ratemaps/m_big.h5"], ["m"])
+    assert keys_from_paths([], ["r/ratemaps/ugrnn_relu_2.2.h5"], ["ugrnn_relu"])[1] == {
+        ("ugrnn_relu", 2.2): "r/ratemaps/ugrnn_relu_2.2.h5"}
 
 
 def test_summarize_without_fits_is_partial(tmp_path):
@@ -363,6 +368,14 @@ def test_rank_units_by_score():
     means = maps.mean(axis=(0, 1))
     units, scores, ok = figs.rank_units_by_score(maps, lambda m: float(m.mean()))
     assert ok and units.tolist() == np.argsort(-means).tolist()
+    # Default scorer: mec.scores' grid score; a hexagonal pattern ranks above noise.
+    k = [np.array([np.cos(a), np.sin(a)]) * 2 * np.pi / 0.3 for a in (0, np.pi / 3, 2 * np.pi / 3)]
+    xy = np.stack(np.meshgrid(np.linspace(0, 1, 20), np.linspace(0, 1, 20), indexing="ij"), -1)
+    hexmap = sum(np.cos(xy @ kk) for kk in k)
+    stack = np.random.default_rng(5).random((20, 20, 4))
+    stack[:, :, 2] = hexmap
+    units, scores, ok = figs.rank_units_by_score(stack)
+    assert ok and units[0] == 2 and scores[0] > 0.3
     assert np.all(np.diff(scores) <= 0)
     # NaN scores go last; a subset of max_scored units is drawn with the seed, reproducibly.
     units, scores, _ = figs.rank_units_by_score(maps, lambda m: np.nan if m[0, 0] > 0.5 else 1.0)
@@ -400,7 +413,8 @@ def test_pick_cells_covers_types():
 
 
 def test_figure_path_names():
-    assert str(figs.figure_path("f", "unit_gallery", model="m", arena=2.2, layer="g")) == "f/unit_gallery/m_2.2_g.png"
+    got = figs.figure_path("f", "unit_gallery", model="m", arena=2.2, layer="g")
+    assert str(got) == "f/unit_gallery/m_2.2_g.png"
     assert str(figs.figure_path("f", "data_ratemaps", arena=1)) == "f/data_ratemaps/1.0.png"
     with pytest.raises(ValueError, match="kind"):
         figs.figure_path("f", "nope", arena=1.0)

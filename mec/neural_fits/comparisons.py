@@ -40,28 +40,25 @@ def _as_list(x):
     return list(x) if isinstance(x, (list, tuple)) else [x]
 
 
-def _cfg_edges(cfg, nbins, bin_cm):
-    """Bin edges (m) of the box described by an original-style cfg (configure_options).
+def _cfg_get(cfg, key):
+    """A key of an evaluation environment: a mapping (configure_options' Options is one) or an
+    object with attributes (the original's cfg)."""
+    return cfg.get(key) if isinstance(cfg, Mapping) else getattr(cfg, key, None)
 
-    Extent: min_x/max_x/min_y/max_y when set, else [-w/2, w/2] x [-h/2, h/2] (SPEC 1.1).
+
+def _cfg_edges(cfg, nbins, bin_cm):
+    """Bin edges (m) of the evaluation box of cfg.
+
+    Extent: min_x/max_x/min_y/max_y when all set, else [-w/2, w/2] x [-h/2, h/2] (SPEC 1.1).
     nbins per axis when given, else the box size in cm / bin_cm (SPEC 3.1).
     """
     from mec.ratemaps import make_edges
+    from mec.task import box_from_cfg
 
-    def extent(lo_name, hi_name, size_name):
-        lo, hi = getattr(cfg, lo_name, None), getattr(cfg, hi_name, None)
-        size = getattr(cfg, size_name, None)
-        if lo is None or hi is None:
-            if size is None:
-                raise ValueError(
-                    f"cfg gives neither {lo_name}/{hi_name} nor {size_name}; cannot make bins"
-                )
-            lo, hi = -float(size) / 2, float(size) / 2
-        return float(lo), float(hi)
-
+    keys = ("min_x", "max_x", "min_y", "max_y", "box_width", "box_height")
+    box = box_from_cfg({k: _cfg_get(cfg, k) for k in keys if _cfg_get(cfg, k) is not None})
     out = []
-    for names in (("min_x", "max_x", "box_width"), ("min_y", "max_y", "box_height")):
-        lo, hi = extent(*names)
+    for lo, hi in (box[:2], box[2:]):
         out.append(np.linspace(lo, hi, int(nbins) + 1) if nbins is not None else make_edges(lo, hi, bin_cm))
     return tuple(out)
 
@@ -79,7 +76,7 @@ def _model_maps_from_model(model, cfgs, seeds, arena, dataset, layer, n_eval_seq
         if cfg is None:
             raise ValueError("get_fits: a model needs cfg (the evaluation environment)")
         for size_name in ("box_width", "box_height"):
-            size = getattr(cfg, size_name, None)
+            size = _cfg_get(cfg, size_name)
             if size is not None and not np.isclose(float(size), float(arena)):
                 raise ValueError(
                     f"cfg.{size_name}={size} m but the data's arena is {arena} m; evaluate the "
@@ -175,7 +172,7 @@ def get_fits(
             scores = interanimal_scores(dataset[arena], mode=interanimal_mode,
                                         desc=f"inter-animal arena {arena}", **common)
             results[arena] = {
-                a: {"corr": _package(s, dataset[arena][a]["cell_ids"])} for a in scores
+                a: {"corr": _package(s, dataset[arena][a]["cell_ids"])} for a, s in scores.items()
             }
         return results
 
@@ -203,5 +200,5 @@ def get_fits(
                 model_pred_layer, n_eval_seq, nbins, bin_cm, ratemap_kwargs,
             )
         scores = model_scores(source, dataset[arena], desc=f"model fit arena {arena}", **common)
-        results[arena] = {a: {"corr": _package(s, dataset[arena][a]["cell_ids"])} for a in scores}
+        results[arena] = {a: {"corr": _package(s, dataset[arena][a]["cell_ids"])} for a, s in scores.items()}
     return results

@@ -14,9 +14,10 @@ Missing inputs (documented policy):
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import pandas as pd
 
@@ -39,6 +40,7 @@ from mec.summary.tables import (
 
 __all__ = [
     "summarize",
+    "keys_from_paths",
     "TABLES",
     "ceiling_table",
     "predictivity_table",
@@ -55,6 +57,8 @@ __all__ = [
 TABLES = ("ceiling", "predictivity", "best_layer", "by_cell_type", "figure2",
           "figure2_fraction", "figure2_long")
 
+log = logging.getLogger(__name__)
+
 _TITLES = {
     "ceiling": "Noise ceiling (median inter-animal consistency, SPEC 4.3)",
     "predictivity": "Model predictivity per layer (median over cells, SPEC 4.5)",
@@ -64,6 +68,37 @@ _TITLES = {
     "figure2_fraction": "Figure 2 pivot: fraction of the noise ceiling at the best layer",
     "figure2_long": "Figure 2 cells, one row per model (traceable to the pivot)",
 }
+
+
+def keys_from_paths(history_paths: Sequence[str | os.PathLike],
+                    ratemap_paths: Sequence[str | os.PathLike],
+                    models: Iterable[str]) -> tuple[dict, dict]:
+    """Key the workflow's file lists by model (and arena) from the contract's file names.
+
+    history_paths: ``.../models/{model}/history.csv`` -> {model: path};
+    ratemap_paths: ``.../ratemaps/{model}_{arena}.h5`` -> {(model, arena m): path} (the
+    arena is the part after the last "_", contract: arena names contain no "_").
+    ``models``: the configured model names; a path naming another model raises ValueError.
+    """
+    models = set(models)
+    histories, ratemaps = {}, {}
+    for p in history_paths:
+        model = Path(p).parent.name
+        if model not in models:
+            raise ValueError(f"history file {p}: folder name {model!r} is not a configured model "
+                             f"({sorted(models)})")
+        histories[model] = str(p)
+    for p in ratemap_paths:
+        model, _, arena = Path(p).stem.rpartition("_")
+        try:
+            arena_m = float(arena)
+        except ValueError:
+            raise ValueError(f"rate-map file {p}: {arena!r} after the last '_' is not an arena "
+                             "size in metres (expected {model}_{arena}.h5)") from None
+        if model not in models:
+            raise ValueError(f"rate-map file {p}: {model!r} is not a configured model ({sorted(models)})")
+        ratemaps[(model, arena_m)] = str(p)
+    return histories, ratemaps
 
 
 def _write_md(text: str, path: Path) -> Path:
@@ -86,7 +121,7 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
               figure2_map: str | None = None,
               cells_per_animal: int = 6,
               units_shown: int = 16,
-              max_units_scored: int = 256,
+              max_units_scored: int = 128,
               seed: int = 0) -> list[Path]:
     """Write the summary tables and figures.
 
@@ -155,6 +190,7 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
         md = to_markdown(df)
         _write_md(f"# {_TITLES[name]}\n\n{md}", out_dir / f"{name}.md")
         page += [f"## {_TITLES[name]}", "", md]
+        log.info("wrote %s (%d rows) and its .md", out_dir / f"{name}.csv", len(df))
     _write_md("\n".join(page), out_dir / "summary.md")
 
     # --- figures -------------------------------------------------------------------
@@ -163,6 +199,7 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
     def add(kind, path, model=None, arena=None, layer=None):
         index.append({"kind": kind, "model": model or "", "arena": arena, "layer": layer or "",
                       "path": str(path), "caption": f"workflow/report/{kind}.rst"})
+        log.info("wrote %s", path)
 
     if dataset_path is not None:
         from mec.data import load_dataset

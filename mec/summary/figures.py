@@ -120,7 +120,8 @@ def data_ratemap_gallery(dataset: Mapping, arena: float, out_path: str | os.Path
     """
     arena_key = _find_arena(dataset, arena)
     animals = sorted(dataset[arena_key], key=str)[:max_animals]
-    ncol = max(1, n_per_animal)
+    most = max((np.shape(dataset[arena_key][a]["resp"])[-1] for a in animals), default=1)
+    ncol = max(1, min(n_per_animal, most))
     fig = _figure(1.7 * ncol + 0.6, 1.9 * max(1, len(animals)) + 0.5)
     fig.suptitle(f"Data rate maps, arena {float(arena):.1f} m "
                  f"({len(animals)} of {len(dataset[arena_key])} animals)")
@@ -161,9 +162,10 @@ def rank_units_by_score(maps: np.ndarray, score_fn: Callable[[np.ndarray], float
 
     maps: (nx, ny, n_units). When ``n_units > max_scored`` a random subset of
     ``max_scored`` units (``numpy.random.default_rng(seed)``) is scored, since grid scores
-    cost a 2-D autocorrelogram each. ``score_fn`` defaults to ``mec.scores.grid_score``
-    (SPEC 5); if that cannot be imported the units are returned unsorted.
-    Returns (units (k,) int indices, scores (k,) float, sorted: bool); NaN scores last.
+    cost a 2-D autocorrelogram and five rotations each. ``score_fn`` maps one (nx, ny) map
+    to a float; by default the grid score (SPEC 5) of ``mec.scores.grid_scores``,
+    vectorised over units. If ``mec.scores`` cannot be imported the units are returned
+    unsorted. Returns (units (k,) int indices, scores (k,) float, sorted: bool), NaN last.
     """
     maps = np.asarray(maps)
     if maps.ndim != 3:
@@ -174,10 +176,12 @@ def rank_units_by_score(maps: np.ndarray, score_fn: Callable[[np.ndarray], float
         units = np.sort(np.random.default_rng(seed).choice(n_units, size=max_scored, replace=False))
     if score_fn is None:
         try:
-            from mec.scores import grid_score as score_fn
+            from mec.scores import grid_scores
         except ImportError:
             return units, np.full(units.size, np.nan), False
-    scores = np.array([float(score_fn(maps[:, :, u])) for u in units], dtype=float)
+        scores = np.asarray(grid_scores(np.asarray(maps[:, :, units], dtype=float)), dtype=float)
+    else:
+        scores = np.array([float(score_fn(maps[:, :, u])) for u in units], dtype=float)
     key = np.where(np.isfinite(scores), -scores, np.inf)
     order = np.argsort(key, kind="stable")
     return units[order], scores[order], True
@@ -274,7 +278,7 @@ def predictivity_scatter(fits: pd.DataFrame, consistency: pd.DataFrame, best_lay
         ax.set_aspect("equal")
         ax.set_xlabel("inter-animal consistency (Pearson r)")
         ax.set_ylabel(f"model predictivity, layer {layer} (r)")
-        med = (f"median {j['score'].median():.2f} vs ceiling {j['ceiling'].median():.2f}"
+        med = (f"{len(j)} cells, median {j['score'].median():.2f} vs {j['ceiling'].median():.2f}"
                if len(j) else "no matched cells")
         ax.set_title(f"map {m}: {med}", fontsize=9)
         ax.legend(fontsize=6, loc="upper left", markerscale=1.5)
@@ -316,11 +320,13 @@ def score_distributions(fits: pd.DataFrame, consistency: pd.DataFrame, best_laye
         if len(cs):
             ax.axhline(float(np.median(cs)), color="tab:red", ls="--", lw=0.9,
                        label=f"ceiling median {np.median(cs):.2f}")
-            ax.legend(fontsize=7, loc="lower right")
+            ax.legend(fontsize=7, loc="best")
         ax.set_xticks(range(len(labels)))
         ax.set_xticklabels(labels, fontsize=7, rotation=30, ha="right")
         ax.set_xlim(-0.6, len(labels) - 0.4)
         ax.set_ylabel("Pearson r")
+        lo, hi = ax.get_ylim()
+        ax.set_ylim(min(lo, 0.0), max(hi, 1.0))  # the same 0..1 frame for every map
         ax.set_title(f"map {m}", fontsize=9)
     return _save(fig, out_path)
 
@@ -340,11 +346,14 @@ def training_curves(history: pd.DataFrame | str | os.PathLike, out_path: str | o
     if "epoch" not in history.columns:
         raise ValueError(f"training history for {title!r} lacks an 'epoch' column "
                          f"(columns: {list(history.columns)})")
+    from matplotlib.ticker import MaxNLocator
+
     fig = _figure(8.0, 3.2)
     fig.suptitle(f"Training: {title}")
     axes = fig.subplots(1, 2, squeeze=False)[0]
     for ax, col, label in ((axes[0], "loss", "loss"), (axes[1], "decoding_error_cm", "decoding error (cm)")):
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(label)
         if col in history.columns and pd.to_numeric(history[col], errors="coerce").notna().any():
             y = pd.to_numeric(history[col], errors="coerce")

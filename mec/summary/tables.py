@@ -373,9 +373,10 @@ def figure2_long_table(best_layer: pd.DataFrame, map_name: str | None = None) ->
     df = best_layer[best_layer["map"] == chosen].copy()
     cell = ["arena", "architecture", "activation", "variant", "condition"]
     dup = df.duplicated(cell, keep=False)
-    df.loc[dup, "variant"] = [f"{v}+{m}" if v else m for v, m in zip(df.loc[dup, "variant"], df.loc[dup, "model"])]
-    df = df.rename(columns={"best_layer": "best_layer"})
-    return df[cols].sort_values(["arena", "architecture", "activation", "variant", "condition"]).reset_index(drop=True)
+    df.loc[dup, "variant"] = [f"{v}+{m}" if v else m
+                              for v, m in zip(df.loc[dup, "variant"], df.loc[dup, "model"])]
+    df = df[cols].sort_values(["arena", "architecture", "activation", "variant", "condition"])
+    return df.reset_index(drop=True)
 
 
 def figure2_table(long: pd.DataFrame, value: str = "median") -> pd.DataFrame:

@@ -104,4 +104,5 @@ def ratemap_targets():
 
 
 def summary_outputs():
-    return [f"{RESULTS}/summary/ceiling.csv", f"{RESULTS}/summary/predictivity.csv"]
+    return [f"{RESULTS}/summary/summary.md", f"{RESULTS}/summary/ceiling.csv",
+            f"{RESULTS}/summary/predictivity.csv"]

@@ -1,4 +1,8 @@
-# Summary tables and figures over every stage.
+# Summary tables and figures over every stage; every output appears in `snakemake --report`.
+
+SUMMARY_TABLES = ["ceiling", "predictivity", "best_layer", "by_cell_type", "figure2",
+                  "figure2_fraction", "figure2_long"]
+FIGURE_KINDS = ["data_ratemaps", "unit_gallery", "scatter", "distributions", "training"]
 
 
 rule summarize:
@@ -9,12 +13,21 @@ rule summarize:
         histories=list(history_targets().values()),
         ratemaps=list(ratemap_targets().values()),
     output:
-        ceiling=f"{RESULTS}/summary/ceiling.csv",
-        predictivity=f"{RESULTS}/summary/predictivity.csv",
+        **{t: report(f"{RESULTS}/summary/{t}.csv", category="Tables") for t in SUMMARY_TABLES},
+        markdown=f"{RESULTS}/summary/summary.md",
+        figure_index=f"{RESULTS}/summary/figures.csv",
+        **{
+            f"fig_{k}": report(directory(f"{RESULTS}/summary/figures/{k}"),
+                               patterns=["{name}.png"], caption=f"../report/{k}.rst",
+                               category="Figures", subcategory=k)
+            for k in FIGURE_KINDS
+        },
     params:
         models={m: model_cfg(m) for m in MODELS},
     log:
         f"{RESULTS}/logs/summarize/summarize.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/summarize/summarize.tsv"
     conda:
         "../../envs/analysis.yaml"
     script:

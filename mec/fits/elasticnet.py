@@ -1,0 +1,651 @@
+"""The per-cell ElasticNet grid search (SPEC 4.4), exact and fast.
+
+Procedure (SPEC 4.4), for every target cell and every outer train/test split:
+
+1. inner 2-fold cross-validation on that split's training bins. The folds are
+   ``sklearn.model_selection.KFold(n_splits=2, shuffle=False)`` over the split's ``train``
+   index array *in the order the split gives it* (for random splits that order is already a
+   random permutation, SPEC 4.2): fold 0 validates on ``train[:ceil(n/2)]`` and fits on the
+   rest, fold 1 the other way round;
+2. for every (alpha, l1_ratio) of the grid: fit an ElasticNet on the fold's fit bins, score
+   the Pearson r of its predictions on the fold's validation bins, average the two folds
+   (a NaN r - constant predictions, e.g. all coefficients zero - makes the mean NaN, and NaN
+   ranks below every number);
+3. pick the combination with the best mean r (first in grid order, alpha-major, among exact
+   ties; the user's ``alphas`` / ``l1_ratios`` order is the grid order);
+4. refit on the whole training part with that choice and score Pearson r on the test bins.
+
+Alpha convention. ``alpha`` is in the user's convention (SPEC 4.4, ``mec.core.constants``);
+scikit-learn's ElasticNet gets ``alpha / n_fit`` where **n_fit is the number of bins of the
+fit being done**: the inner fold's fit half (about n_train / 2) for the cross-validation fits,
+the whole training part (n_train) for the refit - exactly what ``mec.mappers.SKLinearMap``
+does with ``X.shape[0]`` when the choices are reused through ``map_kwargs_per_cell``. With it
+the problem solved is, on bins centred by the fit bins' means (``fit_intercept=True``),
+
+    minimise_w  0.5 ||y - X w||^2 + alpha * (l1_ratio ||w||_1 + 0.5 (1 - l1_ratio) ||w||^2),
+
+so ``ElasticNet(alpha=a / n_fit, l1_ratio -> 0)`` is ``Ridge(alpha=a)`` and one user alpha
+means the same penalty in the inner fits and in the refit.
+
+Exactness. Every fit is solved to machine precision (the exact minimiser), not to
+scikit-learn's default ``tol=1e-4`` duality gap: that tolerance leaves validation r values
+wrong in the 4th-6th digit, and at tiny alphas with more sources than bins coordinate descent
+stops at ``max_iter`` far from the minimiser, so "the same choice as scikit-learn with default
+tolerance" is not well defined. The brute-force reference in the tests is scikit-learn's
+``ElasticNet`` run to convergence (``tol=0``, large ``max_iter``) on well-conditioned cases.
+
+How it is fast (same answers, see tests/test_elasticnet.py):
+
+* the design matrix of an animal's source is shared by all its target cells: the fit bins are
+  centred and rotated once per fold into an (n_fit - 1)-dimensional orthonormal basis of the
+  centred subspace (``Z``), with the Gram matrix ``Z^T Z`` precomputed;
+* for each l1_ratio < 1 the alphas are walked from large to small with warm starts, each point
+  solved exactly by a semi-smooth Newton method on the dual (the residual r in n_fit - 1
+  dimensions): given the active set A = {j : |z_j^T r| > alpha l1} and its signs, the
+  minimiser is one linear solve, in the primal (|A| x |A|, Gram) or dual ((n-1) x (n-1),
+  incrementally updated Z_A Z_A^T) form, whichever is smaller; the iteration stops when the
+  solve reproduces the active set and signs it came from (then the KKT conditions hold
+  exactly). Warm starts make that one or two solves per grid point;
+* screening: when alpha * l1_ratio >= max_j |x_j^T y| (KKT bound) every coefficient is exactly
+  zero, predictions are constant and r is NaN - no solve;
+* l1_ratio == 1 (the Lasso, no ridge term) is solved along its exact piecewise-linear path
+  by LARS (``sklearn.linear_model.lars_path_gram``) and read at every alpha;
+* the inner loops are compiled with numba.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+
+try:  # numba is optional at import time so that a dry run never pays for it
+    import numba as _numba
+except ImportError:  # pragma: no cover - exercised only without numba
+    _numba = None
+
+__all__ = [
+    "elasticnet_grid_search",
+    "elasticnet_cv_grid",
+    "elasticnet_animal_table",
+    "choices_to_map_kwargs_per_cell",
+    "inner_folds",
+    "grid_constants",
+]
+
+_MAX_NEWTON = 60  # semi-smooth Newton iterations per grid point before giving up
+
+
+# ---------------------------------------------------------------------------------------------
+# numba kernels
+# ---------------------------------------------------------------------------------------------
+def _no_numba(*args, **kwargs):  # pragma: no cover
+    raise ImportError("mec.fits.elasticnet needs numba (pip install numba) for its kernels")
+
+
+if _numba is not None:
+    njit = _numba.njit
+else:  # pragma: no cover
+    def njit(**kwargs):
+        return lambda f: _no_numba
+
+
+@njit(cache=True)
+def chol_solve(H, b, k):
+    """Solve H x = b for SPD H (k x k, overwritten by its Cholesky factor); b -> x.
+
+    Returns False when H is not numerically positive definite.
+    """
+    for j in range(k):
+        s = H[j, j]
+        for q in range(j):
+            s -= H[j, q] * H[j, q]
+        if not s > 0.0:
+            return False
+        d = math.sqrt(s)
+        H[j, j] = d
+        for i in range(j + 1, k):
+            s = H[i, j]
+            for q in range(j):
+                s -= H[i, q] * H[j, q]
+            H[i, j] = s / d
+    for i in range(k):  # forward: L y = b
+        s = b[i]
+        for q in range(i):
+            s -= H[i, q] * b[q]
+        b[i] = s / H[i, i]
+    for i in range(k - 1, -1, -1):  # backward: L^T x = y
+        s = b[i]
+        for q in range(i + 1, k):
+            s -= H[q, i] * b[q]
+        b[i] = s / H[i, i]
+    return True
+
+@njit(cache=True)
+def pearson(pred, yvn):
+    """Pearson r of pred (nv,) with yvn (nv,) = centred target / its norm; NaN if constant."""
+    nv = pred.shape[0]
+    mu = 0.0
+    for i in range(nv):
+        mu += pred[i]
+    mu /= nv
+    num = 0.0
+    ss = 0.0
+    for i in range(nv):
+        d = pred[i] - mu
+        num += d * yvn[i]
+        ss += d * d
+    if not ss > 0.0:
+        return np.nan
+    return num / math.sqrt(ss)
+
+@njit(cache=True)
+def enet_paths(ZT, G, Ytil, C, XvT, Yvn, alphas, l1s, out, stats):
+    """Validation Pearson r of the exact ElasticNet solutions over a grid.
+
+    ZT: (p, m) rotated centred fit bins (row j = source j); G = ZT ZT^T (p, p).
+    Ytil: (T, m) rotated centred targets; C: (T, p) = ZT @ Ytil[t].
+    XvT: (p, nv) validation bins centred by the fit means; Yvn: (T, nv) centred and
+        normalised validation targets (all-zero row: constant target, r NaN).
+    alphas: (na,) decreasing; l1s: (nl,) each in [0, 1).
+    out: (T, nl, na) filled with r (NaN where every coefficient is 0).
+    stats: (3,) int64 counters: solves, grid points solved, points not converged.
+    """
+    p, m = ZT.shape
+    T = Ytil.shape[0]
+    na = alphas.shape[0]
+    nl = l1s.shape[0]
+    nv = XvT.shape[1]
+    w = np.zeros(p)
+    sg = np.zeros(p, np.int8)
+    nsg = np.zeros(p, np.int8)
+    inM = np.zeros(p, np.bool_)
+    t = np.zeros(p)
+    r = np.zeros(m)
+    v = np.zeros(m)
+    M = np.zeros((m, m))
+    K = np.zeros((m, m))
+    H = np.zeros((m, m))
+    b = np.zeros(m)
+    idx = np.zeros(p, np.int64)
+    pred = np.zeros(nv)
+    for ti in range(T):
+        ytil = Ytil[ti]
+        c = C[ti]
+        cmax = 0.0
+        for j in range(p):
+            if abs(c[j]) > cmax:
+                cmax = abs(c[j])
+        for li in range(nl):
+            l1 = l1s[li]
+            rho = l1 / (1.0 - l1)
+            # path state: start at w = 0 (r = y, t = c)
+            for j in range(p):
+                w[j] = 0.0
+                sg[j] = 0
+                t[j] = c[j]
+                inM[j] = False
+            for i in range(m):
+                r[i] = ytil[i]
+                for q in range(m):
+                    M[i, q] = 0.0
+            for ai in range(na):
+                a = alphas[ai]
+                lam1 = a * l1
+                lam2 = a - lam1
+                if lam1 >= cmax:  # KKT bound: all coefficients exactly zero (screening)
+                    out[ti, li, ai] = np.nan
+                    continue
+                stats[1] += 1
+                converged = False
+                for it in range(_MAX_NEWTON):
+                    # active set and signs implied by the current residual
+                    k = 0
+                    same = True
+                    for j in range(p):
+                        if t[j] > lam1:
+                            nsg[j] = 1
+                        elif t[j] < -lam1:
+                            nsg[j] = -1
+                        else:
+                            nsg[j] = 0
+                        if nsg[j] != 0:
+                            idx[k] = j
+                            k += 1
+                        if nsg[j] != sg[j]:
+                            same = False
+                    if it > 0 and same:
+                        converged = True
+                        break
+                    for j in range(p):
+                        sg[j] = nsg[j]
+                    stats[0] += 1
+                    if k == 0:
+                        for j in range(p):
+                            w[j] = 0.0
+                            t[j] = c[j]
+                        for i in range(m):
+                            r[i] = ytil[i]
+                        continue
+                    if k < m:
+                        # primal: (G_AA + lam2 I) w_A = c_A - lam1 s_A
+                        for u in range(k):
+                            ju = idx[u]
+                            for q in range(u + 1):
+                                H[u, q] = G[ju, idx[q]]
+                            H[u, u] += lam2
+                            b[u] = c[ju] - lam1 * sg[ju]
+                        ok = chol_solve(H, b, k)
+                        for j in range(p):
+                            w[j] = 0.0
+                        for i in range(m):
+                            r[i] = ytil[i]
+                        if ok:
+                            for u in range(k):
+                                ju = idx[u]
+                                w[ju] = b[u]
+                                for i in range(m):
+                                    r[i] -= b[u] * ZT[ju, i]
+                    else:
+                        # dual: (Z_A Z_A^T + lam2 I) v = y + rho Z_A s_A;
+                        # w_A = Z_A^T v - rho s_A; r = lam2 v
+                        for j in range(p):
+                            want = nsg[j] != 0
+                            if want != inM[j]:
+                                sgn = 1.0 if want else -1.0
+                                for i in range(m):
+                                    zi = sgn * ZT[j, i]
+                                    for q in range(i + 1):
+                                        M[i, q] += zi * ZT[j, q]
+                                inM[j] = want
+                        for i in range(m):
+                            s = ytil[i]
+                            for q in range(i + 1):
+                                K[i, q] = M[i, q]
+                            K[i, i] += lam2
+                            b[i] = s
+                        for u in range(k):
+                            ju = idx[u]
+                            f = rho * sg[ju]
+                            for i in range(m):
+                                b[i] += f * ZT[ju, i]
+                        ok = chol_solve(K, b, m)
+                        for j in range(p):
+                            w[j] = 0.0
+                        if ok:
+                            for u in range(k):
+                                ju = idx[u]
+                                s = 0.0
+                                for i in range(m):
+                                    s += ZT[ju, i] * b[i]
+                                w[ju] = s - rho * sg[ju]
+                            for i in range(m):
+                                r[i] = lam2 * b[i]
+                        else:
+                            for i in range(m):
+                                r[i] = ytil[i]
+                    if not ok:
+                        break
+                    # t = Z^T r
+                    for j in range(p):
+                        s = 0.0
+                        for i in range(m):
+                            s += ZT[j, i] * r[i]
+                        t[j] = s
+                if not converged:
+                    stats[2] += 1
+                # validation predictions (intercept dropped: r is shift invariant)
+                for i in range(nv):
+                    pred[i] = 0.0
+                nz = False
+                for j in range(p):
+                    wj = w[j]
+                    if wj != 0.0:
+                        nz = True
+                        for i in range(nv):
+                            pred[i] += wj * XvT[j, i]
+                if nz:
+                    out[ti, li, ai] = pearson(pred, Yvn[ti])
+                else:
+                    out[ti, li, ai] = np.nan
+    return out
+
+
+
+def _kernels():
+    return {"enet_paths": enet_paths, "pearson": pearson}
+
+
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------------------------
+def grid_constants(grid: str = "short") -> tuple[np.ndarray, np.ndarray]:
+    """(alphas, l1_ratios) of the "short" or "full" grid of mec.core.constants (SPEC 4.4)."""
+    from mec.core import constants
+
+    if grid == "short":
+        return np.asarray(constants.ALPHA_RNG_SHORT), np.asarray(constants.L1_RATIO_RNG_SHORT)
+    if grid == "full":
+        return np.asarray(constants.ALPHA_RNG), np.asarray(constants.L1_RATIO_RNG)
+    raise ValueError(f"ElasticNet grid must be 'short' or 'full', got {grid!r}")
+
+
+def inner_folds(train: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The two inner folds of an outer split: [(fit_bins, validation_bins), ...].
+
+    ``KFold(n_splits=2, shuffle=False)`` over ``train`` in the given order (SPEC 4.4 "two
+    halves of 10% each"): validation = train[:ceil(n/2)], then train[ceil(n/2):].
+    """
+    from sklearn.model_selection import KFold
+
+    train = np.asarray(train)
+    return [(train[f], train[v]) for f, v in KFold(n_splits=2, shuffle=False).split(train)]
+
+
+def _centred_basis(n: int) -> np.ndarray:
+    """(n, n-1) orthonormal basis of the vectors summing to zero (Householder reflection)."""
+    u = np.full(n, 1.0 / math.sqrt(n))
+    v = -u.copy()
+    v[0] += 1.0
+    vv = float(v @ v)
+    if vv == 0.0:  # n == 1
+        return np.zeros((1, 0))
+    H = np.eye(n) - 2.0 * np.outer(v, v) / vv  # H e1 = u; columns 1.. span u-perp
+    return H[:, 1:]
+
+
+def _pearson_cols(pred: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Pearson r of each column of pred (n, T) with y (n, T); NaN where either is constant."""
+    pc = pred - pred.mean(axis=0)
+    yc = y - y.mean(axis=0)
+    num = (pc * yc).sum(axis=0)
+    den = np.sqrt((pc * pc).sum(axis=0) * (yc * yc).sum(axis=0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = num / den
+    return np.where(den > 0, r, np.nan)
+
+
+class _Fold:
+    """Everything the kernels need about one (fit bins, evaluation bins) pair."""
+
+    def __init__(self, X, Y, fit, ev):
+        Xf = X[fit]
+        Yf = Y[fit]
+        xm = Xf.mean(axis=0)
+        ym = Yf.mean(axis=0)
+        Q = _centred_basis(len(fit))  # Q^T 1 = 0, so Q^T X_fit = Q^T (X_fit - mean)
+        self.ZT = np.ascontiguousarray((Q.T @ (Xf - xm)).T)  # (p, m)
+        self.G = self.ZT @ self.ZT.T  # (p, p) Gram of the centred fit bins
+        self.Ytil = np.ascontiguousarray((Q.T @ (Yf - ym)).T)  # (T, m)
+        self.C = self.Ytil @ self.ZT.T  # (T, p) = X_c^T y_c
+        self.Xc = Xf - xm  # for LARS (n_fit, p)
+        self.Yc = Yf - ym
+        self.n_fit = len(fit)
+        self.XvT = np.ascontiguousarray((X[ev] - xm).T)  # (p, nv)
+        yv = Y[ev] - Y[ev].mean(axis=0)
+        nrm = np.sqrt((yv * yv).sum(axis=0))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            self.Yvn = np.ascontiguousarray(np.where(nrm > 0, yv / nrm, 0.0).T)  # (T, nv)
+        self.Yev = Y[ev]
+
+
+def _lasso_scores(fold: _Fold, alphas_desc: np.ndarray, targets) -> np.ndarray:
+    """(len(targets), na) validation r of the exact Lasso (l1_ratio = 1) at each alpha.
+
+    The Lasso path is piecewise linear in lambda; LARS gives its kinks exactly and the
+    solution at any alpha is the linear interpolation between the neighbouring kinks.
+    """
+    from sklearn.linear_model import lars_path_gram
+
+    na = len(alphas_desc)
+    out = np.full((len(targets), na), np.nan)
+    n = fold.n_fit
+    for row, ti in enumerate(targets):
+        c = fold.C[ti]
+        if not np.any(c != 0):
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            lam_k, _, coefs = lars_path_gram(
+                Xy=c, Gram=fold.G, n_samples=n, method="lasso", alpha_min=0.0,
+                max_iter=100 * (fold.G.shape[0] + n),
+            )
+        lam_k = lam_k * n  # lars normalises by n_samples; our lambda is the raw alpha
+        W = _interp_path(lam_k, coefs, alphas_desc)  # (p, na)
+        pred = fold.XvT.T @ W  # (nv, na)
+        nz = np.any(W != 0, axis=0)
+        r = _pearson_cols(pred, np.repeat(fold.Yev[:, ti : ti + 1], na, axis=1))
+        out[row] = np.where(nz, r, np.nan)
+    return out
+
+
+def _interp_path(lam_k: np.ndarray, coefs: np.ndarray, lam: np.ndarray) -> np.ndarray:
+    """Coefficients (p, len(lam)) of a piecewise-linear path with kinks lam_k (decreasing)."""
+    p = coefs.shape[0]
+    W = np.zeros((p, len(lam)))
+    for q, x in enumerate(lam):
+        if x >= lam_k[0]:
+            continue  # above the first kink every coefficient is zero
+        if x <= lam_k[-1]:
+            W[:, q] = coefs[:, -1]
+            continue
+        k = np.searchsorted(-lam_k, -x)  # lam_k[k-1] > x >= lam_k[k]
+        lo, hi = lam_k[k], lam_k[k - 1]
+        f = (x - lo) / (hi - lo) if hi > lo else 0.0
+        W[:, q] = coefs[:, k] + f * (coefs[:, k - 1] - coefs[:, k])
+    return W
+
+
+def _fold_scores(fold: _Fold, alphas_desc, l1s, targets=None, stats=None) -> np.ndarray:
+    """(T', nl, na) evaluation r of every grid point (alphas decreasing) on one fold."""
+    kern = _kernels()["enet_paths"]
+    T = fold.Ytil.shape[0]
+    targets = np.arange(T) if targets is None else np.asarray(targets)
+    na, nl = len(alphas_desc), len(l1s)
+    out = np.full((len(targets), nl, na), np.nan)
+    if stats is None:
+        stats = np.zeros(3, np.int64)
+    enet = np.flatnonzero(l1s < 1.0)
+    if enet.size:
+        sub = np.full((len(targets), enet.size, na), np.nan)
+        kern(fold.ZT, fold.G, np.ascontiguousarray(fold.Ytil[targets]),
+             np.ascontiguousarray(fold.C[targets]), fold.XvT,
+             np.ascontiguousarray(fold.Yvn[targets]), np.ascontiguousarray(alphas_desc, float),
+             np.ascontiguousarray(l1s[enet], float), sub, stats)
+        out[:, enet, :] = sub
+    for li in np.flatnonzero(l1s == 1.0):
+        out[:, li, :] = _lasso_scores(fold, alphas_desc, targets)
+    return out
+
+
+def _check_grid(alphas, l1_ratios):
+    alphas = np.asarray(alphas, dtype=float).ravel()
+    l1s = np.asarray(l1_ratios, dtype=float).ravel()
+    if alphas.size == 0 or not np.all(np.isfinite(alphas)) or np.any(alphas <= 0):
+        raise ValueError(f"ElasticNet alphas must be finite and > 0, got {alphas!r}")
+    if l1s.size == 0 or np.any(~(l1s > 0)) or np.any(l1s > 1):
+        raise ValueError(f"ElasticNet l1_ratios must be in (0, 1], got {l1s!r}")
+    if len(np.unique(alphas)) != alphas.size or len(np.unique(l1s)) != l1s.size:
+        raise ValueError("ElasticNet alphas and l1_ratios must not repeat a value")
+    return alphas, l1s
+
+
+def elasticnet_cv_grid(X_src, Y_tgt, train, alphas, l1_ratios, return_folds=False):
+    """Mean inner-CV validation Pearson r of every grid point for one outer split.
+
+    X_src: (n_bins, n_src), Y_tgt: (n_bins, n_tgt), finite on the bins used.
+    train: (n_train,) bin indices of the outer training part (order matters, see module doc).
+    Returns (n_tgt, n_alpha, n_l1) mean r over the two folds (NaN where either fold is NaN),
+    in the given alpha / l1 order; with return_folds also the (2, n_tgt, n_alpha, n_l1) folds.
+    """
+    X = np.asarray(X_src, dtype=float)
+    Y = np.asarray(Y_tgt, dtype=float)
+    alphas, l1s = _check_grid(alphas, l1_ratios)
+    order = np.argsort(-alphas, kind="stable")
+    folds = []
+    for fit, val in inner_folds(train):
+        f = _Fold(X, Y, fit, val)
+        s = _fold_scores(f, alphas[order], l1s)  # (T, nl, na_desc)
+        g = np.empty_like(s)
+        g[:, :, order] = s
+        folds.append(np.transpose(g, (0, 2, 1)))
+    folds = np.stack(folds)
+    mean = folds.mean(axis=0)  # NaN if either fold is NaN
+    return (mean, folds) if return_folds else mean
+
+
+def _choose(cv: np.ndarray) -> np.ndarray:
+    """Index (alpha-major flat) of the best mean r per target; NaN ranks worst; first on ties."""
+    flat = cv.reshape(cv.shape[0], -1)
+    filled = np.where(np.isnan(flat), -np.inf, flat)
+    return np.argmax(filled, axis=1)
+
+
+def _refit_test_scores(X, Y, train, test, alphas, l1s, a_idx, l_idx) -> np.ndarray:
+    """Test Pearson r of each target refit on all of train with its chosen (alpha, l1)."""
+    T = Y.shape[1]
+    fold = _Fold(X, Y, np.asarray(train), np.asarray(test))
+    out = np.full(T, np.nan)
+    for li in np.unique(l_idx):
+        tg = np.flatnonzero(l_idx == li)
+        # walk the alphas down to the smallest chosen one for these targets (warm starts)
+        amin = alphas[a_idx[tg]].min()
+        path = np.sort(alphas[alphas >= amin])[::-1]
+        s = _fold_scores(fold, path, l1s[li : li + 1], targets=tg)  # (len(tg), 1, len(path))
+        for row, ti in enumerate(tg):
+            out[ti] = s[row, 0, int(np.flatnonzero(path == alphas[a_idx[ti]])[0])]
+    return out
+
+
+def elasticnet_grid_search(X_src, Y_tgt, splits, alphas, l1_ratios, progress=True,
+                           return_stats=False):
+    """Per-target ElasticNet hyperparameter choice and test score for every outer split.
+
+    X_src: (n_bins, n_src) source responses (e.g. Hz), finite on every bin used by ``splits``.
+    Y_tgt: (n_bins, n_tgt) target cells' responses, same bins.
+    splits: list of {"train": idx, "test": idx} (rows of X_src / Y_tgt), e.g. from
+        :func:`mec.fits.splits.generate_train_test_splits` on the kept bins.
+    alphas: user-convention alphas (sklearn gets alpha / n_fit, module docstring);
+    l1_ratios: in (0, 1].
+    Returns a DataFrame with one row per target and split: target (column of Y_tgt), split,
+    alpha, l1_ratio (the choice), cv_score (its mean inner validation r), test_score (Pearson r
+    on the test bins after refitting on the whole training part).
+    """
+    X = np.asarray(X_src, dtype=float)
+    Y = np.asarray(Y_tgt, dtype=float)
+    if X.ndim != 2 or Y.ndim != 2 or X.shape[0] != Y.shape[0]:
+        raise ValueError(f"X_src {X.shape} and Y_tgt {Y.shape} must be 2-D with the same bins")
+    alphas, l1s = _check_grid(alphas, l1_ratios)
+    rows = []
+    stats = np.zeros(3, np.int64)
+    it = range(len(splits))
+    if progress:
+        from tqdm.auto import tqdm
+
+        it = tqdm(it, desc="elasticnet splits", leave=False)
+    for s in it:
+        train = np.asarray(splits[s]["train"])
+        test = np.asarray(splits[s]["test"])
+        used = np.concatenate([train, test])
+        if not (np.isfinite(X[used]).all() and np.isfinite(Y[used]).all()):
+            raise ValueError(f"split {s}: X_src / Y_tgt have non-finite values on its bins")
+        if len(train) < 4:
+            raise ValueError(f"split {s}: {len(train)} training bins; inner 2-fold CV needs >= 4")
+        cv = elasticnet_cv_grid(X, Y, train, alphas, l1s)  # (T, na, nl)
+        best = _choose(cv)
+        a_idx, l_idx = np.unravel_index(best, cv.shape[1:])
+        test_r = _refit_test_scores(X, Y, train, test, alphas, l1s, a_idx, l_idx)
+        for ti in range(Y.shape[1]):
+            rows.append((ti, s, alphas[a_idx[ti]], l1s[l_idx[ti]], cv[ti, a_idx[ti], l_idx[ti]],
+                         test_r[ti]))
+    df = pd.DataFrame(rows, columns=["target", "split", "alpha", "l1_ratio", "cv_score",
+                                     "test_score"])
+    if stats[2]:
+        warnings.warn(f"{stats[2]} ElasticNet grid points did not converge", RuntimeWarning)
+    return (df, stats) if return_stats else df
+
+
+# ---------------------------------------------------------------------------------------------
+# dataset level
+# ---------------------------------------------------------------------------------------------
+def _cell_slice(cells, n_cells: int) -> np.ndarray:
+    """Target cell indices from None (all), a slice, an index array, or (i, k) = chunk i of k."""
+    if cells is None:
+        return np.arange(n_cells)
+    if isinstance(cells, slice):
+        return np.arange(n_cells)[cells]
+    if isinstance(cells, tuple) and len(cells) == 2:
+        i, k = int(cells[0]), int(cells[1])
+        if k < 1 or not 0 <= i < k:
+            raise ValueError(f"cell chunk (i={i}, k={k}) needs k >= 1 and 0 <= i < k")
+        return np.array_split(np.arange(n_cells), k)[i]
+    idx = np.asarray(cells, dtype=int).ravel()
+    if idx.size and (idx.min() < 0 or idx.max() >= n_cells):
+        raise ValueError(f"cell indices {idx.tolist()} out of range for {n_cells} cells")
+    return idx
+
+
+def elasticnet_animal_table(dataset, arena, animal, alphas, l1_ratios, train_frac=0.2,
+                            num_splits=10, split_start_seed=0, cells=None, progress=True):
+    """ElasticNet choices of one animal's cells with the inter-animal holdout source (SPEC 4.3,
+    4.4): results/elasticnet/{arena}/{animal}.csv rows.
+
+    dataset: ``dataset[arena][animal] = {"resp": (nx, ny, n_cells), "cell_ids": ...}``.
+    arena: float key (m); animal: key of ``dataset[arena]``.
+    cells: None (all), a slice / index array, or (i, k) = chunk i of k (np.array_split order).
+    The kept bins (finite in every source cell and every target cell of the animal, not only
+    the chunk) and the splits are those of mec.fits.core's inter-animal holdout fit, so the
+    choices line up with its splits.
+    Returns a DataFrame: arena, animal, cell_id, split, alpha (user convention), l1_ratio,
+    cv_score, test_score.
+    """
+    from mec.fits.splits import generate_train_test_splits
+
+    if arena not in dataset:
+        raise ValueError(f"arena {arena!r} not in the dataset (arenas: {list(dataset)})")
+    adata = dataset[arena]
+    if animal not in adata:
+        raise ValueError(f"animal {animal!r} not in arena {arena!r} (animals: {list(adata)})")
+    others = [a for a in adata if a != animal]
+    if not others:
+        raise ValueError(f"arena {arena!r} has only animal {animal!r}; holdout needs >= 2")
+    target = np.asarray(adata[animal]["resp"], dtype=float)
+    nx, ny, n_cells = target.shape
+    source = np.concatenate([np.asarray(adata[a]["resp"], dtype=float) for a in others], axis=-1)
+    if source.shape[:2] != (nx, ny):
+        raise ValueError(f"arena {arena!r}: source maps {source.shape[:2]} differ from target "
+                         f"animal {animal!r} maps {(nx, ny)}")
+    X = source.reshape(-1, source.shape[-1])
+    Y = target.reshape(-1, n_cells)
+    valid = np.isfinite(X).all(axis=1) & np.isfinite(Y).all(axis=1)
+    splits = generate_train_test_splits(nx * ny, train_frac=train_frac, num_splits=num_splits,
+                                        split_start_seed=split_start_seed, grid_shape=(nx, ny),
+                                        valid=valid)
+    sel = _cell_slice(cells, n_cells)
+    ids = np.asarray(adata[animal]["cell_ids"]).astype(str)
+    cols = ["arena", "animal", "cell_id", "split", "alpha", "l1_ratio", "cv_score", "test_score"]
+    if sel.size == 0:
+        return pd.DataFrame(columns=cols)
+    df = elasticnet_grid_search(X[valid], Y[valid][:, sel], splits, alphas, l1_ratios,
+                                progress=progress)
+    df.insert(0, "cell_id", ids[sel][df["target"].to_numpy()])
+    df.insert(0, "animal", str(animal))
+    df.insert(0, "arena", float(arena))
+    return df[cols]
+
+
+def choices_to_map_kwargs_per_cell(table) -> dict:
+    """``{cell_id: [per-split kwargs]}`` for ``map_kwargs_per_cell`` ("fixed inter-animal").
+
+    Each entry is ``{"regression_type": "ElasticNet", "alpha": a, "l1_ratio": r}`` with ``a``
+    in the USER convention (not divided): mec.mappers.SKLinearMap divides it by the number of
+    training bins of the fit it does, the same n_fit convention as this module.
+    """
+    from mec.fits.core import elasticnet_kwargs_per_cell
+
+    return elasticnet_kwargs_per_cell(table)

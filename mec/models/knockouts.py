@@ -1,0 +1,238 @@
+"""In-silico knockouts: zero grid units versus heterogeneous units of a trained model and
+compare the path-integration decoding error (the paper's in-silico experiment, SPEC 2.1, 5).
+
+Procedure of :func:`knockout_table`:
+
+1. Rate maps of the ``g`` layer (SPEC 2.1) in the model's TRAINING box (a square of side
+   ``train_arena`` centred on 0, 5 cm bins), from ``ratemap_batches`` batches of fresh
+   trajectories of seed ``seed`` (mec.models.ratemaps.model_ratemaps, SPEC 3.1).
+2. Unit types from those maps (SPEC 5): grid = grid score > ``grid_threshold`` (0.3);
+   heterogeneous = neither grid nor border (border score > 0.5, Solstad et al. 2008), as the
+   SPEC 5 type "heterogeneous" (head direction is not assessed for model units: the task's
+   inputs carry no head-direction signal separate from velocity). ``heterogeneous="rest"``
+   counts every non-grid unit instead.
+3. Set size k = ``set_size`` or the smaller group's size. For each resample r, k units drawn
+   without replacement from each group (``numpy.random.default_rng([seed, r])``, grid set
+   first) are zeroed in the g layer (their activity multiplied by 0 before the decoder).
+4. Decoding error (cm; top-3 place-cell decoding, SPEC 1.2) on FIXED evaluation trajectories:
+   ``n_batches`` batches of trajectory seed ``seed + 1`` in the training box, the same for
+   every knockout, so differences come from the zeroed units only. The g activity of those
+   batches is computed once and every mask is applied to it (the decoder is a Dense layer of
+   g), which equals mec.models.ratemaps.evaluate_decoding_error with that ``unit_mask``.
+
+Only this subpackage imports Keras.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+
+__all__ = ["knockout_table", "knockout_groups", "knockout_summary", "KNOCKOUT_COLUMNS",
+           "KnockoutEvaluator", "load_model_dir"]
+
+KNOCKOUT_COLUMNS = ["model", "group", "resample", "n_units_zeroed", "group_size", "decoding_error_cm"]
+GROUPS = ("none", "grid", "heterogeneous")
+
+
+def load_model_dir(model_dir: str | os.PathLike):
+    """mec.models.utils.TrainedModel of a training run folder (config.json + model.keras)."""
+    from mec.core import constants as C
+    from mec.models.utils import load_trained_model
+
+    model_dir = Path(model_dir)
+    cfg_path = model_dir / "config.json"
+    if not cfg_path.exists():
+        raise FileNotFoundError(f"{cfg_path} does not exist: train the model first")
+    saved = json.loads(cfg_path.read_text())["model"]
+    return load_trained_model(rnn_type=saved.get("architecture", "UGRNN"),
+                              activation=saved.get("activation", "relu"),
+                              load_dir=model_dir.parent, run_ID=model_dir.name,
+                              cue_2d_input_kwargs=C.CUE_2D_INPUT_KWARGS if saved.get("cues") else None)
+
+
+def knockout_groups(g_maps: np.ndarray, grid_threshold: float = 0.3, border_threshold: float = 0.5,
+                    heterogeneous: str = "non_grid_non_border", bin_cm: float = 5.0) -> dict:
+    """Unit groups of a layer from its rate maps (SPEC 5).
+
+    g_maps: (nx, ny, Ng). Returns {"grid": int array, "heterogeneous": int array,
+    "grid_score": (Ng,), "border_score": (Ng,) or None}. Units whose grid score is NaN (flat or
+    empty maps) are never grid; with "non_grid_non_border" they are heterogeneous only if
+    their border score is not > border_threshold.
+    """
+    from mec.scores import border_scores, grid_scores
+
+    if heterogeneous not in ("non_grid_non_border", "rest"):
+        raise ValueError(f"heterogeneous must be 'non_grid_non_border' or 'rest', got {heterogeneous!r}")
+    g_maps = np.asarray(g_maps, dtype=np.float64)
+    if g_maps.ndim != 3:
+        raise ValueError(f"g_maps must be (nx, ny, Ng), got shape {g_maps.shape}")
+    gs = grid_scores(g_maps)
+    with np.errstate(invalid="ignore"):
+        is_grid = gs > float(grid_threshold)
+    bs = None
+    if heterogeneous == "rest":
+        is_het = ~is_grid
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            bs = border_scores(g_maps, bin_cm=bin_cm)
+        with np.errstate(invalid="ignore"):
+            is_het = ~is_grid & ~(bs > float(border_threshold))
+    return {"grid": np.flatnonzero(is_grid), "heterogeneous": np.flatnonzero(is_het),
+            "grid_score": gs, "border_score": bs}
+
+
+class KnockoutEvaluator:
+    """Decoding error (cm) of a model on fixed trajectories with units of ``g`` zeroed.
+
+    model: mec.models.utils.TrainedModel; n_batches batches of trajectory ``seed`` in the box
+    ``box`` (min_x, max_x, min_y, max_y) m (default: the training box), plain walks (no
+    reward-zone episodes). ``error_cm(mask)`` with mask (Ng,) (1 keep, 0 zero; None = intact).
+    """
+
+    def __init__(self, model, n_batches: int, seed: int, box=None, batch_size: int | None = None):
+        from mec.models.utils import generator_from_cfg
+
+        if int(n_batches) < 1:
+            raise ValueError(f"n_batches must be >= 1, got {n_batches}")
+        self.model = model
+        cfg = dict(model.cfg, reward_zone=False)
+        gen = generator_from_cfg(cfg, place_cells=model.place_cells, box=box, seed=int(seed),
+                                 batch_size=batch_size, check_cues=box is None)
+        self._dc = model.keras_model.get_layer("dc")
+        self._g, self._pos = [], []
+        for i in range(int(n_batches)):
+            b = gen.batch(i, place_targets=False)
+            self._g.append(model.g(b))
+            self._pos.append(np.asarray(b.positions, dtype=np.float64))
+        self.n_units = int(self._g[0].shape[-1])
+
+    def error_cm(self, mask=None) -> float:
+        """Mean decoding error in cm over the fixed batches with g multiplied by ``mask``."""
+        from mec.models.ratemaps import decode_error_cm
+
+        if mask is not None:
+            mask = np.asarray(mask, dtype=np.float32)
+            if mask.shape != (self.n_units,):
+                raise ValueError(f"mask must have shape ({self.n_units},), got {mask.shape}")
+        errs = []
+        for g, pos in zip(self._g, self._pos):
+            x = g if mask is None else g * mask
+            dc = np.asarray(self._dc(x), dtype=np.float32)
+            errs.append(decode_error_cm(self.model, dc, pos))
+        return float(np.mean(errs))
+
+
+def knockout_table(model_dir: str | os.PathLike, cfg: Mapping | None = None, n_resamples: int = 100,
+                   set_size: int | None = None, n_batches: int = 10, seed: int = 0,
+                   grid_threshold: float = 0.3, border_threshold: float = 0.5,
+                   heterogeneous: str = "non_grid_non_border", ratemap_batches: int | None = None,
+                   bin_cm: float = 5.0, model_name: str | None = None):
+    """The in-silico knockout experiment of one trained model (module docstring).
+
+    model_dir: results/models/{model} (config.json + model.keras). cfg: the model's config
+    entry (config.yaml ``models:``, e.g. from the workflow's model_cfg); read for ``name`` and
+    ``n_eval_batches`` only (the model itself is defined by its saved config.json).
+    n_resamples: random sets per group; set_size: units zeroed per set (default: the smaller
+    group's size); n_batches: evaluation batches (fixed trajectories, seed + 1);
+    ratemap_batches: batches for the g rate maps (default cfg n_eval_batches, else 20).
+    Returns a DataFrame with KNOCKOUT_COLUMNS: one "none" row (resample 0, nothing zeroed),
+    then n_resamples rows per group "grid" and "heterogeneous". If a group is empty (or
+    smaller than set_size) its rows have NaN error and a warning is issued.
+    """
+    import pandas as pd
+
+    from mec.models.ratemaps import model_ratemaps
+    from mec.ratemaps import make_edges
+
+    cfg = dict(cfg or {})
+    if int(n_resamples) < 1:
+        raise ValueError(f"n_resamples must be >= 1, got {n_resamples}")
+    if set_size is not None and int(set_size) < 1:
+        raise ValueError(f"set_size must be >= 1 or None, got {set_size}")
+    name = model_name or cfg.get("name") or Path(model_dir).name
+    model = load_model_dir(model_dir)
+    a = float(model.cfg["train_arena"])
+    edges = make_edges(-a / 2, a / 2, bin_cm)
+    rm_batches = int(ratemap_batches or cfg.get("n_eval_batches") or 20)
+    g_maps = model_ratemaps(model, {"box_width": a, "box_height": a}, edges, edges,
+                            n_batches=rm_batches, seeds=[int(seed)], layers=("g",))["g"]
+    groups = knockout_groups(g_maps, grid_threshold, border_threshold, heterogeneous, bin_cm)
+    n_grid, n_het = len(groups["grid"]), len(groups["heterogeneous"])
+    k = int(set_size) if set_size is not None else min(n_grid, n_het)
+    print(f"{name}: {n_grid} grid units (score > {grid_threshold}), {n_het} heterogeneous units "
+          f"of {g_maps.shape[-1]}; zeroing sets of {k}", flush=True)
+
+    ev = KnockoutEvaluator(model, n_batches=n_batches, seed=int(seed) + 1)
+    rows = [{"model": name, "group": "none", "resample": 0, "n_units_zeroed": 0,
+             "group_size": 0, "decoding_error_cm": ev.error_cm(None)}]
+    usable = {g: 0 < k <= len(groups[g]) for g in ("grid", "heterogeneous")}
+    for g, ok in usable.items():
+        if not ok:
+            warnings.warn(f"knockouts of {name}: group {g!r} has {len(groups[g])} units, cannot "
+                          f"zero sets of {k}; its rows are NaN", UserWarning, stacklevel=2)
+    for r in range(int(n_resamples)):
+        rng = np.random.default_rng([int(seed), r])
+        for g in ("grid", "heterogeneous"):
+            err = np.nan
+            if usable[g]:
+                chosen = rng.choice(groups[g], size=k, replace=False)
+                mask = np.ones(ev.n_units, dtype=np.float32)
+                mask[chosen] = 0.0
+                err = ev.error_cm(mask)
+            rows.append({"model": name, "group": g, "resample": r,
+                         "n_units_zeroed": k if usable[g] else 0, "group_size": len(groups[g]),
+                         "decoding_error_cm": err})
+    return pd.DataFrame(rows, columns=KNOCKOUT_COLUMNS)
+
+
+def knockout_summary(table):
+    """Mean and SEM of the decoding error per model and group, and grid vs heterogeneous.
+
+    table: rows of :func:`knockout_table` (one or several models). Returns a DataFrame with
+    columns model, group, n, mean_cm, sem_cm, p_welch, p_paired. Rows per group ("none",
+    "grid", "heterogeneous"), plus a row "grid-heterogeneous" whose mean/sem are those of the
+    per-resample differences (resample r's grid set minus resample r's heterogeneous set: the
+    same fixed trajectories), p_paired the Wilcoxon signed-rank p of those differences, and
+    p_welch Welch's t-test between the two groups. The sets of the two groups are drawn
+    independently, so Welch's test is the primary one; the paired test is reported as asked
+    for a paired design.
+    """
+    import pandas as pd
+    from scipy import stats
+
+    need = {"model", "group", "resample", "decoding_error_cm"}
+    missing = need - set(table.columns)
+    if missing:
+        raise ValueError(f"knockout table lacks column(s) {sorted(missing)}")
+    out = []
+    for model, t in table.groupby("model", sort=False):
+        for g in GROUPS:
+            v = t.loc[t["group"] == g, "decoding_error_cm"].to_numpy(dtype=float)
+            v = v[np.isfinite(v)]
+            out.append({"model": model, "group": g, "n": len(v),
+                        "mean_cm": float(v.mean()) if len(v) else np.nan,
+                        "sem_cm": float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else np.nan,
+                        "p_welch": np.nan, "p_paired": np.nan})
+        gr = t[t["group"] == "grid"].set_index("resample")["decoding_error_cm"]
+        he = t[t["group"] == "heterogeneous"].set_index("resample")["decoding_error_cm"]
+        both = pd.concat([gr.rename("grid"), he.rename("het")], axis=1).dropna()
+        d = (both["grid"] - both["het"]).to_numpy(dtype=float)
+        p_w = p_p = np.nan
+        if len(both) > 1:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                p_w = float(stats.ttest_ind(both["grid"], both["het"], equal_var=False).pvalue)
+                if np.any(d != 0):
+                    p_p = float(stats.wilcoxon(d).pvalue)
+        out.append({"model": model, "group": "grid-heterogeneous", "n": len(d),
+                    "mean_cm": float(d.mean()) if len(d) else np.nan,
+                    "sem_cm": float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else np.nan,
+                    "p_welch": p_w, "p_paired": p_p})
+    return pd.DataFrame(out, columns=["model", "group", "n", "mean_cm", "sem_cm", "p_welch", "p_paired"])

@@ -1,0 +1,226 @@
+"""Path-integrator models (SPEC 2): cells, save/reload on TF and JAX, weight decay, training,
+kill-and-resume, loading. Tiny sizes throughout."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from mec.models.cells import UGRNNCell  # noqa: E402
+from mec.models.network import build_model, place_cell_activation  # noqa: E402
+from mec.models.train import train_model  # noqa: E402
+from mec.models.utils import (PRESETS, configure_options, generator_from_cfg,  # noqa: E402
+                              load_trained_model, resolve_model_cfg)
+from mec.task import PlaceCells  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = dict(PRESETS["tiny"])
+
+
+def _np_ugrnn(x, h0, W, b, act):
+    """The released cell in numpy: one matrix W on [x, h], split into gate and candidate."""
+    hs, h = [], h0
+    for t in range(x.shape[1]):
+        z = np.concatenate([x[:, t], h], -1) @ W + b
+        gate, cand = z[:, :h.shape[1]], z[:, h.shape[1]:]
+        g = 1 / (1 + np.exp(-(gate + 1.0)))
+        h = g * h + (1 - g) * act(cand)
+        hs.append(h)
+    return np.stack(hs, 1)
+
+
+def test_ugrnn_cell_matches_released_formula():
+    rng = np.random.default_rng(0)
+    B, T, D, U = 3, 4, 5, 5
+    cell = UGRNNCell(U, activation="relu", seed=1)
+    layer = keras.layers.RNN(cell, return_sequences=True)
+    x = rng.normal(size=(B, T, D)).astype("float32")
+    h0 = rng.normal(size=(B, U)).astype("float32")
+    out = np.asarray(layer(x, initial_state=[h0]))
+    assert out.shape == (B, T, U)
+    assert cell.kernel.shape == (D, 2 * U) and cell.recurrent_kernel.shape == (U, 2 * U)
+    cell.bias.assign(rng.normal(size=(2 * U,)).astype("float32"))
+    out = np.asarray(layer(x, initial_state=[h0]))
+    W = np.concatenate([np.asarray(cell.kernel), np.asarray(cell.recurrent_kernel)], 0)
+    ref = _np_ugrnn(x, h0, W, np.asarray(cell.bias), lambda v: np.maximum(v, 0))
+    np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-5)
+    # Glorot limit of the released (d_in + U) x (d_in + U) matrix
+    assert np.abs(W).max() <= np.sqrt(6 / (4 * U)) + 1e-7
+    cfg = cell.get_config()
+    assert cfg["units"] == U and UGRNNCell.from_config(cfg).units == U
+
+
+@pytest.mark.parametrize("arch,act,cues", [("UGRNN", "relu", False), ("UGRNN", "tanh", True),
+                                           ("SRNN", "sigmoid", False), ("GRU", "relu", False),
+                                           ("LSTM", "linear", False), ("RNN", "relu", False)])
+def test_architectures_shapes(arch, act, cues):
+    cfg = resolve_model_cfg(dict(TINY, architecture=arch, activation=act, cues=cues))
+    m = build_model(cfg, n_cues=5 if cues else 0)
+    x = {"velocity": np.zeros((2, 3, 2), "float32"), "init_place": np.full((2, 32), 1 / 32, "float32")}
+    if cues:
+        x["cues"] = np.zeros((2, 3, 5), "float32")
+    assert tuple(m(x).shape) == (2, 3, 32)
+    for name in ("pre_g", "g"):
+        assert m.get_layer(name).output.shape[-1] == 16
+
+
+def test_place_cell_targets_on_device_match_numpy():
+    pc = PlaceCells(n_cells=32)
+    pos = np.random.default_rng(1).uniform(-1.1, 1.1, (4, 6, 2))
+    got = np.asarray(place_cell_activation(pos.astype("float32"), pc.centres, 0.12, 2.0, True))
+    np.testing.assert_allclose(got, pc.activation(pos), atol=1e-5)
+
+
+def _recurrent_and_bias(model):
+    cell = model.get_layer("pre_g").cell
+    return cell.recurrent_kernel, cell.bias
+
+
+def test_weight_decay_targets():
+    cfg = resolve_model_cfg(dict(TINY, weight_decay=0.1))
+    m = build_model(cfg)
+    rec, bias = _recurrent_and_bias(m)
+    bias.assign(np.full(bias.shape, 0.5, "float32"))
+    assert len(m.losses) == 1
+    np.testing.assert_allclose(float(m.losses[0]), 0.1 * np.sum(np.asarray(rec) ** 2), rtol=1e-5)
+    m2 = build_model(resolve_model_cfg(dict(TINY, weight_decay=0.1, weight_decay_target="original_bias")))
+    rec2, bias2 = _recurrent_and_bias(m2)
+    bias2.assign(np.full(bias2.shape, 0.5, "float32"))
+    assert len(m2.losses) == 1
+    np.testing.assert_allclose(float(m2.losses[0]), 0.1 * 0.25 * bias2.shape[0], rtol=1e-5)
+
+
+_ROUNDTRIP = textwrap.dedent("""
+    import json, sys, numpy as np, keras
+    from mec.models.network import build_model
+    from mec.models.utils import resolve_model_cfg, PRESETS
+    cfg = resolve_model_cfg(dict(PRESETS["tiny"], cues=True))
+    m = build_model(cfg, n_cues=5)
+    rng = np.random.default_rng(0)
+    x = {"velocity": rng.normal(size=(2, 4, 2)).astype("float32") * 0.02,
+         "init_place": rng.dirichlet(np.ones(32), 2).astype("float32"),
+         "cues": rng.uniform(size=(2, 4, 5)).astype("float32")}
+    y = np.asarray(m(x))
+    path = sys.argv[1]
+    m.save(path)
+    m2 = keras.models.load_model(path)
+    y2 = np.asarray(m2(x))
+    np.save(path + ".npy", y)
+    print(json.dumps({"backend": keras.backend.backend(), "maxdiff": float(np.abs(y - y2).max())}))
+""")
+
+
+@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+def test_save_reload_roundtrip(backend, tmp_path):
+    env = dict(os.environ, KERAS_BACKEND=backend, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
+    script = tmp_path / "rt.py"
+    script.write_text(_ROUNDTRIP)
+    res = subprocess.run([sys.executable, str(script), str(tmp_path / "m.keras")], env=env,
+                         capture_output=True, text=True, timeout=240)
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    assert out["backend"] == backend
+    assert out["maxdiff"] == 0.0
+
+
+def test_tiny_training_lowers_loss(tmp_path):
+    cfg = dict(n_units=32, n_place_cells=64, batch_size=32, sequence_length=10, epochs=3,
+               steps_per_epoch=25, learning_rate=3e-3, place_cell_rf=0.3, train_arena=1.0)
+    train_model(cfg, tmp_path / "run", verbose=0)
+    hist = np.genfromtxt(tmp_path / "run" / "history.csv", delimiter=",", names=True)
+    assert list(hist["epoch"]) == [1, 2, 3]
+    assert hist["loss"][-1] < hist["loss"][0]
+    assert hist["decoding_error_cm"][-1] < hist["decoding_error_cm"][0]
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())["model"]
+    assert saved == resolve_model_cfg(cfg)
+
+
+def test_untrained_and_loader(tmp_path):
+    train_model(dict(TINY, untrained=True), tmp_path / "u", verbose=0)
+    hist = (tmp_path / "u" / "history.csv").read_text().splitlines()
+    assert hist == ["epoch,loss,decoding_error_cm"]
+    m = load_trained_model(load_dir=tmp_path, run_ID="u")
+    b = generator_from_cfg(m.cfg).batch(0)
+    for name, units in (("pre_g", 16), ("g", 16), ("dc", 32)):
+        assert getattr(m, name)(b.inputs()).shape == (8, 5, units)
+    np.testing.assert_allclose(m.g(b), m.activations(b)["g"])
+    with pytest.raises(FileNotFoundError):
+        load_trained_model(load_dir=tmp_path, run_ID="missing")
+
+
+def test_configure_options_defaults():
+    o = configure_options()
+    assert (o.Ng, o.Np, o.batch_size, o.sequence_length) == (4096, 512, 200, 20)
+    assert (o.learning_rate, o.place_cell_rf, o.surround_scale, o.weight_decay) == (1e-4, 0.12, 2, 1e-4)
+    assert (o.n_epochs, o.n_steps, o.box_width) == (100, 1000, 2.2)
+    assert (o.min_x, o.max_x, o["min_y"], o.max_y) == (-1.1, 1.1, -1.1, 1.1)
+    o = configure_options(box_width=1.0, box_height=1.0, min_x=0.0, max_x=1.0, min_y=0.0, max_y=1.0)
+    assert (o.min_x, o.max_y) == (0.0, 1.0)
+    with pytest.raises(ValueError):
+        configure_options(box_width=1.0, min_x=0.0, max_x=2.0, min_y=0.0, max_y=2.2)
+    with pytest.raises(ValueError, match="unknown"):
+        resolve_model_cfg({"n_unit": 3})
+
+
+_TRAIN = textwrap.dedent("""
+    import sys
+    from mec.models.train import train_model
+    cfg = dict(n_units=16, n_place_cells=32, batch_size=16, sequence_length=8, epochs=5,
+               steps_per_epoch=40, learning_rate=1e-3)
+    train_model(cfg, sys.argv[1], verbose=2, workers=1)
+""")
+
+
+def test_kill_and_resume(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
+    script = tmp_path / "train.py"
+    script.write_text(_TRAIN)
+    run = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, str(script), str(run)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 240
+    try:
+        while not (run / "checkpoints" / "epoch_0001.keras").exists():
+            if proc.poll() is not None or time.time() > deadline:
+                pytest.fail(f"no checkpoint before exit/timeout: {proc.stdout.read()[-2000:]}")
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert not (run / "model.keras").exists()
+    done = sorted(int(p.stem.split("_")[1]) for p in (run / "checkpoints").glob("epoch_*.keras"))
+    last = max(done)
+    assert 1 <= last < 5
+    res = subprocess.run([sys.executable, str(script), str(run)], env=env, capture_output=True,
+                         text=True, timeout=240)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert f"(epoch {last})" in res.stdout
+    hist = np.genfromtxt(run / "history.csv", delimiter=",", names=True)
+    assert list(hist["epoch"]) == [1, 2, 3, 4, 5]
+    assert (run / "model.keras").exists()
+    # the resumed run equals an uninterrupted one (same batches, restored optimizer state)
+    res = subprocess.run([sys.executable, str(script), str(tmp_path / "ref")], env=env,
+                         capture_output=True, text=True, timeout=240)
+    assert res.returncode == 0, res.stderr[-3000:]
+    ref = np.genfromtxt(tmp_path / "ref" / "history.csv", delimiter=",", names=True)
+    np.testing.assert_allclose(hist["loss"], ref["loss"], rtol=1e-4)
+    a = load_trained_model(load_dir=tmp_path, run_ID="run").keras_model.get_weights()
+    b = load_trained_model(load_dir=tmp_path, run_ID="ref").keras_model.get_weights()
+    for wa, wb in zip(a, b):
+        np.testing.assert_allclose(wa, wb, rtol=1e-3, atol=1e-5)
+
+
+def test_refuses_other_config_in_same_dir(tmp_path):
+    train_model(dict(TINY), tmp_path / "r", verbose=0)
+    with pytest.raises(ValueError, match="different config"):
+        train_model(dict(TINY, n_units=8), tmp_path / "r", verbose=0)

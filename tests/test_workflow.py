@@ -1,0 +1,98 @@
+"""The Snakemake workflow: config validation, planning, lint, profiles, a tiny real run."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+TINY = ROOT / "tests" / "data" / "tiny.yaml"
+
+
+def smk(*args, cwd=ROOT, timeout=600, check=False):
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.run([*SNAKEMAKE, "-s", str(ROOT / "Snakefile"), *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout, env=env)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def write_config(tmp_path, **changes):
+    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+    for dotted, value in changes.items():
+        node = cfg
+        *parents, leaf = dotted.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def planned_jobs(output: str) -> dict:
+    """Parse the 'Job stats' table of a dry run into {rule: count}."""
+    jobs = {}
+    for line in output.splitlines():
+        m = re.match(r"^(\w+)\s+(\d+)$", line.strip())
+        if m and m.group(1) != "total":
+            jobs[m.group(1)] = int(m.group(2))
+    return jobs
+
+
+def test_dry_run_plans_default_workflow(tmp_path):
+    proc = smk("-n", "--cores", "2", "--directory", str(tmp_path), check=True)
+    jobs = planned_jobs(proc.stdout + proc.stderr)
+    assert jobs.get("make_dataset") == 1
+    assert jobs.get("train_model") == 1
+    assert jobs.get("summarize") == 1
+
+
+def test_one_fit_builds_only_what_it_needs(tmp_path):
+    proc = smk("-n", "--cores", "2", "--directory", str(tmp_path),
+               "results/fits/ugrnn_relu_2.2.csv", check=True)
+    jobs = planned_jobs(proc.stdout + proc.stderr)
+    assert jobs.get("fit_model") == 1
+    assert jobs.get("export_ratemaps") == 1
+    assert "summarize" not in jobs and "interanimal" not in jobs
+
+
+def test_lint_is_clean():
+    proc = smk("--lint")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Congratulations" in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("key,value,expect", [
+    ("fits.num_split", 3, "num_split"),                 # typo: unknown key
+    ("fits.num_splits", "ten", "ten"),                  # wrong type
+    ("models.ugrnn_relu.activation", "relux", "relux"),  # not an allowed value
+    ("dataset.arenas", {"big": {"shape": "square"}}, "big"),
+    ("models.ugrnn_relu.scale", "huge", "huge"),        # unknown scale (checked in common.smk)
+])
+def test_bad_config_stops_before_any_job(tmp_path, key, value, expect):
+    cfg = write_config(tmp_path, **{key: value})
+    proc = smk("-n", "--cores", "1", "--directory", str(tmp_path), "--configfile", str(cfg))
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert expect in out
+    assert not (tmp_path / "results").exists()
+
+
+def test_slurm_profile_parses_and_plans_the_same_jobs(tmp_path):
+    plain = smk("-n", "--cores", "2", "--directory", str(tmp_path), check=True)
+    slurm = smk("-n", "--profile", str(ROOT / "profiles" / "slurm"), "--directory",
+                str(tmp_path), check=True)
+    profile = yaml.safe_load((ROOT / "profiles" / "slurm" / "config.yaml").read_text())
+    assert profile["executor"] == "slurm"
+    assert profile["set-resources"]["train_model"]["slurm_partition"] == "gpu"
+    assert planned_jobs(plain.stdout + plain.stderr) == planned_jobs(slurm.stdout + slurm.stderr)

@@ -1,0 +1,29 @@
+"""Rule summarize: summary tables (CSV + Markdown) and figures over every stage."""
+import sys
+
+sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+import logging
+from pathlib import Path
+
+from mec.summary import summarize, keys_from_paths
+
+logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s")
+models = dict(snakemake.params.models)
+out_dir = Path(snakemake.output.ceiling).parent
+# Model names are read back from the contract's file names (results/models/{model}/
+# history.csv, results/ratemaps/{model}_{arena}.h5), checked against the configured models.
+histories, ratemaps = keys_from_paths(list(snakemake.input.histories),
+                                      list(snakemake.input.ratemaps), models)
+
+summarize(
+    consistency_csvs=list(snakemake.input.consistency),
+    fit_csvs=list(snakemake.input.fits),
+    history_csvs=histories,
+    model_configs=models,
+    dataset_path=snakemake.input.get("dataset"),
+    ratemap_files=ratemaps,
+    out_dir=out_dir,
+    figure_dir=snakemake.params.get("figure_dir", str(out_dir / "figures")),
+    figure2_map=snakemake.params.get("figure2_map"),
+)
