@@ -77,6 +77,10 @@ __all__ = [
 ]
 
 _MAX_NEWTON = 60  # semi-smooth Newton iterations per grid point before giving up
+# KKT tolerance of the active-set test: |x_j^T r| is compared with alpha * l1 up to
+# _KKT_RTOL * alpha * l1 + _KKT_ATOL * ||x_j|| ||r|| (relative and rounding-level slack)
+_KKT_RTOL = 1e-11
+_KKT_ATOL = 1e-13
 
 
 # ---------------------------------------------------------------------------------------------
@@ -172,6 +176,12 @@ def enet_paths(ZT, G, Ytil, C, XvT, Yvn, alphas, l1s, out, stats):
     b = np.zeros(m)
     idx = np.zeros(p, np.int64)
     pred = np.zeros(nv)
+    znorm = np.zeros(p)
+    for j in range(p):
+        s = 0.0
+        for i in range(m):
+            s += ZT[j, i] * ZT[j, i]
+        znorm[j] = math.sqrt(s)
     for ti in range(T):
         ytil = Ytil[ti]
         c = C[ti]
@@ -203,15 +213,33 @@ def enet_paths(ZT, G, Ytil, C, XvT, Yvn, alphas, l1s, out, stats):
                 converged = False
                 for it in range(_MAX_NEWTON):
                     # active set and signs implied by the current residual
+                    # hysteresis: membership changes only when the KKT condition is
+                    # violated by more than rounding (tol), else near-zero coefficients
+                    # flip forever on noise in t
+                    rn = 0.0
+                    for i in range(m):
+                        rn += r[i] * r[i]
+                    rn = math.sqrt(rn)
                     k = 0
                     same = True
                     for j in range(p):
-                        if t[j] > lam1:
-                            nsg[j] = 1
-                        elif t[j] < -lam1:
-                            nsg[j] = -1
+                        tol = _KKT_RTOL * lam1 + _KKT_ATOL * znorm[j] * rn
+                        if sg[j] == 0:
+                            if t[j] > lam1 + tol:
+                                nsg[j] = 1
+                            elif t[j] < -lam1 - tol:
+                                nsg[j] = -1
+                            else:
+                                nsg[j] = 0
                         else:
-                            nsg[j] = 0
+                            if sg[j] * t[j] >= lam1 - tol:
+                                nsg[j] = sg[j]
+                            elif t[j] > lam1 + tol:
+                                nsg[j] = 1
+                            elif t[j] < -lam1 - tol:
+                                nsg[j] = -1
+                            else:
+                                nsg[j] = 0
                         if nsg[j] != 0:
                             idx[k] = j
                             k += 1
