@@ -84,7 +84,7 @@ def loop_scores(source, target, n_cells, num_splits):
     return out
 
 
-def run(data, num_splits, loop_cells, seed=0):
+def run(data, num_splits, loop_cells, blas_threads=1, seed=0):
     rng = np.random.default_rng(seed + 1)
     rows = []
     totals = {"ours": 0.0, "loop": 0.0}
@@ -94,7 +94,8 @@ def run(data, num_splits, loop_cells, seed=0):
         n_total = sum(np.asarray(data[arena][a]["resp"]).shape[-1] for a in animals)
 
         t = time.perf_counter()
-        ours = interanimal_scores(data[arena], "sklinear", {}, mode="holdout", num_splits=num_splits)
+        ours = interanimal_scores(data[arena], "sklinear", {}, mode="holdout", num_splits=num_splits,
+                                  blas_threads=blas_threads)
         t_ours = time.perf_counter() - t
         t = time.perf_counter()
         diff, n_looped = 0.0, 0
@@ -115,7 +116,8 @@ def run(data, num_splits, loop_cells, seed=0):
         diff = 0.0
         for layer, resp in layers.items():
             t = time.perf_counter()
-            ours = model_scores(resp, data[arena], "sklinear", {}, num_splits=num_splits)
+            ours = model_scores(resp, data[arena], "sklinear", {}, num_splits=num_splits,
+                                blas_threads=blas_threads)
             t_ours += time.perf_counter() - t
             t = time.perf_counter()
             n_looped = 0
@@ -138,6 +140,7 @@ def main(argv=None):
     p.add_argument("--data", type=Path, default=None)
     p.add_argument("--splits", type=int, default=10)
     p.add_argument("--loop-cells", type=int, default=None)
+    p.add_argument("--blas-threads", type=int, default=1)
     args = p.parse_args(argv)
     path = args.data or (DEFAULT_DATA if DEFAULT_DATA.exists() else None)
     if path is not None:
@@ -151,9 +154,12 @@ def main(argv=None):
     n_cells = {a: sum(np.asarray(r["resp"]).shape[-1] for r in data[a].values()) for a in data}
     print(f"data: {desc}; cells per arena {n_cells}; {args.splits} splits; "
           f"loop on {'all' if args.loop_cells is None else args.loop_cells} cells per animal")
-    with warnings.catch_warnings():
+    from threadpoolctl import threadpool_limits
+
+    # both sides single-threaded BLAS (mec.fits does this itself; the loop gets the same)
+    with warnings.catch_warnings(), threadpool_limits(limits=args.blas_threads, user_api="blas"):
         warnings.simplefilter("ignore", RuntimeWarning)
-        rows = run(data, args.splits, args.loop_cells)
+        rows = run(data, args.splits, args.loop_cells, args.blas_threads)
     print(f"{'stage':<40} {'ours s':>8} {'loop s':>9} {'speedup':>8} {'max |diff|':>11}")
     for name, t_o, t_l, d in rows:
         print(f"{name:<40} {t_o:8.2f} {t_l:9.2f} {t_l / t_o:7.1f}x {d:11.2e}")

@@ -22,12 +22,12 @@ The baselines (``kind``):
   arena have fields there). Layer ``"place_cells"``.
 * ``"nmf"`` - the "low-rank grid cell" models: non-negative matrix factorisation of the
   place-cell rate maps, ``P (n_bins, Np) ~= W (n_bins, k) H (k, Np)`` (sklearn NMF, Frobenius
-  loss, coordinate descent, ``random_state`` = seed). The units are the k spatial components
-  (columns of W). ``baseline_arena="data"`` ("trained arena"): place cells and NMF both in the
-  data's arena, units = W. ``baseline_arena=2.2`` ("2.2 m"): place cells with centres in the
+  loss, multiplicative updates, 200 iterations, ``random_state`` = seed). The units are the k
+  spatial components (columns of W). ``baseline_arena="data"`` ("trained arena"): place
+  cells and NMF both in the data's arena, units = W. ``baseline_arena=2.2`` ("2.2 m"): place cells with centres in the
   2.2 m box, NMF fitted on their maps over the 2.2 m box (5 cm bins), then the SAME place
   cells evaluated at the data arena's bin centres are projected onto the fitted components
-  (``W_data = nmf.transform(P_data)``: non-negative least squares with H fixed) - the
+  (``W_data = nmf.transform(P_data)``: the NMF objective over W with H fixed) - the
   baseline analogue of the Generalization condition. Layer ``"nmf"``.
 * ``"place_cells_mec"`` - place cells mapped linearly through the other animals' MEC (a
   two-stage map). Its rate-map file holds the place-cell maps (layer ``"place_cells"``); the
@@ -200,7 +200,7 @@ def place_cell_ratemaps(x_edges, y_edges, arena: float, baseline_arena="data",
 def nmf_ratemaps(x_edges, y_edges, arena: float, n_components: int, baseline_arena="data",
                  n_place_cells: int = C.N_PLACE_CELLS, place_cell_rf: float = C.PLACE_CELL_RF,
                  surround_scale: float = C.SURROUND_SCALE, dog: bool = True, seed: int = 0,
-                 bin_cm: float = C.BIN_CM, max_iter: int = 400, tol: float = 1e-4,
+                 bin_cm: float = C.BIN_CM, max_iter: int = 200, tol: float = 1e-4,
                  return_model: bool = False):
     """NMF of place-cell rate maps: the "low-rank grid cell" models (SPEC 4.6).
 
@@ -230,10 +230,13 @@ def nmf_ratemaps(x_edges, y_edges, arena: float, n_components: int, baseline_are
     else:
         e = make_edges(-fit_size / 2, fit_size / 2, bin_cm)
         P_fit = pc.activation(bin_centres(e, e)).reshape(-1, pc.n_cells)
-    # 'nndsvda' (deterministic SVD start) needs k <= min(n_bins, Np); beyond that a seeded
-    # random start (sklearn's own default rule).
+    # 'nndsvda' (deterministic SVD start, zeros filled with the mean so multiplicative updates
+    # can move them) needs k <= min(n_bins, Np); beyond that a seeded random start (sklearn's
+    # own rule). Multiplicative updates: ~4x faster than coordinate descent at k = 100-512
+    # (2.2 m box, k = 512: ~50 s on one core for 200 iterations; relative reconstruction
+    # error 0.07), which keeps every NMF job under a minute.
     init = "nndsvda" if k <= min(P_fit.shape) else "random"
-    model = NMF(n_components=k, init=init, solver="cd", beta_loss="frobenius", max_iter=int(max_iter),
+    model = NMF(n_components=k, init=init, solver="mu", beta_loss="frobenius", max_iter=int(max_iter),
                 tol=float(tol), random_state=int(seed))
     with warnings.catch_warnings():
         # a few hundred iterations reach a good fit; exact convergence is not the point

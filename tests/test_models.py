@@ -224,3 +224,68 @@ def test_refuses_other_config_in_same_dir(tmp_path):
     train_model(dict(TINY), tmp_path / "r", verbose=0)
     with pytest.raises(ValueError, match="different config"):
         train_model(dict(TINY, n_units=8), tmp_path / "r", verbose=0)
+
+
+def test_original_checkpoint_mapping(tmp_path):
+    """A TF2 checkpoint with the released object layout (net/RNN/cell/weight, ...) loads into our
+    model and gives the released model's outputs (computed here in numpy)."""
+    tf = pytest.importorskip("tensorflow")
+    from mec.models.utils import load_original_checkpoint
+
+    Ng, Np = 16, 32
+    rng = np.random.default_rng(0)
+
+    class Obj(tf.Module):
+        pass
+
+    def dense(din, dout):
+        o = Obj()
+        o.kernel = tf.Variable(rng.normal(size=(din, dout)).astype("float32") * 0.3)
+        o.bias = tf.Variable(rng.normal(size=(dout,)).astype("float32") * 0.1)
+        return o
+
+    net = Obj()
+    net.encoder, net.M, net.dense, net.decoder = dense(Np, Ng), dense(2, Ng), dense(Ng, Ng), dense(Ng, Np)
+    net.RNN = Obj()
+    net.RNN.cell = Obj()
+    net.RNN.cell.weight = tf.Variable(rng.normal(size=(2 * Ng, 2 * Ng)).astype("float32") * 0.2)
+    net.RNN.cell.bias = tf.Variable(rng.normal(size=(2 * Ng,)).astype("float32") * 0.1)
+    prefix = tf.train.Checkpoint(step=tf.Variable(0), net=net).save(str(tmp_path / "ckpts" / "ckpt"))
+
+    model = build_model(resolve_model_cfg(dict(TINY, n_units=Ng, n_place_cells=Np)))
+    load_original_checkpoint(model, prefix)
+    v = rng.normal(size=(3, 4, 2)).astype("float32") * 0.02
+    p0 = rng.dirichlet(np.ones(Np), 3).astype("float32")
+    got = np.asarray(model({"velocity": v, "init_place": p0}))
+    n = lambda o: (o.kernel.numpy(), o.bias.numpy())  # noqa: E731
+    (ek, eb), (mk, mb), (dk, db), (ok, ob) = n(net.encoder), n(net.M), n(net.dense), n(net.decoder)
+    hs = _np_ugrnn(v @ mk + mb, p0 @ ek + eb, net.RNN.cell.weight.numpy(), net.RNN.cell.bias.numpy(),
+                   lambda x: np.maximum(x, 0))
+    ref = np.maximum(hs @ dk + db, 0) @ ok + ob
+    np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4)
+    with pytest.raises(FileNotFoundError):
+        load_original_checkpoint(model, tmp_path / "ckpts" / "ckpt-101")
+
+
+def test_export_ratemaps(tmp_path, monkeypatch):
+    import mec.data
+    from mec.models.ratemaps import evaluate_decoding_error, export_ratemaps
+    from mec.ratemaps import load_model_ratemaps, make_edges
+
+    train_model(dict(TINY, untrained=True), tmp_path / "models" / "m", verbose=0)
+    e = make_edges(-0.5, 0.5)
+
+    class FakeDataset(dict):
+        edges = {1.0: (e, e)}
+
+    monkeypatch.setattr(mec.data, "load_dataset", lambda path: FakeDataset())
+    export_ratemaps(tmp_path / "models" / "m", "data.h5", 1.0, 3, [0, 1], ["g", "dc"], tmp_path / "r.h5")
+    maps, (xe, ye), attrs = load_model_ratemaps(tmp_path / "r.h5")
+    assert maps["g"].shape == (20, 20, 16) and maps["dc"].shape == (20, 20, 32)
+    np.testing.assert_array_equal(xe, e)
+    assert attrs["condition"] == "untrained" and int(attrs["n_batches"]) == 3
+    m = load_trained_model(load_dir=tmp_path / "models", run_ID="m")
+    cfg = configure_options(box_width=1.0, box_height=1.0)
+    full = evaluate_decoding_error(m, cfg, 2, seed=0)
+    assert full == evaluate_decoding_error(m, cfg, 2, seed=0, unit_mask=np.ones(16))
+    assert full != evaluate_decoding_error(m, cfg, 2, seed=0, unit_mask=np.zeros(16))

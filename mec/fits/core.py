@@ -154,6 +154,23 @@ def _score_prepared(
     return scores
 
 
+def _blas(blas_threads):
+    """Limit BLAS threads for the fit (None: leave them as they are).
+
+    A fit is many small solves (a few hundred bins by a few hundred units): threaded BLAS only
+    adds synchronisation there, and on a loaded machine its spinning threads make a 388 x 388
+    solve 100x slower (measured: 1.1 s with 2 threads vs 7 ms with 1 at load 10 on 2 cores).
+    Parallelism belongs to the jobs (one Snakemake job per arena / model), so 1 by default.
+    """
+    if blas_threads is None:
+        from contextlib import nullcontext
+
+        return nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=int(blas_threads), user_api="blas")
+
+
 def _nanmean0(a: np.ndarray) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN column -> NaN, on purpose
@@ -172,6 +189,7 @@ def fit_scores(
     map_kwargs_per_cell=None,
     cell_ids=None,
     return_per_split: bool = False,
+    blas_threads: int | None = 1,
 ):
     """Score a source against every target cell (SPEC 4.2).
 
@@ -187,7 +205,16 @@ def fit_scores(
     cell_ids: (n_tgt,) ids of the target cells.
     Returns: (n_tgt,) mean Pearson r over splits (nanmean); with ``return_per_split`` also the
         (n_splits, n_tgt) per-split scores (only when every cell uses the same train_frac).
+    blas_threads: BLAS threads during the fit (None: unchanged); see _blas.
     """
+    with _blas(blas_threads):
+        return _fit_scores(source, target, map_type, map_kwargs, train_frac, num_splits,
+                           split_start_seed, grid_shape, map_kwargs_per_cell, cell_ids,
+                           return_per_split)
+
+
+def _fit_scores(source, target, map_type, map_kwargs, train_frac, num_splits, split_start_seed,
+                grid_shape, map_kwargs_per_cell, cell_ids, return_per_split=False):
     map_kwargs = dict(map_kwargs or {})
     copies = list(source) if isinstance(source, (list, tuple)) else [source]
     if not copies:
@@ -297,6 +324,7 @@ def interanimal_scores(
     grid_shape=None,
     progress: bool = False,
     desc: str = "inter-animal",
+    blas_threads: int | None = 1,
 ) -> dict:
     """Inter-animal consistency of every cell of one arena (SPEC 4.3).
 
@@ -304,8 +332,15 @@ def interanimal_scores(
     mode: "holdout" (source = all OTHER animals' cells concatenated, in dataset order) or
         "pairwise" (each other animal alone; a cell's score is the nanmean over them).
     Returns ``{animal: (n_cells,) scores}``; empty (with a warning) when the arena has one
-    animal.
+    animal. blas_threads: as in fit_scores.
     """
+    with _blas(blas_threads):
+        return _interanimal(arena_data, map_type, map_kwargs, mode, train_frac, num_splits,
+                            split_start_seed, map_kwargs_per_cell, grid_shape, progress, desc)
+
+
+def _interanimal(arena_data, map_type, map_kwargs, mode, train_frac, num_splits,
+                 split_start_seed, map_kwargs_per_cell, grid_shape, progress, desc):
     if mode not in INTERANIMAL_MODES:
         raise ValueError(f"interanimal mode={mode!r} is not one of {INTERANIMAL_MODES}")
     animals = list(arena_data.keys())
@@ -328,10 +363,10 @@ def interanimal_scores(
         others = [a for a in animals if a != animal]  # never the target animal (SPEC 4.3)
         if mode == "holdout":
             source = np.concatenate([np.asarray(arena_data[a]["resp"]) for a in others], axis=-1)
-            out[animal] = fit_scores(source, target, cell_ids=cell_ids, **common)
+            out[animal] = _fit_scores(source, target, cell_ids=cell_ids, **common)
         else:
             per_source = [
-                fit_scores(arena_data[a]["resp"], target, cell_ids=cell_ids, **common)
+                _fit_scores(arena_data[a]["resp"], target, cell_ids=cell_ids, **common)
                 for a in others
             ]
             out[animal] = _nanmean0(np.stack(per_source, axis=0))
@@ -350,6 +385,7 @@ def model_scores(
     grid_shape=None,
     progress: bool = False,
     desc: str = "model fit",
+    blas_threads: int | None = 1,
 ) -> dict:
     """Model-to-data fit of one model layer to every animal of an arena (SPEC 4.5).
 
@@ -360,8 +396,15 @@ def model_scores(
 
     Animals whose kept bins coincide are fitted together (their cells concatenated as targets:
     one solve per split for all of them) when the map treats targets independently; the
-    scores are the same as one fit per animal.
+    scores are the same as one fit per animal. blas_threads: as in fit_scores.
     """
+    with _blas(blas_threads):
+        return _model(model_resp, arena_data, map_type, map_kwargs, train_frac, num_splits,
+                      split_start_seed, map_kwargs_per_cell, grid_shape, progress, desc)
+
+
+def _model(model_resp, arena_data, map_type, map_kwargs, train_frac, num_splits,
+           split_start_seed, map_kwargs_per_cell, grid_shape, progress, desc):
     map_kwargs = dict(map_kwargs or {})
     animals = list(arena_data.keys())
     common = dict(
@@ -375,7 +418,7 @@ def model_scores(
     )
     if not _columns_independent(map_type, map_kwargs):
         return {
-            a: fit_scores(model_resp, arena_data[a]["resp"], cell_ids=arena_data[a]["cell_ids"], **common)
+            a: _fit_scores(model_resp, arena_data[a]["resp"], cell_ids=arena_data[a]["cell_ids"], **common)
             for a in _progress(animals, desc, progress)
         }
     # group animals by their finite-bin mask (the source's mask is common to all)
@@ -391,7 +434,7 @@ def model_scores(
         if len(shapes) != 1:
             raise ValueError(f"animals {members} have rate maps on different grids: {shapes}")
         ids = np.concatenate([np.asarray(arena_data[a]["cell_ids"]).ravel() for a in members])
-        scores = fit_scores(model_resp, np.concatenate(resps, axis=-1), cell_ids=ids, **common)
+        scores = _fit_scores(model_resp, np.concatenate(resps, axis=-1), cell_ids=ids, **common)
         start = 0
         for a, r in zip(members, resps):
             out[a] = scores[start : start + r.shape[-1]]
@@ -441,6 +484,7 @@ def interanimal_table(
     split_start_seed: int = 0,
     map_kwargs_per_cell: Mapping | None = None,
     progress: bool = True,
+    blas_threads: int | None = 1,
 ):
     """Inter-animal consistency of one arena as a tidy table (results/consistency/{arena}.csv).
 
@@ -449,6 +493,7 @@ def interanimal_table(
         e.g. ``{"ridge": {"map_type": "sklinear", "map_kwargs": {}}}``.
     map_kwargs_per_cell: optional ``{map name: per-cell kwargs}`` (e.g. the ElasticNet choices,
         :func:`elasticnet_kwargs_per_cell`), overriding a map's own entry.
+    progress: tqdm bar over animals; blas_threads: as in fit_scores.
     Returns a DataFrame with TABLE_COLUMNS, one row per cell and map; source =
     "interanimal_{mode}", layer = "-", score = mean Pearson r over splits.
     """
@@ -469,6 +514,7 @@ def interanimal_table(
             map_kwargs_per_cell=_per_cell_for(name, per_cell, map_kwargs_per_cell),
             progress=progress,
             desc=f"inter-animal {mode} {name} arena {arena}",
+            blas_threads=blas_threads,
         )
         for animal, sc in scores.items():
             frames.append(
@@ -492,6 +538,7 @@ def model_fit_table(
     map_kwargs_per_cell: Mapping | None = None,
     model_edges=None,
     progress: bool = True,
+    blas_threads: int | None = 1,
 ):
     """Model-to-data fits of one model in one arena as a tidy table (results/fits/...csv).
 
@@ -531,6 +578,7 @@ def model_fit_table(
                 map_kwargs_per_cell=_per_cell_for(name, per_cell, map_kwargs_per_cell),
                 progress=progress,
                 desc=f"{model_name} {layer} {name} arena {arena}",
+                blas_threads=blas_threads,
             )
             for animal, sc in scores.items():
                 frames.append(pd.DataFrame(_cell_rows(arena, arena_data, animal, sc, model_name, layer, name)))

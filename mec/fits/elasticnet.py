@@ -81,6 +81,8 @@ _MAX_NEWTON = 60  # semi-smooth Newton iterations per grid point before giving u
 # _KKT_RTOL * alpha * l1 + _KKT_ATOL * ||x_j|| ||r|| (relative and rounding-level slack)
 _KKT_RTOL = 1e-11
 _KKT_ATOL = 1e-13
+# reassociation lets numba vectorise the dot products; NaN/inf semantics are kept (no 'nnan')
+_FM = {"reassoc", "contract"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -97,7 +99,7 @@ else:  # pragma: no cover
         return lambda f: _no_numba
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=_FM)
 def chol_solve(H, b, k):
     """Solve H x = b for SPD H (k x k, overwritten by its Cholesky factor); b -> x.
 
@@ -128,7 +130,7 @@ def chol_solve(H, b, k):
         b[i] = s / H[i, i]
     return True
 
-@njit(cache=True)
+@njit(cache=True, fastmath=_FM)
 def pearson(pred, yvn):
     """Pearson r of pred (nv,) with yvn (nv,) = centred target / its norm; NaN if constant."""
     nv = pred.shape[0]
@@ -146,17 +148,226 @@ def pearson(pred, yvn):
         return np.nan
     return num / math.sqrt(ss)
 
-@njit(cache=True)
+@njit(cache=True, fastmath=_FM)
+def _active_set(t, sg, nsg, idx, lam1, znorm, rn):
+    """Signs nsg (p,) implied by t = Z^T r for threshold lam1, with hysteresis w.r.t. sg.
+
+    A membership or sign changes only when the KKT condition is violated by more than
+    _KKT_RTOL * lam1 + _KKT_ATOL * ||z_j|| ||r|| (rounding-level slack); without it,
+    coefficients that are zero up to rounding flip forever. Returns (k, same): the active
+    count (indices in idx[:k]) and whether nsg equals sg.
+    """
+    p = t.shape[0]
+    k = 0
+    same = True
+    for j in range(p):
+        tol = _KKT_RTOL * lam1 + _KKT_ATOL * znorm[j] * rn
+        tj = t[j]
+        if sg[j] != 0 and sg[j] * tj >= lam1 - tol:
+            nsg[j] = sg[j]
+        elif tj > lam1 + tol:
+            nsg[j] = 1
+        elif tj < -lam1 - tol:
+            nsg[j] = -1
+        elif sg[j] == 0:
+            nsg[j] = 0
+        else:
+            nsg[j] = 0
+        if nsg[j] != 0:
+            idx[k] = j
+            k += 1
+        if nsg[j] != sg[j]:
+            same = False
+    return k, same
+
+
+@njit(cache=True, fastmath=_FM)
+def _dual_objective(ytil, r, t, lam1, lam2):
+    """Dual of the ElasticNet (concave in r): y.r - r.r/2 - sum_j (|t_j| - lam1)_+^2 / (2 lam2)."""
+    f = 0.0
+    for i in range(r.shape[0]):
+        f += ytil[i] * r[i] - 0.5 * r[i] * r[i]
+    e = 0.0
+    for j in range(t.shape[0]):
+        d = abs(t[j]) - lam1
+        if d > 0.0:
+            e += d * d
+    return f - e / (2.0 * lam2)
+
+
+@njit(cache=True, fastmath=_FM)
+def _solve_active(ZT, G, ytil, c, sg, idx, k, lam1, lam2, rho, M, inM, H, b, w, r):
+    """Exact minimiser for a fixed active set and signs: fills w (p,) and r = y - Z w (m,).
+
+    Primal form (|A| < m): (G_AA + lam2 I) w_A = c_A - lam1 s_A.
+    Dual form (|A| >= m): (Z_A Z_A^T + lam2 I) v = y + rho Z_A s_A, w_A = Z_A^T v - rho s_A,
+    r = lam2 v (push-through identity; rho = lam1 / lam2), with Z_A Z_A^T kept in M and
+    updated by rank-one terms as the active set changes. Returns False if the system is not
+    numerically positive definite.
+    """
+    p, m = ZT.shape
+    for j in range(p):
+        w[j] = 0.0
+    if k == 0:
+        for i in range(m):
+            r[i] = ytil[i]
+        return True
+    if k < m:
+        for u in range(k):
+            ju = idx[u]
+            for q in range(u + 1):
+                H[u, q] = G[ju, idx[q]]
+            H[u, u] += lam2
+            b[u] = c[ju] - lam1 * sg[ju]
+        ok = chol_solve(H, b, k)
+        for i in range(m):
+            r[i] = ytil[i]
+        if ok:
+            for u in range(k):
+                ju = idx[u]
+                w[ju] = b[u]
+                for i in range(m):
+                    r[i] -= b[u] * ZT[ju, i]
+        return ok
+    for j in range(p):
+        want = sg[j] != 0
+        if want != inM[j]:
+            sgn = 1.0 if want else -1.0
+            for i in range(m):
+                zi = sgn * ZT[j, i]
+                for q in range(i + 1):
+                    M[i, q] += zi * ZT[j, q]
+            inM[j] = want
+    for i in range(m):
+        for q in range(i + 1):
+            H[i, q] = M[i, q]
+        H[i, i] += lam2
+        b[i] = ytil[i]
+    for u in range(k):
+        ju = idx[u]
+        f = rho * sg[ju]
+        for i in range(m):
+            b[i] += f * ZT[ju, i]
+    ok = chol_solve(H, b, m)
+    if ok:
+        for u in range(k):
+            ju = idx[u]
+            s = 0.0
+            for i in range(m):
+                s += ZT[ju, i] * b[i]
+            w[ju] = s - rho * sg[ju]
+        for i in range(m):
+            r[i] = lam2 * b[i]
+    else:
+        for i in range(m):
+            r[i] = ytil[i]
+    return ok
+
+
+@njit(cache=True, fastmath=_FM)
+def _matvec_t(ZT, r, t):
+    p, m = ZT.shape
+    for j in range(p):
+        s = 0.0
+        for i in range(m):
+            s += ZT[j, i] * r[i]
+        t[j] = s
+
+
+@njit(cache=True, fastmath=_FM)
+def _norm(x):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s += x[i] * x[i]
+    return math.sqrt(s)
+
+
+@njit(cache=True, fastmath=_FM)
+def _newton_point(ZT, G, ytil, c, lam1, lam2, rho, znorm, sg, nsg, idx, inM, M, H, b, w, wf,
+                  t, tf, tt, r, rf, rt, stats):
+    """Solve one grid point exactly from the warm state (sg, r, t); True when converged.
+
+    Damped semi-smooth Newton on the dual (see enet_paths); on success w, r, t, sg hold
+    the solution."""
+    p, m = ZT.shape
+    converged = False
+    # warm start: previous active set (or the one implied by r when empty)
+    k, same = _active_set(t, sg, nsg, idx, lam1, znorm, _norm(r))
+    has = False
+    for j in range(p):
+        if sg[j] != 0:
+            has = True
+            break
+    if has:
+        k = 0
+        for j in range(p):
+            if sg[j] != 0:
+                idx[k] = j
+                k += 1
+    else:
+        for j in range(p):
+            sg[j] = nsg[j]
+    for it in range(_MAX_NEWTON):
+        stats[0] += 1
+        ok = _solve_active(ZT, G, ytil, c, sg, idx, k, lam1, lam2, rho, M, inM,
+                           H, b, wf, rf)
+        if not ok:
+            break
+        _matvec_t(ZT, rf, tf)
+        k, same = _active_set(tf, sg, nsg, idx, lam1, znorm, _norm(rf))
+        if same:
+            converged = True
+            for j in range(p):
+                w[j] = wf[j]
+                t[j] = tf[j]
+            for i in range(m):
+                r[i] = rf[i]
+            break
+        if it == 0:
+            for j in range(p):
+                t[j] = tf[j]
+            for i in range(m):
+                r[i] = rf[i]
+        else:
+            f0 = _dual_objective(ytil, r, t, lam1, lam2)
+            tau = 1.0
+            while True:
+                for i in range(m):
+                    rt[i] = r[i] + tau * (rf[i] - r[i])
+                for j in range(p):
+                    tt[j] = t[j] + tau * (tf[j] - t[j])
+                if _dual_objective(ytil, rt, tt, lam1, lam2) > f0 or tau < 1e-12:
+                    break
+                tau *= 0.5
+                stats[3] += 1
+            for i in range(m):
+                r[i] = rt[i]
+            for j in range(p):
+                t[j] = tt[j]
+        k, same = _active_set(t, sg, nsg, idx, lam1, znorm, _norm(r))
+        for j in range(p):
+            sg[j] = nsg[j]
+    return converged
+
+@njit(cache=True, fastmath=_FM)
 def enet_paths(ZT, G, Ytil, C, XvT, Yvn, alphas, l1s, out, stats):
     """Validation Pearson r of the exact ElasticNet solutions over a grid.
 
     ZT: (p, m) rotated centred fit bins (row j = source j); G = ZT ZT^T (p, p).
     Ytil: (T, m) rotated centred targets; C: (T, p) = ZT @ Ytil[t].
-    XvT: (p, nv) validation bins centred by the fit means; Yvn: (T, nv) centred and
-        normalised validation targets (all-zero row: constant target, r NaN).
-    alphas: (na,) decreasing; l1s: (nl,) each in [0, 1).
+    XvT: (p, nv) evaluation bins centred by the fit means; Yvn: (T, nv) centred and
+        normalised evaluation targets (all-zero row: constant target, r NaN).
+    alphas: (na,) decreasing; l1s: (nl,) each in (0, 1).
     out: (T, nl, na) filled with r (NaN where every coefficient is 0).
-    stats: (3,) int64 counters: solves, grid points solved, points not converged.
+    stats: (5,) int64 counters: linear solves, grid points solved, points not converged,
+        line-search halvings, continuations (a point re-solved in smaller alpha steps).
+
+    Per grid point: damped semi-smooth Newton on the (strongly concave, piecewise quadratic)
+    dual in r. Each step solves the system of the active set implied by the current r
+    (_solve_active); it stops when the solution implies the same active set and signs (then
+    every KKT condition holds). The first step of each point reuses the previous alpha's
+    active set (warm start); later steps are accepted only if they increase the dual
+    objective, else halved (global convergence).
     """
     p, m = ZT.shape
     T = Ytil.shape[0]
@@ -164,24 +375,27 @@ def enet_paths(ZT, G, Ytil, C, XvT, Yvn, alphas, l1s, out, stats):
     nl = l1s.shape[0]
     nv = XvT.shape[1]
     w = np.zeros(p)
+    wf = np.zeros(p)
     sg = np.zeros(p, np.int8)
+    sg0 = np.zeros(p, np.int8)
+    t0 = np.zeros(p)
+    r0 = np.zeros(m)
     nsg = np.zeros(p, np.int8)
     inM = np.zeros(p, np.bool_)
     t = np.zeros(p)
+    tf = np.zeros(p)
+    tt = np.zeros(p)
     r = np.zeros(m)
-    v = np.zeros(m)
+    rf = np.zeros(m)
+    rt = np.zeros(m)
     M = np.zeros((m, m))
-    K = np.zeros((m, m))
     H = np.zeros((m, m))
     b = np.zeros(m)
     idx = np.zeros(p, np.int64)
     pred = np.zeros(nv)
     znorm = np.zeros(p)
     for j in range(p):
-        s = 0.0
-        for i in range(m):
-            s += ZT[j, i] * ZT[j, i]
-        znorm[j] = math.sqrt(s)
+        znorm[j] = _norm(ZT[j])
     for ti in range(T):
         ytil = Ytil[ti]
         c = C[ti]
@@ -194,7 +408,6 @@ def enet_paths(ZT, G, Ytil, C, XvT, Yvn, alphas, l1s, out, stats):
             rho = l1 / (1.0 - l1)
             # path state: start at w = 0 (r = y, t = c)
             for j in range(p):
-                w[j] = 0.0
                 sg[j] = 0
                 t[j] = c[j]
                 inM[j] = False
@@ -202,130 +415,47 @@ def enet_paths(ZT, G, Ytil, C, XvT, Yvn, alphas, l1s, out, stats):
                 r[i] = ytil[i]
                 for q in range(m):
                     M[i, q] = 0.0
+            a_prev = cmax / l1  # the state w = 0 is the solution at alpha * l1 = max|c|
             for ai in range(na):
                 a = alphas[ai]
                 lam1 = a * l1
                 lam2 = a - lam1
-                if lam1 >= cmax:  # KKT bound: all coefficients exactly zero (screening)
+                if lam1 >= cmax:  # KKT bound: every coefficient exactly zero (screening)
                     out[ti, li, ai] = np.nan
                     continue
                 stats[1] += 1
-                converged = False
-                for it in range(_MAX_NEWTON):
-                    # active set and signs implied by the current residual
-                    # hysteresis: membership changes only when the KKT condition is
-                    # violated by more than rounding (tol), else near-zero coefficients
-                    # flip forever on noise in t
-                    rn = 0.0
+                for j in range(p):  # save the warm state (previous converged point)
+                    sg0[j] = sg[j]
+                    t0[j] = t[j]
+                for i in range(m):
+                    r0[i] = r[i]
+                converged = _newton_point(ZT, G, ytil, c, lam1, lam2, rho, znorm, sg, nsg, idx, inM, M, H, b,
+                                  w, wf, t, tf, tt, r, rf, rt, stats)
+                nsub = 8
+                while not converged and nsub <= 512:
+                    # continuation: walk from the previous converged alpha in nsub geometric steps,
+                    # each close enough for the warm-started Newton to converge
+                    for j in range(p):
+                        sg[j] = sg0[j]
+                        t[j] = t0[j]
                     for i in range(m):
-                        rn += r[i] * r[i]
-                    rn = math.sqrt(rn)
-                    k = 0
-                    same = True
-                    for j in range(p):
-                        tol = _KKT_RTOL * lam1 + _KKT_ATOL * znorm[j] * rn
-                        if sg[j] == 0:
-                            if t[j] > lam1 + tol:
-                                nsg[j] = 1
-                            elif t[j] < -lam1 - tol:
-                                nsg[j] = -1
-                            else:
-                                nsg[j] = 0
-                        else:
-                            if sg[j] * t[j] >= lam1 - tol:
-                                nsg[j] = sg[j]
-                            elif t[j] > lam1 + tol:
-                                nsg[j] = 1
-                            elif t[j] < -lam1 - tol:
-                                nsg[j] = -1
-                            else:
-                                nsg[j] = 0
-                        if nsg[j] != 0:
-                            idx[k] = j
-                            k += 1
-                        if nsg[j] != sg[j]:
-                            same = False
-                    if it > 0 and same:
-                        converged = True
-                        break
-                    for j in range(p):
-                        sg[j] = nsg[j]
-                    stats[0] += 1
-                    if k == 0:
-                        for j in range(p):
-                            w[j] = 0.0
-                            t[j] = c[j]
-                        for i in range(m):
-                            r[i] = ytil[i]
-                        continue
-                    if k < m:
-                        # primal: (G_AA + lam2 I) w_A = c_A - lam1 s_A
-                        for u in range(k):
-                            ju = idx[u]
-                            for q in range(u + 1):
-                                H[u, q] = G[ju, idx[q]]
-                            H[u, u] += lam2
-                            b[u] = c[ju] - lam1 * sg[ju]
-                        ok = chol_solve(H, b, k)
-                        for j in range(p):
-                            w[j] = 0.0
-                        for i in range(m):
-                            r[i] = ytil[i]
-                        if ok:
-                            for u in range(k):
-                                ju = idx[u]
-                                w[ju] = b[u]
-                                for i in range(m):
-                                    r[i] -= b[u] * ZT[ju, i]
-                    else:
-                        # dual: (Z_A Z_A^T + lam2 I) v = y + rho Z_A s_A;
-                        # w_A = Z_A^T v - rho s_A; r = lam2 v
-                        for j in range(p):
-                            want = nsg[j] != 0
-                            if want != inM[j]:
-                                sgn = 1.0 if want else -1.0
-                                for i in range(m):
-                                    zi = sgn * ZT[j, i]
-                                    for q in range(i + 1):
-                                        M[i, q] += zi * ZT[j, q]
-                                inM[j] = want
-                        for i in range(m):
-                            s = ytil[i]
-                            for q in range(i + 1):
-                                K[i, q] = M[i, q]
-                            K[i, i] += lam2
-                            b[i] = s
-                        for u in range(k):
-                            ju = idx[u]
-                            f = rho * sg[ju]
-                            for i in range(m):
-                                b[i] += f * ZT[ju, i]
-                        ok = chol_solve(K, b, m)
-                        for j in range(p):
-                            w[j] = 0.0
-                        if ok:
-                            for u in range(k):
-                                ju = idx[u]
-                                s = 0.0
-                                for i in range(m):
-                                    s += ZT[ju, i] * b[i]
-                                w[ju] = s - rho * sg[ju]
-                            for i in range(m):
-                                r[i] = lam2 * b[i]
-                        else:
-                            for i in range(m):
-                                r[i] = ytil[i]
-                    if not ok:
-                        break
-                    # t = Z^T r
-                    for j in range(p):
-                        s = 0.0
-                        for i in range(m):
-                            s += ZT[j, i] * r[i]
-                        t[j] = s
+                        r[i] = r0[i]
+                    converged = True
+                    for q in range(1, nsub + 1):
+                        aq = a_prev * (a / a_prev) ** (q / nsub) if q < nsub else a
+                        converged = _newton_point(ZT, G, ytil, c, aq * l1, aq - aq * l1, rho, znorm, sg,
+                                                  nsg, idx, inM, M, H, b, w, wf, t, tf, tt, r, rf, rt,
+                                                  stats)
+                        if not converged:
+                            break
+                    stats[4] += 1
+                    nsub *= 8
                 if not converged:
                     stats[2] += 1
-                # validation predictions (intercept dropped: r is shift invariant)
+                    out[ti, li, ai] = np.nan
+                    continue
+                a_prev = a
+                # evaluation predictions (intercept dropped: r is shift invariant)
                 for i in range(nv):
                     pred[i] = 0.0
                 nz = False
@@ -342,9 +472,161 @@ def enet_paths(ZT, G, Ytil, C, XvT, Yvn, alphas, l1s, out, stats):
     return out
 
 
+@njit(cache=True, fastmath=_FM)
+def _score_w(w, XvT, yvn, pred):
+    """Pearson r of the predictions X_ev w (intercept dropped) with the evaluation target."""
+    p = w.shape[0]
+    nv = XvT.shape[1]
+    for i in range(nv):
+        pred[i] = 0.0
+    nz = False
+    for j in range(p):
+        wj = w[j]
+        if wj != 0.0:
+            nz = True
+            for i in range(nv):
+                pred[i] += wj * XvT[j, i]
+    if not nz:
+        return np.nan
+    return pearson(pred, yvn)
+
+
+@njit(cache=True, fastmath=_FM)
+def lasso_paths(ZT, G, C, XvT, Yvn, alphas, out, stats):
+    """Validation r of the exact Lasso (l1_ratio = 1) at each alpha, by the LARS homotopy.
+
+    Minimises 0.5 ||y - Z w||^2 + alpha ||w||_1 (Efron et al. 2004, Lasso modification): the
+    solution is piecewise linear in alpha; the path is followed kink by kink from
+    alpha_max = max|Z^T y| (w = 0) down, variables joining when their correlation reaches the
+    active ones' and leaving when their coefficient crosses zero, and read exactly at every
+    grid alpha inside each segment. alphas: (na,) decreasing; out: (T, na).
+    stats[0] counts path steps.
+    """
+    p, m = ZT.shape
+    T = C.shape[0]
+    na = alphas.shape[0]
+    nv = XvT.shape[1]
+    w = np.zeros(p)
+    wg = np.zeros(p)
+    d = np.zeros(p)
+    corr = np.zeros(p)
+    a = np.zeros(p)
+    sg = np.zeros(p, np.int8)
+    idx = np.zeros(p, np.int64)
+    H = np.zeros((p, p)) if p < m else np.zeros((m, m))
+    b = np.zeros(max(p, m))
+    pred = np.zeros(nv)
+    for ti in range(T):
+        c = C[ti]
+        for j in range(p):
+            w[j] = 0.0
+            sg[j] = 0
+        lam = 0.0
+        jmax = 0
+        for j in range(p):
+            if abs(c[j]) > lam:
+                lam = abs(c[j])
+                jmax = j
+        gi = 0
+        while gi < na and alphas[gi] >= lam:  # above alpha_max: w = 0, r NaN
+            out[ti, gi] = np.nan
+            gi += 1
+        if lam == 0.0:
+            continue
+        k = 1
+        idx[0] = jmax
+        sg[jmax] = 1 if c[jmax] > 0 else -1
+        for step in range(8 * (p + m)):
+            if gi >= na:
+                break
+            stats[0] += 1
+            # direction on the active set: G_AA d_A = s_A
+            for u in range(k):
+                for q in range(u + 1):
+                    H[u, q] = G[idx[u], idx[q]]
+                b[u] = sg[idx[u]]
+            ok = chol_solve(H, b, k)
+            if not ok:
+                break
+            for j in range(p):
+                d[j] = 0.0
+            for u in range(k):
+                d[idx[u]] = b[u]
+            # correlations corr = c - G w and their rate a = G d (per unit decrease of lam)
+            for j in range(p):
+                s1 = c[j]
+                s2 = 0.0
+                for u in range(k):
+                    ju = idx[u]
+                    g = G[j, ju]
+                    s1 -= g * w[ju]
+                    s2 += g * d[ju]
+                corr[j] = s1
+                a[j] = s2
+            # step gamma: join (|corr_j - g a_j| = lam - g), drop (w_j + g d_j = 0), or lam
+            gam = lam
+            event = -1
+            drop = False
+            for j in range(p):
+                if sg[j] == 0:
+                    den = 1.0 - a[j]
+                    if den > 1e-12:
+                        g1 = (lam - corr[j]) / den
+                        if 0.0 < g1 < gam:
+                            gam = g1
+                            event = j
+                            drop = False
+                    den = 1.0 + a[j]
+                    if den > 1e-12:
+                        g2 = (lam + corr[j]) / den
+                        if 0.0 < g2 < gam:
+                            gam = g2
+                            event = j
+                            drop = False
+                elif d[j] != 0.0:
+                    g3 = -w[j] / d[j]
+                    if 0.0 < g3 < gam:
+                        gam = g3
+                        event = j
+                        drop = True
+            new_lam = lam - gam
+            # grid alphas inside this segment: w(alpha) = w + (lam - alpha) d
+            while gi < na and alphas[gi] >= new_lam:
+                h = lam - alphas[gi]
+                for j in range(p):
+                    wg[j] = w[j] + h * d[j] if sg[j] != 0 else 0.0
+                out[ti, gi] = _score_w(wg, XvT, Yvn[ti], pred)
+                gi += 1
+            for j in range(p):
+                if sg[j] != 0:
+                    w[j] += gam * d[j]
+            lam = new_lam
+            if event < 0 or lam <= 0.0:
+                break
+            if drop:
+                w[event] = 0.0
+                sg[event] = 0
+                kk = 0
+                for u in range(k):
+                    if idx[u] != event:
+                        idx[kk] = idx[u]
+                        kk += 1
+                k = kk
+            else:
+                if k >= m or k >= p:
+                    break
+                sg[event] = 1 if corr[event] - gam * a[event] > 0 else -1
+                idx[k] = event
+                k += 1
+        # below the last kink (lam reached 0 or the rank): the last solution
+        while gi < na:
+            out[ti, gi] = _score_w(w, XvT, Yvn[ti], pred)
+            gi += 1
+    return out
+
 
 def _kernels():
-    return {"enet_paths": enet_paths, "pearson": pearson}
+    return {"enet_paths": enet_paths, "pearson": pearson, "lasso_paths": lasso_paths}
 
 
 
@@ -422,33 +704,13 @@ class _Fold:
         self.Yev = Y[ev]
 
 
-def _lasso_scores(fold: _Fold, alphas_desc: np.ndarray, targets) -> np.ndarray:
-    """(len(targets), na) validation r of the exact Lasso (l1_ratio = 1) at each alpha.
-
-    The Lasso path is piecewise linear in lambda; LARS gives its kinks exactly and the
-    solution at any alpha is the linear interpolation between the neighbouring kinks.
-    """
-    from sklearn.linear_model import lars_path_gram
-
-    na = len(alphas_desc)
-    out = np.full((len(targets), na), np.nan)
-    n = fold.n_fit
-    for row, ti in enumerate(targets):
-        c = fold.C[ti]
-        if not np.any(c != 0):
-            continue
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            lam_k, _, coefs = lars_path_gram(
-                Xy=c, Gram=fold.G, n_samples=n, method="lasso", alpha_min=0.0,
-                max_iter=100 * (fold.G.shape[0] + n),
-            )
-        lam_k = lam_k * n  # lars normalises by n_samples; our lambda is the raw alpha
-        W = _interp_path(lam_k, coefs, alphas_desc)  # (p, na)
-        pred = fold.XvT.T @ W  # (nv, na)
-        nz = np.any(W != 0, axis=0)
-        r = _pearson_cols(pred, np.repeat(fold.Yev[:, ti : ti + 1], na, axis=1))
-        out[row] = np.where(nz, r, np.nan)
+def _lasso_scores(fold: _Fold, alphas_desc: np.ndarray, targets, stats=None) -> np.ndarray:
+    """(len(targets), na) evaluation r of the exact Lasso (l1_ratio = 1) at each alpha."""
+    out = np.full((len(targets), len(alphas_desc)), np.nan)
+    st = np.zeros(1, np.int64)
+    _kernels()["lasso_paths"](fold.ZT, fold.G, np.ascontiguousarray(fold.C[targets]), fold.XvT,
+                              np.ascontiguousarray(fold.Yvn[targets]),
+                              np.ascontiguousarray(alphas_desc, float), out, st)
     return out
 
 
@@ -477,7 +739,7 @@ def _fold_scores(fold: _Fold, alphas_desc, l1s, targets=None, stats=None) -> np.
     na, nl = len(alphas_desc), len(l1s)
     out = np.full((len(targets), nl, na), np.nan)
     if stats is None:
-        stats = np.zeros(3, np.int64)
+        stats = np.zeros(5, np.int64)
     enet = np.flatnonzero(l1s < 1.0)
     if enet.size:
         sub = np.full((len(targets), enet.size, na), np.nan)
@@ -570,7 +832,7 @@ def elasticnet_grid_search(X_src, Y_tgt, splits, alphas, l1_ratios, progress=Tru
         raise ValueError(f"X_src {X.shape} and Y_tgt {Y.shape} must be 2-D with the same bins")
     alphas, l1s = _check_grid(alphas, l1_ratios)
     rows = []
-    stats = np.zeros(3, np.int64)
+    stats = np.zeros(5, np.int64)
     it = range(len(splits))
     if progress:
         from tqdm.auto import tqdm

@@ -10,7 +10,8 @@ Procedure of :func:`knockout_table`:
    heterogeneous = neither grid nor border (border score > 0.5, Solstad et al. 2008), as the
    SPEC 5 type "heterogeneous" (head direction is not assessed for model units: the task's
    inputs carry no head-direction signal separate from velocity). ``heterogeneous="rest"``
-   counts every non-grid unit instead.
+   counts every non-grid unit instead. Silent units (flat maps, e.g. dead ReLUs; NaN grid
+   score) are in neither group.
 3. Set size k = ``set_size`` or the smaller group's size. For each resample r, k units drawn
    without replacement from each group (``numpy.random.default_rng([seed, r])``, grid set
    first) are zeroed in the g layer (their activity multiplied by 0 before the decoder).
@@ -60,10 +61,11 @@ def knockout_groups(g_maps: np.ndarray, grid_threshold: float = 0.3, border_thre
                     heterogeneous: str = "non_grid_non_border", bin_cm: float = 5.0) -> dict:
     """Unit groups of a layer from its rate maps (SPEC 5).
 
-    g_maps: (nx, ny, Ng). Returns {"grid": int array, "heterogeneous": int array,
-    "grid_score": (Ng,), "border_score": (Ng,) or None}. Units whose grid score is NaN (flat or
-    empty maps) are never grid; with "non_grid_non_border" they are heterogeneous only if
-    their border score is not > border_threshold.
+    g_maps: (nx, ny, Ng). Returns {"grid": int array, "heterogeneous": int array, "silent":
+    int array, "grid_score": (Ng,), "border_score": (Ng,) or None}. grid: score >
+    grid_threshold; silent: NaN grid score (flat or empty maps), in no group; heterogeneous:
+    the other units, minus border units (score > border_threshold) unless
+    ``heterogeneous="rest"``.
     """
     from mec.scores import border_scores, grid_scores
 
@@ -73,19 +75,22 @@ def knockout_groups(g_maps: np.ndarray, grid_threshold: float = 0.3, border_thre
     if g_maps.ndim != 3:
         raise ValueError(f"g_maps must be (nx, ny, Ng), got shape {g_maps.shape}")
     gs = grid_scores(g_maps)
+    # silent units (flat or empty maps: NaN grid score, e.g. dead ReLUs) belong to no group:
+    # zeroing them cannot change the output, which would flatter the heterogeneous group
+    silent = ~np.isfinite(gs)
     with np.errstate(invalid="ignore"):
         is_grid = gs > float(grid_threshold)
     bs = None
     if heterogeneous == "rest":
-        is_het = ~is_grid
+        is_het = ~is_grid & ~silent
     else:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             bs = border_scores(g_maps, bin_cm=bin_cm)
         with np.errstate(invalid="ignore"):
-            is_het = ~is_grid & ~(bs > float(border_threshold))
+            is_het = ~is_grid & ~silent & ~(bs > float(border_threshold))
     return {"grid": np.flatnonzero(is_grid), "heterogeneous": np.flatnonzero(is_het),
-            "grid_score": gs, "border_score": bs}
+            "silent": np.flatnonzero(silent), "grid_score": gs, "border_score": bs}
 
 
 class KnockoutEvaluator:
@@ -166,8 +171,8 @@ def knockout_table(model_dir: str | os.PathLike, cfg: Mapping | None = None, n_r
     groups = knockout_groups(g_maps, grid_threshold, border_threshold, heterogeneous, bin_cm)
     n_grid, n_het = len(groups["grid"]), len(groups["heterogeneous"])
     k = int(set_size) if set_size is not None else min(n_grid, n_het)
-    print(f"{name}: {n_grid} grid units (score > {grid_threshold}), {n_het} heterogeneous units "
-          f"of {g_maps.shape[-1]}; zeroing sets of {k}", flush=True)
+    print(f"{name}: {n_grid} grid units (score > {grid_threshold}), {n_het} heterogeneous units, "
+          f"{len(groups['silent'])} silent units of {g_maps.shape[-1]}; zeroing sets of {k}", flush=True)
 
     ev = KnockoutEvaluator(model, n_batches=n_batches, seed=int(seed) + 1)
     rows = [{"model": name, "group": "none", "resample": 0, "n_units_zeroed": 0,

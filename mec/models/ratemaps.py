@@ -135,3 +135,42 @@ def evaluate_decoding_error(model, cfg, n_batches: int, seed: int, unit_mask=Non
             dc = np.asarray(dc_layer(g), dtype=np.float32)
         errs.append(decode_error_cm(model, dc, b.positions))
     return float(np.mean(errs))
+
+
+def export_ratemaps(model_dir, dataset_path, arena: float, n_batches: int, seeds: Sequence[int],
+                    layers: Sequence[str], out_path) -> None:
+    """Rate maps of a trained model on the bins of a dataset's arena, written with
+    :func:`mec.ratemaps.save_model_ratemaps` (SPEC 3.1).
+
+    model_dir: results/models/{model} (model.keras + config.json).
+    dataset_path: results/data/{dataset}.h5; its ``edges[arena]`` are the bins, and the
+        evaluation box spans them (the data's arena extent).
+    arena: arena key in metres; n_batches per seed; seeds: trajectory seeds (pooled).
+    Attributes stored: model, layers, arena, seeds, n_batches, condition (SPEC 2.3), batch_size,
+    sequence_length, mec_version.
+    """
+    from pathlib import Path
+
+    import mec
+    from mec.data import load_dataset
+    from mec.models.utils import load_trained_model, training_condition
+    from mec.ratemaps import save_model_ratemaps
+
+    model_dir = Path(model_dir)
+    ds = load_dataset(dataset_path)
+    arena = float(arena)
+    if arena not in ds.edges:
+        raise ValueError(f"arena {arena} not in dataset {dataset_path} (arenas {sorted(ds.edges)})")
+    x_edges, y_edges = (np.asarray(e, float) for e in ds.edges[arena])
+    model = load_trained_model(load_dir=model_dir.parent, run_ID=model_dir.name,
+                               rnn_type=None, activation=None)
+    cfg = {"min_x": float(x_edges[0]), "max_x": float(x_edges[-1]),
+           "min_y": float(y_edges[0]), "max_y": float(y_edges[-1])}
+    print(f"model {model_dir.name}: {model}; box {cfg}; {len(x_edges) - 1} x {len(y_edges) - 1} bins", flush=True)
+    maps = model_ratemaps(model, cfg, x_edges, y_edges, n_batches=n_batches, seeds=seeds, layers=layers)
+    attrs = {"model": model_dir.name, "layers": list(layers), "arena": arena,
+             "seeds": np.asarray(list(seeds), dtype=np.int64), "n_batches": int(n_batches),
+             "condition": training_condition(model.cfg, arena),
+             "batch_size": int(model.cfg["batch_size"]), "sequence_length": int(model.cfg["sequence_length"]),
+             "mec_version": getattr(mec, "__version__", "unknown")}
+    save_model_ratemaps(out_path, maps, x_edges, y_edges, attrs)

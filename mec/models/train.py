@@ -1,7 +1,8 @@
 """Training of a path integrator, resumable after a kill (SPEC 2.1).
 
 ``train_model(cfg, out_dir)`` writes, in ``out_dir``:
-  config.json      {"model": resolved cfg, "mec_version", "keras_backend"}
+  config.json      {"model": resolved cfg, "extra": metadata keys (name, scale, ...),
+                   "mec_version", "keras_backend"}
   checkpoints/     epoch_EEEE.keras after every epoch (model + optimizer state; epoch_0000 is
                    the initialisation, as the paper saves one at the start), the last
                    ``keep_checkpoints`` kept
@@ -34,6 +35,8 @@ __all__ = ["train_model", "latest_checkpoint", "batch_to_xy", "HISTORY_COLUMNS"]
 
 log = logging.getLogger(__name__)
 HISTORY_COLUMNS = ("epoch", "loss", "decoding_error_cm")
+# keys of a config.yaml model entry that are not model settings: kept in config.json "extra"
+METADATA_KEYS = ("name", "scale", "n_eval_batches", "eval_arenas")
 _CKPT = re.compile(r"^epoch_(\d{4,})\.keras$")
 
 
@@ -104,6 +107,8 @@ def train_model(cfg: dict, out_dir, *, workers: int = 2, keep_checkpoints: int =
     import mec
     from mec.models.network import build_model, compile_model
 
+    cfg = dict(cfg)
+    extra = {k: cfg.pop(k) for k in list(cfg) if k in METADATA_KEYS}
     cfg = resolve_model_cfg(cfg)
     if keep_checkpoints < 1:
         raise ValueError(f"keep_checkpoints must be >= 1, got {keep_checkpoints}")
@@ -112,27 +117,31 @@ def train_model(cfg: dict, out_dir, *, workers: int = 2, keep_checkpoints: int =
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     verbose = (1 if sys.stdout.isatty() else 2) if verbose is None else verbose
 
-    meta = {"model": cfg, "mec_version": getattr(mec, "__version__", "unknown"),
+    meta = {"model": cfg, "extra": extra, "mec_version": getattr(mec, "__version__", "unknown"),
             "keras_backend": keras.backend.backend()}
-    cfg_path = out_dir / "config.json"
-    if cfg_path.exists() and latest_checkpoint(ckpt_dir) is not None:
-        old = json.loads(cfg_path.read_text()).get("model")
+    # The authoritative config and history live in checkpoints/: Snakemake deletes a rule's
+    # declared outputs (config.json, history.csv) before rerunning it, checkpoints/ survive.
+    ckpt_cfg = ckpt_dir / "config.json"
+    if ckpt_cfg.exists() and latest_checkpoint(ckpt_dir) is not None:
+        old = json.loads(ckpt_cfg.read_text()).get("model")
         if old != cfg:
             diff = sorted(k for k in set(old or {}) | set(cfg) if (old or {}).get(k) != cfg.get(k))
             raise ValueError(f"{out_dir} holds checkpoints of a different config (keys {diff} differ); "
                              f"delete {ckpt_dir} to start again")
-    with atomic_path(cfg_path) as tmp:
-        tmp.write_text(json.dumps(meta, indent=2, sort_keys=True))
+    for path in (ckpt_cfg, out_dir / "config.json"):
+        with atomic_path(path) as tmp:
+            tmp.write_text(json.dumps(meta, indent=2, sort_keys=True))
 
     pc = place_cells_from_cfg(cfg)
     gen = generator_from_cfg(cfg, place_cells=pc)
     centres = None if pc.identity else pc.centres
-    hist_path = out_dir / "history.csv"
+    hist_paths = (ckpt_dir / "history.csv", out_dir / "history.csv")
 
     if cfg["untrained"] or cfg["epochs"] == 0:
         model = compile_model(build_model(cfg, n_cues=gen.n_cues), cfg, centres)
         _save_keras(model, ckpt_dir / "epoch_0000.keras")
-        _write_history([], hist_path)
+        for p in hist_paths:
+            _write_history([], p)
         _save_keras(model, out_dir / "model.keras")
         return
 
@@ -147,9 +156,9 @@ def train_model(cfg: dict, out_dir, *, workers: int = 2, keep_checkpoints: int =
         log.info("resuming %s from epoch %d (%s)", out_dir, start, path)
         print(f"Resuming from {path} (epoch {start})", flush=True)
         model = keras.models.load_model(path, compile=True)
-        history = [r for r in _read_history(hist_path) if r["epoch"] <= start]
+        history = [r for r in _read_history(hist_paths[0]) if r["epoch"] <= start]
         if len(history) != start:
-            raise ValueError(f"{hist_path} has {len(history)} epochs up to {start}; expected {start}. "
+            raise ValueError(f"{hist_paths[0]} has {len(history)} epochs up to {start}; expected {start}. "
                              f"Delete {ckpt_dir} to start again")
     callbacks = _tensorboard_callback(out_dir)
     steps = cfg["steps_per_epoch"]
@@ -164,7 +173,8 @@ def train_model(cfg: dict, out_dir, *, workers: int = 2, keep_checkpoints: int =
             raise FloatingPointError(f"training diverged at epoch {epoch + 1}: loss {loss}")
         history.append({"epoch": epoch + 1, "loss": loss, "decoding_error_cm": err_cm})
         _save_keras(model, ckpt_dir / f"epoch_{epoch + 1:04d}.keras")
-        _write_history(history, hist_path)
+        for p in hist_paths:
+            _write_history(history, p)
         for e, p in sorted((int(m.group(1)), p) for p in ckpt_dir.iterdir() if (m := _CKPT.match(p.name))):
             if e < epoch + 1 - (keep_checkpoints - 1) and e != 0:
                 p.unlink(missing_ok=True)

@@ -116,12 +116,16 @@ DEFAULT_MODEL_CFG = {
     "mixed_precision": False,  # bfloat16 compute, float32 weights (GPU speed; not in the paper)
 }
 
-# Scales (report to config.yaml). "demo" trains in ~10 min on 2 CPU cores and path-integrates.
+# Scales (mirrored by config.yaml `scales:`).
+# tiny: seconds, for tests. demo: measured ~105 ms/step on 2 CPU cores (TensorFlow), 6000 steps
+# in ~10.5 min; the decoding error falls from ~115 cm (chance) to ~20 cm (see the issue's
+# closing note); lr 1e-3 instead of the paper's 1e-4 to learn in 6k instead of 100k steps.
+# paper: SPEC 2.1 (GPU).
 PRESETS = {
     "tiny": dict(n_units=16, n_place_cells=32, batch_size=8, sequence_length=5, epochs=2,
                  steps_per_epoch=3),
-    "demo": dict(n_units=256, n_place_cells=256, batch_size=100, sequence_length=20, epochs=20,
-                 steps_per_epoch=150, learning_rate=1e-3),
+    "demo": dict(n_units=256, n_place_cells=512, batch_size=100, sequence_length=20, epochs=20,
+                 steps_per_epoch=300, learning_rate=1e-3),
     "paper": {},
 }
 
@@ -221,10 +225,15 @@ class TrainedModel:
 
     LAYERS = ("pre_g", "g", "dc")
 
-    def __init__(self, keras_model, cfg: dict):
+    def __init__(self, keras_model, cfg: dict, centres=None):
         self.keras_model = keras_model
         self.cfg = resolve_model_cfg(cfg)
         self.place_cells = place_cells_from_cfg(self.cfg)
+        if centres is not None:  # e.g. the released models' TensorFlow-drawn centres
+            centres = np.asarray(centres, dtype=np.float64)
+            if centres.shape != self.place_cells.centres.shape:
+                raise ValueError(f"centres of shape {centres.shape}, expected {self.place_cells.centres.shape}")
+            self.place_cells.centres = centres
         self._sub = {}
 
     def _submodel(self, layers: tuple):
@@ -263,9 +272,11 @@ class TrainedModel:
                 f"Np={c['n_place_cells']}, cues={c['cues']}, reward_zone={c['reward_zone']})")
 
 
-def _cfg_from_original_args(rnn_type: str, activation: str, cue_2d_input_kwargs, place_cell_identity=False,
+def _cfg_from_original_args(rnn_type, activation, cue_2d_input_kwargs, place_cell_identity=False,
                             **kwargs) -> dict:
     """Model config of the paper's released models from the original's arguments."""
+    rnn_type = rnn_type or "UGRNN"
+    activation = activation or "relu"
     arch = "UGRNN" if rnn_type in ("UGRNN", "CueUGRNN") else rnn_type
     cfg = {"architecture": arch, "activation": activation,
            "cues": rnn_type == "CueUGRNN" or cue_2d_input_kwargs is not None,
@@ -278,17 +289,17 @@ def _cfg_from_original_args(rnn_type: str, activation: str, cue_2d_input_kwargs,
     return cfg
 
 
-def load_trained_model(rnn_type: str = "UGRNN", activation: str = "relu", load_dir="results/models",
+def load_trained_model(rnn_type: str | None = "UGRNN", activation: str | None = "relu", load_dir="results/models",
                        run_ID: str = "ugrnn_relu", ckpt_file: str | None = None, cue_2d_input_kwargs=None,
                        random_init: bool = False, **kwargs) -> TrainedModel:
     """Load ``{load_dir}/{run_ID}`` as a :class:`TrainedModel` (``.pre_g``, ``.g``, ``.dc``).
 
     The saved ``config.json`` defines the model (any scale loads); ``rnn_type``, ``activation``
     and ``cue_2d_input_kwargs`` are the original's arguments and are only checked against it
-    (a mismatch warns). ``rnn_type="CueUGRNN"`` means a UGRNN with cue inputs. ``ckpt_file``:
+    (a mismatch warns; pass None to skip the check). ``rnn_type="CueUGRNN"`` means a UGRNN with cue inputs. ``ckpt_file``:
     None -> ``model.keras`` (else the latest checkpoint); a name in ``checkpoints/`` such as
     ``"epoch_0010.keras"``; or ``"ckpt-101"``, the original TF2 checkpoints in ``ckpts/``
-    (see :func:`mec.models.original.load_original_checkpoint`). ``random_init=True`` returns
+    (see :func:`load_original_checkpoint`). ``random_init=True`` returns
     the initialised, untrained model of the config. Other keyword arguments of the original
     (``REWARD_KWARGS``, ``place_cell_identity``) describe the released models and are used only
     when no config.json exists (original checkpoints).
@@ -303,8 +314,9 @@ def load_trained_model(rnn_type: str = "UGRNN", activation: str = "relu", load_d
     expect = _cfg_from_original_args(rnn_type, activation, cue_2d_input_kwargs, **kwargs)
     if cfg_path.exists():
         cfg = resolve_model_cfg(json.loads(cfg_path.read_text())["model"])
+        given = {"architecture": rnn_type, "activation": activation, "cues": rnn_type}
         for key in ("architecture", "activation", "cues"):
-            if cfg[key] != expect[key]:
+            if given[key] is not None and cfg[key] != expect[key]:
                 warnings.warn(f"load_trained_model: {key}={expect[key]!r} from the arguments differs from "
                               f"{cfg[key]!r} in {cfg_path}; using the saved config", stacklevel=2)
     elif ckpt_file is not None and str(ckpt_file).startswith("ckpt-") or random_init:
@@ -317,10 +329,9 @@ def load_trained_model(rnn_type: str = "UGRNN", activation: str = "relu", load_d
         model = build_model(cfg, n_cues=n_cues)
         return TrainedModel(model, cfg)
     if ckpt_file is not None and str(ckpt_file).startswith("ckpt-"):
-        from mec.models.original import load_original_checkpoint
         model = build_model(cfg, n_cues=n_cues)
         load_original_checkpoint(model, run_dir / "ckpts" / str(ckpt_file))
-        return TrainedModel(model, cfg)
+        return TrainedModel(model, cfg, centres=original_place_cell_centres(cfg))
     if ckpt_file is None:
         path = run_dir / "model.keras"
         if not path.exists():
@@ -337,3 +348,91 @@ def load_trained_model(rnn_type: str = "UGRNN", activation: str = "relu", load_d
             raise FileNotFoundError(f"checkpoint {ckpt_file!r} not found (looked in {run_dir / 'checkpoints'})")
     model = keras.models.load_model(path, compile=False)
     return TrainedModel(model, cfg)
+
+
+# ---------------------------------------------------------------------------------------------
+# The released TF2 checkpoints (ckpt-101 of UGRNN_relu, CueUGRNN_relu, UGRNN_relu_reward).
+# They were written by tf.train.Checkpoint(step, optimizer, net=model) with the original model's
+# attribute names, so the variables are keyed (object-based checkpoint):
+#   net/encoder/{kernel,bias}   -> layer "encoder"        (Np, Ng), (Ng,)
+#   net/M/{kernel,bias}         -> layer "M"              (2 [+5 cues], Ng), (Ng,)
+#   net/RNN/cell/weight         -> W (2Ng, 2Ng): rows [:Ng] = cell.kernel, rows [Ng:] =
+#                                  cell.recurrent_kernel (W multiplies [x, h], x first; SPEC 2.2)
+#   net/RNN/cell/bias           -> cell.bias              (2Ng,)
+#   net/dense/{kernel,bias}     -> layer "g"; net/decoder/{kernel,bias} -> layer "dc"
+# each followed by "/.ATTRIBUTES/VARIABLE_VALUE". The place-cell centres were drawn by
+# TensorFlow (tf.random.set_seed(0); uniform x then y, float64) in the training box; they are
+# recomputed in a subprocess (so that no global seed is set in this process).
+# ---------------------------------------------------------------------------------------------
+_ORIGINAL_KEYS = {
+    ("encoder", "kernel"): "net/encoder/kernel", ("encoder", "bias"): "net/encoder/bias",
+    ("M", "kernel"): "net/M/kernel", ("M", "bias"): "net/M/bias",
+    ("pre_g", "weight"): "net/RNN/cell/weight", ("pre_g", "bias"): "net/RNN/cell/bias",
+    ("g", "kernel"): "net/dense/kernel", ("g", "bias"): "net/dense/bias",
+    ("dc", "kernel"): "net/decoder/kernel", ("dc", "bias"): "net/decoder/bias",
+}
+
+
+def load_original_checkpoint(model, prefix) -> None:
+    """Copy the weights of a released TF2 checkpoint (path prefix, e.g. .../ckpts/ckpt-101)
+    into a UGRNN model built by mec.models.network.build_model (mapping above).
+
+    Raises FileNotFoundError if the checkpoint is missing, ValueError on a shape mismatch.
+    Needs TensorFlow (tf.train.load_checkpoint) whatever the Keras backend.
+    """
+    import tensorflow as tf
+
+    prefix = str(prefix)
+    if not Path(prefix + ".index").exists():
+        raise FileNotFoundError(f"no TF checkpoint {prefix}.index (get_checkpoints.sh of neuroailab/mec)")
+    reader = tf.train.load_checkpoint(prefix)
+    suffix = "/.ATTRIBUTES/VARIABLE_VALUE"
+
+    def get(key):
+        try:
+            return reader.get_tensor(key + suffix)
+        except Exception as err:  # NotFoundError: name the key we looked for
+            raise ValueError(f"{prefix}: no variable {key}{suffix}") from err
+
+    def assign(var, value, what):
+        if tuple(var.shape) != tuple(value.shape):
+            raise ValueError(f"{prefix}: {what} has shape {value.shape}, model expects {tuple(var.shape)}")
+        var.assign(value.astype("float32"))
+
+    for layer_name in ("encoder", "M", "g", "dc"):
+        layer = model.get_layer(layer_name)
+        assign(layer.kernel, get(_ORIGINAL_KEYS[(layer_name, "kernel")]), f"{layer_name}.kernel")
+        assign(layer.bias, get(_ORIGINAL_KEYS[(layer_name, "bias")]), f"{layer_name}.bias")
+    cell = model.get_layer("pre_g").cell
+    W = get(_ORIGINAL_KEYS[("pre_g", "weight")])
+    d_in = int(cell.kernel.shape[0])
+    assign(cell.kernel, W[:d_in], "RNN/cell/weight[:d_in]")
+    assign(cell.recurrent_kernel, W[d_in:], "RNN/cell/weight[d_in:]")
+    assign(cell.bias, get(_ORIGINAL_KEYS[("pre_g", "bias")]), "RNN/cell/bias")
+
+
+_TF_CENTRES = """
+import json, sys, tensorflow as tf
+n, lo, hi = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
+tf.random.set_seed(0)
+x = tf.random.uniform((n,), lo, hi, dtype=tf.float64)
+y = tf.random.uniform((n,), lo, hi, dtype=tf.float64)
+print(json.dumps([x.numpy().tolist(), y.numpy().tolist()]))
+"""
+
+
+def original_place_cell_centres(cfg: dict) -> np.ndarray:
+    """(Np, 2) centres as the released code drew them (TensorFlow, seed 0) in the training box.
+
+    Runs TensorFlow in a subprocess so this process's random state is untouched.
+    """
+    import subprocess
+    import sys
+
+    a = float(cfg["train_arena"])
+    res = subprocess.run([sys.executable, "-c", _TF_CENTRES, str(cfg["n_place_cells"]), str(-a / 2), str(a / 2)],
+                         capture_output=True, text=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    if res.returncode != 0:
+        raise RuntimeError(f"drawing the original place-cell centres failed: {res.stderr[-2000:]}")
+    x, y = json.loads(res.stdout.strip().splitlines()[-1])
+    return np.stack([x, y], axis=-1)

@@ -125,6 +125,7 @@ def get_fits(
     num_train_test_splits=None,
     model_edges=None,
     progress=False,
+    blas_threads=1,
     **ratemap_kwargs,
 ):
     """Inter-animal consistency (no model) or model-to-data fits (SPEC 4.2-4.5).
@@ -146,6 +147,8 @@ def get_fits(
     map_kwargs_per_cell: ``{cell_id: kwargs dict | list of per-split dicts}`` (SPEC 4.4).
     nbins, bin_cm: model rate-map bins when the dataset does not carry its edges.
     shape_2d: (nx, ny) for structured splits of flat maps.
+    progress: tqdm bar over animals; blas_threads: BLAS threads (default 1, None: unchanged).
+    ratemap_kwargs: passed on to mec.models.ratemaps.model_ratemaps (e.g. batch_size).
     Returns ``results[arena][animal]["corr"]``: pandas Series of scores indexed by cell id.
     """
     if num_train_test_splits is not None:
@@ -165,6 +168,7 @@ def get_fits(
         map_kwargs_per_cell=map_kwargs_per_cell,
         grid_shape=shape_2d,
         progress=progress,
+        blas_threads=blas_threads,
     )
     results = {}
     if model is None and model_resp is None:

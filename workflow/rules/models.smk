@@ -31,7 +31,6 @@ rule export_ratemaps:
         ratemaps=f"{RESULTS}/ratemaps/{{model}}_{{arena}}.h5",
     params:
         arena=lambda wc: float(wc.arena),
-        cfg=lambda wc: model_cfg(wc.model),
         n_batches=lambda wc: model_cfg(wc.model)["n_eval_batches"],
         seeds=config["ratemaps"]["seeds"],
         layers=config["ratemaps"]["layers"],
