@@ -21,7 +21,6 @@ by the number of cells, to keep a quick run quick; the default runs it on every 
 from __future__ import annotations
 
 import argparse
-import math
 import time
 import warnings
 from pathlib import Path

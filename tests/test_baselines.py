@@ -146,7 +146,7 @@ def test_two_stage_with_interpolating_stage_one_equals_holdout_interanimal():
     rng = np.random.default_rng(0)
     data = _animals(rng, shared=True)
     table = two_stage_fit_table(_one_hot(), {1.0: data}, 1.0, "pc_mec", MAPS, num_splits=3,
-                                stage1_alphas=[1e-9])
+                                stage1_alphas=[1e-9], stage1_bins="all")
     assert list(table.columns) == TABLE_COLUMNS
     assert set(table["layer"]) == {TWO_STAGE_LAYER} and set(table["source"]) == {"pc_mec"}
     ref = interanimal_scores(data, map_type="sklinear", map_kwargs=MAPS["ridge"]["map_kwargs"],
@@ -163,7 +163,7 @@ def test_two_stage_never_uses_the_target_animal_in_stage_one():
     rng = np.random.default_rng(1)
     data = _animals(rng, shared=False)
     table = two_stage_fit_table(_one_hot(), {1.0: data}, 1.0, "pc_mec", MAPS, num_splits=3,
-                                stage1_alphas=[1e-9])
+                                stage1_alphas=[1e-9], stage1_bins="all")
     assert abs(table["score"].mean()) < 0.15
     # the same pipeline with the target included in stage one would score ~1: check the
     # construction can detect a leak
@@ -172,6 +172,43 @@ def test_two_stage_never_uses_the_target_animal_in_stage_one():
     leaked = two_stage_maps(_one_hot(), src, alphas=[1e-9])
     from mec.fits.core import fit_scores
     assert np.mean(fit_scores(leaked, data[animal]["resp"], num_splits=3)) > 0.9
+
+
+def test_two_stage_train_mode_ignores_activity_at_test_bins():
+    # stage one fitted per split on its training bins: changing every animal's activity at the
+    # test bins changes nothing, while the "all" mode sees it
+    from mec.fits.splits import generate_train_test_splits
+
+    rng = np.random.default_rng(4)
+    data = _animals(rng, shared=True)
+    place = place_cell_ratemaps(make_edges(-0.3, 0.3), make_edges(-0.25, 0.25), 0.6,
+                                n_place_cells=40)["place_cells"]
+    assert place.shape[:2] == (12, 10)
+    test = generate_train_test_splits(120, num_splits=1, split_start_seed=0)[0]["test"]
+    changed = {}
+    for a, rec in data.items():
+        resp = rec["resp"].reshape(120, -1).copy()
+        resp[test] += 5.0 * rng.standard_normal((len(test), resp.shape[1]))
+        changed[a] = dict(rec, resp=resp.reshape(rec["resp"].shape))
+
+    def run(d, mode):
+        t = two_stage_fit_table(place, {1.0: d}, 1.0, "m", MAPS, num_splits=1, stage1_bins=mode)
+        # only the target's own test bins differ between the two datasets through its target
+        # values, so compare the stage-two source instead: same scores for every cell of a
+        # target whose own maps are unchanged
+        return t
+
+    for target in data:
+        d1 = {a: (data[a] if a == target else changed[a]) for a in data}
+        t0 = run(data, "train")
+        t1 = run(d1, "train")
+        sel = t0["animal"] == target
+        np.testing.assert_allclose(t1.loc[sel, "score"], t0.loc[sel, "score"], atol=1e-12)
+        a0 = run(data, "all")
+        a1 = run(d1, "all")
+        assert np.abs(a1.loc[sel, "score"].to_numpy() - a0.loc[sel, "score"].to_numpy()).max() > 1e-3
+    with pytest.raises(ValueError, match="stage1_bins"):
+        two_stage_fit_table(place, {1.0: data}, 1.0, "m", MAPS, stage1_bins="test")
 
 
 def test_two_stage_maps_fit_only_finite_bins():

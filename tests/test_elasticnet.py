@@ -206,17 +206,42 @@ def test_animal_table_layout_chunks_and_kwargs():
     valid = np.isfinite(src).all(1) & np.isfinite(tgt).all(1)
     splits = generate_train_test_splits(36, 0.5, 3, 0, grid_shape=(6, 6), valid=valid)
     eng = en.elasticnet_grid_search(src[valid], tgt[valid], splits, alphas, l1s, progress=False)
+    eng = eng.sort_values(["target", "split"], kind="stable")
     np.testing.assert_array_equal(full["test_score"].to_numpy(), eng["test_score"].to_numpy())
+    assert full["cell_id"].tolist() == [f"m1_c{i}" for i in range(4) for _ in range(3)]
     # chunks (i of k) concatenated equal the full table
     parts = [en.elasticnet_animal_table(ds, 1.0, "m1", alphas, l1s, train_frac=0.5,
                                         num_splits=3, cells=(i, 3), progress=False)
              for i in range(3)]
-    chunked = pd.concat(parts).sort_values(["cell_id", "split"]).reset_index(drop=True)
-    pd.testing.assert_frame_equal(chunked, full.sort_values(["cell_id", "split"])
-                                  .reset_index(drop=True))
+    pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), full)
     kw = en.choices_to_map_kwargs_per_cell(full)
     first = full[full.cell_id == "m1_c2"].sort_values("split")
     assert [d["alpha"] for d in kw["m1_c2"]] == first["alpha"].tolist()  # raw (user) alpha
     assert kw["m1_c2"][0]["regression_type"] == "ElasticNet"
     with pytest.raises(ValueError):
         en.elasticnet_animal_table(ds, 1.0, "nope", alphas, l1s)
+
+
+def test_pipeline_job_and_gather_round_trip(tmp_path):
+    from mec.data import save_dataset
+
+    ds = _toy_dataset()
+    edges = {1.0: (np.linspace(0, 1, 7), np.linspace(0, 1, 7))}
+    path = save_dataset(tmp_path / "toy.h5", ds, edges=edges,
+                        arenas={1.0: {"size": 1.0, "shape": "square"}})
+    outs = []
+    for i in range(2):
+        out = tmp_path / "elasticnet" / "1.0" / "chunks" / f"m1_{i}.csv"
+        en.run_elasticnet_grid(path, 1.0, "m1", grid="short", train_frac=0.5, num_splits=2,
+                               chunk=[i, 2], out_path=out, progress=False)
+        outs.append(out)
+    table = en.gather_elasticnet(outs, out_path=tmp_path / "elasticnet" / "1.0" / "m1.csv")
+    direct = en.elasticnet_animal_table(ds, 1.0, "m1", *en.grid_constants("short"),
+                                        train_frac=0.5, num_splits=2, progress=False)
+    back = pd.read_csv(tmp_path / "elasticnet" / "1.0" / "m1.csv", dtype={"cell_id": str})
+    assert len(table) == len(direct) == len(back) == 8
+    np.testing.assert_allclose(back["test_score"].to_numpy(), direct["test_score"].to_numpy(),
+                               rtol=1e-12)
+    assert back["cell_id"].tolist() == direct["cell_id"].tolist()
+    with pytest.raises(ValueError, match="more than one chunk"):
+        en.gather_elasticnet(outs + outs[:1])

@@ -460,3 +460,27 @@ def test_get_fits_with_model_uses_data_edges_and_each_seed(monkeypatch):
     np.testing.assert_allclose(res[1.0]["m0"]["corr"].to_numpy(), ref["m0"], atol=1e-12)
     with pytest.raises(ValueError, match="box_width"):
         get_fits(ds, arena_sizes=[1.0], model=object(), cfg=types.SimpleNamespace(box_width=2.2, box_height=2.2))
+
+
+def test_per_cell_kwargs_joint_pls_fits_each_cell_alone_and_model_elasticnet_exact():
+    data = make_dataset(seed=11)
+    arena = data[1.0]
+    rng = np.random.default_rng(1)
+    per_cell = {str(c): {"n_components": int(rng.integers(1, 3))} for r in arena.values() for c in r["cell_ids"]}
+    ours = interanimal_scores(arena, "pls", {}, num_splits=2, map_kwargs_per_cell=per_cell)
+    ref = ref_scores(holdout_source(arena, "m1"), arena["m1"]["resp"], "pls_per_target", num_splits=2,
+                     kw_per_cell=[[per_cell[str(c)]] * 2 for c in arena["m1"]["cell_ids"]])
+    np.testing.assert_allclose(ours["m1"], ref, atol=1e-6, rtol=0)
+    # model fit with per-cell ElasticNet choices (animals fitted together when bins agree)
+    en = {str(c): {"regression_type": "ElasticNet", "alpha": float(rng.choice([0.5, 5.0])), "l1_ratio": 0.5}
+          for r in arena.values() for c in r["cell_ids"]}
+    model = smooth_maps(rng, 10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = model_scores(model, arena, "sklinear", {}, num_splits=2, map_kwargs_per_cell=en)
+        for animal in arena:
+            ref = ref_scores(model, arena[animal]["resp"], "elasticnet", num_splits=2,
+                             kw_per_cell=[[en[str(c)]] * 2 for c in arena[animal]["cell_ids"]])
+            np.testing.assert_allclose(got[animal], ref, atol=1e-6, rtol=0)
+    with pytest.raises(ValueError, match="dict"):
+        model_scores(model, arena, map_kwargs_per_cell=[{}] * 4)

@@ -147,6 +147,14 @@ def _score_prepared(
                 cols_by_key.setdefault(key, []).append(j)
                 kw_by_key[key] = kw
             groups = {k: (kw_by_key[k], np.asarray(c)) for k, c in cols_by_key.items()}
+            if not _columns_independent(map_type, map_kwargs):
+                # e.g. joint PLS: cells sharing kwargs must not be fitted together, because
+                # each cell was given its own map (as the original fits them, one by one)
+                groups = {
+                    f"{k}#{j}": (kw, np.asarray([j]))
+                    for k, (kw, cols) in groups.items()
+                    for j in cols
+                }
         for kw, cols in groups.values():
             est = make_map(map_type, **kw).fit(Xtr, Ytr[:, cols])
             pred = est.predict2d(Xte)
@@ -201,7 +209,9 @@ def fit_scores(
         structured split ("topbottom", "leftright", "diag1", "diag2", "quad").
     grid_shape: (nx, ny) for structured splits when the maps are given flat.
     map_kwargs_per_cell: per-cell map kwargs (module docstring), keyed by cell id (needs
-        ``cell_ids``) or a sequence with one spec per target column.
+        ``cell_ids``) or a sequence with one spec per target column; a cell's kwargs replace
+        ``map_kwargs`` for that cell (as in the original). Cells sharing the same kwargs in a
+        split are solved together when the map treats targets independently.
     cell_ids: (n_tgt,) ids of the target cells.
     Returns: (n_tgt,) mean Pearson r over splits (nanmean); with ``return_per_split`` also the
         (n_splits, n_tgt) per-split scores (only when every cell uses the same train_frac).
@@ -304,6 +314,14 @@ def _fit_scores(source, target, map_type, map_kwargs, train_frac, num_splits, sp
 # ---------------------------------------------------------------------------------------------
 # inter-animal consistency and model fits
 # ---------------------------------------------------------------------------------------------
+def _check_per_cell_mapping(map_kwargs_per_cell):
+    if map_kwargs_per_cell is not None and not isinstance(map_kwargs_per_cell, Mapping):
+        raise ValueError(
+            "map_kwargs_per_cell must be a dict {cell_id: kwargs} for inter-animal and model "
+            f"fits, got {type(map_kwargs_per_cell).__name__}"
+        )
+
+
 def _progress(iterable, desc, enabled, total=None):
     if not enabled:
         return iterable
@@ -341,6 +359,7 @@ def interanimal_scores(
 
 def _interanimal(arena_data, map_type, map_kwargs, mode, train_frac, num_splits,
                  split_start_seed, map_kwargs_per_cell, grid_shape, progress, desc):
+    _check_per_cell_mapping(map_kwargs_per_cell)
     if mode not in INTERANIMAL_MODES:
         raise ValueError(f"interanimal mode={mode!r} is not one of {INTERANIMAL_MODES}")
     animals = list(arena_data.keys())
@@ -405,6 +424,7 @@ def model_scores(
 
 def _model(model_resp, arena_data, map_type, map_kwargs, train_frac, num_splits,
            split_start_seed, map_kwargs_per_cell, grid_shape, progress, desc):
+    _check_per_cell_mapping(map_kwargs_per_cell)
     map_kwargs = dict(map_kwargs or {})
     animals = list(arena_data.keys())
     common = dict(

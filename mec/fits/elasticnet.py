@@ -765,13 +765,15 @@ def _check_grid(alphas, l1_ratios):
     return alphas, l1s
 
 
-def elasticnet_cv_grid(X_src, Y_tgt, train, alphas, l1_ratios, return_folds=False):
+def elasticnet_cv_grid(X_src, Y_tgt, train, alphas, l1_ratios, return_folds=False,
+                       stats=None):
     """Mean inner-CV validation Pearson r of every grid point for one outer split.
 
     X_src: (n_bins, n_src), Y_tgt: (n_bins, n_tgt), finite on the bins used.
     train: (n_train,) bin indices of the outer training part (order matters, see module doc).
     Returns (n_tgt, n_alpha, n_l1) mean r over the two folds (NaN where either fold is NaN),
     in the given alpha / l1 order; with return_folds also the (2, n_tgt, n_alpha, n_l1) folds.
+    stats: optional (5,) int64 solver counters, incremented (see enet_paths).
     """
     X = np.asarray(X_src, dtype=float)
     Y = np.asarray(Y_tgt, dtype=float)
@@ -780,7 +782,7 @@ def elasticnet_cv_grid(X_src, Y_tgt, train, alphas, l1_ratios, return_folds=Fals
     folds = []
     for fit, val in inner_folds(train):
         f = _Fold(X, Y, fit, val)
-        s = _fold_scores(f, alphas[order], l1s)  # (T, nl, na_desc)
+        s = _fold_scores(f, alphas[order], l1s, stats=stats)  # (T, nl, na_desc)
         g = np.empty_like(s)
         g[:, :, order] = s
         folds.append(np.transpose(g, (0, 2, 1)))
@@ -846,7 +848,7 @@ def elasticnet_grid_search(X_src, Y_tgt, splits, alphas, l1_ratios, progress=Tru
             raise ValueError(f"split {s}: X_src / Y_tgt have non-finite values on its bins")
         if len(train) < 4:
             raise ValueError(f"split {s}: {len(train)} training bins; inner 2-fold CV needs >= 4")
-        cv = elasticnet_cv_grid(X, Y, train, alphas, l1s)  # (T, na, nl)
+        cv = elasticnet_cv_grid(X, Y, train, alphas, l1s, stats=stats)  # (T, na, nl)
         best = _choose(cv)
         a_idx, l_idx = np.unravel_index(best, cv.shape[1:])
         test_r = _refit_test_scores(X, Y, train, test, alphas, l1s, a_idx, l_idx)
@@ -892,7 +894,7 @@ def elasticnet_animal_table(dataset, arena, animal, alphas, l1_ratios, train_fra
     the chunk) and the splits are those of mec.fits.core's inter-animal holdout fit, so the
     choices line up with its splits.
     Returns a DataFrame: arena, animal, cell_id, split, alpha (user convention), l1_ratio,
-    cv_score, test_score.
+    cv_score, test_score; rows cell-major (cells in dataset order, then split).
     """
     from mec.fits.splits import generate_train_test_splits
 
@@ -923,6 +925,8 @@ def elasticnet_animal_table(dataset, arena, animal, alphas, l1_ratios, train_fra
         return pd.DataFrame(columns=cols)
     df = elasticnet_grid_search(X[valid], Y[valid][:, sel], splits, alphas, l1_ratios,
                                 progress=progress)
+    # cell-major rows (cell order of the dataset, then split): chunks concatenate in order
+    df = df.sort_values(["target", "split"], kind="stable").reset_index(drop=True)
     df.insert(0, "cell_id", ids[sel][df["target"].to_numpy()])
     df.insert(0, "animal", str(animal))
     df.insert(0, "arena", float(arena))
@@ -939,3 +943,53 @@ def choices_to_map_kwargs_per_cell(table) -> dict:
     from mec.fits.core import elasticnet_kwargs_per_cell
 
     return elasticnet_kwargs_per_cell(table)
+
+
+# ---------------------------------------------------------------------------------------------
+# pipeline entry points (workflow/scripts/elasticnet_grid.py, elasticnet_gather.py)
+# ---------------------------------------------------------------------------------------------
+def run_elasticnet_grid(dataset_path, arena, animal, grid="short", train_frac=0.2, num_splits=10,
+                        split_start_seed=0, chunk=None, out_path=None, progress=True):
+    """One job of the grid: one arena, one animal, optionally chunk i of k of its cells.
+
+    dataset_path: HDF5 dataset (mec.data.load_dataset); arena: float (m); animal: str;
+    grid: "short" | "full" (mec.core.constants); chunk: None or (i, k); out_path: CSV written
+    atomically (the results/elasticnet/{arena}/{animal}.csv columns). Returns the table.
+    """
+    from mec.data import load_dataset
+    from mec.io import write_table
+
+    arena = float(arena)
+    alphas, l1s = grid_constants(grid)
+    ds = load_dataset(dataset_path, arenas=[arena])
+    cells = None if chunk is None else (int(chunk[0]), int(chunk[1]))
+    t0 = time.perf_counter()
+    df = elasticnet_animal_table(ds, arena, animal, alphas, l1s, train_frac=train_frac,
+                                 num_splits=num_splits, split_start_seed=split_start_seed,
+                                 cells=cells, progress=progress)
+    print(f"elasticnet grid {grid} ({len(alphas)} x {len(l1s)}), arena {arena:.1f}, animal "
+          f"{animal}, chunk {chunk}: {df['cell_id'].nunique()} cells x {num_splits} splits in "
+          f"{time.perf_counter() - t0:.1f} s")
+    if out_path is not None:
+        write_table(df, out_path)
+    return df
+
+
+def gather_elasticnet(chunk_paths, out_path=None):
+    """Concatenate chunk tables of one animal into results/elasticnet/{arena}/{animal}.csv.
+
+    Rows keep the chunks' order (chunk i of k holds consecutive cells, cell-major), so the
+    result equals the unchunked table; a cell in two chunks is an error.
+    """
+    from mec.io import write_table
+
+    parts = [pd.read_csv(p, dtype={"cell_id": str, "animal": str}) for p in chunk_paths]
+    if not parts:
+        raise ValueError("gather_elasticnet needs at least one chunk table")
+    df = pd.concat(parts, ignore_index=True)
+    dup = df.duplicated(["cell_id", "split"])
+    if dup.any():
+        raise ValueError(f"cells in more than one chunk: {sorted(set(df.loc[dup, 'cell_id']))[:5]}")
+    if out_path is not None:
+        write_table(df, out_path)
+    return df

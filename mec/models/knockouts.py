@@ -34,8 +34,8 @@ from typing import Mapping
 
 import numpy as np
 
-__all__ = ["knockout_table", "knockout_groups", "knockout_summary", "KNOCKOUT_COLUMNS",
-           "KnockoutEvaluator", "load_model_dir"]
+__all__ = ["knockout_table", "knockout_groups", "knockout_summary", "run_knockouts",
+           "KNOCKOUT_COLUMNS", "KnockoutEvaluator", "load_model_dir"]
 
 KNOCKOUT_COLUMNS = ["model", "group", "resample", "n_units_zeroed", "group_size", "decoding_error_cm"]
 GROUPS = ("none", "grid", "heterogeneous")
@@ -241,3 +241,17 @@ def knockout_summary(table):
                     "sem_cm": float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else np.nan,
                     "p_welch": p_w, "p_paired": p_p})
     return pd.DataFrame(out, columns=["model", "group", "n", "mean_cm", "sem_cm", "p_welch", "p_paired"])
+
+
+def run_knockouts(model_dir: str | os.PathLike, cfg: Mapping | None, out_path: str | os.PathLike,
+                  summary_path: str | os.PathLike | None = None, **kwargs) -> Path:
+    """Rule knockouts: :func:`knockout_table` -> ``out_path`` (results/knockouts/{model}.csv)
+    and, if given, :func:`knockout_summary` -> ``summary_path``; both written atomically.
+    kwargs: those of :func:`knockout_table` (n_resamples, set_size, n_batches, seed,
+    grid_threshold, ...)."""
+    from mec.io import write_table
+
+    table = knockout_table(model_dir, cfg, **kwargs)
+    if summary_path is not None:
+        write_table(knockout_summary(table), summary_path)
+    return write_table(table, out_path)

@@ -1,0 +1,18 @@
+"""Rule elasticnet_grid: per-cell ElasticNet choices of one animal (a chunk of its cells)."""
+import sys
+
+sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+from mec.fits.elasticnet import run_elasticnet_grid
+
+run_elasticnet_grid(
+    dataset_path=snakemake.input.dataset,
+    arena=float(snakemake.params.arena),
+    animal=snakemake.params.animal,
+    grid=snakemake.params.grid,
+    train_frac=snakemake.params.train_frac,
+    num_splits=int(snakemake.params.num_splits),
+    split_start_seed=int(snakemake.params.split_start_seed),
+    chunk=snakemake.params.chunk,
+    out_path=snakemake.output.table,
+)

@@ -1,0 +1,19 @@
+"""Rule fit_two_stage: place cells mapped through the other animals' MEC, fitted to each animal."""
+import sys
+
+sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+from mec.baselines import fit_two_stage
+
+fit_two_stage(
+    dataset_path=snakemake.input.dataset,
+    ratemaps_path=snakemake.input.ratemaps,
+    model=snakemake.params.model,
+    arena=snakemake.params.arena,
+    maps=snakemake.params.maps,
+    out_path=snakemake.output.table,
+    train_frac=snakemake.params.train_frac,
+    num_splits=snakemake.params.num_splits,
+    split_start_seed=snakemake.params.split_start_seed,
+    elasticnet_tables=list(snakemake.input.elasticnet),
+)

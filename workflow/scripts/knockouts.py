@@ -1,0 +1,19 @@
+"""Rule knockouts: zero grid vs heterogeneous units of a trained model, decoding error per set."""
+import sys
+from pathlib import Path
+
+sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+from mec.models.knockouts import run_knockouts
+
+run_knockouts(
+    model_dir=Path(snakemake.input.model).parent,
+    cfg=snakemake.params.cfg,
+    out_path=snakemake.output.table,
+    summary_path=snakemake.output.summary,
+    n_resamples=snakemake.params.n_resamples,
+    set_size=snakemake.params.set_size,
+    n_batches=snakemake.params.n_batches,
+    seed=snakemake.params.seed,
+    grid_threshold=snakemake.params.grid_threshold,
+)
