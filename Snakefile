@@ -12,7 +12,7 @@ min_version("9.0")
 # experiments), instead of being merged into it key by key.
 if not workflow.overwrite_configfiles:
 
-    configfile: "config.yaml"
+    configfile: f"{workflow.basedir}/config.yaml"
 
 
 report: "workflow/report/workflow.rst"

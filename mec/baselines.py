@@ -32,7 +32,10 @@ The baselines (``kind``):
 * ``"place_cells_mec"`` - place cells mapped linearly through the other animals' MEC (a
   two-stage map). Its rate-map file holds the place-cell maps (layer ``"place_cells"``); the
   two stages need the dataset and happen in the fit, :func:`two_stage_fit_table` /
-  :func:`fit_two_stage` (layer ``"mec"`` in the fit table).
+  :func:`fit_two_stage` (layer ``"mec"`` in the fit table): for each target animal, a ridge
+  map from the place cells to the cells of all OTHER animals (stage one, fitted per split
+  on the split's training bins only, by default), then the usual fit of its predictions to
+  the target animal (stage two).
 
 Random draws come from explicit seeds only (trajectory seeds; NMF ``random_state``; the fixed
 place-cell seed of SPEC 1.2).

@@ -96,7 +96,7 @@ def test_knockout_table_groups_sizes_and_summary(model_dir, model):
 
 
 def test_empty_group_gives_nan_rows_with_a_warning(model_dir):
-    with pytest.warns(UserWarning, match="group 'grid'"):
+    with pytest.warns(UserWarning, match="rows of group 'grid' are NaN"):
         table = knockout_table(model_dir, {"name": "tiny", "n_eval_batches": 2}, n_resamples=2,
                                n_batches=1, grid_threshold=10.0, set_size=1)
     assert table.loc[table["group"] == "grid", "decoding_error_cm"].isna().all()

@@ -96,3 +96,60 @@ def test_slurm_profile_parses_and_plans_the_same_jobs(tmp_path):
     assert profile["executor"] == "slurm"
     assert profile["set-resources"]["train_model"]["slurm_partition"] == "gpu"
     assert planned_jobs(plain.stdout + plain.stderr) == planned_jobs(slurm.stdout + slurm.stderr)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """Run the whole workflow once on the tiny experiment (about a minute on 2 cores)."""
+    work = tmp_path_factory.mktemp("tiny_run")
+    proc = smk("--cores", "2", "--directory", str(work), "--configfile", str(TINY),
+               timeout=1200)
+    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-5000:]
+    return work, proc
+
+
+@pytest.mark.slow
+def test_tiny_end_to_end(tiny_run):
+    work, proc = tiny_run
+    res = work / "results"
+    assert "results/summary/" in proc.stdout + proc.stderr  # tells the user where to look
+    cfg = yaml.safe_load(TINY.read_text())
+
+    from mec.data import load_dataset
+    ds = load_dataset(res / "data" / "tiny.h5")
+    animals = sorted(ds[1.0])
+    assert len(animals) == cfg["dataset"]["synthetic"]["n_animals"]
+    n_cells = sum(len(ds[1.0][a]["cell_ids"]) for a in animals)
+
+    # One ElasticNet row per cell and split, chosen from the short grid.
+    from mec.core.constants import ALPHA_RNG_SHORT, L1_RATIO_RNG_SHORT
+    en = pd.concat([pd.read_csv(res / "elasticnet" / "1.0" / f"{a}.csv") for a in animals])
+    assert len(en) == n_cells * cfg["fits"]["num_splits"]
+    assert np.isin(np.round(en["alpha"], 12), np.round(ALPHA_RNG_SHORT, 12)).all()
+    assert np.isin(np.round(en["l1_ratio"], 12), np.round(L1_RATIO_RNG_SHORT, 12)).all()
+
+    cons = pd.read_csv(res / "consistency" / "1.0.csv")
+    assert set(cons["map"]) == {"ridge", "corr", "elasticnet"}
+    assert (cons.groupby("map").size() == n_cells).all()
+    assert cons["score"].dropna().between(-1, 1).all()
+    assert cons.groupby("map")["score"].median().min() > 0.2  # animals share structure
+
+    fits = pd.read_csv(res / "fits" / "tiny_ugrnn_1.0.csv")
+    assert set(fits["layer"]) == {"g", "dc"}
+    assert len(fits) == n_cells * 2 * 3
+    assert list(fits.columns) == ["arena", "animal", "cell_id", "cell_type", "source", "layer",
+                                  "map", "score"]
+
+    ceiling = pd.read_csv(res / "summary" / "ceiling.csv")
+    ridge = ceiling[ceiling["map"] == "ridge"]["ceiling"].item()
+    assert np.isclose(ridge, cons[cons["map"] == "ridge"]["score"].median())
+    for kind in ("data_ratemaps", "unit_gallery", "scatter", "distributions", "training"):
+        assert list((res / "summary" / "figures" / kind).glob("*.png")), kind
+
+    # A rerun has nothing to do; the report is one self-contained file.
+    again = smk("-n", "--cores", "1", "--directory", str(work), "--configfile", str(TINY))
+    assert "Nothing to be done" in again.stdout + again.stderr
+    report = smk("--directory", str(work), "--configfile", str(TINY), "--report",
+                 str(work / "report.html"))
+    assert report.returncode == 0, report.stderr[-3000:]
+    assert (work / "report.html").stat().st_size > 100_000

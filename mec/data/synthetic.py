@@ -257,19 +257,6 @@ def _session_minutes(size: float, override, session_min) -> float:
 
 
 # ----------------------------------------------------------------------------- trajectories
-def _rayleigh_to_normal(s: np.ndarray, sigma: float) -> np.ndarray:
-    from scipy.special import ndtri
-
-    p = -np.expm1(-(s * s) / (2.0 * sigma * sigma))
-    return ndtri(np.clip(p, 1e-12, 1.0 - 1e-12))
-
-
-def _normal_to_rayleigh(z: np.ndarray, sigma: float) -> np.ndarray:
-    from scipy.special import log_ndtr
-
-    return sigma * np.sqrt(-2.0 * log_ndtr(-z))
-
-
 def simulate_trajectories(size: float, n_steps: int, rngs: Sequence[np.random.Generator],
                           dt: float = 0.02, shape: str = "square",
                           motion: Mapping | None = None) -> dict:
@@ -408,7 +395,8 @@ def simulate_trajectories(size: float, n_steps: int, rngs: Sequence[np.random.Ge
         out_pos[t, 0] = px
         out_pos[t, 1] = py
     positions = out_pos.transpose(2, 0, 1).copy()
-    speed, hd = _speed_and_head_direction(positions, dt, float(p["head_direction_smoothing_timescale"]))
+    speed, hd = _speed_and_head_direction(positions, dt,
+                                          float(p["head_direction_smoothing_timescale"]))
     return {"positions": positions, "head_direction": hd, "speed": speed,
             "times": np.arange(n_steps) * dt}
 
@@ -587,12 +575,14 @@ def _animal_cells(rng: np.random.Generator, n_cells: int, size: float, shape: st
     nan = np.full(n_cells, np.nan)
     info = {"module": np.full(n_cells, -1, dtype=np.int64), "spacing_m": nan.copy(),
             "orientation_rad": nan.copy(), "ellipticity": nan.copy(),
-            "n_walls": np.zeros(n_cells, dtype=np.int64), "walls": np.full(n_cells, "", dtype=object),
+            "n_walls": np.zeros(n_cells, dtype=np.int64),
+            "walls": np.full(n_cells, "", dtype=object),
             "peak_rate_hz": nan.copy(), "mean_rate_hz": nan.copy(),
             "hd_preferred_rad": nan.copy(), "hd_kappa": nan.copy(), "speed_slope": nan.copy()}
     het_idx = [i for i, t in enumerate(types) if t == "heterogeneous"]
     private = random_fields(rng, len(het_idx), n_pix,
-                            _uniform(rng, het["length_scale_m"], len(het_idx))).reshape(len(het_idx), n_pix * n_pix)
+                            _uniform(rng, het["length_scale_m"], len(het_idx)))
+    private = private.reshape(len(het_idx), n_pix * n_pix)
     private_of = dict(zip(het_idx, private))
     rates = np.empty((len(pixels), n_cells))
     for i, kind in enumerate(types):
@@ -615,7 +605,8 @@ def _animal_cells(rng: np.random.Generator, n_cells: int, size: float, shape: st
             info["orientation_rad"][i], info["ellipticity"][i] = mod_orient[m], mod_ell[m]
         elif kind == "border":
             b = pop["border"]
-            nw = int(rng.choice([1, 2, 3], p=np.asarray(b["n_walls_probs"]) / np.sum(b["n_walls_probs"])))
+            wp = np.asarray(b["n_walls_probs"], dtype=float)
+            nw = int(rng.choice([1, 2, 3], p=wp / wp.sum()))
             first = int(rng.integers(4))
             walls = [(first + j) % 4 for j in range(nw)]
             extents = []

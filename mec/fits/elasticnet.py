@@ -74,6 +74,9 @@ __all__ = [
     "choices_to_map_kwargs_per_cell",
     "inner_folds",
     "grid_constants",
+    "elasticnet_coef",
+    "run_elasticnet_grid",
+    "gather_elasticnet",
 ]
 
 _MAX_NEWTON = 60  # semi-smooth Newton iterations per grid point before giving up
@@ -350,7 +353,7 @@ def _newton_point(ZT, G, ytil, c, lam1, lam2, rho, znorm, sg, nsg, idx, inM, M, 
     return converged
 
 @njit(cache=True, fastmath=_FM)
-def enet_paths(ZT, G, Ytil, C, XvT, Yvn, alphas, l1s, out, stats):
+def enet_paths(ZT, G, Ytil, C, XvT, Yvn, alphas, l1s, out, stats, wout):
     """Validation Pearson r of the exact ElasticNet solutions over a grid.
 
     ZT: (p, m) rotated centred fit bins (row j = source j); G = ZT ZT^T (p, p).
@@ -361,6 +364,7 @@ def enet_paths(ZT, G, Ytil, C, XvT, Yvn, alphas, l1s, out, stats):
     out: (T, nl, na) filled with r (NaN where every coefficient is 0).
     stats: (5,) int64 counters: linear solves, grid points solved, points not converged,
         line-search halvings, continuations (a point re-solved in smaller alpha steps).
+    wout: (T, nl, p) receives the coefficients at the last alpha (or a (0, 0, 0) array).
 
     Per grid point: damped semi-smooth Newton on the (strongly concave, piecewise quadratic)
     dual in r. Each step solves the system of the active set implied by the current r
@@ -455,6 +459,9 @@ def enet_paths(ZT, G, Ytil, C, XvT, Yvn, alphas, l1s, out, stats):
                     out[ti, li, ai] = np.nan
                     continue
                 a_prev = a
+                if ai == na - 1 and wout.shape[0] > 0:
+                    for j in range(p):
+                        wout[ti, li, j] = w[j]
                 # evaluation predictions (intercept dropped: r is shift invariant)
                 for i in range(nv):
                     pred[i] = 0.0
@@ -746,11 +753,36 @@ def _fold_scores(fold: _Fold, alphas_desc, l1s, targets=None, stats=None) -> np.
         kern(fold.ZT, fold.G, np.ascontiguousarray(fold.Ytil[targets]),
              np.ascontiguousarray(fold.C[targets]), fold.XvT,
              np.ascontiguousarray(fold.Yvn[targets]), np.ascontiguousarray(alphas_desc, float),
-             np.ascontiguousarray(l1s[enet], float), sub, stats)
+             np.ascontiguousarray(l1s[enet], float), sub, stats, np.zeros((0, 0, 0)))
         out[:, enet, :] = sub
     for li in np.flatnonzero(l1s == 1.0):
         out[:, li, :] = _lasso_scores(fold, alphas_desc, targets)
     return out
+
+
+def elasticnet_coef(X, y, alpha, l1_ratio):
+    """Exact ElasticNet coefficients of one fit (for checks; the grid never needs them).
+
+    X: (n, p), y: (n,); alpha in the user convention over these n bins (sklearn alpha / n),
+    0 < l1_ratio < 1. Minimises 0.5 ||y_c - X_c w||^2 + alpha (l1 |w|_1 + (1 - l1) |w|^2 / 2)
+    on centred data by the grid's kernel, walking down the paper's alpha grid to ``alpha``
+    with warm starts. Returns (coef (p,), intercept).
+    """
+    from mec.core import constants
+
+    X = np.asarray(X, float)
+    y = np.asarray(y, float).reshape(-1, 1)
+    if not 0 < l1_ratio < 1:
+        raise ValueError(f"elasticnet_coef needs 0 < l1_ratio < 1, got {l1_ratio!r}")
+    fold = _Fold(X, y, np.arange(X.shape[0]), np.arange(X.shape[0]))
+    path = np.concatenate([np.sort(constants.ALPHA_RNG[constants.ALPHA_RNG > alpha])[::-1],
+                           [float(alpha)]])
+    wout = np.zeros((1, 1, X.shape[1]))
+    out = np.full((1, 1, len(path)), np.nan)
+    enet_paths(fold.ZT, fold.G, fold.Ytil, fold.C, fold.XvT, fold.Yvn, path,
+               np.array([float(l1_ratio)]), out, np.zeros(5, np.int64), wout)
+    w = wout[0, 0]
+    return w, float(y.mean() - X.mean(axis=0) @ w)
 
 
 def _check_grid(alphas, l1_ratios):

@@ -180,8 +180,10 @@ def knockout_table(model_dir: str | os.PathLike, cfg: Mapping | None = None, n_r
     usable = {g: 0 < k <= len(groups[g]) for g in ("grid", "heterogeneous")}
     for g, ok in usable.items():
         if not ok:
-            warnings.warn(f"knockouts of {name}: group {g!r} has {len(groups[g])} units, cannot "
-                          f"zero sets of {k}; its rows are NaN", UserWarning, stacklevel=2)
+            why = (f"the set size is 0 (grid units: {n_grid}, heterogeneous units: {n_het})"
+                   if k == 0 else f"group {g!r} has {len(groups[g])} units, fewer than the set size {k}")
+            warnings.warn(f"knockouts of {name}: {why}; the rows of group {g!r} are NaN",
+                          UserWarning, stacklevel=2)
     for r in range(int(n_resamples)):
         rng = np.random.default_rng([int(seed), r])
         for g in ("grid", "heterogeneous"):
