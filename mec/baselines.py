@@ -24,11 +24,11 @@ The baselines (``kind``):
   place-cell rate maps, ``P (n_bins, Np) ~= W (n_bins, k) H (k, Np)`` (sklearn NMF, Frobenius
   loss, multiplicative updates, 200 iterations, ``random_state`` = seed). The units are the k
   spatial components (columns of W). ``baseline_arena="data"`` ("trained arena"): place
-  cells and NMF both in the data's arena, units = W. ``baseline_arena=2.2`` ("2.2 m"): place cells with centres in the
-  2.2 m box, NMF fitted on their maps over the 2.2 m box (5 cm bins), then the SAME place
-  cells evaluated at the data arena's bin centres are projected onto the fitted components
-  (``W_data = nmf.transform(P_data)``: the NMF objective over W with H fixed) - the
-  baseline analogue of the Generalization condition. Layer ``"nmf"``.
+  cells and NMF both in the data's arena, units = W. ``baseline_arena=2.2`` ("2.2 m"): place
+  cells with centres in the 2.2 m box, NMF fitted on their maps over the 2.2 m box (5 cm
+  bins), then the SAME place cells evaluated at the data arena's bin centres are projected
+  onto the fitted components (``W_data = nmf.transform(P_data)``: the NMF objective over W
+  with H fixed) - the baseline analogue of the Generalization condition. Layer ``"nmf"``.
 * ``"place_cells_mec"`` - place cells mapped linearly through the other animals' MEC (a
   two-stage map). Its rate-map file holds the place-cell maps (layer ``"place_cells"``); the
   two stages need the dataset and happen in the fit, :func:`two_stage_fit_table` /
@@ -165,9 +165,11 @@ def _arena_size(baseline_arena, data_arena: float) -> float:
     try:
         a = float(baseline_arena)
     except (TypeError, ValueError):
-        raise ValueError(f"baseline_arena must be 'data' or a size in metres, got {baseline_arena!r}") from None
+        raise ValueError(f"baseline_arena must be 'data' or a size in metres, "
+                         f"got {baseline_arena!r}") from None
     if not np.isfinite(a) or a <= 0:
-        raise ValueError(f"baseline_arena must be 'data' or a positive size in metres, got {baseline_arena!r}")
+        raise ValueError(f"baseline_arena must be 'data' or a positive size in metres, "
+                         f"got {baseline_arena!r}")
     return a
 
 
@@ -466,7 +468,8 @@ def _slice_spec(spec, s: int, n_splits: int):
         return spec
     spec = list(spec)
     if len(spec) != n_splits:
-        raise ValueError(f"per-cell map kwargs have {len(spec)} per-split entries, the fit has {n_splits} splits")
+        raise ValueError(f"per-cell map kwargs have {len(spec)} per-split entries, "
+                         f"the fit has {n_splits} splits")
     return [spec[s]]
 
 

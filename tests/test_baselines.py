@@ -251,7 +251,16 @@ def test_export_baseline_round_trip_and_fit(dataset_file, tmp_path):
     export_baseline("place_cells_mec", {"name": "pcmec", "n_place_cells": 64}, dataset_file, 1.0, pc_out)
     maps, _, attrs = load_model_ratemaps(pc_out)
     np.testing.assert_allclose(maps["place_cells"].sum(-1), 1.0, atol=1e-6)  # stored as float32
+    # per-cell ElasticNet choices of the inter-animal grid (SPEC 4.4) become map "elasticnet"
+    from mec.data import load_dataset
+    ds = load_dataset(dataset_file)
+    en = pd.DataFrame([{"arena": 1.0, "animal": a, "cell_id": c, "split": sp, "alpha": 1e-3,
+                        "l1_ratio": 0.5, "cv_score": 0.5, "test_score": 0.5}
+                       for a, c, _ in ds.cells(1.0) for sp in range(2)])
+    en.to_csv(tmp_path / "en.csv", index=False)
     t2 = pd.read_csv(fit_two_stage(dataset_file, pc_out, "pcmec", 1.0, MAPS, tmp_path / "pcmec.csv",
-                                   num_splits=2))
-    assert list(t2.columns) == TABLE_COLUMNS and len(t2) == 18
+                                   num_splits=2, elasticnet_tables=[tmp_path / "en.csv"]))
+    assert list(t2.columns) == TABLE_COLUMNS and len(t2) == 36
+    assert set(t2["map"]) == {"ridge", "elasticnet"}
     assert set(t2["layer"]) == {TWO_STAGE_LAYER} and t2["score"].notna().all()
+    assert t2.groupby("map")["score"].median().min() > 0.5  # shared fields: well predicted

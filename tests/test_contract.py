@@ -142,3 +142,20 @@ def test_arena_keys():
         arena_key("big")
     with pytest.raises(DatasetError):
         arena_key(-1)
+
+
+def test_make_dataset_imports_a_ready_file(tmp_path):
+    from mec.data import make_dataset
+
+    rng = np.random.default_rng(5)
+    src = save_dataset(tmp_path / "src.h5", _dataset(rng, arenas=(1.0, 2.2)))
+    out = make_dataset(tmp_path / "out.h5", source="hdf5", arenas={"1.0": {"shape": "square"}},
+                       recordings={"paths": [str(src)]})
+    back = load_dataset(out)
+    assert list(back) == [1.0]
+    np.testing.assert_array_equal(back[1.0]["m01"]["resp"], load_dataset(src)[1.0]["m01"]["resp"])
+    with pytest.raises(ValueError, match="exactly one file"):
+        make_dataset(tmp_path / "x.h5", source="hdf5", arenas={"1.0": {}}, recordings={})
+    with pytest.raises(DatasetError, match=r"arena\(s\) \['3.0'\] not in file"):
+        make_dataset(tmp_path / "x.h5", source="hdf5", arenas={"3.0": {}},
+                     recordings={"paths": [str(src)]})
