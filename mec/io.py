@@ -60,3 +60,19 @@ def read_table(path: str | os.PathLike):
     return pd.read_csv(path, dtype={"animal": str, "cell_id": str, "layer": str, "map": str,
                                     "source": str, "cell_type": str},
                        keep_default_na=True)
+
+
+def redirect_output(log_path: str | os.PathLike, append: bool = False) -> None:
+    """Send this process's stdout and stderr, Python's and the C libraries', to a log file.
+
+    Rule scripts call this first, so that messages of compiled code (TensorFlow's C++ logs,
+    HDF5 warnings) land in the rule's ``log:`` file too, not on the workflow's console.
+    """
+    import sys
+
+    log_path = Path(log_path)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    stream = open(log_path, "a" if append else "w", buffering=1)
+    for fd in (1, 2):
+        os.dup2(stream.fileno(), fd)
+    sys.stdout = sys.stderr = stream

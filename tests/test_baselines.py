@@ -231,6 +231,7 @@ def dataset_file(tmp_path_factory):
     return path
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # tiny ElasticNet fits
 def test_export_baseline_round_trip_and_fit(dataset_file, tmp_path):
     from mec.fits.pipeline import fit_model
 

@@ -1,7 +1,7 @@
 """Rule elasticnet_gather: chunk tables of one animal -> results/elasticnet/{arena}/{animal}.csv."""
-import sys
+from mec.io import redirect_output
 
-sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
+redirect_output(snakemake.log[0])
 
 from mec.fits.elasticnet import gather_elasticnet
 

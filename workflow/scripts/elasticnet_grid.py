@@ -1,7 +1,7 @@
 """Rule elasticnet_grid: per-cell ElasticNet choices of one animal (a chunk of its cells)."""
-import sys
+from mec.io import redirect_output
 
-sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
+redirect_output(snakemake.log[0])
 
 from mec.fits.elasticnet import run_elasticnet_grid
 

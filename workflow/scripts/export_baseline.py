@@ -1,7 +1,7 @@
 """Rule export_baseline: rate maps of a baseline model (no training) on the data's bins."""
-import sys
+from mec.io import redirect_output
 
-sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
+redirect_output(snakemake.log[0])
 
 from mec.baselines import export_baseline
 

@@ -1,7 +1,7 @@
 """Rule fit_model: one model's rate maps fitted to every animal of one arena."""
-import sys
+from mec.io import redirect_output
 
-sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
+redirect_output(snakemake.log[0])
 
 from mec.fits.pipeline import fit_model
 

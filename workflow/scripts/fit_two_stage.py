@@ -1,7 +1,7 @@
 """Rule fit_two_stage: place cells mapped through the other animals' MEC, fitted to each animal."""
-import sys
+from mec.io import redirect_output
 
-sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
+redirect_output(snakemake.log[0])
 
 from mec.baselines import fit_two_stage
 

@@ -1,7 +1,7 @@
 """Rule interanimal: inter-animal consistency of one arena (the noise ceiling)."""
-import sys
+from mec.io import redirect_output
 
-sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
+redirect_output(snakemake.log[0])
 
 from mec.fits.pipeline import interanimal
 

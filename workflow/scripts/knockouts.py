@@ -2,7 +2,9 @@
 import sys
 from pathlib import Path
 
-sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
+from mec.io import redirect_output
+
+redirect_output(snakemake.log[0])
 
 from mec.models.knockouts import run_knockouts
 

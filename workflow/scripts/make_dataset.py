@@ -1,7 +1,7 @@
 """Rule make_dataset: simulate the embedded MEC dataset, ingest recordings, or import a file."""
-import sys
+from mec.io import redirect_output
 
-sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
+redirect_output(snakemake.log[0])
 
 from mec.data import make_dataset
 

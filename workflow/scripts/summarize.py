@@ -1,9 +1,10 @@
 """Rule summarize: summary tables (CSV + Markdown) and figures over every stage."""
-import sys
+from mec.io import redirect_output
 
-sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
+redirect_output(snakemake.log[0])
 
 import logging
+import sys
 from pathlib import Path
 
 from mec.summary import summarize, keys_from_paths

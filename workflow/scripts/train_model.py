@@ -1,8 +1,9 @@
 """Rule train_model: train one path integrator (resumes from its checkpoints after a kill)."""
-import sys
 from pathlib import Path
 
-sys.stdout = sys.stderr = open(snakemake.log[0], "a", buffering=1)
+from mec.io import redirect_output
+
+redirect_output(snakemake.log[0], append=True)  # a resumed run keeps the earlier log
 
 from mec.models.train import train_model
 
