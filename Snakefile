@@ -22,6 +22,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/models.smk"
 include: "workflow/rules/fits.smk"
+include: "workflow/rules/baselines.smk"
 include: "workflow/rules/summary.smk"
 
 
@@ -33,4 +34,5 @@ onsuccess:
 rule all:
     input:
         summary_outputs(),
+        knockout_targets(),
     default_target: True

@@ -245,3 +245,27 @@ def test_pipeline_job_and_gather_round_trip(tmp_path):
     assert back["cell_id"].tolist() == direct["cell_id"].tolist()
     with pytest.raises(ValueError, match="more than one chunk"):
         en.gather_elasticnet(outs + outs[:1])
+
+
+@pytest.mark.parametrize("alpha,l1", [(1e-6, 0.3), (1e-2, 0.9), (10.0, 0.01)])
+def test_exact_where_coordinate_descent_cannot_converge(alpha, l1):
+    """More sources than bins, small alpha: the solution satisfies the KKT conditions and its
+    objective is below scikit-learn's coordinate descent (which stops far from the optimum)."""
+    X, Y = _data(n=20, p=60, T=1, seed=4)
+    y = Y[:, 0]
+    w, b = en.elasticnet_coef(X, y, alpha, l1)
+    Xc, yc = X - X.mean(0), y - y.mean()
+    lam1, lam2 = alpha * l1, alpha * (1 - l1)
+    g = Xc.T @ (yc - Xc @ w) - lam2 * w
+    nz = w != 0
+    assert nz.any()
+    np.testing.assert_allclose(g[nz], lam1 * np.sign(w[nz]), rtol=1e-6, atol=1e-9)
+    assert np.all(np.abs(g[~nz]) <= lam1 * (1 + 1e-6) + 1e-9)
+    assert b == pytest.approx(y.mean() - X.mean(0) @ w)
+
+    def obj(v):
+        res = yc - Xc @ v
+        return 0.5 * res @ res + lam1 * np.abs(v).sum() + 0.5 * lam2 * v @ v
+
+    cd = _ref_fit(X, Y, np.arange(20), alpha, l1)[0]
+    assert obj(w) <= obj(cd) * (1 + 1e-12)

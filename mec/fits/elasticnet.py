@@ -86,6 +86,7 @@ _KKT_RTOL = 1e-11
 _KKT_ATOL = 1e-13
 # reassociation lets numba vectorise the dot products; NaN/inf semantics are kept (no 'nnan')
 _FM = {"reassoc", "contract"}
+_LAPACK_MIN = 64  # systems larger than this use LAPACK's Cholesky (faster than plain loops)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -103,11 +104,40 @@ else:  # pragma: no cover
 
 
 @njit(cache=True, fastmath=_FM)
+def _chol_solve_lapack(H, b, k):
+    A = np.empty((k, k))
+    for i in range(k):
+        for q in range(i + 1):
+            A[i, q] = H[i, q]
+            A[q, i] = H[i, q]
+        if not A[i, i] > 0.0:
+            return False
+    try:
+        L = np.linalg.cholesky(A)
+    except Exception:  # not positive definite
+        return False
+    for i in range(k):  # forward: L y = b
+        s = b[i]
+        for q in range(i):
+            s -= L[i, q] * b[q]
+        b[i] = s / L[i, i]
+    for i in range(k - 1, -1, -1):  # backward: L^T x = y
+        s = b[i]
+        for q in range(i + 1, k):
+            s -= L[q, i] * b[q]
+        b[i] = s / L[i, i]
+    return True
+
+
+@njit(cache=True, fastmath=_FM)
 def chol_solve(H, b, k):
     """Solve H x = b for SPD H (k x k, overwritten by its Cholesky factor); b -> x.
 
-    Returns False when H is not numerically positive definite.
+    Only the lower triangle of H is read. Returns False when H is not numerically positive
+    definite. Large systems (the 2.2 m arena's ~190-bin folds) go to LAPACK's blocked potrf.
     """
+    if k > _LAPACK_MIN:
+        return _chol_solve_lapack(H, b, k)
     for j in range(k):
         s = H[j, j]
         for q in range(j):

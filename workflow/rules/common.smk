@@ -9,6 +9,10 @@ DATASET = config["dataset"]["name"]
 DATASET_FILE = f"{RESULTS}/data/{DATASET}.h5"
 ARENAS = list(config["dataset"]["arenas"])  # e.g. ["1.0", "2.2"]
 MODELS = list(config["models"])
+# Models with no training step (config models.X.baseline) and the rest (trained networks).
+BASELINES = [m for m in MODELS if config["models"][m].get("baseline")]
+TWO_STAGE = [m for m in BASELINES if config["models"][m]["baseline"] == "place_cells_mec"]
+NETWORKS = [m for m in MODELS if m not in BASELINES]
 LAYERS = config["fits"]["layers"]
 SCALE_KEYS = ("n_units", "n_place_cells", "batch_size", "sequence_length", "epochs",
               "steps_per_epoch", "learning_rate", "n_eval_batches")
@@ -96,7 +100,21 @@ def consistency_targets():
 
 
 def history_targets():
-    return {m: f"{RESULTS}/models/{m}/history.csv" for m in MODELS}
+    return {m: f"{RESULTS}/models/{m}/history.csv" for m in NETWORKS}
+
+
+def fit_layers(wildcards):
+    """Layers fitted: config fits.layers for networks; every layer of a baseline's file."""
+    return None if wildcards.model in BASELINES else LAYERS
+
+
+def knockout_targets():
+    models = config["knockouts"]["models"]
+    unknown = [m for m in models if m not in NETWORKS]
+    if unknown:
+        raise ValueError(f"config knockouts.models: {unknown} are not trained models of this "
+                         f"config (trained models: {NETWORKS})")
+    return [f"{RESULTS}/knockouts/{m}.csv" for m in models]
 
 
 def ratemap_targets():

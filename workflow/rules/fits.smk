@@ -66,6 +66,8 @@ rule interanimal:
 
 
 rule fit_model:
+    wildcard_constraints:
+        model=_regex_choice([m for m in MODELS if m not in TWO_STAGE]),
     input:
         dataset=DATASET_FILE,
         ratemaps=f"{RESULTS}/ratemaps/{{model}}_{{arena}}.h5",
@@ -76,7 +78,7 @@ rule fit_model:
         model=lambda wc: wc.model,
         arena=lambda wc: float(wc.arena),
         maps=fit_maps(),
-        layers=LAYERS,
+        layers=fit_layers,
         train_frac=config["fits"]["train_frac"],
         num_splits=config["fits"]["num_splits"],
         split_start_seed=config["fits"]["split_start_seed"],

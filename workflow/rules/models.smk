@@ -2,6 +2,8 @@
 
 
 rule train_model:
+    wildcard_constraints:
+        model=_regex_choice(NETWORKS),
     output:
         model=f"{RESULTS}/models/{{model}}/model.keras",
         config=f"{RESULTS}/models/{{model}}/config.json",
@@ -24,6 +26,8 @@ rule train_model:
 
 
 rule export_ratemaps:
+    wildcard_constraints:
+        model=_regex_choice(NETWORKS),
     input:
         model=f"{RESULTS}/models/{{model}}/model.keras",
         dataset=DATASET_FILE,

@@ -1,8 +1,9 @@
 # Summary tables and figures over every stage; every output appears in `snakemake --report`.
 
 SUMMARY_TABLES = ["ceiling", "predictivity", "best_layer", "by_cell_type", "figure2",
-                  "figure2_fraction", "figure2_long"]
-FIGURE_KINDS = ["data_ratemaps", "unit_gallery", "scatter", "distributions", "training"]
+                  "figure2_fraction", "figure2_long", "dimensionality", "knockouts"]
+FIGURE_KINDS = ["data_ratemaps", "unit_gallery", "scatter", "distributions", "training",
+                "dimensionality", "knockouts"]
 
 
 rule summarize:
@@ -12,6 +13,7 @@ rule summarize:
         fits=fit_targets(),
         histories=list(history_targets().values()),
         ratemaps=list(ratemap_targets().values()),
+        knockouts=knockout_targets(),
     output:
         **{t: report(f"{RESULTS}/summary/{t}.csv", category="Tables") for t in SUMMARY_TABLES},
         markdown=f"{RESULTS}/summary/summary.md",
