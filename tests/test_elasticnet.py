@@ -87,20 +87,21 @@ def test_every_grid_score_equals_sklearn_bruteforce():
     np.testing.assert_array_equal(np.isnan(mean), np.isnan(folds).any(axis=0))
 
 
-@pytest.mark.parametrize("p,train_frac", [(6, 0.8), (30, 0.5)])
-def test_choices_and_scores_equal_bruteforce(p, train_frac):
+@pytest.mark.parametrize("n,p,train_frac", [(60, 6, 0.8), (60, 30, 0.5), (160, 75, 0.9)])
+def test_choices_and_scores_equal_bruteforce(n, p, train_frac):
     """Chosen combination is a reference optimum (ties within 1e-9), test r to 1e-6.
 
     p=30 with 15-bin folds has more sources than fit bins; there the sub-grid keeps alphas
     where the reference's coordinate descent converges (at tiny alphas it does not, which is
-    why the engine, not scikit-learn, defines the exact answer there).
+    why the engine, not scikit-learn, defines the exact answer there). n=160, p=75: systems
+    larger than 64 (LAPACK Cholesky path).
     """
-    X, Y = _data(n=60, p=p, T=3, seed=p)
+    X, Y = _data(n=n, p=p, T=3, seed=p)
     if p > 20:
         alphas, l1s = np.geomspace(10.0, 1e5, 5), np.array([1e-16, 0.3, 0.9, 1.0])
     else:
         alphas, l1s = SHORT_A, SHORT_L
-    splits = generate_train_test_splits(60, train_frac=train_frac, num_splits=2,
+    splits = generate_train_test_splits(n, train_frac=train_frac, num_splits=2,
                                         split_start_seed=5)
     df = en.elasticnet_grid_search(X, Y, splits, alphas, l1s, progress=False)
     assert len(df) == 2 * 3

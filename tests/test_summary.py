@@ -1,26 +1,37 @@
 """Tests of mec.summary: summary numbers against hand computations, Markdown rendering,
-figures written as valid PNGs, and the missing-input policy."""
+figures written as valid PNGs, baselines in the Figure 2 tables, the dimensionality control,
+the knockout table, and the missing-input policy."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from mec.summary import TABLES, keys_from_paths, summarize
+from mec.dimensionality import participation_ratio
+from mec.summary import TABLES, keys_from_paths, participation_ratios, summarize
 from mec.summary import figures as figs
 from mec.summary.tables import (
+    DIMENSIONALITY_COLUMNS,
+    KNOCKOUT_TABLE_COLUMNS,
     aggregate_scores,
+    baseline_label,
     best_layer_table,
     by_cell_type_table,
     ceiling_table,
     cell_type_group,
     choose_map,
+    dimensionality_correlation,
+    dimensionality_table,
     figure2_long_table,
     figure2_table,
+    knockouts_table,
+    load_knockouts,
     load_scores,
+    model_descriptor,
     predictivity_table,
     reference_ceiling,
     to_markdown,
@@ -28,6 +39,7 @@ from mec.summary.tables import (
 )
 
 COLS = ["arena", "animal", "cell_id", "cell_type", "source", "layer", "map", "score"]
+CONDITIONS_ = ["untrained", "trained", "generalization", "position_loss"]
 
 # Two animals in arena 1.0. Holdout "ridge" scores, with one NaN (cell b3):
 #   A: a1 .2 grid, a2 .4 grid, a3 .6 border           -> animal median .4
@@ -62,15 +74,23 @@ FIT_SCORES = {
     ("untrained", "g"): [0.11] * 7,
     ("gru_gen", "g"): [0.33] * 7,
     ("pos", "g"): [0.22] * 7,
-    ("velocity", "g"): [0.055] * 7,
+    ("velocity", "velocity"): [0.055] * 7,
+    ("nmf100_data", "nmf"): [0.5] * 7,
+    ("nmf9_box22", "nmf"): [0.15] * 7,
 }
+# What the schema's defaults add to every model config, baselines included (train_arena 2.2,
+# loss place_cells, UGRNN, relu): a baseline must still be a "baseline", not "generalization".
+SCHEMA_DEFAULTS = {"architecture": "UGRNN", "activation": "relu", "loss": "place_cells",
+                   "train_arena": 2.2, "untrained": False, "cues": False, "reward_zone": False}
 MODEL_CONFIGS = {
     "ugrnn_relu": {"architecture": "UGRNN", "activation": "relu", "loss": "place_cells", "train_arena": 1.0},
     "untrained": {"architecture": "UGRNN", "activation": "relu", "loss": "place_cells", "train_arena": 2.2,
                   "untrained": True},
     "gru_gen": {"architecture": "GRU", "activation": "tanh", "loss": "place_cells", "train_arena": 2.2},
     "pos": {"architecture": "UGRNN", "activation": "relu", "loss": "position", "train_arena": 2.2},
-    "velocity": {"baseline": "velocity"},
+    "velocity": dict(SCHEMA_DEFAULTS, baseline="velocity"),
+    "nmf100_data": dict(SCHEMA_DEFAULTS, baseline="nmf", n_components=100, baseline_arena="data"),
+    "nmf9_box22": dict(SCHEMA_DEFAULTS, baseline="nmf", n_components=9, baseline_arena=2.2),
 }
 
 
@@ -158,9 +178,35 @@ def test_training_condition_rules():
     assert training_condition(MODEL_CONFIGS["ugrnn_relu"], 2.2) == "generalization"
     assert training_condition(MODEL_CONFIGS["untrained"], 2.2) == "untrained"
     assert training_condition(MODEL_CONFIGS["pos"], 2.2) == "position_loss"
-    assert training_condition(MODEL_CONFIGS["velocity"], 1.0) == "any"
+    # Baselines are checked first: schema defaults give them train_arena 2.2.
+    assert training_condition(MODEL_CONFIGS["velocity"], 1.0) == "baseline"
+    assert training_condition(MODEL_CONFIGS["nmf9_box22"], 2.2) == "baseline"
+    assert training_condition(dict(MODEL_CONFIGS["untrained"], baseline="nmf"), 2.2) == "baseline"
+    assert training_condition({"architecture": "GRU"}, 1.0) == "any"  # no train_arena
     with pytest.raises(ValueError, match="train_arena"):
         training_condition({"train_arena": "big"}, 1.0)
+
+
+def test_baseline_labels():
+    # The 11 baselines of configs/figure2.yaml get 11 distinct labels.
+    cfgs = [{"baseline": "velocity"},
+            {"baseline": "place_cells", "n_place_cells": 512, "baseline_arena": "data"},
+            {"baseline": "place_cells_mec", "baseline_arena": "data"}]
+    cfgs += [{"baseline": "nmf", "n_components": k, "baseline_arena": box}
+             for box in ("data", 2.2) for k in (9, 100, 256, 512)]
+    labels = [baseline_label(dict(SCHEMA_DEFAULTS, **c)) for c in cfgs]
+    assert labels[:3] == ["velocity", "place_cells", "place_cells_mec"]
+    assert labels[3:5] == ["nmf k=9 (data arena)", "nmf k=100 (data arena)"]
+    assert labels[-1] == "nmf k=512 (2.2 m)"
+    assert len(set(labels)) == 11
+    assert baseline_label({"baseline": "nmf", "n_components": 100}) == "nmf k=100 (data arena)"
+    assert baseline_label({"baseline": "place_cells", "baseline_arena": 2.2}) == "place_cells (2.2 m)"
+    d = model_descriptor("nmf9_box22", MODEL_CONFIGS["nmf9_box22"])
+    assert d == {"architecture": "baseline", "activation": "nmf k=9 (2.2 m)", "variant": ""}
+    with pytest.raises(ValueError, match="baseline_arena"):
+        baseline_label({"baseline": "nmf", "baseline_arena": "box"})
+    with pytest.raises(ValueError, match="baseline"):
+        baseline_label({"architecture": "GRU"})
 
 
 def test_cell_type_groups():
@@ -219,7 +265,7 @@ def test_figure2_pivot():
     wide = figure2_table(long, "median")
     assert list(wide.columns) == ["arena", "map", "architecture", "activation", "variant",
                                   "untrained", "trained", "generalization", "position_loss",
-                                  "any", "ceiling"]
+                                  "baseline", "ceiling"]
     w = wide.set_index(["architecture", "activation", "variant"])
     assert w.loc[("UGRNN", "relu", "ugrnn_relu"), "trained"] == pytest.approx(0.44)
     assert w.loc[("UGRNN", "relu", "ugrnn_relu_s2"), "trained"] == pytest.approx(0.45)
@@ -227,13 +273,239 @@ def test_figure2_pivot():
     assert w.loc[("UGRNN", "relu", ""), "position_loss"] == pytest.approx(0.22)
     assert w.loc[("GRU", "tanh", ""), "generalization"] == pytest.approx(0.33)
     assert np.isnan(w.loc[("GRU", "tanh", ""), "trained"])
-    assert w.loc[("baseline", "velocity", ""), "any"] == pytest.approx(0.055)
-    assert wide["architecture"].iloc[-1] == "baseline"  # baselines after the networks
+    # Each baseline has its own row, in the "baseline" column only.
+    assert w.loc[("baseline", "velocity", ""), "baseline"] == pytest.approx(0.055)
+    assert w.loc[("baseline", "nmf k=100 (data arena)", ""), "baseline"] == pytest.approx(0.5)
+    assert w.loc[("baseline", "nmf k=9 (2.2 m)", ""), "baseline"] == pytest.approx(0.15)
+    assert w.loc[w.index.get_level_values(0) == "baseline", CONDITIONS_].isna().all().all()
+    # Rows: the paper's order (GRU before UGRNN), then the baselines (velocity, then NMF in
+    # the data arena before the 2.2 m box).
+    assert wide["architecture"].tolist() == ["GRU", "UGRNN", "UGRNN", "UGRNN",
+                                             "baseline", "baseline", "baseline"]
+    assert wide["activation"].tolist()[-3:] == ["velocity", "nmf k=100 (data arena)", "nmf k=9 (2.2 m)"]
     assert wide["ceiling"].iloc[0] == pytest.approx(0.7)  # elasticnet ceiling
     frac = figure2_table(long, "fraction_of_ceiling").set_index(["architecture", "activation", "variant"])
     assert frac.loc[("GRU", "tanh", ""), "generalization"] == pytest.approx(0.33 / 0.7)
+    assert frac.loc[("baseline", "nmf k=100 (data arena)", ""), "baseline"] == pytest.approx(0.5 / 0.7)
+    assert long["activation"].tolist()[-3:] == wide["activation"].tolist()[-3:]
     with pytest.raises(ValueError, match="value"):
         figure2_table(long, "mean")
+
+
+def test_figure2_row_order_follows_the_paper():
+    archs = ["UGRNN", "GRU", "RNN", "LSTM", "SRNN"]
+    acts = ["relu", "sigmoid", "linear", "tanh"]
+    cfgs = {f"{a}_{f}": {"architecture": a, "activation": f, "train_arena": 1.0, "loss": "place_cells"}
+            for a in archs for f in acts}
+    cfgs.update({f"nmf{k}_{b}": {"baseline": "nmf", "n_components": k, "baseline_arena": b}
+                 for k in (512, 9, 100) for b in (2.2, "data")})
+    cfgs["pc"] = {"baseline": "place_cells"}
+    rows = []
+    for i, m in enumerate(cfgs):
+        rows += _rows(1.0, m, "g", "ridge", [0.01 * i] * 7)
+    fits = pd.DataFrame(rows, columns=COLS)
+    wide = figure2_table(figure2_long_table(best_layer_table(
+        predictivity_table(fits, ceiling_table(consistency_df()), cfgs))))
+    labels = list(zip(wide["architecture"], wide["activation"]))
+    assert labels[:4] == [("RNN", "linear"), ("RNN", "tanh"), ("RNN", "sigmoid"), ("RNN", "relu")]
+    assert [a for a, _ in labels[:20:4]] == ["RNN", "SRNN", "GRU", "LSTM", "UGRNN"]
+    assert [f for _, f in labels[20:]] == [
+        "place_cells", "nmf k=9 (data arena)", "nmf k=100 (data arena)", "nmf k=512 (data arena)",
+        "nmf k=9 (2.2 m)", "nmf k=100 (2.2 m)", "nmf k=512 (2.2 m)"]
+
+
+# ---------------------------------------------------------------------------
+# Dimensionality control (SPEC 6)
+# ---------------------------------------------------------------------------
+def _pr_maps():
+    """2 x 2-bin maps with hand-computable participation ratios. Flattened (C order):
+    u1 = [1, -1, 0, 0], u2 = [0, 0, 1, -1] (centred, orthogonal, equal norm), u3 = 2 u1.
+    layer g  = [u1, u2]:     eigenvalues equal -> PR 2;
+    layer pre_g = [u1, u2, u3]: squared singular values 2(1 + 4) = 10 and 2 -> PR 12^2 / 104;
+    layer dc = [u1]:         PR 1."""
+    u1 = np.array([[1.0, -1.0], [0.0, 0.0]])
+    u2 = np.array([[0.0, 0.0], [1.0, -1.0]])
+    return {"pre_g": np.stack([u1, u2, 2 * u1], -1), "g": np.stack([u1, u2], -1),
+            "dc": u1[:, :, None]}
+
+
+PR_EXPECTED = {"pre_g": 144.0 / 104.0, "g": 2.0, "dc": 1.0}
+
+
+def test_participation_ratios_from_files(tmp_path):
+    from mec.ratemaps import save_model_ratemaps
+
+    edges = (np.array([-0.5, 0.0, 0.5]), np.array([-0.5, 0.0, 0.5]))
+    p1 = save_model_ratemaps(tmp_path / "ugrnn_relu_1.0.h5", _pr_maps(), *edges, {})
+    p2 = save_model_ratemaps(tmp_path / "nmf100_data_1.0.h5", {"nmf": _pr_maps()["g"]}, *edges, {})
+    pr = participation_ratios({("ugrnn_relu", 1.0): p1, ("nmf100_data", 1.0): p2})
+    got = {(m, l): v for m, l, v in zip(pr["model"], pr["layer"], pr["participation_ratio"])}
+    for layer, want in PR_EXPECTED.items():
+        assert got[("ugrnn_relu", layer)] == pytest.approx(want)
+    assert got[("nmf100_data", "nmf")] == pytest.approx(2.0)
+    assert pr.set_index(["model", "layer"]).loc[("ugrnn_relu", "pre_g"), "n_units"] == 3
+    assert participation_ratios({}).empty
+
+
+def test_dimensionality_table_joins_pr_and_predictivity():
+    con = consistency_df()
+    pred = predictivity_table(fits_df(), ceiling_table(con), MODEL_CONFIGS)
+    best = best_layer_table(pred)
+    pr = pd.DataFrame([("ugrnn_relu", 1.0, l, n, PR_EXPECTED[l]) for l, n in
+                       (("pre_g", 3), ("g", 2), ("dc", 1))]
+                      + [("nmf100_data", 1.0000001, "nmf", 2, 2.0),   # float noise in the arena
+                         ("no_fit", 1.0, "g", 4, 3.5)],
+                      columns=["model", "arena", "layer", "n_units", "participation_ratio"])
+    dim = dimensionality_table(pr, pred, best, "ridge", MODEL_CONFIGS)
+    assert list(dim.columns) == DIMENSIONALITY_COLUMNS
+    d = dim.set_index(["model", "layer"])
+    assert d.loc[("ugrnn_relu", "g"), "participation_ratio"] == pytest.approx(2.0)
+    assert d.loc[("ugrnn_relu", "g"), "median"] == pytest.approx(0.44)
+    assert d.loc[("ugrnn_relu", "g"), "fraction_of_ceiling"] == pytest.approx(0.44 / 0.55)
+    assert d.loc[("ugrnn_relu", "pre_g"), "median"] == pytest.approx(0.4)
+    assert d.loc[("ugrnn_relu", "pre_g"), "participation_ratio"] == pytest.approx(144 / 104)
+    assert d["is_best_layer"].sum() == best.shape[0]
+    assert bool(d.loc[("ugrnn_relu", "g"), "is_best_layer"])
+    assert not bool(d.loc[("ugrnn_relu", "dc"), "is_best_layer"])
+    assert d.loc[("nmf100_data", "nmf"), "median"] == pytest.approx(0.5)
+    assert d.loc[("nmf100_data", "nmf"), "condition"] == "baseline"
+    assert d.loc[("nmf100_data", "nmf"), "activation"] == "nmf k=100 (data arena)"
+    # A rate map without a fit, and a fit without rate maps, keep NaN for what they lack.
+    assert np.isnan(d.loc[("no_fit", "g"), "median"]) and d.loc[("no_fit", "g"), "condition"] == "unknown"
+    assert np.isnan(d.loc[("gru_gen", "g"), "participation_ratio"])
+    assert dim[dim["model"] == "ugrnn_relu"]["layer"].tolist() == ["pre_g", "g", "dc"]
+    # No map, no rate maps: the empty table keeps its columns.
+    empty = dimensionality_table(pr.iloc[:0], pred.iloc[:0], best.iloc[:0], None)
+    assert empty.empty and list(empty.columns) == DIMENSIONALITY_COLUMNS
+    with pytest.raises(ValueError, match="participation_ratio"):
+        dimensionality_table(pr.drop(columns="participation_ratio"), pred, best, "ridge")
+
+
+def _dim_rows():
+    """Best-layer rows of 4 networks and a baseline, plus rows the correlation must skip."""
+    rows = [("n1", "pre_g", 1.0, 0.1, True, "UGRNN"), ("n2", "g", 2.0, 0.3, True, "GRU"),
+            ("n3", "g", 4.0, 0.2, True, "LSTM"), ("n4", "g", 8.0, 0.4, True, "RNN"),
+            ("b1", "nmf", 16.0, 0.05, True, "baseline"),
+            ("n1", "g", 100.0, 0.01, False, "UGRNN"),       # not the best layer
+            ("n5", "g", np.nan, 0.9, True, "UGRNN")]        # no rate maps
+    df = pd.DataFrame(rows, columns=["model", "layer", "participation_ratio", "median",
+                                     "is_best_layer", "architecture"])
+    return df.assign(arena=1.0, map="ridge", condition="trained")
+
+
+def test_dimensionality_correlation_by_hand():
+    corr = dimensionality_correlation(_dim_rows()).set_index("models")
+    # networks: PR ranks [1 2 3 4], median ranks [1 3 2 4]: rho = 1 - 6 * 2 / (4 * 15) = 0.8
+    assert corr.loc["networks", "n_models"] == 4
+    assert corr.loc["networks", "spearman_rho"] == pytest.approx(0.8)
+    # all: median ranks [2 4 3 5 1]: sum d^2 = 22, rho = 1 - 6 * 22 / (5 * 24) = -0.1
+    assert corr.loc["all", "n_models"] == 5
+    assert corr.loc["all", "spearman_rho"] == pytest.approx(-0.1)
+    from scipy import stats
+    assert corr.loc["all", "p_value"] == pytest.approx(
+        stats.spearmanr([1, 2, 4, 8, 16], [0.1, 0.3, 0.2, 0.4, 0.05]).pvalue)
+    # Fewer than three models: NaN, not an error.
+    few = dimensionality_correlation(_dim_rows().iloc[:2]).set_index("models")
+    assert np.isnan(few.loc["all", "spearman_rho"]) and few.loc["all", "n_models"] == 2
+
+
+def test_dimensionality_scatter(tmp_path):
+    dim = _dim_rows().assign(activation=["relu"] * 4 + ["nmf k=9 (data arena)", "relu", "relu"])
+    corr = dimensionality_correlation(dim)
+    out = figs.dimensionality_scatter(dim, 1.0, tmp_path / "d.png", ceiling=0.55, correlation=corr)
+    _check_png(out)
+    assert figs.dimensionality_scatter(dim, 2.2, tmp_path / "none.png") is None
+    assert not (tmp_path / "none.png").exists()
+
+
+# ---------------------------------------------------------------------------
+# Knockouts
+# ---------------------------------------------------------------------------
+GRID_ERR = [40.0, 42.0, 47.0, 45.0]
+HET_ERR = [31.0, 33.0, 32.0, 36.0]
+
+
+def knockout_df(model="m", het=HET_ERR):
+    rows = [(model, "none", 0, 0, 0, 30.0)]
+    rows += [(model, "grid", r, 3, 5, e) for r, e in enumerate(GRID_ERR)]
+    rows += [(model, "heterogeneous", r, 3, 8, e) for r, e in enumerate(het)]
+    return pd.DataFrame(rows, columns=["model", "group", "resample", "n_units_zeroed",
+                                       "group_size", "decoding_error_cm"])
+
+
+def test_knockouts_table_by_hand(tmp_path):
+    from scipy import stats
+
+    p1, p2 = tmp_path / "m.csv", tmp_path / "a.csv"
+    knockout_df("m").to_csv(p1, index=False)
+    # Model "a" has no usable heterogeneous set (rows NaN, as knockout_table writes them).
+    knockout_df("a", het=[np.nan] * 4).assign(
+        n_units_zeroed=lambda d: np.where(d["group"] == "heterogeneous", 0, d["n_units_zeroed"])
+    ).to_csv(p2, index=False)
+    t = knockouts_table(load_knockouts([p1, p2]))
+    assert list(t.columns) == KNOCKOUT_TABLE_COLUMNS
+    assert t["model"].tolist() == ["a"] * 4 + ["m"] * 4  # sorted by model
+    m = t[t["model"] == "m"].set_index("group")
+    assert m.index.tolist() == ["none", "grid", "heterogeneous", "grid-heterogeneous"]
+    # grid: mean 43.5; deviations -3.5 -1.5 3.5 1.5 -> var 29 / 3, sem sqrt(29 / 3) / 2
+    assert m.loc["grid", "mean_cm"] == pytest.approx(43.5)
+    assert m.loc["grid", "sem_cm"] == pytest.approx(np.sqrt(29 / 3) / 2)
+    assert m.loc["heterogeneous", "mean_cm"] == pytest.approx(33.0)
+    assert m.loc["heterogeneous", "sem_cm"] == pytest.approx(stats.sem(HET_ERR))
+    assert (m.loc["grid", "n_resamples"], m.loc["grid", "set_size"], m.loc["grid", "group_size"]) == (4, 3, 5)
+    assert m.loc["heterogeneous", "group_size"] == 8
+    assert (m.loc["none", "n_resamples"], m.loc["none", "set_size"]) == (1, 0)
+    assert m.loc["none", "mean_cm"] == pytest.approx(30.0) and np.isnan(m.loc["none", "sem_cm"])
+    # differences per resample [9 9 15 9]: mean 10.5, sd 3, sem 1.5
+    diff = m.loc["grid-heterogeneous"]
+    assert diff["mean_cm"] == pytest.approx(10.5) and diff["sem_cm"] == pytest.approx(1.5)
+    assert diff["set_size"] == 3 and diff["n_resamples"] == 4
+    assert diff["p_welch"] == pytest.approx(stats.ttest_ind(GRID_ERR, HET_ERR, equal_var=False).pvalue)
+    assert diff["p_welch"] < 0.01
+    a = t[t["model"] == "a"].set_index("group")
+    assert a.loc["heterogeneous", "n_resamples"] == 0 and np.isnan(a.loc["heterogeneous", "mean_cm"])
+    assert np.isnan(a.loc["grid-heterogeneous", "p_welch"])
+    # Markdown shows missing values as empty cells, not "<NA>".
+    md = to_markdown(t)
+    assert "<NA>" not in md and "nan" not in md.lower()
+
+
+def test_knockouts_inputs():
+    empty = knockouts_table(load_knockouts([]))
+    assert empty.empty and list(empty.columns) == KNOCKOUT_TABLE_COLUMNS
+
+
+def test_knockouts_input_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="ko.csv"):
+        load_knockouts([tmp_path / "ko.csv"])
+    bad = tmp_path / "bad.csv"
+    knockout_df().drop(columns="decoding_error_cm").to_csv(bad, index=False)
+    with pytest.raises(ValueError, match="decoding_error_cm"):
+        load_knockouts([bad])
+    knockout_df().replace({"group": {"grid": "border"}}).to_csv(bad, index=False)
+    with pytest.raises(ValueError, match="border"):
+        load_knockouts([bad])
+
+
+def test_knockout_plot(tmp_path):
+    ko = knockout_df("m")
+    _check_png(figs.knockout_plot(ko, tmp_path / "k.png", knockouts_table(ko)))
+
+
+def test_import_stays_light():
+    # import mec.summary (and building the knockout table, which reuses
+    # mec.models.knockouts) must not pull in Keras, TensorFlow or pyplot: the workflow's
+    # dry run and the summary job import it.
+    code = ("import sys, pandas as pd\n"
+            "import mec.summary\n"
+            "from mec.summary.tables import knockouts_table\n"
+            "knockouts_table(pd.DataFrame({'model': ['m', 'm'], 'group': ['grid', 'heterogeneous'],"
+            " 'resample': [0, 0], 'n_units_zeroed': [1, 1], 'group_size': [2, 2],"
+            " 'decoding_error_cm': [1.0, 2.0]}))\n"
+            "heavy = [m for m in sys.modules if m.split('.')[0] in ('keras', 'tensorflow')"
+            " or m == 'matplotlib.pyplot']\n"
+            "assert not heavy, heavy\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
 def test_markdown_renders_numbers():
@@ -289,10 +561,13 @@ def test_summarize_end_to_end(tmp_path):
     histories, ratemaps = keys_from_paths([hist], [rm_path], MODEL_CONFIGS)
     assert histories == {"ugrnn_relu": str(hist)}
     assert ratemaps == {("ugrnn_relu", 1.0): str(rm_path)}
+    ko_path = tmp_path / "knockouts" / "ugrnn_relu.csv"
+    ko_path.parent.mkdir()
+    knockout_df("ugrnn_relu").to_csv(ko_path, index=False)
 
     out, figdir = tmp_path / "summary", tmp_path / "summary" / "figures"
     written = summarize(cons, fits, histories, MODEL_CONFIGS, ds_path, ratemaps, out, figdir,
-                        units_shown=4)
+                        units_shown=4, knockout_csvs=[ko_path])
 
     for name in TABLES:
         assert (out / f"{name}.csv").exists() and (out / f"{name}.md").exists()
@@ -311,13 +586,49 @@ def test_summarize_end_to_end(tmp_path):
     summary = (out / "summary.md").read_text()
     assert "Figure 2 map: elasticnet" in summary and "| 0.550 |" in summary
 
+    # Baselines have their own rows in every Figure 2 table and in the Markdown.
+    f2 = f2.set_index("activation")
+    assert f2.loc["nmf k=100 (data arena)", "baseline"] == pytest.approx(0.5)
+    assert f2.loc["nmf k=9 (2.2 m)", "baseline"] == pytest.approx(0.15)
+    assert pd.read_csv(out / "figure2_fraction.csv").set_index("activation").loc[
+        "velocity", "baseline"] == pytest.approx(0.055 / 0.7)
+    long = pd.read_csv(out / "figure2_long.csv").set_index("model")
+    assert long.loc["nmf9_box22", "condition"] == "baseline"
+    assert long.loc["nmf9_box22", "activation"] == "nmf k=9 (2.2 m)"
+    assert "| nmf k=9 (2.2 m) |" in (out / "figure2.md").read_text()
+
+    # Dimensionality: PR of every layer of the rate-map file beside the elasticnet medians.
+    dim = pd.read_csv(out / "dimensionality.csv")
+    assert list(dim.columns) == DIMENSIONALITY_COLUMNS
+    d = dim[dim["model"] == "ugrnn_relu"].set_index("layer")
+    assert d.index.tolist() == ["pre_g", "g", "dc"]
+    for layer, m in maps.items():
+        assert d.loc[layer, "participation_ratio"] == pytest.approx(participation_ratio(m))
+        assert d.loc[layer, "n_units"] == m.shape[-1]
+    assert d.loc["g", "median"] == pytest.approx(0.44) and bool(d.loc["g", "is_best_layer"])
+    assert d.loc["g", "fraction_of_ceiling"] == pytest.approx(0.44 / 0.7)
+    assert set(dim["map"]) == {"elasticnet"}
+    # Fitted models without rate maps keep their rows, PR NaN.
+    assert np.isnan(dim.set_index("model").loc["gru_gen", "participation_ratio"])
+    assert "Spearman rho between participation ratio" in summary
+
+    # Knockouts: the table's numbers and the summary line.
+    ko = pd.read_csv(out / "knockouts.csv")
+    assert list(ko.columns) == KNOCKOUT_TABLE_COLUMNS
+    assert ko["group"].tolist() == ["none", "grid", "heterogeneous", "grid-heterogeneous"]
+    assert ko.set_index("group").loc["grid", "mean_cm"] == pytest.approx(43.5)
+    assert "Knockouts of ugrnn_relu: grid - heterogeneous decoding error 10.5" in summary
+    assert "| grid-heterogeneous |" in (out / "knockouts.md").read_text()
+
     index = pd.read_csv(out / "figures.csv")
     assert sorted(index["kind"].unique()) == sorted(figs.FIGURE_KINDS)
-    # 1 data gallery, 3 layers, 5 models' scatters, 1 distribution plot, 1 training curve.
-    assert len(written) == len(index) == 1 + 3 + 5 + 1 + 1
+    # 1 data gallery, 3 layers, 7 models' scatters, 1 distribution plot, 1 training curve,
+    # 1 dimensionality scatter (arena 1.0), 1 knockout plot.
+    assert len(written) == len(index) == 1 + 3 + 7 + 1 + 1 + 1 + 1
     assert [str(p) for p in written] == index["path"].tolist()
     for rel in ("unit_gallery/ugrnn_relu_1.0_g.png", "scatter/ugrnn_relu_1.0.png",
-                "data_ratemaps/1.0.png", "distributions/1.0.png", "training/ugrnn_relu.png"):
+                "data_ratemaps/1.0.png", "distributions/1.0.png", "training/ugrnn_relu.png",
+                "dimensionality/1.0.png", "knockouts/ugrnn_relu.png"):
         assert figdir / rel in written
     for p in written:
         _check_png(p)
@@ -337,8 +648,13 @@ def test_summarize_without_fits_is_partial(tmp_path):
     out, figdir = tmp_path / "s", tmp_path / "s" / "f"
     written = summarize(cons, [], {}, {}, None, {}, out, figdir)
     assert pd.read_csv(out / "ceiling.csv").shape[0] == 3
-    for name in ("predictivity", "best_layer", "figure2", "figure2_long"):
+    for name in ("predictivity", "best_layer", "figure2", "figure2_long", "dimensionality",
+                 "knockouts"):
         assert pd.read_csv(out / f"{name}.csv").empty
+    # Header-only tables keep their columns, so readers downstream see the schema.
+    assert list(pd.read_csv(out / "knockouts.csv").columns) == KNOCKOUT_TABLE_COLUMNS
+    assert list(pd.read_csv(out / "dimensionality.csv").columns) == DIMENSIONALITY_COLUMNS
+    assert "No knockout experiments" in (out / "summary.md").read_text()
     assert "No model fits yet" in (out / "summary.md").read_text()
     # Ceiling rows per type are still there.
     assert set(pd.read_csv(out / "by_cell_type.csv")["kind"]) == {"ceiling"}

@@ -9,7 +9,10 @@ Missing inputs (documented policy):
   tables and figures are written, the model tables are written with their header only and
   summary.md says so, so the rule's declared outputs always exist;
 - a model without a config entry -> its condition is "unknown" (it still gets its numbers);
-- a listed file that does not exist -> FileNotFoundError naming it.
+- a listed file that does not exist -> FileNotFoundError naming it;
+- no rate-map files -> the dimensionality table has only the fitted layers (PR NaN) and no
+  dimensionality figure is drawn; no knockout tables -> knockouts.csv has its header only
+  and the knockouts figure folder stays empty.
 """
 
 from __future__ import annotations
@@ -24,15 +27,22 @@ import pandas as pd
 from mec.summary.tables import (
     CEILING_SOURCES,
     CONDITIONS,
+    KNOCKOUT_DIFFERENCE,
     LAYER_ORDER,
+    baseline_label,
     best_layer_table,
     by_cell_type_table,
     ceiling_table,
     choose_map,
+    dimensionality_correlation,
+    dimensionality_table,
     figure2_long_table,
     figure2_table,
+    knockouts_table,
+    load_knockouts,
     load_scores,
     predictivity_table,
+    reference_ceiling,
     to_markdown,
     training_condition,
     write_csv,
@@ -48,14 +58,20 @@ __all__ = [
     "by_cell_type_table",
     "figure2_long_table",
     "figure2_table",
+    "dimensionality_table",
+    "dimensionality_correlation",
+    "participation_ratios",
+    "knockouts_table",
+    "load_knockouts",
     "training_condition",
+    "baseline_label",
     "to_markdown",
 ]
 
 #: Tables written by ``summarize`` to ``out_dir``, each as ``{name}.csv`` and ``{name}.md``;
 #: ``summary.md`` (all of them on one page) and ``figures.csv`` (the figure index) come too.
 TABLES = ("ceiling", "predictivity", "best_layer", "by_cell_type", "figure2",
-          "figure2_fraction", "figure2_long")
+          "figure2_fraction", "figure2_long", "dimensionality", "knockouts")
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +83,10 @@ _TITLES = {
     "figure2": "Figure 2 pivot: median predictivity at the best layer (SPEC 4.6)",
     "figure2_fraction": "Figure 2 pivot: fraction of the noise ceiling at the best layer",
     "figure2_long": "Figure 2 cells, one row per model (traceable to the pivot)",
+    "dimensionality": "Dimensionality control: participation ratio of each layer's rate maps "
+                      "beside its predictivity (Figure 2 map; Schaeffer et al., SPEC 6)",
+    "knockouts": "In-silico knockouts: decoding error (cm) with sets of grid vs heterogeneous "
+                 "units zeroed",
 }
 
 
@@ -109,6 +129,47 @@ def _write_md(text: str, path: Path) -> Path:
     return path
 
 
+def participation_ratios(ratemap_files: Mapping[tuple[str, float], str | os.PathLike]) -> pd.DataFrame:
+    """Participation ratio (SPEC 6) of every layer of every rate-map file.
+
+    ratemap_files: (model, arena m) -> ``results/ratemaps/{model}_{arena}.h5``. Each file is
+    read once (``mec.ratemaps.load_model_ratemaps``) and each layer's (nx, ny, n_units) maps
+    go through ``mec.dimensionality.participation_ratio`` (as
+    ``mec.dimensionality.ratemap_participation_ratios`` does; read here directly to record
+    n_units too). Returns columns model, arena, layer, n_units, participation_ratio.
+    """
+    from mec.dimensionality import participation_ratio
+    from mec.ratemaps import load_model_ratemaps
+
+    rows = []
+    for (model, arena), path in sorted(ratemap_files.items(), key=lambda kv: (kv[0][0], float(kv[0][1]))):
+        maps, _edges, _attrs = load_model_ratemaps(path)
+        for layer, m in maps.items():
+            rows.append({"model": model, "arena": float(arena), "layer": layer,
+                         "n_units": int(m.shape[-1]), "participation_ratio": participation_ratio(m)})
+    return pd.DataFrame(rows, columns=["model", "arena", "layer", "n_units", "participation_ratio"])
+
+
+def _dimensionality_notes(corr: pd.DataFrame) -> list[str]:
+    lines = []
+    for r in corr.itertuples(index=False):
+        rho = "n/a (fewer than 3 models)" if not pd.notna(r.spearman_rho) else \
+            f"{r.spearman_rho:.3f} (p = {r.p_value:.3g})"
+        lines.append(f"- Dimensionality (SPEC 6), arena {float(r.arena):.1f} m, map {r.map}: Spearman "
+                     f"rho between participation ratio and median predictivity at the best layer, "
+                     f"{r.models} ({r.n_models} models): {rho}.")
+    return lines
+
+
+def _knockout_notes(table: pd.DataFrame) -> list[str]:
+    lines = []
+    for r in table[table["group"] == KNOCKOUT_DIFFERENCE].itertuples(index=False):
+        lines.append(f"- Knockouts of {r.model}: grid - heterogeneous decoding error "
+                     f"{r.mean_cm:.3g} +/- {r.sem_cm:.2g} cm (mean +/- sem of {r.n_resamples} "
+                     f"resamples, sets of {r.set_size} units), Welch p = {r.p_welch:.3g}.")
+    return lines
+
+
 def summarize(consistency_csvs: Sequence[str | os.PathLike],
               fit_csvs: Sequence[str | os.PathLike],
               history_csvs: Mapping[str, str | os.PathLike],
@@ -122,7 +183,8 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
               cells_per_animal: int = 6,
               units_shown: int = 16,
               max_units_scored: int = 128,
-              seed: int = 0) -> list[Path]:
+              seed: int = 0,
+              knockout_csvs: Sequence[str | os.PathLike] = ()) -> list[Path]:
     """Write the summary tables and figures.
 
     consistency_csvs: ``results/consistency/{arena}.csv`` paths (at least one).
@@ -133,7 +195,8 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
     dataset_path: the dataset HDF5 (``mec.data.load_dataset``) for the data rate-map
         galleries, or None to skip them.
     ratemap_files: (model, arena m) -> ``results/ratemaps/{model}_{arena}.h5`` for the unit
-        galleries (``mec.ratemaps.load_model_ratemaps``); may be empty.
+        galleries and the participation ratios of the dimensionality table
+        (``mec.ratemaps.load_model_ratemaps``); may be empty.
     out_dir: gets ``{name}.csv`` and ``{name}.md`` for every name in ``TABLES``, plus
         ``summary.md`` and ``figures.csv`` (kind, model, arena, layer, path, caption).
     figure_dir: gets ``{kind}/{name}.png`` (``mec.summary.figures.figure_path``); every
@@ -142,6 +205,8 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
         first fitted map.
     cells_per_animal, units_shown, max_units_scored, seed: gallery sizes; ``seed`` draws
         the units scored when a layer has more than ``max_units_scored`` units.
+    knockout_csvs: ``results/knockouts/{model}.csv`` paths (mec.models.knockouts; may be
+        empty: knockouts.csv then has its header only).
 
     Returns the list of written figure paths (also in ``figures.csv``).
     """
@@ -170,6 +235,12 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
     tables["figure2_long"] = figure2_long_table(tables["best_layer"], f2_map)
     tables["figure2"] = figure2_table(tables["figure2_long"], "median")
     tables["figure2_fraction"] = figure2_table(tables["figure2_long"], "fraction_of_ceiling")
+    tables["dimensionality"] = dimensionality_table(participation_ratios(ratemap_files),
+                                                    tables["predictivity"], tables["best_layer"],
+                                                    f2_map, model_configs)
+    correlation = dimensionality_correlation(tables["dimensionality"])
+    knockouts = load_knockouts(knockout_csvs)
+    tables["knockouts"] = knockouts_table(knockouts)
 
     notes = [
         f"- Ceiling source: {CEILING_SOURCES[0]} where present, else {CEILING_SOURCES[1]}; "
@@ -182,12 +253,19 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
     if fits.empty:
         notes.append("- No model fits yet: only the noise ceiling is summarised; the model "
                      "tables are empty.")
+    notes += _dimensionality_notes(correlation)
+    notes += _knockout_notes(tables["knockouts"])
+    if tables["knockouts"].empty:
+        notes.append("- No knockout experiments (config knockouts.models is empty).")
 
     page = ["# Summary", "", *notes, ""]
     for name in TABLES:
         df = tables[name]
         write_csv(df, out_dir / f"{name}.csv")
         md = to_markdown(df)
+        if name == "dimensionality" and not correlation.empty:
+            md += ("\nSpearman correlation between participation ratio and median predictivity "
+                   "across models at their best layer:\n\n" + to_markdown(correlation))
         _write_md(f"# {_TITLES[name]}\n\n{md}", out_dir / f"{name}.md")
         page += [f"## {_TITLES[name]}", "", md]
         log.info("wrote %s (%d rows) and its .md", out_dir / f"{name}.csv", len(df))
@@ -240,6 +318,20 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
         out = figs.figure_path(figure_dir, "training", model=model)
         figs.training_curves(path, out, title=model)
         add("training", out, model)
+
+    dim = tables["dimensionality"]
+    if not dim.empty and f2_map is not None:
+        ref = reference_ceiling(tables["ceiling"]).set_index(["arena", "map"])["ceiling"]
+        for arena in sorted(set(dim["arena"])):
+            out = figs.figure_path(figure_dir, "dimensionality", arena=arena)
+            ceiling = ref.get((arena, f2_map), float("nan"))
+            if figs.dimensionality_scatter(dim, arena, out, ceiling=ceiling, correlation=correlation):
+                add("dimensionality", out, arena=float(arena))
+
+    for model in sorted(set(knockouts["model"])):
+        out = figs.figure_path(figure_dir, "knockouts", model=model)
+        figs.knockout_plot(knockouts[knockouts["model"] == model], out, tables["knockouts"])
+        add("knockouts", out, model)
 
     write_csv(pd.DataFrame(index, columns=["kind", "model", "arena", "layer", "path", "caption"]),
               out_dir / "figures.csv")

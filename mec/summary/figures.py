@@ -1,5 +1,6 @@
 """Summary figures (PNG): rate-map galleries, predictivity against the ceiling, score
-distributions and training curves.
+distributions, training curves, the dimensionality control (SPEC 6) and the in-silico
+knockouts.
 
 matplotlib is used through its object-oriented API (``matplotlib.figure.Figure``, rendered
 by Agg) and never through ``pyplot``: no global backend or figure state is touched, so the
@@ -20,7 +21,15 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from mec.summary.tables import CEILING_SOURCES, CELL_TYPE_GROUPS, cell_type_group
+from mec.summary.tables import (
+    BASELINE_ARCHITECTURE,
+    CEILING_SOURCES,
+    CELL_TYPE_GROUPS,
+    CONDITIONS,
+    KNOCKOUT_DIFFERENCE,
+    KNOCKOUT_GROUPS,
+    cell_type_group,
+)
 
 __all__ = [
     "FIGURE_KINDS",
@@ -31,14 +40,20 @@ __all__ = [
     "predictivity_scatter",
     "score_distributions",
     "training_curves",
+    "dimensionality_scatter",
+    "knockout_plot",
 ]
 
 #: Figure kinds: sub-folder of the figure directory and caption file
 #: ``workflow/report/{kind}.rst``.
-FIGURE_KINDS = ("data_ratemaps", "unit_gallery", "scatter", "distributions", "training")
+FIGURE_KINDS = ("data_ratemaps", "unit_gallery", "scatter", "distributions", "training",
+                "dimensionality", "knockouts")
 
 TYPE_COLOURS = {"grid": "tab:red", "border": "tab:blue", "heterogeneous": "tab:gray",
                 "other": "tab:green"}
+CONDITION_COLOURS = {"untrained": "tab:gray", "trained": "tab:blue", "generalization": "tab:orange",
+                     "position_loss": "tab:purple"}
+KNOCKOUT_COLOURS = {"none": "black", "grid": "tab:red", "heterogeneous": "tab:gray"}
 DPI = 110
 
 
@@ -46,8 +61,9 @@ def figure_path(figure_dir: str | os.PathLike, kind: str, *, model: str | None =
                 arena: float | None = None, layer: str | None = None) -> Path:
     """Path of one figure: ``{figure_dir}/{kind}/{name}.png`` with name
     data_ratemaps: ``{arena}``; unit_gallery: ``{model}_{arena}_{layer}``; scatter:
-    ``{model}_{arena}``; distributions: ``{arena}``; training: ``{model}`` (arena written
-    with one decimal, contract)."""
+    ``{model}_{arena}``; distributions: ``{arena}``; training: ``{model}``;
+    dimensionality: ``{arena}``; knockouts: ``{model}`` (arena written with one decimal,
+    contract)."""
     if kind not in FIGURE_KINDS:
         raise ValueError(f"figure kind {kind!r} is not one of {FIGURE_KINDS}")
     parts = [p for p in (model, None if arena is None else f"{float(arena):.1f}", layer) if p is not None]
@@ -361,4 +377,123 @@ def training_curves(history: pd.DataFrame | str | os.PathLike, out_path: str | o
             ax.set_title(f"final {y.dropna().iloc[-1]:.4g}", fontsize=8)
         else:
             ax.text(0.5, 0.5, "not recorded", ha="center", va="center", transform=ax.transAxes)
+    return _save(fig, out_path)
+
+
+# ---------------------------------------------------------------------------
+# Dimensionality control (SPEC 6)
+# ---------------------------------------------------------------------------
+def dimensionality_scatter(dimensionality: pd.DataFrame, arena: float, out_path: str | os.PathLike, *,
+                           ceiling: float = float("nan"),
+                           correlation: pd.DataFrame | None = None) -> Path | None:
+    """Participation ratio (x, log scale) against median predictivity (y) at each model's
+    best layer in one arena, one point per model (Schaeffer et al.'s control, SPEC 6).
+
+    dimensionality: ``mec.summary.tables.dimensionality_table`` (rows with
+    ``is_best_layer`` and finite PR and median are drawn). Networks are circles coloured by
+    condition; baselines are black triangles labelled with their row label. ``ceiling``:
+    the arena's noise ceiling (dashed line); ``correlation``:
+    ``dimensionality_correlation`` rows, quoted in the title. Returns the path, or None
+    (nothing written) when the arena has no point to draw.
+    """
+    d = dimensionality[(np.abs(dimensionality["arena"].to_numpy(dtype=float) - float(arena)) < 1e-6)
+                       & dimensionality["is_best_layer"].astype(bool)]
+    d = d[np.isfinite(d["participation_ratio"].to_numpy(dtype=float))
+          & np.isfinite(d["median"].to_numpy(dtype=float))]
+    d = d[d["participation_ratio"].to_numpy(dtype=float) > 0]
+    if d.empty:
+        return None
+    map_name = str(d["map"].iloc[0])
+    fig = _figure(6.4, 4.8)
+    ax = fig.add_subplot(1, 1, 1)
+    is_base = (d["architecture"] == BASELINE_ARCHITECTURE).to_numpy()
+    nets = d[~is_base]
+    conds = [c for c in CONDITIONS if c in set(nets["condition"])] + \
+        sorted(set(nets["condition"]) - set(CONDITIONS))
+    for c in conds:
+        k = nets["condition"] == c
+        ax.scatter(nets.loc[k, "participation_ratio"], nets.loc[k, "median"], s=22, alpha=0.8,
+                   color=CONDITION_COLOURS.get(c, "tab:green"), edgecolors="none",
+                   label=f"{c} ({int(k.sum())})")
+    base = d[is_base]
+    if len(base):
+        ax.scatter(base["participation_ratio"], base["median"], s=34, marker="^", color="black",
+                   label=f"baselines ({len(base)})")
+        for x, y, label in zip(base["participation_ratio"], base["median"], base["activation"]):
+            ax.annotate(str(label), (x, y), xytext=(3, 3), textcoords="offset points", fontsize=6)
+    if np.isfinite(ceiling):
+        ax.axhline(float(ceiling), color="tab:red", ls="--", lw=0.9,
+                   label=f"noise ceiling {float(ceiling):.2f}")
+    ax.set_xscale("log")
+    from matplotlib.ticker import FuncFormatter
+
+    plain = FuncFormatter(lambda v, _pos: f"{v:g}")
+    ax.xaxis.set_major_formatter(plain)
+    lo_x, hi_x = ax.get_xlim()
+    if hi_x / lo_x < 30:  # under ~1.5 decades the minor ticks are the only labels
+        ax.xaxis.set_minor_formatter(plain)
+        ax.tick_params(axis="x", which="minor", labelsize=7)
+    ax.set_xlabel("participation ratio of the best layer's rate maps")
+    ax.set_ylabel(f"median predictivity, map {map_name} (Pearson r)")
+    lo, hi = ax.get_ylim()
+    ax.set_ylim(min(lo, 0.0), max(hi, 1.0))
+    title = f"Dimensionality vs predictivity, arena {float(arena):.1f} m"
+    if correlation is not None and not correlation.empty:
+        c = correlation[(np.abs(correlation["arena"].to_numpy(dtype=float) - float(arena)) < 1e-6)]
+        parts = [f"{r.models}: rho {r.spearman_rho:.2f} (n={r.n_models})"
+                 for r in c.itertuples(index=False) if np.isfinite(r.spearman_rho)]
+        if parts:
+            title += "\nSpearman " + "; ".join(parts)
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7, loc="best")
+    return _save(fig, out_path)
+
+
+# ---------------------------------------------------------------------------
+# In-silico knockouts
+# ---------------------------------------------------------------------------
+def knockout_plot(knockouts: pd.DataFrame, out_path: str | os.PathLike,
+                  summary: pd.DataFrame | None = None) -> Path:
+    """Decoding error (cm) per knockout group of one model: box plots (median, quartiles,
+    1.5 IQR whiskers) with every resample as a point (evenly spread across the box width,
+    no random jitter), groups "none", "grid", "heterogeneous".
+
+    knockouts: the rows of one model's results/knockouts/{model}.csv (columns model, group,
+    resample, n_units_zeroed, group_size, decoding_error_cm); summary: optional
+    ``knockouts_table`` rows, whose grid - heterogeneous difference and Welch p go in the
+    title.
+    """
+    models = sorted(set(knockouts["model"]))
+    model = models[0] if models else "?"
+    fig = _figure(5.2, 4.0)
+    ax = fig.add_subplot(1, 1, 1)
+    labels, data = [], []
+    for g in KNOCKOUT_GROUPS:
+        rows = knockouts[knockouts["group"] == g]
+        v = rows["decoding_error_cm"].to_numpy(dtype=float)
+        v = v[np.isfinite(v)]
+        size = int(rows["n_units_zeroed"].max()) if len(rows) else 0
+        labels.append(f"{g}\n({size} zeroed, n={len(v)})" if g != "none" else f"none\n(n={len(v)})")
+        data.append(v)
+    positions = [i for i, v in enumerate(data) if len(v)]
+    if positions:
+        ax.boxplot([data[i] for i in positions], positions=positions, widths=0.55, showfliers=False)
+    for i, v in enumerate(data):
+        if len(v):
+            x = i + (np.linspace(-0.18, 0.18, len(v)) if len(v) > 1 else np.zeros(1))
+            ax.scatter(x, v, s=12, alpha=0.7, color=KNOCKOUT_COLOURS[KNOCKOUT_GROUPS[i]],
+                       edgecolors="none", zorder=3)
+    ax.set_xticks(range(len(labels)))
+    ax.set_xticklabels(labels, fontsize=8)
+    ax.set_xlim(-0.6, len(labels) - 0.4)
+    ax.set_ylabel("decoding error (cm)")
+    title = f"Knockouts: {model}"
+    if summary is not None and not summary.empty:
+        r = summary[(summary["model"] == model) & (summary["group"] == KNOCKOUT_DIFFERENCE)]
+        if len(r) and np.isfinite(float(r["mean_cm"].iloc[0])):
+            title += (f"\ngrid - heterogeneous {float(r['mean_cm'].iloc[0]):.3g} cm, "
+                      f"Welch p = {float(r['p_welch'].iloc[0]):.3g}")
+    ax.set_title(title, fontsize=9)
+    if not positions:
+        ax.text(0.5, 0.5, "no finite decoding error", ha="center", va="center", transform=ax.transAxes)
     return _save(fig, out_path)

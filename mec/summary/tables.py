@@ -11,13 +11,21 @@ spread across animals (statistics of the per-animal medians). "Fraction of the c
 ratio of medians, model median / ceiling median of the same arena and map (brain-score's
 ``ceiled`` score, DESIGN example 5).
 
-Only pandas and numpy are imported here: the workflow's dry run imports nothing heavy.
+Baselines (config ``baseline: kind``, mec.baselines, SPEC 4.6) are summarised like models:
+their condition is "baseline" and their row label names the kind, the NMF components and the
+box the baseline was built in (``baseline_label``). The dimensionality control (SPEC 6) puts
+the participation ratio of each layer's rate maps next to its predictivity; the knockout
+table summarises the in-silico experiment (mec.models.knockouts).
+
+Only pandas and numpy are imported at module level (scipy inside the functions that need
+it): the workflow's dry run imports nothing heavy.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import re
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
@@ -34,6 +42,7 @@ __all__ = [
     "load_scores",
     "cell_type_group",
     "training_condition",
+    "baseline_label",
     "model_descriptor",
     "aggregate_scores",
     "ceiling_table",
@@ -44,6 +53,13 @@ __all__ = [
     "choose_map",
     "figure2_long_table",
     "figure2_table",
+    "DIMENSIONALITY_COLUMNS",
+    "dimensionality_table",
+    "dimensionality_correlation",
+    "KNOCKOUT_TABLE_COLUMNS",
+    "KNOCKOUT_INPUT_COLUMNS",
+    "load_knockouts",
+    "knockouts_table",
     "to_markdown",
     "write_csv",
 ]
@@ -55,10 +71,19 @@ REQUIRED_COLUMNS = ("arena", "animal", "cell_id", "cell_type", "source", "layer"
 #: pairwise (lower) is used only where holdout was not computed.
 CEILING_SOURCES = ("interanimal_holdout", "interanimal_pairwise")
 
-#: The paper's Figure 2 conditions, in its column order (SPEC 2.3, 4.6). Baselines that have
-#: no training arena (e.g. the velocity input) get the extra column ``"any"``.
+#: The paper's Figure 2 conditions, in its column order (SPEC 2.3, 4.6). Baselines get the
+#: extra column ``"baseline"``; a network config without a training arena gets ``"any"``.
 CONDITIONS = ("untrained", "trained", "generalization", "position_loss")
+BASELINE_CONDITION = "baseline"
 NO_CONDITION = "any"
+
+#: Row order of the Figure 2 pivot: the paper's architectures and activations (SPEC 4.6
+#: table), then its baselines in the order it lists them (velocity, place cells, place cells
+#: through MEC, NMF; mec.baselines.BASELINE_KINDS). Unknown names sort after, alphabetically.
+ARCHITECTURE_ORDER = ("RNN", "SRNN", "GRU", "LSTM", "UGRNN")
+ACTIVATION_ORDER = ("linear", "tanh", "sigmoid", "relu")
+BASELINE_ORDER = ("velocity", "place_cells", "place_cells_mec", "nmf")
+BASELINE_ARCHITECTURE = "baseline"
 
 #: Cell-type groups of the per-type summary (SPEC 5). Head-direction, weakly spatial and
 #: untyped cells are all "other".
@@ -145,11 +170,14 @@ def cell_type_group(cell_types: Iterable) -> np.ndarray:
 def training_condition(cfg: Mapping, eval_arena: float) -> str:
     """The Figure 2 condition of a model evaluated in ``eval_arena`` metres (SPEC 2.3).
 
+    "baseline" if ``cfg["baseline"]`` is set (checked first: the schema's defaults give every
+    model config, baselines included, ``train_arena`` 2.2 and ``loss`` place_cells);
     "untrained" if ``cfg["untrained"]``; else "position_loss" if ``cfg["loss"] ==
     "position"``; else "trained" if ``cfg["train_arena"]`` equals the evaluation arena; else
-    "generalization". A config without ``train_arena`` (a baseline that is not trained, e.g.
-    the velocity input) gets ``"any"``.
+    "generalization". A network config without ``train_arena`` gets ``"any"``.
     """
+    if cfg.get("baseline"):
+        return BASELINE_CONDITION
     if cfg.get("untrained", False):
         return "untrained"
     if cfg.get("loss") == "position":
@@ -164,21 +192,97 @@ def training_condition(cfg: Mapping, eval_arena: float) -> str:
     return "trained" if same else "generalization"
 
 
+def _is_data_arena(baseline_arena) -> bool:
+    return baseline_arena is None or (isinstance(baseline_arena, str) and baseline_arena == "data")
+
+
+def baseline_label(cfg: Mapping) -> str:
+    """Row label of a baseline config (``cfg["baseline"]`` = kind), unique per baseline of
+    the paper's Figure 2 (SPEC 4.6): the kind, then ``k={n_components}`` when set, then the
+    box it was built in - "(data arena)" or "({size} m)" - for NMF always (both boxes are
+    in the table) and for other kinds only when not the data's arena. Examples:
+    "velocity", "place_cells", "place_cells_mec", "nmf k=100 (data arena)",
+    "nmf k=512 (2.2 m)", "place_cells (2.2 m)".
+    Raises ValueError for a config without ``baseline`` or with a bad ``baseline_arena`` /
+    ``n_components``.
+    """
+    kind = cfg.get("baseline")
+    if not kind:
+        raise ValueError(f"baseline_label: config has no 'baseline' kind ({dict(cfg)!r})")
+    label = str(kind)
+    k = cfg.get("n_components")
+    if k is not None:
+        try:
+            label += f" k={int(k)}"
+        except (TypeError, ValueError):
+            raise ValueError(f"baseline config n_components={k!r} is not an integer") from None
+    box = cfg.get("baseline_arena")
+    if _is_data_arena(box):
+        if str(kind) == "nmf":
+            label += " (data arena)"
+    else:
+        try:
+            label += f" ({float(box):g} m)"
+        except (TypeError, ValueError):
+            raise ValueError(f"baseline config baseline_arena={box!r} is neither 'data' nor a "
+                             "size in metres") from None
+    return label
+
+
 def model_descriptor(model: str, cfg: Mapping | None) -> dict:
     """Row labels of a model in the Figure 2 pivot: architecture, activation, variant.
 
-    Baselines (``cfg["baseline"] = kind``) get architecture "baseline" and activation =
-    kind. ``variant`` lists the options that make a model differ from the paper's plain
-    models ("cues", "reward_zone"), "" for none.
+    Baselines (``cfg["baseline"] = kind``, checked first) get architecture "baseline" and
+    activation = ``baseline_label(cfg)``, so each baseline has its own row. ``variant``
+    lists the options that make a network differ from the paper's plain models ("cues",
+    "reward_zone"), "" for none and for baselines.
     """
     cfg = cfg or {}
     if cfg.get("baseline"):
-        arch, act = "baseline", str(cfg["baseline"])
-    else:
-        arch = str(cfg.get("architecture", model))
-        act = str(cfg.get("activation", "-"))
+        return {"architecture": BASELINE_ARCHITECTURE, "activation": baseline_label(cfg), "variant": ""}
+    arch = str(cfg.get("architecture", model))
+    act = str(cfg.get("activation", "-"))
     variant = [name for name in ("cues", "reward_zone") if cfg.get(name, False)]
     return {"architecture": arch, "activation": act, "variant": "+".join(variant)}
+
+
+def _rank(value: str, order: Sequence[str]) -> int:
+    return order.index(value) if value in order else len(order)
+
+
+def _row_sort_columns(architecture: Iterable, activation: Iterable) -> pd.DataFrame:
+    """Sort keys (columns _k0.._k6) putting rows in the paper's order (``ARCHITECTURE_ORDER``,
+    ``ACTIVATION_ORDER``), baselines last in ``BASELINE_ORDER``, then data-arena before other
+    boxes (by size), then by NMF components k (numerically, so k=9 precedes k=100)."""
+    pattern = re.compile(r"^(?P<kind>\S+)(?: k=(?P<k>\d+))?(?: \((?P<box>[^)]*)\))?$")
+    keys = []
+    for arch, act in zip(architecture, activation):
+        arch, act = str(arch), str(act)
+        if arch != BASELINE_ARCHITECTURE:
+            keys.append((0, _rank(arch, ARCHITECTURE_ORDER), arch, _rank(act, ACTIVATION_ORDER),
+                         0.0, 0, act))
+            continue
+        m = pattern.match(act)
+        kind = m.group("kind") if m else act
+        k = int(m.group("k")) if m and m.group("k") else 0
+        box = m.group("box") if m else None
+        if box is None or box == "data arena":
+            box_rank, box_size = 0, 0.0
+        else:
+            try:
+                box_rank, box_size = 1, float(box.split()[0])
+            except (ValueError, IndexError):
+                box_rank, box_size = 2, 0.0
+        keys.append((1, _rank(kind, BASELINE_ORDER), kind, box_rank, box_size, k, act))
+    return pd.DataFrame(keys, columns=[f"_k{i}" for i in range(7)])
+
+
+def _sort_rows(df: pd.DataFrame, before: Sequence[str], after: Sequence[str]) -> pd.DataFrame:
+    """``df`` sorted by ``before``, then the pivot's row order, then ``after``."""
+    keys = _row_sort_columns(df["architecture"], df["activation"]).set_index(df.index)
+    tmp = pd.concat([df, keys], axis=1)
+    tmp = tmp.sort_values(list(before) + list(keys.columns) + list(after), kind="stable")
+    return tmp[df.columns]
 
 
 def _layer_key(layers: pd.Series) -> pd.Series:
@@ -375,16 +479,17 @@ def figure2_long_table(best_layer: pd.DataFrame, map_name: str | None = None) ->
     dup = df.duplicated(cell, keep=False)
     df.loc[dup, "variant"] = [f"{v}+{m}" if v else m
                               for v, m in zip(df.loc[dup, "variant"], df.loc[dup, "model"])]
-    df = df[cols].sort_values(["arena", "architecture", "activation", "variant", "condition"])
+    df = _sort_rows(df[cols], ["arena"], ["variant", "condition"])
     return df.reset_index(drop=True)
 
 
 def figure2_table(long: pd.DataFrame, value: str = "median") -> pd.DataFrame:
     """Pivot of ``figure2_long_table``: rows (arena, map, architecture, activation, variant),
     columns the conditions (``CONDITIONS`` in the paper's order, then any other, e.g.
-    "any" for untrained baselines), cells ``value`` ("median" or "fraction_of_ceiling"), plus
-    the arena's ``ceiling``. Baselines sort after the networks. Columns appear only for the
-    conditions present, so the table grows with the models."""
+    "baseline"), cells ``value`` ("median" or "fraction_of_ceiling"), plus the arena's
+    ``ceiling``. Rows follow the paper (``ARCHITECTURE_ORDER``, ``ACTIVATION_ORDER``), the
+    baselines after the networks (``BASELINE_ORDER``; one row each, ``baseline_label``).
+    Columns appear only for the conditions present, so the table grows with the models."""
     if value not in ("median", "fraction_of_ceiling"):
         raise ValueError(f"figure 2 value {value!r} must be 'median' or 'fraction_of_ceiling'")
     index = ["arena", "map", "architecture", "activation", "variant"]
@@ -397,9 +502,164 @@ def figure2_table(long: pd.DataFrame, value: str = "median") -> pd.DataFrame:
     wide.columns.name = None
     ceil = long.groupby(["arena", "map"], sort=True)["ceiling"].first().reset_index()
     wide = wide.merge(ceil, on=["arena", "map"], how="left")
-    wide = wide.assign(_b=(wide["architecture"] == "baseline").astype(int))
-    wide = wide.sort_values(["arena", "map", "_b", "architecture", "activation", "variant"])
+    wide = _sort_rows(wide, ["arena", "map"], ["variant"])
     return wide[index + conds + ["ceiling"]].reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------
+# Dimensionality control (SPEC 6)
+# ---------------------------------------------------------------------------
+#: Columns of ``dimensionality_table``.
+DIMENSIONALITY_COLUMNS = ["model", "arena", "layer", "n_units", "participation_ratio", "map",
+                          "median", "fraction_of_ceiling", "ceiling", "is_best_layer",
+                          "architecture", "activation", "variant", "condition"]
+_PR_COLUMNS = ["model", "arena", "layer", "n_units", "participation_ratio"]
+
+
+def dimensionality_table(participation: pd.DataFrame, predictivity: pd.DataFrame,
+                         best_layer: pd.DataFrame, map_name: str | None,
+                         model_configs: Mapping[str, Mapping] | None = None) -> pd.DataFrame:
+    """Participation ratio beside predictivity, per model x arena x layer (SPEC 6).
+
+    participation: columns model, arena (m), layer, n_units, participation_ratio (PR of the
+    layer's rate maps, ``mec.dimensionality.participation_ratio``; one row per layer of each
+    rate-map file). predictivity / best_layer: ``predictivity_table`` / ``best_layer_table``;
+    only the rows of ``map_name`` (the Figure 2 map) are used. A layer with a PR but no fit
+    (or a fit but no rate maps, e.g. the two-stage baseline's "mec" layer, whose maps exist
+    only inside the fit) keeps NaN for what it lacks. ``is_best_layer``: the model's best
+    layer for ``map_name``. Columns ``DIMENSIONALITY_COLUMNS``, sorted by model, arena and
+    layer (``LAYER_ORDER``).
+    """
+    pr = participation if participation is not None else pd.DataFrame(columns=_PR_COLUMNS)
+    missing = [c for c in _PR_COLUMNS if c not in pr.columns]
+    if missing:
+        raise ValueError(f"participation ratios lack column(s) {missing}; expected {_PR_COLUMNS}")
+    pr = pr[_PR_COLUMNS].copy()
+    pr["arena"] = _round_arena(pr["arena"])
+    vals = ["median", "fraction_of_ceiling", "ceiling"]
+    if map_name is None or predictivity.empty:
+        pred = pd.DataFrame(columns=["model", "arena", "layer"] + vals)
+    else:
+        pred = predictivity.loc[predictivity["map"] == map_name, ["model", "arena", "layer"] + vals].copy()
+    if pr.empty and pred.empty:
+        return pd.DataFrame(columns=DIMENSIONALITY_COLUMNS)
+    pred["arena"] = _round_arena(pred["arena"])
+    out = pr.merge(pred, on=["model", "arena", "layer"], how="outer")
+    for c in ["participation_ratio", "n_units"] + vals:
+        out[c] = pd.to_numeric(out[c], errors="coerce").astype(float)
+    out["n_units"] = out["n_units"].astype("Int64")
+    out["map"] = map_name if map_name is not None else ""
+    best = set()
+    if map_name is not None and not best_layer.empty:
+        b = best_layer[best_layer["map"] == map_name]
+        best = set(zip(b["model"], _round_arena(b["arena"]), b["best_layer"]))
+    out["is_best_layer"] = [(m, a, l) in best for m, a, l in zip(out["model"], out["arena"], out["layer"])]
+    out = _add_model_columns(out, model_configs)
+    out = out.assign(_l=_layer_key(out["layer"])).sort_values(["model", "arena", "_l", "layer"])
+    return out[DIMENSIONALITY_COLUMNS].reset_index(drop=True)
+
+
+def dimensionality_correlation(dimensionality: pd.DataFrame) -> pd.DataFrame:
+    """Spearman correlation between participation ratio and median predictivity across
+    models at their best layer (Schaeffer et al.'s claim, SPEC 6), per arena: once over all
+    models ("all") and once over the networks only ("networks", baselines excluded).
+
+    Uses the rows of ``dimensionality_table`` with ``is_best_layer`` and a finite PR and
+    median. Columns: arena, map, models, n_models, spearman_rho, p_value (NaN for fewer than
+    3 models or constant values).
+    """
+    cols = ["arena", "map", "models", "n_models", "spearman_rho", "p_value"]
+    if dimensionality.empty:
+        return pd.DataFrame(columns=cols)
+    from scipy import stats
+
+    d = dimensionality[dimensionality["is_best_layer"].astype(bool)]
+    d = d[np.isfinite(d["participation_ratio"].to_numpy(dtype=float))
+          & np.isfinite(d["median"].to_numpy(dtype=float))]
+    rows = []
+    for arena in sorted(set(_round_arena(dimensionality["arena"]))):
+        a = d[np.abs(d["arena"].to_numpy(dtype=float) - arena) < 1e-6]
+        for which, sel in (("all", a), ("networks", a[a["architecture"] != BASELINE_ARCHITECTURE])):
+            x = sel["participation_ratio"].to_numpy(dtype=float)
+            y = sel["median"].to_numpy(dtype=float)
+            rho = p = np.nan
+            if len(x) >= 3 and np.ptp(x) > 0 and np.ptp(y) > 0:
+                res = stats.spearmanr(x, y)
+                rho, p = float(res.statistic), float(res.pvalue)
+            rows.append({"arena": arena, "map": dimensionality["map"].iloc[0], "models": which,
+                         "n_models": int(len(x)), "spearman_rho": rho, "p_value": p})
+    return pd.DataFrame(rows, columns=cols)
+
+
+# ---------------------------------------------------------------------------
+# In-silico knockouts (mec.models.knockouts)
+# ---------------------------------------------------------------------------
+#: Columns of a knockout table results/knockouts/{model}.csv (mec.models.knockouts).
+KNOCKOUT_INPUT_COLUMNS = ("model", "group", "resample", "n_units_zeroed", "group_size",
+                          "decoding_error_cm")
+#: Columns of ``knockouts_table``.
+KNOCKOUT_TABLE_COLUMNS = ["model", "group", "n_resamples", "set_size", "group_size", "mean_cm",
+                          "sem_cm", "p_welch", "p_paired"]
+KNOCKOUT_GROUPS = ("none", "grid", "heterogeneous")
+KNOCKOUT_DIFFERENCE = "grid-heterogeneous"
+
+
+def load_knockouts(paths: Sequence[str | os.PathLike]) -> pd.DataFrame:
+    """Concatenate knockout tables (``KNOCKOUT_INPUT_COLUMNS``, one row per model, group and
+    resample). FileNotFoundError for a missing path, ValueError for missing columns or a
+    group outside ``KNOCKOUT_GROUPS``. No paths -> an empty frame with those columns."""
+    frames = []
+    for p in paths:
+        p = Path(p)
+        if not p.exists():
+            raise FileNotFoundError(f"knockout table {p} does not exist")
+        df = pd.read_csv(p, dtype={"model": str, "group": str})
+        missing = [c for c in KNOCKOUT_INPUT_COLUMNS if c not in df.columns]
+        if missing:
+            raise ValueError(f"knockout table {p} lacks column(s) {missing}; "
+                             f"expected {list(KNOCKOUT_INPUT_COLUMNS)}")
+        bad = sorted(set(df["group"]) - set(KNOCKOUT_GROUPS))
+        if bad:
+            raise ValueError(f"knockout table {p}: unknown group(s) {bad}; expected {KNOCKOUT_GROUPS}")
+        frames.append(df)
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype=float if c == "decoding_error_cm" else object)
+                             for c in KNOCKOUT_INPUT_COLUMNS})
+    df = pd.concat(frames, ignore_index=True)
+    df["decoding_error_cm"] = pd.to_numeric(df["decoding_error_cm"], errors="coerce").astype(float)
+    return df
+
+
+def knockouts_table(knockouts: pd.DataFrame) -> pd.DataFrame:
+    """Per model and group ("none", "grid", "heterogeneous"): the number of resamples with a
+    finite error (n_resamples), the units zeroed per set (set_size), the group's size
+    (group_size: units of that type in the model), and mean and SEM (ddof 1) of the decoding
+    error in cm; then a row "grid-heterogeneous" with the mean and SEM of the per-resample
+    differences, Welch's t-test p between the two groups (p_welch, the primary test: the two
+    groups' sets are drawn independently) and the Wilcoxon signed-rank p of the paired
+    differences (p_paired). The statistics are those of
+    ``mec.models.knockouts.knockout_summary`` (imported without Keras). An empty input gives
+    a header-only table (``KNOCKOUT_TABLE_COLUMNS``). Models sorted by name.
+    """
+    if knockouts.empty:
+        return pd.DataFrame(columns=KNOCKOUT_TABLE_COLUMNS)
+    # mec.models.knockouts imports only numpy at module level (Keras inside its functions).
+    from mec.models.knockouts import knockout_summary
+
+    summ = knockout_summary(knockouts).rename(columns={"n": "n_resamples"})
+    sizes = (knockouts.groupby(["model", "group"], sort=False)
+             .agg(set_size=("n_units_zeroed", "max"), group_size=("group_size", "max")).reset_index())
+    summ = summ.merge(sizes, on=["model", "group"], how="left")
+    # The difference row zeroes sets of the grid group's size (both groups share set_size).
+    grid_size = sizes[sizes["group"] == "grid"].set_index("model")["set_size"]
+    is_diff = summ["group"] == KNOCKOUT_DIFFERENCE
+    summ.loc[is_diff, "set_size"] = summ.loc[is_diff, "model"].map(grid_size)
+    order = {g: i for i, g in enumerate(KNOCKOUT_GROUPS + (KNOCKOUT_DIFFERENCE,))}
+    summ = summ.assign(_g=summ["group"].map(order)).sort_values(["model", "_g"], kind="stable")
+    summ["n_resamples"] = summ["n_resamples"].astype(int)
+    summ["set_size"] = summ["set_size"].astype("Int64")
+    summ["group_size"] = summ["group_size"].astype("Int64")
+    return summ[KNOCKOUT_TABLE_COLUMNS].reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------
@@ -412,16 +672,24 @@ def _fmt(v, floatfmt: str) -> str:
         if not np.isfinite(v):
             return ""
         return format(float(v), floatfmt)
-    if v is None or (isinstance(v, float) and math.isnan(v)):
+    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and math.isnan(v)):
         return ""
     return str(v).replace("|", "\\|")
 
 
-def to_markdown(df: pd.DataFrame, floatfmt: str = ".3f") -> str:
+#: Per-column number formats of ``to_markdown`` (p-values keep 3 significant digits, so a
+#: small p is not shown as 0.000).
+MARKDOWN_FORMATS = {"p_value": ".3g", "p_welch": ".3g", "p_paired": ".3g"}
+
+
+def to_markdown(df: pd.DataFrame, floatfmt: str = ".3f", formats: Mapping[str, str] | None = None) -> str:
     """Render ``df`` as a GitHub-flavoured Markdown table (no index; floats with
-    ``floatfmt``, NaN as an empty cell, numbers right-aligned). Written here rather than
-    with ``DataFrame.to_markdown`` so the package does not depend on ``tabulate``. The
-    ``arena`` column is shown with one decimal, as in file names (contract)."""
+    ``floatfmt``, or ``formats[column]`` for the columns it names (default
+    ``MARKDOWN_FORMATS``), NaN / NA as an empty cell, numbers right-aligned). Written here
+    rather than with ``DataFrame.to_markdown`` so the package does not depend on
+    ``tabulate``. The ``arena`` column is shown with one decimal, as in file names
+    (contract)."""
+    formats = {**MARKDOWN_FORMATS, **(formats or {})}
     if df.shape[1] == 0:
         return "_(empty table)_\n"
     header = [str(c) for c in df.columns]
@@ -434,7 +702,7 @@ def to_markdown(df: pd.DataFrame, floatfmt: str = ".3f") -> str:
             if c == "arena" and isinstance(v, (float, np.floating)) and np.isfinite(v):
                 cells.append(f"{float(v):.1f}")
             else:
-                cells.append(_fmt(v, floatfmt))
+                cells.append(_fmt(v, formats.get(c, floatfmt)))
         rows.append(cells)
     lines = ["| " + " | ".join(header) + " |",
              "|" + "|".join("---:" if n else ":---" for n in numeric) + "|"]

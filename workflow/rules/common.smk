@@ -72,9 +72,22 @@ def dataset_animals(arena):
         return sorted(f[f"arenas/{arena}/animals"])
 
 
-def elasticnet_tables(wildcards):
-    """Per-animal ElasticNet choice tables of one arena (empty when the grid is disabled)."""
+def elasticnet_arenas():
+    """Arenas where the ElasticNet grid runs (config elasticnet.enabled and .arenas)."""
     if not config["elasticnet"]["enabled"]:
+        return []
+    arenas = config["elasticnet"]["arenas"]
+    arenas = ARENAS if arenas is None else arenas
+    unknown = [a for a in arenas if a not in ARENAS]
+    if unknown:
+        raise ValueError(f"config elasticnet.arenas: {unknown} are not arenas of dataset "
+                         f"{DATASET!r} (has {ARENAS})")
+    return arenas
+
+
+def elasticnet_tables(wildcards):
+    """Per-animal ElasticNet choice tables of one arena (empty where the grid does not run)."""
+    if wildcards.arena not in elasticnet_arenas():
         return []
     return expand(f"{RESULTS}/elasticnet/{{arena}}/{{animal}}.csv", arena=wildcards.arena,
                   animal=dataset_animals(wildcards.arena))

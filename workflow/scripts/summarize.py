@@ -27,4 +27,6 @@ summarize(
     out_dir=out_dir,
     figure_dir=snakemake.params.get("figure_dir", str(out_dir / "figures")),
     figure2_map=snakemake.params.get("figure2_map"),
+    # results/knockouts/{model}.csv of config knockouts.models (empty: header-only table)
+    knockout_csvs=list(snakemake.input.get("knockouts", [])),
 )
