@@ -12,7 +12,9 @@ Procedure of :func:`knockout_table`:
    inputs carry no head-direction signal separate from velocity). ``heterogeneous="rest"``
    counts every non-grid unit instead. Silent units (flat maps, e.g. dead ReLUs; NaN grid
    score) are in neither group.
-3. Set size k = ``set_size`` or the smaller group's size. For each resample r, k units drawn
+3. Set size k = ``set_size`` or half the smaller group's size (at least 1), so that the sets
+   of both groups vary between resamples (zeroing a whole group would draw the same set
+   every time). For each resample r, k units drawn
    without replacement from each group (``numpy.random.default_rng([seed, r])``, grid set
    first) are zeroed in the g layer (their activity multiplied by 0 before the decoder).
 4. Decoding error (cm; top-3 place-cell decoding, SPEC 1.2) on FIXED evaluation trajectories:
@@ -144,7 +146,7 @@ def knockout_table(model_dir: str | os.PathLike, cfg: Mapping | None = None, n_r
     model_dir: results/models/{model} (config.json + model.keras). cfg: the model's config
     entry (config.yaml ``models:``, e.g. from the workflow's model_cfg); read for ``name`` and
     ``n_eval_batches`` only (the model itself is defined by its saved config.json).
-    n_resamples: random sets per group; set_size: units zeroed per set (default: the smaller
+    n_resamples: random sets per group; set_size: units zeroed per set (default: half the smaller
     group's size); n_batches: evaluation batches (fixed trajectories, seed + 1);
     ratemap_batches: batches for the g rate maps (default cfg n_eval_batches, else 20).
     Returns a DataFrame with KNOCKOUT_COLUMNS: one "none" row (resample 0, nothing zeroed),
@@ -170,7 +172,7 @@ def knockout_table(model_dir: str | os.PathLike, cfg: Mapping | None = None, n_r
                             n_batches=rm_batches, seeds=[int(seed)], layers=("g",))["g"]
     groups = knockout_groups(g_maps, grid_threshold, border_threshold, heterogeneous, bin_cm)
     n_grid, n_het = len(groups["grid"]), len(groups["heterogeneous"])
-    k = int(set_size) if set_size is not None else min(n_grid, n_het)
+    k = int(set_size) if set_size is not None else max(1, min(n_grid, n_het) // 2)
     print(f"{name}: {n_grid} grid units (score > {grid_threshold}), {n_het} heterogeneous units, "
           f"{len(groups['silent'])} silent units of {g_maps.shape[-1]}; zeroing sets of {k}", flush=True)
 
