@@ -504,8 +504,7 @@ def fit_two_stage(dataset_path: str | os.PathLike, ratemaps_path: str | os.PathL
     cell's per-split choice from the inter-animal grid (SPEC 4.4), as in fit_model.
     """
     from mec.data import load_dataset
-    from mec.fits.core import elasticnet_kwargs_per_cell
-    from mec.fits.pipeline import ELASTICNET, read_elasticnet_choices
+    from mec.fits.pipeline import with_elasticnet
     from mec.io import write_table
     from mec.ratemaps import check_same_edges, load_model_ratemaps
 
@@ -515,11 +514,7 @@ def fit_two_stage(dataset_path: str | os.PathLike, ratemaps_path: str | os.PathL
     model_maps, edges, _ = load_model_ratemaps(ratemaps_path, layers=[layer])
     check_same_edges(edges, dataset.edges[arena],
                      f"place-cell maps {ratemaps_path} vs dataset {dataset_path} arena {arena}")
-    maps = dict(maps)
-    choices = read_elasticnet_choices(list(elasticnet_tables))
-    if choices is not None:
-        maps[ELASTICNET] = {"map_type": "sklinear", "map_kwargs": {"regression_type": "ElasticNet"},
-                            "map_kwargs_per_cell": elasticnet_kwargs_per_cell(choices)}
+    maps = with_elasticnet(maps, elasticnet_tables)
     table = two_stage_fit_table(model_maps[layer], dataset, arena, model, maps, train_frac=train_frac,
                                 num_splits=num_splits, split_start_seed=split_start_seed,
                                 stage1_alphas=stage1_alphas, stage1_bins=stage1_bins)

@@ -13,7 +13,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["interanimal", "fit_model", "read_elasticnet_choices", "ELASTICNET"]
+__all__ = ["interanimal", "fit_model", "read_elasticnet_choices", "with_elasticnet",
+           "ELASTICNET"]
 
 #: Name of the map whose per-cell hyperparameters come from the ElasticNet grid (SPEC 4.4).
 ELASTICNET = "elasticnet"
@@ -37,6 +38,19 @@ def _elasticnet_map(choices) -> dict:
 
     return {"map_type": "sklinear", "map_kwargs": {"regression_type": "ElasticNet"},
             "map_kwargs_per_cell": elasticnet_kwargs_per_cell(choices)}
+
+
+def with_elasticnet(maps: Mapping, elasticnet_tables: Sequence[str | os.PathLike]) -> dict:
+    """``maps`` plus map "elasticnet" when ElasticNet choice tables are given.
+
+    The added map reuses each cell's per-split choice of the inter-animal grid ("fixed
+    inter-animal", SPEC 4.4) for model-to-data fits.
+    """
+    maps = dict(maps)
+    choices = read_elasticnet_choices(list(elasticnet_tables))
+    if choices is not None:
+        maps[ELASTICNET] = _elasticnet_map(choices)
+    return maps
 
 
 def interanimal(dataset_path: str | os.PathLike, arena: float, maps: Mapping, out_path,
@@ -91,16 +105,12 @@ def fit_model(dataset_path: str | os.PathLike, ratemaps_path: str | os.PathLike,
     from mec.data import load_dataset
     from mec.fits.core import model_fit_table
     from mec.io import write_table
-    from mec.ratemaps import check_same_edges, load_model_ratemaps
+    from mec.ratemaps import load_model_ratemaps
 
     dataset = load_dataset(dataset_path, arenas=[arena])
     model_maps, edges, _ = load_model_ratemaps(ratemaps_path, layers=layers)
-    check_same_edges(edges, dataset.edges[arena],
-                     f"model rate maps {ratemaps_path} vs dataset {dataset_path} arena {arena}")
-    maps = dict(maps)
-    choices = read_elasticnet_choices(elasticnet_tables)
-    if choices is not None:
-        maps[ELASTICNET] = _elasticnet_map(choices)
+    maps = with_elasticnet(maps, elasticnet_tables)
+    # model_fit_table refuses maps whose edges differ from the dataset's (EdgeMismatchError).
     table = model_fit_table(model_maps, dataset, arena, model, maps, layers=layers,
                             train_frac=train_frac, num_splits=num_splits,
                             split_start_seed=split_start_seed, model_edges=edges)
