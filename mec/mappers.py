@@ -321,7 +321,9 @@ class PLSMap(_MapBase):
     max_iter, tol: handed to PLSRegression.
 
     A fit whose SVD does not converge predicts NaN for its targets (with a warning), as the
-    original; a bad ``n_components`` raises.
+    original; a bad ``n_components`` raises. More components than source units (e.g. 10
+    components from an animal with 4 cells) are cut to the number of sources, with a warning,
+    where the original stopped with scikit-learn's error; ``n_components_`` is what was used.
     """
 
     def __init__(
@@ -335,7 +337,7 @@ class PLSMap(_MapBase):
 
     def _fit_one(self, X, Y):
         pls = PLSRegression(
-            n_components=int(self.n_components),
+            n_components=self.n_components_,
             scale=self.scale,
             max_iter=self.max_iter,
             tol=self.tol,
@@ -350,6 +352,10 @@ class PLSMap(_MapBase):
         if self.n_components is None:
             raise ValueError("PLSMap needs n_components (map_kwargs={'n_components': k})")
         X, Y = self._validate_fit(X, y)
+        self.n_components_ = min(int(self.n_components), X.shape[1])
+        if self.n_components_ < int(self.n_components):
+            warnings.warn(f"PLS n_components={self.n_components} exceeds the {X.shape[1]} source "
+                          f"units; using {self.n_components_}", UserWarning)
         if self.fit_per_target_unit:
             self.estimators_ = [self._fit_one(X, Y[:, j]) for j in range(Y.shape[1])]
         else:

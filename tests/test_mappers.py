@@ -112,3 +112,20 @@ def test_pls_matches_sklearn_joint_and_per_target():
         np.testing.assert_allclose(per.predict(X)[:, j], r.predict(X).ravel(), atol=1e-10)
     with pytest.raises(ValueError, match="n_components"):
         PLSMap().fit(X, Y)
+
+
+def test_pls_with_more_components_than_sources_is_cut_with_a_warning():
+    import warnings as _w
+
+    from mec.mappers import PLSMap
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(50, 4))
+    Y = X @ rng.normal(size=(4, 3))
+    with pytest.warns(UserWarning, match="exceeds the 4 source units"):
+        m = PLSMap(n_components=10).fit(X, Y)
+    assert m.n_components_ == 4
+    np.testing.assert_allclose(m.predict(X), Y, atol=1e-6)  # 4 components span the sources
+    with _w.catch_warnings():
+        _w.simplefilter("error")
+        assert PLSMap(n_components=2).fit(X, Y).n_components_ == 2

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 keras = pytest.importorskip("keras")
@@ -224,6 +225,12 @@ def test_refuses_other_config_in_same_dir(tmp_path):
     train_model(dict(TINY), tmp_path / "r", verbose=0)
     with pytest.raises(ValueError, match="different config"):
         train_model(dict(TINY, n_units=8), tmp_path / "r", verbose=0)
+    # The workflow's choice: a changed config starts over from epoch 0.
+    train_model(dict(TINY, n_units=8), tmp_path / "r", verbose=0, restart_on_change=True)
+    saved = json.loads((tmp_path / "r" / "config.json").read_text())["model"]
+    assert saved["n_units"] == 8
+    hist = pd.read_csv(tmp_path / "r" / "history.csv")
+    assert list(hist["epoch"]) == list(range(1, TINY["epochs"] + 1))
 
 
 def test_original_checkpoint_mapping(tmp_path):

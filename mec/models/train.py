@@ -22,6 +22,7 @@ import json
 import logging
 import math
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -90,7 +91,7 @@ def _tensorboard_callback(out_dir: Path):
 
 
 def train_model(cfg: dict, out_dir, *, workers: int = 2, keep_checkpoints: int = 2,
-                verbose: int | None = None) -> None:
+                verbose: int | None = None, restart_on_change: bool = False) -> None:
     """Train the model of ``cfg`` (a config.yaml ``models:`` entry) into ``out_dir``.
 
     cfg: model config (contract keys; missing keys take the paper defaults, see
@@ -100,7 +101,9 @@ def train_model(cfg: dict, out_dir, *, workers: int = 2, keep_checkpoints: int =
     workers: threads generating trajectories ahead of the optimiser.
     keep_checkpoints: epoch checkpoints kept (older ones are deleted); >= 1.
     verbose: keras progress (1 bar, 2 one line per epoch); default 1 on a terminal, else 2.
-    Raises ValueError if out_dir holds a run of a different config (delete it to restart).
+    restart_on_change: when out_dir holds checkpoints of a different config, delete them and
+        start from scratch (what the workflow wants: Snakemake reruns a training job because
+        its config changed). Without it that case raises ValueError.
     """
     import keras
 
@@ -126,8 +129,13 @@ def train_model(cfg: dict, out_dir, *, workers: int = 2, keep_checkpoints: int =
         old = json.loads(ckpt_cfg.read_text()).get("model")
         if old != cfg:
             diff = sorted(k for k in set(old or {}) | set(cfg) if (old or {}).get(k) != cfg.get(k))
-            raise ValueError(f"{out_dir} holds checkpoints of a different config (keys {diff} differ); "
-                             f"delete {ckpt_dir} to start again")
+            if not restart_on_change:
+                raise ValueError(f"{out_dir} holds checkpoints of a different config (keys {diff} "
+                                 f"differ); delete {ckpt_dir} to start again")
+            print(f"config changed (keys {diff}): discarding the checkpoints in {ckpt_dir}",
+                  flush=True)
+            shutil.rmtree(ckpt_dir)
+            ckpt_dir.mkdir(parents=True)
     for path in (ckpt_cfg, out_dir / "config.json"):
         with atomic_path(path) as tmp:
             tmp.write_text(json.dumps(meta, indent=2, sort_keys=True))

@@ -12,4 +12,5 @@ train_model(
     out_dir=Path(snakemake.output.model).parent,
     workers=max(1, int(snakemake.threads)),
     verbose=2,
+    restart_on_change=True,  # Snakemake reruns training when the model's config changed
 )
