@@ -120,6 +120,13 @@ def _chol_solve_lapack(H, b, k):
         L = np.linalg.cholesky(A)
     except Exception:  # not positive definite
         return False
+    _cho_substitute(L, b, k)
+    return True
+
+
+@njit(cache=True, fastmath=_FM)
+def _cho_substitute(L, b, k):
+    """b -> x with L L^T x = b, for the lower-triangular Cholesky factor L (k x k)."""
     for i in range(k):  # forward: L y = b
         s = b[i]
         for q in range(i):
@@ -130,7 +137,6 @@ def _chol_solve_lapack(H, b, k):
         for q in range(i + 1, k):
             s -= L[q, i] * b[q]
         b[i] = s / L[i, i]
-    return True
 
 
 @njit(cache=True, fastmath=_FM)
@@ -155,16 +161,7 @@ def chol_solve(H, b, k):
             for q in range(j):
                 s -= H[i, q] * H[j, q]
             H[i, j] = s / d
-    for i in range(k):  # forward: L y = b
-        s = b[i]
-        for q in range(i):
-            s -= H[i, q] * b[q]
-        b[i] = s / H[i, i]
-    for i in range(k - 1, -1, -1):  # backward: L^T x = y
-        s = b[i]
-        for q in range(i + 1, k):
-            s -= H[q, i] * b[q]
-        b[i] = s / H[i, i]
+    _cho_substitute(H, b, k)
     return True
 
 @njit(cache=True, fastmath=_FM)
