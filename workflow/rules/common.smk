@@ -1,5 +1,7 @@
 # Shared helpers: config validation, model resolution, wildcard constraints and target lists.
 # Every rule file uses only the functions defined here; none of them imports TensorFlow.
+import re
+
 from snakemake.utils import validate
 
 validate(config, "../schemas/config.schema.yaml")
@@ -100,7 +102,8 @@ def elasticnet_chunks(wildcards):
 
 
 def fit_maps():
-    """The maps of every fit: config fits.maps (+ 'elasticnet' when the grid runs)."""
+    """The maps of every fit: config fits.maps. Where the ElasticNet grid ran, the fit rules
+    add map 'elasticnet' from its choice tables (mec.fits.pipeline.with_elasticnet)."""
     return dict(config["fits"]["maps"])
 
 
