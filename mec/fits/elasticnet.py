@@ -491,20 +491,8 @@ def enet_paths(ZT, G, Ytil, C, XvT, Yvn, alphas, l1s, out, stats, wout):
                 if ai == na - 1 and wout.shape[0] > 0:
                     for j in range(p):
                         wout[ti, li, j] = w[j]
-                # evaluation predictions (intercept dropped: r is shift invariant)
-                for i in range(nv):
-                    pred[i] = 0.0
-                nz = False
-                for j in range(p):
-                    wj = w[j]
-                    if wj != 0.0:
-                        nz = True
-                        for i in range(nv):
-                            pred[i] += wj * XvT[j, i]
-                if nz:
-                    out[ti, li, ai] = pearson(pred, Yvn[ti])
-                else:
-                    out[ti, li, ai] = np.nan
+                # evaluation r (intercept dropped: r is shift invariant)
+                out[ti, li, ai] = _score_w(w, XvT, Yvn[ti], pred)
     return out
 
 
