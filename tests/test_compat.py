@@ -7,7 +7,6 @@ come after them, keyword-only or as ``**kwargs``.
 """
 
 import inspect
-import json
 import math
 import re
 import textwrap
