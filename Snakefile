@@ -6,11 +6,15 @@
 #   snakemake --cores 2 --configfile configs/sargolini2006.yaml   another experiment
 from snakemake.utils import min_version
 
+from mec.checks import check_yaml
+
 min_version("9.0")
 
 # A --configfile on the command line replaces config.yaml (configs/*.yaml are complete
 # experiments), instead of being merged into it key by key.
 if not workflow.overwrite_configfiles:
+    # Snakemake's own message for a YAML error names no line; this one names file and line.
+    check_yaml(f"{workflow.basedir}/config.yaml")
 
     configfile: f"{workflow.basedir}/config.yaml"
 

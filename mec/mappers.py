@@ -23,6 +23,9 @@ Fitted maps all expose ``predict(X) -> (n_samples, n_targets)`` (always 2-D).
 
 from __future__ import annotations
 
+import difflib
+import inspect
+import re
 import warnings
 
 import numpy as np
@@ -39,6 +42,7 @@ __all__ = [
     "MAP_TYPES",
     "ALPHA_PER_SAMPLE_MODELS",
     "pearson_columns",
+    "MapParamError",
 ]
 
 # scikit-learn linear models whose data term is (1 / (2 n_samples)) ||y - Xw||^2 (or another
@@ -82,6 +86,70 @@ def pearson_columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         r = np.einsum("ij,ij->j", an, bn)
     r[constant] = np.nan
     return np.clip(r, -1.0, 1.0)
+
+
+class MapParamError(ValueError):
+    """A map argument that cannot work. ``param`` names it, as a dotted path below the map's
+    keyword arguments (``"percentile"``, ``"regression_kwargs.max_iter"``); the message gives
+    the value."""
+
+    def __init__(self, param: str, message: str):
+        super().__init__(message)
+        self.param = param
+
+
+def _init_params(cls) -> list[str]:
+    """Constructor arguments of an estimator class (scikit-learn: no *args, no **kwargs)."""
+    return [n for n, p in inspect.signature(cls.__init__).parameters.items()
+            if n != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+
+
+def _did_you_mean(word, choices) -> str:
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _sklearn_param_check(est, own_params: dict) -> None:
+    """scikit-learn's own check of an estimator's constructor arguments (what fit would run
+    first), as a MapParamError naming the argument. ``own_params`` maps the estimator's
+    argument names to their path in the map's kwargs."""
+    validate = getattr(est, "_validate_params", None)  # scikit-learn >= 1.2
+    if validate is None:  # pragma: no cover - older scikit-learn checks at fit time
+        return
+    try:
+        validate()
+    except (ValueError, TypeError) as err:
+        m = re.search(r"The '(\w+)' parameter", str(err))
+        name = m.group(1) if m else ""
+        raise MapParamError(own_params.get(name, name or "?"), str(err)) from None
+
+
+def _check_linear(regression_type, alpha, extra: dict, regression_kwargs) -> None:
+    """Every argument of the linear model a map would build (_build_linear_model), checked
+    without data: the class name, unknown or doubled arguments, then scikit-learn's checks."""
+    try:
+        cls = _linear_model_class(regression_type)
+    except ValueError as err:
+        names = [n for n in dir(sklm) if isinstance(getattr(sklm, n), type)]
+        raise MapParamError("regression_type", f"{err}{_did_you_mean(regression_type, names)}") from None
+    if regression_kwargs is not None and not isinstance(regression_kwargs, dict):
+        raise MapParamError("regression_kwargs", f"regression_kwargs must be a dict of "
+                            f"{regression_type} arguments, got {regression_kwargs!r}")
+    accepted = _init_params(cls)
+    for key, val in dict(regression_kwargs or {}).items():
+        if key not in accepted:
+            raise MapParamError(f"regression_kwargs.{key}", f"{regression_type} has no argument "
+                                f"{key!r} (got {key}={val!r}){_did_you_mean(key, accepted)}")
+    for key, val in dict(extra, alpha=alpha).items():
+        if val is not None and key not in accepted:
+            raise MapParamError(key, f"{key}={val!r} is not an argument of {regression_type}")
+    try:
+        est = _build_linear_model(regression_type, alpha, extra, regression_kwargs, n_train=1)
+    except ValueError as err:
+        raise MapParamError("alpha" if "alpha" in str(err) else "regression_kwargs", str(err)) from None
+    paths = {k: f"regression_kwargs.{k}" for k in (regression_kwargs or {})}
+    paths.update({k: k for k, v in dict(extra, alpha=alpha).items() if v is not None})
+    _sklearn_param_check(est, paths)
 
 
 def _linear_model_class(regression_type):
@@ -182,6 +250,12 @@ class SKLinearMap(_MapBase):
         self.l1_ratio = l1_ratio
         self.regression_kwargs = regression_kwargs
 
+    def check_params(self):
+        """Check every argument without data (MapParamError naming it); returns self."""
+        _check_linear(self.regression_type, self.alpha, {"l1_ratio": self.l1_ratio},
+                      self.regression_kwargs)
+        return self
+
     def fit(self, X, y):
         X, Y = self._validate_fit(X, y)
         est = _build_linear_model(
@@ -260,14 +334,25 @@ class OneToOneMap(_MapBase):
             Yn = Yn / np.linalg.norm(Yn, axis=0)
             return Xn.T @ Yn  # (n_sources, n_targets)
 
+    def check_params(self):
+        """Check every argument without data (MapParamError naming it); returns self."""
+        p = self.percentile
+        if isinstance(p, (bool, np.bool_)) or not isinstance(p, (int, float, np.integer, np.floating)) \
+                or not 0 <= float(p) <= 100:
+            raise MapParamError("percentile", f"percentile must be in [0, 100], got {p!r}")
+        if self.identity is not None and not isinstance(self.identity, (bool, np.bool_)):
+            raise MapParamError("identity", f"identity must be true, false or null, got {self.identity!r}")
+        if self._identity():
+            if p != 100:
+                raise MapParamError(
+                    "identity", f"identity=True needs percentile=100, got percentile={p!r}")
+        else:
+            _check_linear(self.regression_type, self.alpha, {}, self.regression_kwargs)
+        return self
+
     def fit(self, X, y):
-        if not (0 <= float(self.percentile) <= 100):
-            raise ValueError(f"percentile must be in [0, 100], got {self.percentile!r}")
+        self.check_params()
         identity = self._identity()
-        if identity and self.percentile != 100:
-            raise ValueError(
-                f"identity=True needs percentile=100, got percentile={self.percentile!r}"
-            )
         X, Y = self._validate_fit(X, y)
         n_src, n_tgt = X.shape[1], Y.shape[1]
         corrs = self._train_corrs(X, Y)
@@ -348,9 +433,22 @@ class PLSMap(_MapBase):
             warnings.warn(f"PLS fit failed ({err}); predicting NaN", RuntimeWarning)
             return None
 
+    def check_params(self):
+        """Check every argument without data (MapParamError naming it); returns self."""
+        k = self.n_components
+        if k is None:
+            raise MapParamError("n_components", "PLSMap needs n_components (map_kwargs={'n_components': k})")
+        if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise MapParamError("n_components", f"n_components must be an integer >= 1, got {k!r}")
+        for name in ("scale", "fit_per_target_unit"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise MapParamError(name, f"{name} must be true or false, got {getattr(self, name)!r}")
+        pls = PLSRegression(n_components=int(k), scale=self.scale, max_iter=self.max_iter, tol=self.tol)
+        _sklearn_param_check(pls, {"max_iter": "max_iter", "tol": "tol"})
+        return self
+
     def fit(self, X, y):
-        if self.n_components is None:
-            raise ValueError("PLSMap needs n_components (map_kwargs={'n_components': k})")
+        self.check_params()
         X, Y = self._validate_fit(X, y)
         self.n_components_ = min(int(self.n_components), X.shape[1])
         if self.n_components_ < int(self.n_components):

@@ -425,7 +425,7 @@ def test_readme_snippets_run():
     ref = np.median(np.concatenate(list(interanimal_scores(dataset[1.0]).values())))
     assert abs(med - ref) < 1e-12
     corr = results[1.0]["m0"]["corr"]
-    assert list(corr.index) == list(dataset[1.0]["m0"]["cell_ids"])
+    assert list(corr["units"].values) == list(dataset[1.0]["m0"]["cell_ids"])  # xarray, as the original
     model_resp = smooth_maps(np.random.default_rng(2), 8)
     model_results = get_fits(dataset=dataset, model_resp=model_resp, arena_sizes=[1.0],
                              map_type="sklinear", map_kwargs={}, train_frac=0.2)

@@ -10,6 +10,9 @@ import numpy as np
 # ---------------------------------------------------------------------------
 # ElasticNet hyperparameter grids (SPEC 4.4). alpha is in the user convention (divide by
 # n_train before handing it to scikit-learn's ElasticNet). Both grids include alpha = 1.0.
+# The original defines them as Python lists of the same values; numpy arrays here, so that
+# ``ALPHA_RNG[ALPHA_RNG > a]`` works. Iteration, len and indexing behave as the lists did; to
+# extend a grid use ``list(ALPHA_RNG) + [...]`` (``+`` on an array adds element-wise).
 # ---------------------------------------------------------------------------
 ALPHA_RNG = np.geomspace(1e-9, 1e9, 99)
 L1_RATIO_RNG = np.array([1e-16] + list(np.linspace(0.01, 1.0, 99)))
@@ -19,13 +22,14 @@ L1_RATIO_RNG_SHORT = np.array([1e-16] + list(np.linspace(0.01, 1.0, 9)))
 # ---------------------------------------------------------------------------
 # Cues of the CueUGRNN model (SPEC 1.3): five fixed, non-overlapping squares, metres.
 # ---------------------------------------------------------------------------
-CUE_EXTENTS = [
-    {"center_x": 0.0, "center_y": 0.0, "width": 0.3, "height": 0.3},
-    {"center_x": 0.35, "center_y": 0.35, "width": 0.2, "height": 0.2},
-    {"center_x": -0.3, "center_y": -0.3, "width": 0.1, "height": 0.1},
-    {"center_x": 0.6, "center_y": 0.5, "width": 0.1, "height": 0.1},
-    {"center_x": -0.7, "center_y": -0.6, "width": 0.06, "height": 0.06},
-]
+# The original names them CUE_1 .. CUE_5 (mec.core.constants of neuroailab/mec); CUE_EXTENTS is
+# the list of them.
+CUE_1 = {"center_x": 0.0, "center_y": 0.0, "width": 0.3, "height": 0.3}
+CUE_2 = {"center_x": 0.35, "center_y": 0.35, "width": 0.2, "height": 0.2}
+CUE_3 = {"center_x": -0.3, "center_y": -0.3, "width": 0.1, "height": 0.1}
+CUE_4 = {"center_x": 0.6, "center_y": 0.5, "width": 0.1, "height": 0.1}
+CUE_5 = {"center_x": -0.7, "center_y": -0.6, "width": 0.06, "height": 0.06}
+CUE_EXTENTS = [CUE_1, CUE_2, CUE_3, CUE_4, CUE_5]
 CUE_2D_INPUT_KWARGS = {
     "cue_extents": CUE_EXTENTS,
     # ceil(cue_prob * batch) episodes of each batch carry cues (SPEC 1.3)

@@ -29,7 +29,24 @@ import numpy as np
 
 STRUCTURED_SPLITS = ("topbottom", "leftright", "diag1", "diag2", "quad")
 
-__all__ = ["generate_train_test_splits", "STRUCTURED_SPLITS"]
+__all__ = ["generate_train_test_splits", "STRUCTURED_SPLITS", "check_split_start_seed"]
+
+
+def check_split_start_seed(split_start_seed, num_splits=1) -> int:
+    """``split_start_seed`` as an int, or ValueError naming it.
+
+    Split s draws from ``RandomState(split_start_seed + s)``, whose seed must lie in
+    [0, 2**32 - 1]; numpy's own error for a negative seed does not say which argument it was.
+    """
+    if isinstance(split_start_seed, (bool, np.bool_)) or not isinstance(split_start_seed, (int, np.integer)):
+        raise ValueError(f"split_start_seed must be an integer >= 0, got {split_start_seed!r}")
+    seed = int(split_start_seed)
+    last = seed + max(int(num_splits), 1) - 1
+    if seed < 0 or last > 2**32 - 1:
+        raise ValueError(f"split_start_seed must be an integer >= 0 with split_start_seed + "
+                         f"num_splits - 1 <= 2**32 - 1 (numpy RandomState seeds), got "
+                         f"split_start_seed={split_start_seed!r}, num_splits={num_splits!r}")
+    return seed
 
 
 def _grid_shape(num_states: int, grid_shape) -> tuple[int, int]:
@@ -107,6 +124,7 @@ def generate_train_test_splits(
         dropped bins.
     """
     num_states = int(num_states)
+    check_split_start_seed(split_start_seed, num_splits if not isinstance(train_frac, str) else 1)
     if num_states < 0:
         raise ValueError(f"num_states must be >= 0, got {num_states}")
     if valid is None:

@@ -1,9 +1,13 @@
 """``get_fits``: the original entry point for inter-animal consistency and model fits.
 
-Results are ``results[arena][animal]["corr"]``: a pandas Series of per-cell scores (mean
-Pearson r over splits, SPEC 4.2) indexed by cell id (index name "units"), as the original's
-xarray DataArray was. ``np.median(unit_concat(results, arena, "corr"))`` is the SPEC 4.3
-summary.
+The original's signature: the same positional order and defaults, so
+``get_fits(dataset, None, model_resp, None, [1.0])`` works as it did; this project's additions
+are keyword-only and come after them.
+
+Results are ``results[arena][animal]["corr"]``: per-cell scores (mean Pearson r over splits,
+SPEC 4.2) along a dimension ``"units"`` labelled by cell id: an xarray DataArray as in the
+original when xarray is installed, else a pandas Series (mec.neural_fits.utils.package_scores).
+``np.median(unit_concat(results, arena, "corr"))`` is the SPEC 4.3 summary.
 
 Differences from the original, on purpose:
 - holdout sources are the other animals in dataset order (the original used a Python set,
@@ -25,15 +29,9 @@ import numpy as np
 
 from mec.core.constants import BIN_CM, N_EVAL_SEQ
 from mec.fits.core import check_map_edges, interanimal_scores, model_scores
+from mec.neural_fits.utils import package_scores
 
 __all__ = ["get_fits"]
-
-
-def _package(scores, cell_ids):
-    import pandas as pd
-
-    index = pd.Index([str(c) for c in np.asarray(cell_ids).ravel()], name="units")
-    return pd.Series(np.asarray(scores, dtype=np.float64), index=index, name="corr")
 
 
 def _as_list(x):
@@ -105,24 +103,25 @@ def _model_maps_from_model(model, cfgs, seeds, arena, dataset, layer, n_eval_seq
 
 def get_fits(
     dataset,
-    arena_sizes=None,
-    interanimal_mode="holdout",
-    map_type="sklinear",
-    map_kwargs=None,
-    train_frac=0.2,
-    num_splits=10,
-    split_start_seed=0,
     model=None,
-    cfg=None,
-    model_pred_layer="g",
     model_resp=None,
-    map_kwargs_per_cell=None,
+    cfg=None,
+    arena_sizes=None,
+    map_type="sklinear",
+    map_kwargs={},  # noqa: B006 - the original's default; copied on entry, never mutated
+    train_frac=0.2,
+    num_train_test_splits=10,
+    split_start_seed=0,
     n_eval_seq=N_EVAL_SEQ,
+    interanimal_mode="holdout",
+    trajectory_seed=0,
+    model_pred_layer="g",
+    shape_2d=None,
+    map_kwargs_per_cell=None,
+    *,
+    num_splits=None,
     nbins=None,
     bin_cm=BIN_CM,
-    trajectory_seed=0,
-    shape_2d=None,
-    num_train_test_splits=None,
     model_edges=None,
     progress=False,
     blas_threads=1,
@@ -130,30 +129,52 @@ def get_fits(
 ):
     """Inter-animal consistency (no model) or model-to-data fits (SPEC 4.2-4.5).
 
+    The original's arguments, in its order and with its defaults:
+
     dataset: ``dataset[arena][animal] = {"resp": (nx, ny, n_cells), "cell_ids": (n_cells,)}``.
-    arena_sizes: arenas to fit (default: every arena of the dataset).
-    interanimal_mode: "holdout" or "pairwise" (without a model).
-    map_type, map_kwargs: "sklinear" (default Ridge alpha=1), "corr", "pls" and their
-        arguments (mec.mappers).
-    train_frac: fraction of bins for training, or a structured split name.
-    num_splits (alias num_train_test_splits), split_start_seed: the splits (SPEC 4.2).
-    model, cfg: a trained model and its evaluation environment (configure_options), or a list
-        of environments; the model's ``model_pred_layer`` rate maps come from
-        mec.models.ratemaps.model_ratemaps over ``n_eval_seq`` batches per trajectory seed
-        (``trajectory_seed``: int or list; several are stacked along bins).
+    model, cfg: a trained model (load_trained_model) and its evaluation environment
+        (configure_options), or a list of environments; the model's ``model_pred_layer`` rate
+        maps come from mec.models.ratemaps.model_ratemaps over ``n_eval_seq`` batches per
+        trajectory seed (``trajectory_seed``: int or list; several are stacked along bins).
     model_resp: ready model rate maps (nx, ny, n_units) instead of a model: one array (one
         arena), a list of arrays (stacked along bins), or ``{arena: array}``.
-    model_edges: (x_edges, y_edges) of ``model_resp``; refused if they differ from the data's.
-    map_kwargs_per_cell: ``{cell_id: kwargs dict | list of per-split dicts}`` (SPEC 4.4).
-    nbins, bin_cm: model rate-map bins when the dataset does not carry its edges.
+    arena_sizes: arenas to fit (default: every arena of the dataset).
+    map_type, map_kwargs: "sklinear" (default Ridge alpha=1), "corr", "pls" and their
+        arguments (mec.mappers), checked before any work starts.
+    train_frac: fraction of bins for training, or a structured split name.
+    num_train_test_splits, split_start_seed: the random splits (SPEC 4.2); split s uses
+        ``RandomState(split_start_seed + s)``.
+    interanimal_mode: "holdout" or "pairwise" (without a model).
     shape_2d: (nx, ny) for structured splits of flat maps.
-    progress: tqdm bar over animals; blas_threads: BLAS threads (default 1, None: unchanged).
-    ratemap_kwargs: passed on to mec.models.ratemaps.model_ratemaps (e.g. batch_size).
-    Returns ``results[arena][animal]["corr"]``: pandas Series of scores indexed by cell id.
+    map_kwargs_per_cell: ``{cell_id: kwargs dict | list of per-split dicts}``, or the
+        original's ``{cell_id: {"map_kwargs": ..., "train_frac": ...}}`` (SPEC 4.4).
+
+    Keyword-only additions of this project: ``num_splits`` (alias of num_train_test_splits);
+    ``nbins``, ``bin_cm`` (the original's ``**bin_kwargs``: model rate-map bins when the
+    dataset does not carry its edges); ``model_edges`` ((x_edges, y_edges) of ``model_resp``,
+    refused if they differ from the data's); ``progress`` (tqdm bar over animals);
+    ``blas_threads`` (default 1, None: unchanged); ``ratemap_kwargs`` (passed on to
+    mec.models.ratemaps.model_ratemaps, e.g. batch_size).
+
+    Returns ``results[arena][animal]["corr"]``: per-cell scores labelled by cell id along
+    ``"units"`` (an xarray DataArray when xarray is installed, as the original; else a pandas
+    Series, see :func:`mec.neural_fits.utils.package_scores`).
     """
-    if num_train_test_splits is not None:
-        num_splits = num_train_test_splits
+    from mec.checks import check_map
+    from mec.fits.splits import check_split_start_seed
+
+    if num_splits is not None:
+        if num_train_test_splits not in (10, num_splits):
+            raise ValueError(f"num_splits={num_splits!r} and num_train_test_splits="
+                             f"{num_train_test_splits!r} disagree; give one")
+        num_train_test_splits = num_splits
     map_kwargs = dict(map_kwargs or {})
+    # everything that can be checked cheaply is checked before model rate maps are computed
+    check_split_start_seed(split_start_seed, num_train_test_splits)
+    check_map(map_type, map_kwargs, where="get_fits: map_kwargs")
+    if isinstance(map_kwargs_per_cell, Mapping):
+        # cell ids are compared as strings (mec.fits.core), whatever type the user's keys have
+        map_kwargs_per_cell = {str(k): v for k, v in map_kwargs_per_cell.items()}
     if arena_sizes is None:
         arena_sizes = list(dataset.keys())
     for arena in arena_sizes:
@@ -163,7 +184,7 @@ def get_fits(
         map_type=map_type,
         map_kwargs=map_kwargs,
         train_frac=train_frac,
-        num_splits=num_splits,
+        num_splits=num_train_test_splits,
         split_start_seed=split_start_seed,
         map_kwargs_per_cell=map_kwargs_per_cell,
         grid_shape=shape_2d,
@@ -176,7 +197,7 @@ def get_fits(
             scores = interanimal_scores(dataset[arena], mode=interanimal_mode,
                                         desc=f"inter-animal arena {arena}", **common)
             results[arena] = {
-                a: {"corr": _package(s, dataset[arena][a]["cell_ids"])} for a, s in scores.items()
+                a: {"corr": package_scores(s, dataset[arena][a]["cell_ids"])} for a, s in scores.items()
             }
         return results
 
@@ -204,5 +225,6 @@ def get_fits(
                 model_pred_layer, n_eval_seq, nbins, bin_cm, ratemap_kwargs,
             )
         scores = model_scores(source, dataset[arena], desc=f"model fit arena {arena}", **common)
-        results[arena] = {a: {"corr": _package(s, dataset[arena][a]["cell_ids"])} for a, s in scores.items()}
+        results[arena] = {a: {"corr": package_scores(s, dataset[arena][a]["cell_ids"])}
+                          for a, s in scores.items()}
     return results

@@ -4,7 +4,10 @@ import re
 
 from snakemake.utils import validate
 
+from mec.checks import check_config
+
 validate(config, "../schemas/config.schema.yaml")
+check_config(config, source=workflow.overwrite_configfiles or workflow.configfiles)  # cross-field rules, map kwargs
 
 RESULTS = "results"
 DATASET = config["dataset"]["name"]

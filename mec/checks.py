@@ -1,0 +1,327 @@
+"""Checks of a whole workflow config, made when the workflow is planned, before any job runs.
+
+The JSON schema (workflow/schemas/config.schema.yaml) checks every key on its own and fills
+the defaults. What it cannot see is checked here, on the validated config:
+
+- every map of ``fits.maps``: its ``map_kwargs`` by constructing the estimator
+  (:mod:`mec.mappers`) and running its argument checks, so ``regression_type: Ridgee``,
+  ``percentil: 90`` or PLS ``n_components: 0`` fail now rather than after training;
+- the rules that tie keys together (``cells_min <= cells_max``, ``fits.layers`` within
+  ``ratemaps.layers``, NMF baselines with ``n_components``, two animals per arena for the
+  inter-animal ceiling, scales, arenas and models that exist, cues and reward zones that fit
+  the training box).
+
+:func:`check_config` raises one :class:`ConfigError` listing every problem, each as
+``key.path: what is wrong (the value)``. The workflow calls it in ``workflow/rules/common.smk``
+right after the schema validation. :func:`check_yaml` names the file, line and column of a
+YAML syntax error (the Snakefile runs it on ``config.yaml`` before Snakemake reads it).
+
+``python -m mec.checks CONFIG.yaml ...`` runs all of it (YAML syntax, the schema with its
+defaults, :func:`check_config`) on config files without Snakemake. Snakemake reads a
+``--configfile`` itself before the Snakefile runs, and its message for a YAML error names
+no line; this command (or ``snakemake --verbose``) does.
+
+No Snakemake and no TensorFlow here: only numpy, scikit-learn (through mec.mappers), PyYAML and,
+for the command line, jsonschema.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import sys
+from pathlib import Path
+from typing import Mapping
+
+from mec.mappers import MAP_TYPES, MapParamError
+from mec.mappers import _did_you_mean  # one wording of "did you mean" for maps and config keys
+
+__all__ = ["ConfigError", "check_config", "config_problems", "check_map", "map_problems",
+           "check_yaml", "load_config", "SCHEMA_PATH"]
+
+# The workflow's schema, when mec is used from a checkout of the repository.
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"
+
+
+class ConfigError(ValueError):
+    """A config that cannot run as written. ``problems`` lists each one as
+    ``"key.path: message"``; ``source`` names the config file(s) when known."""
+
+    def __init__(self, problems: list[str], source=None):
+        self.problems = list(problems)
+        self.source = source
+        where = f" ({source})" if source else ""
+        n = len(self.problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"config{where} has {n} problem{'s' if n != 1 else ''}:\n{lines}")
+
+
+# ---------------------------------------------------------------------------------------------
+# maps
+# ---------------------------------------------------------------------------------------------
+def map_problems(map_type, map_kwargs, type_path: str = "map_type",
+                 kwargs_path: str = "map_kwargs") -> list[str]:
+    """Problems of one map (empty list: it can be built and fitted), by constructing it.
+
+    Unknown arguments are named with a close match; then the estimator's ``check_params`` runs
+    every check its ``fit`` would make before looking at data (for ``sklinear`` and ``corr``
+    that includes scikit-learn's own checks of the linear model's arguments).
+    """
+    key = str(map_type).lower()
+    if key not in MAP_TYPES:
+        return [f"{type_path}: {map_type!r} is not a map type; use one of {sorted(MAP_TYPES)}"
+                f"{_did_you_mean(map_type, MAP_TYPES)}"]
+    if map_kwargs is None:
+        map_kwargs = {}
+    if not isinstance(map_kwargs, Mapping):
+        return [f"{kwargs_path}: must be a mapping of {MAP_TYPES[key].__name__} arguments, got {map_kwargs!r}"]
+    cls = MAP_TYPES[key]
+    accepted = [n for n in inspect.signature(cls.__init__).parameters if n != "self"]
+    unknown = [k for k in map_kwargs if k not in accepted]
+    if unknown:
+        return [f"{kwargs_path}.{k}: {cls.__name__} (map_type {map_type!r}) has no argument {k!r} "
+                f"(got {k}={map_kwargs[k]!r}){_did_you_mean(k, accepted)}; accepted: {accepted}"
+                for k in unknown]
+    try:
+        cls(**dict(map_kwargs)).check_params()
+    except MapParamError as err:
+        return [f"{kwargs_path}.{err.param}: {err}"]
+    return []
+
+
+def check_map(map_type, map_kwargs, where: str = "map_kwargs") -> None:
+    """Raise ValueError naming the argument if a map cannot be built (see map_problems)."""
+    problems = map_problems(map_type, map_kwargs, type_path="map_type", kwargs_path=where)
+    if problems:
+        raise ValueError("; ".join(problems))
+
+
+# ---------------------------------------------------------------------------------------------
+# the whole config
+# ---------------------------------------------------------------------------------------------
+def _section(config: Mapping, name: str) -> Mapping:
+    value = config.get(name)
+    return value if isinstance(value, Mapping) else {}
+
+
+def config_problems(config: Mapping) -> list[str]:
+    """Every cross-field problem of a schema-validated config (with defaults), as
+    ``"key.path: message"`` strings; empty when the config can run."""
+    problems: list[str] = []
+    dataset, fits, models = _section(config, "dataset"), _section(config, "fits"), _section(config, "models")
+    arenas = list(_section(dataset, "arenas"))
+    scales = _section(config, "scales")
+    networks = [m for m, e in models.items() if isinstance(e, Mapping) and not e.get("baseline")]
+
+    # maps, each checked by constructing its estimator
+    for name, spec in _section(fits, "maps").items():
+        if not isinstance(spec, Mapping):
+            problems.append(f"fits.maps.{name}: must be {{map_type, map_kwargs}}, got {spec!r}")
+            continue
+        problems += map_problems(spec.get("map_type"), spec.get("map_kwargs", {}),
+                                 f"fits.maps.{name}.map_type", f"fits.maps.{name}.map_kwargs")
+    from mec.fits.pipeline import ELASTICNET
+
+    if ELASTICNET in _section(fits, "maps") and _section(config, "elasticnet").get("enabled", True):
+        problems.append(f"fits.maps.{ELASTICNET}: this name is taken by the per-cell ElasticNet grid "
+                        f"(elasticnet.enabled: true adds map {ELASTICNET!r}); rename the map")
+
+    # the dataset
+    synthetic = _section(dataset, "synthetic")
+    if dataset.get("source", "synthetic") == "synthetic":
+        lo, hi = synthetic.get("cells_min"), synthetic.get("cells_max")
+        if lo is not None and hi is not None and lo > hi:
+            problems.append(f"dataset.synthetic.cells_min: {lo} is more than cells_max {hi}")
+        n = synthetic.get("n_animals")
+        if n is not None and n < 2:
+            problems.append(f"dataset.synthetic.n_animals: {n}; the inter-animal ceiling (and the "
+                            "holdout ElasticNet grid) needs at least 2 animals per arena")
+
+    # layers: a fitted layer must have been recorded
+    rec = list(_section(config, "ratemaps").get("layers", ["pre_g", "g", "dc"]))
+    missing = [la for la in fits.get("layers", []) if la not in rec]
+    if missing and networks:
+        problems.append(f"fits.layers: {missing} are not recorded (ratemaps.layers is {rec}); "
+                        "add them to ratemaps.layers or remove them from fits.layers")
+
+    # models
+    for name, entry in models.items():
+        if not isinstance(entry, Mapping):
+            continue
+        path = f"models.{name}"
+        scale = entry.get("scale", "demo")
+        if scale not in scales:
+            problems.append(f"{path}.scale: unknown scale {scale!r}; defined scales: {sorted(scales)}"
+                            f"{_did_you_mean(scale, scales)}")
+        bad = [a for a in entry.get("eval_arenas", []) if a not in arenas]
+        if bad:
+            problems.append(f"{path}.eval_arenas: {bad} are not arenas of the dataset (dataset.arenas: {arenas})")
+        kind = entry.get("baseline")
+        if kind == "nmf" and entry.get("n_components") is None:
+            problems.append(f"{path}.n_components: baseline nmf needs n_components (the number of "
+                            "NMF components, e.g. 9, 100, 256 or 512 as in the paper)")
+        if kind != "nmf" and entry.get("n_components") is not None:
+            problems.append(f"{path}.n_components: {entry['n_components']!r} is used by baseline nmf "
+                            f"only (this model is {'baseline ' + repr(kind) if kind else 'a trained network'})")
+        if kind is None and entry.get("baseline_arena") is not None:
+            problems.append(f"{path}.baseline_arena: {entry['baseline_arena']!r} is used by baselines "
+                            "only (this model is a trained network)")
+        if kind is None:
+            problems += _task_problems(path, entry, scales.get(scale, {}))
+
+    # other names that must exist
+    en = _section(config, "elasticnet")
+    if en.get("enabled", True) and en.get("arenas") is not None:
+        bad = [a for a in en["arenas"] if a not in arenas]
+        if bad:
+            problems.append(f"elasticnet.arenas: {bad} are not arenas of the dataset (dataset.arenas: {arenas})")
+    bad = [m for m in _section(config, "knockouts").get("models", []) if m not in networks]
+    if bad:
+        problems.append(f"knockouts.models: {bad} are not trained models of this config (trained "
+                        f"models: {networks})")
+    return problems
+
+
+def _task_problems(path: str, entry: Mapping, scale: Mapping) -> list[str]:
+    """Cues and reward zone of a network against its training box (SPEC 1.3, 1.4), with the
+    checks the trajectory generator makes when training starts."""
+    from mec.core import constants as C
+    from mec.task import check_cues, check_reward_zone
+
+    out = []
+    a = entry.get("train_arena", C.BOX_WIDTH)
+    if a is None or a <= 0:  # the schema refuses it; nothing more to check
+        return out
+    box = (-a / 2, a / 2, -a / 2, a / 2)
+    if entry.get("cues"):
+        try:
+            check_cues(C.CUE_EXTENTS, *box)
+        except ValueError as err:
+            out.append(f"{path}.train_arena: {a} m is too small for the cues (cues: true): {err}")
+    if entry.get("reward_zone"):
+        try:
+            check_reward_zone(C.REWARD_KWARGS, *box)
+        except ValueError as err:
+            out.append(f"{path}.train_arena: {a} m does not hold the reward zone (reward_zone: true): {err}")
+        T = entry.get("sequence_length", scale.get("sequence_length"))
+        nav = C.REWARD_KWARGS["reward_zone_navigate_timesteps"]
+        if T is not None and T <= nav:  # mec.task.reward.reward_zone_walk: nav in [1, T - 1]
+            out.append(f"{path}.sequence_length: {T} steps; reward-zone episodes walk "
+                       f"{nav} steps to the zone and need sequence_length > {nav}")
+    return out
+
+
+def check_config(config: Mapping, source=None) -> None:
+    """Raise one ConfigError listing every problem of a schema-validated config.
+
+    source: the config file(s) it came from (str, path or list of them), named in the message.
+    """
+    problems = config_problems(config)
+    if problems:
+        if isinstance(source, (list, tuple)):
+            source = ", ".join(str(s) for s in source) or None
+        raise ConfigError(problems, source=str(source) if source else None)
+
+
+# ---------------------------------------------------------------------------------------------
+# files
+# ---------------------------------------------------------------------------------------------
+def check_yaml(path) -> dict:
+    """Parse a YAML config file; a syntax error raises ConfigError naming file, line and column
+    (1-based) and the parser's complaint. Returns the parsed mapping."""
+    import yaml
+
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ConfigError([_yaml_error_text(path, text, err)], source=str(path)) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError([f"{path}: the top level must be a mapping of keys, got {type(data).__name__}"],
+                          source=str(path))
+    return data
+
+
+def _yaml_error_text(path, text: str, err) -> str:
+    """'file, line L, column C: YAML syntax error: problem (context at line ...)' plus the lines."""
+    lines = text.splitlines()
+    problem, p_mark = getattr(err, "problem", None), getattr(err, "problem_mark", None)
+    context, c_mark = getattr(err, "context", None), getattr(err, "context_mark", None)
+    mark = p_mark or c_mark
+    if mark is None:
+        return f"{path}: YAML syntax error: {err}"
+    out = f"{path}, line {mark.line + 1}, column {mark.column + 1}: YAML syntax error: {problem or err}"
+    if context and c_mark is not None and (p_mark is None or c_mark.line != p_mark.line):
+        out += f" ({context} at line {c_mark.line + 1}, column {c_mark.column + 1})"
+    elif context:
+        out += f" ({context})"
+    shown = sorted({m.line for m in (c_mark, p_mark) if m is not None})
+    for n in shown:
+        if n < len(lines):
+            out += f"\n      {n + 1:>4} | {lines[n]}"
+    return out
+
+
+def _validator_with_defaults(schema):
+    """A jsonschema validator that fills each object's defaults as it validates (what
+    snakemake.utils.validate(set_default=True) does)."""
+    import copy
+
+    import jsonschema
+
+    base = jsonschema.validators.validator_for(schema)
+
+    def fill(validator, properties, instance, schema_):
+        if isinstance(instance, dict):
+            for name, sub in properties.items():
+                if isinstance(sub, dict) and "default" in sub and name not in instance:
+                    instance[name] = copy.deepcopy(sub["default"])
+        yield from base.VALIDATORS["properties"](validator, properties, instance, schema_)
+
+    return jsonschema.validators.extend(base, {"properties": fill})(schema)
+
+
+def load_config(path, schema_path=SCHEMA_PATH) -> dict:
+    """A config file parsed (check_yaml), validated against the schema with its defaults filled
+    in, then checked whole (check_config). Raises ConfigError naming every problem."""
+    import copy
+
+    import yaml
+
+    config = check_yaml(path)
+    schema = yaml.safe_load(Path(schema_path).read_text(encoding="utf-8"))
+    validator = _validator_with_defaults(schema)
+    config = copy.deepcopy(config)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:
+        raise ConfigError([f"{'.'.join(str(p) for p in e.absolute_path) or '(top level)'}: {e.message}"
+                           for e in errors], source=str(path))
+    check_config(config, source=str(path))
+    return config
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m mec.checks",
+        description="Check mec workflow config files: YAML syntax (file and line), the schema, "
+                    "and every cross-field rule, without running Snakemake.")
+    parser.add_argument("configs", nargs="+", help="config files (config.yaml, configs/*.yaml)")
+    parser.add_argument("--schema", default=str(SCHEMA_PATH), help="the workflow's config schema")
+    args = parser.parse_args(argv)
+    failed = 0
+    for path in args.configs:
+        try:
+            load_config(path, args.schema)
+        except ConfigError as err:
+            failed += 1
+            print(err, file=sys.stderr)
+        else:
+            print(f"{path}: ok")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
