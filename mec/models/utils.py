@@ -297,8 +297,10 @@ def load_trained_model(rnn_type: str | None = "UGRNN", activation: str | None = 
     The saved ``config.json`` defines the model (any scale loads); ``rnn_type``, ``activation``
     and ``cue_2d_input_kwargs`` are the original's arguments and are only checked against it
     (a mismatch warns; pass None to skip the check). ``rnn_type="CueUGRNN"`` means a UGRNN with cue inputs. ``ckpt_file``:
-    None -> ``model.keras`` (else the latest checkpoint); a name in ``checkpoints/`` such as
-    ``"epoch_0010.keras"``; or ``"ckpt-101"``, the original TF2 checkpoints in ``ckpts/``
+    None -> ``model.keras`` (else the latest checkpoint); a file in ``checkpoints/`` such as
+    ``"epoch_0010.weights.npz"`` (weights after epoch 10; ``"epoch_0010"`` for short),
+    ``"state_0010.npz"`` or a pre-issue-14 ``"epoch_0010.keras"``; a path to such a file; or
+    ``"ckpt-101"``, the original TF2 checkpoints in ``ckpts/``
     (see :func:`load_original_checkpoint`). ``random_init=True`` returns
     the initialised, untrained model of the config. Other keyword arguments of the original
     (``REWARD_KWARGS``, ``place_cell_identity``) describe the released models and are used only
@@ -344,9 +346,16 @@ def load_trained_model(rnn_type: str | None = "UGRNN", activation: str | None = 
         path = Path(ckpt_file)
         if not path.is_absolute() and not path.exists():
             path = run_dir / "checkpoints" / str(ckpt_file)
+            if not path.exists() and not path.suffix:  # "epoch_0010" -> epoch_0010.weights.npz
+                path = path.with_name(path.name + ".weights.npz")
         if not path.exists():
             raise FileNotFoundError(f"checkpoint {ckpt_file!r} not found (looked in {run_dir / 'checkpoints'})")
-    model = keras.models.load_model(path, compile=False)
+    if path.suffix == ".npz":  # weights (or a training state) keyed by variable path
+        from mec.models.train import load_weights
+        model = build_model(cfg, n_cues=n_cues)
+        load_weights(model, path)
+    else:
+        model = keras.models.load_model(path, compile=False)
     return TrainedModel(model, cfg)
 
 
