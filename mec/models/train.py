@@ -16,8 +16,8 @@
     state_EEEE.npz           the full training state after epoch E: weights and optimizer
                              variables (Adam's moments and step count), every ``state_every``
                              epochs and after the last; the newest two are kept
-  Both kinds of .npz hold one array per Keras variable, keyed "model/<variable path>" and
-  "optimizer/<variable path>" (load by path with :func:`load_weights`). Every file is written
+  Both kinds of .npz hold one array per Keras variable, keyed "model/<layer>/<variable>" and
+  "optimizer/<layer>/<variable>/<slot>" (load by name with :func:`load_weights`). Every file is written
   to a temporary name and renamed into place, by a background thread (the next epoch trains
   while the previous one's files are written).
 
@@ -149,10 +149,39 @@ def _read_history(path: Path) -> list[dict]:
 # ------------------------------------------------------------------------------------------
 # weights and training states (.npz keyed by variable path)
 # ------------------------------------------------------------------------------------------
-def _opt_key(v) -> str:
-    """An optimizer variable's key: its path without the optimizer's own name (Keras numbers
-    optimizers adam, adam_1, ... within a process)."""
-    return "optimizer/" + v.path.split("/", 1)[-1]
+def _model_keys(model) -> list[tuple[str, object]]:
+    """(key, variable) for every model variable: "model/<layer>/<variable name>" with the
+    top-level layer's name (e.g. "model/pre_g/recurrent_kernel"). Unlike ``variable.path``
+    the key is the same whether the model was built or loaded from a .keras file, and under
+    FusedRNN or keras.layers.RNN."""
+    out, seen = [], set()
+    for layer in model.layers:
+        for v in layer.weights:
+            key = f"model/{layer.name}/{v.name}"
+            if key in seen:
+                raise ValueError(f"two variables of {model.name} are keyed {key}")
+            seen.add(key)
+            out.append((key, v))
+    if len(out) != len(model.weights):
+        raise ValueError(f"{model.name}: {len(model.weights)} variables, {len(out)} found in its layers")
+    return out
+
+
+def _optimizer_keys(model) -> list[tuple[str, object]]:
+    """(key, variable) for every optimizer variable: "optimizer/<layer>/<variable>/<slot>" for
+    the per-variable slots (Adam's momentum and velocity; Keras names them after the variable's
+    path), "optimizer/<name>" for the rest (iteration, learning_rate)."""
+    by_name = {v.path.replace("/", "_"): key[len("model/"):] for key, v in _model_keys(model)}
+    out = []
+    for v in model.optimizer.variables:
+        name = v.path.split("/", 1)[-1]  # without the optimizer's own name (adam, adam_1, ...)
+        bases = [b for b in by_name if name.startswith(b + "_")]
+        if bases:
+            base = max(bases, key=len)
+            out.append((f"optimizer/{by_name[base]}/{name[len(base) + 1:]}", v))
+        else:
+            out.append((f"optimizer/{name}", v))
+    return out
 
 
 def _host(v) -> np.ndarray:
@@ -162,11 +191,9 @@ def _host(v) -> np.ndarray:
 
 
 def _snapshot(model, optimizer: bool) -> dict[str, np.ndarray]:
-    """Host copies of the model's (and the optimizer's) variables, keyed by variable path."""
-    out = {f"model/{v.path}": _host(v) for v in model.weights}
-    if optimizer:
-        out.update({_opt_key(v): _host(v) for v in model.optimizer.variables})
-    return out
+    """Host copies of the model's (and the optimizer's) variables, by key."""
+    pairs = _model_keys(model) + (_optimizer_keys(model) if optimizer else [])
+    return {k: _host(v) for k, v in pairs}
 
 
 def _write_npz(arrays: dict, path: Path) -> None:
@@ -184,65 +211,39 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
         raise ValueError(f"{path} is unreadable: {type(err).__name__}: {err}") from err
 
 
-def _key(v, prefix: str) -> str:
-    return _opt_key(v) if prefix == "optimizer" else f"{prefix}/{v.path}"
-
-
-def _assign(variables, arrays: dict, prefix: str, path: Path) -> None:
-    """Check then assign ``arrays[key of v]`` to every variable (all or nothing)."""
-    values = []
-    for v in variables:
-        key = _key(v, prefix)
+def _assign(pairs, arrays: dict, path: Path) -> None:
+    """Check every (key, variable) against ``arrays``, then assign them all (all or nothing)."""
+    for key, v in pairs:
         if key not in arrays:
             raise ValueError(f"{path} has no {key} (it holds {len(arrays)} arrays; another model?)")
-        a = arrays[key]
-        if tuple(a.shape) != tuple(v.shape):
-            raise ValueError(f"{path}: {key} has shape {a.shape}, the model's is {tuple(v.shape)}")
-        values.append(a)
-    for v, a in zip(variables, values):
-        v.assign(a)
+        if tuple(arrays[key].shape) != tuple(v.shape):
+            raise ValueError(f"{path}: {key} has shape {arrays[key].shape}, the model's is {tuple(v.shape)}")
+    for key, v in pairs:
+        v.assign(arrays[key])
 
 
 def load_weights(model, path) -> None:
     """Load an ``epoch_EEEE.weights.npz`` or ``state_EEEE.npz`` into a model of the same config
-    (by variable path; ValueError naming the file and the variable on any mismatch)."""
+    (by layer and variable name; ValueError naming the file and the variable on any mismatch)."""
     path = Path(path)
-    _assign(model.weights, _read_npz(path), "model", path)
+    _assign(_model_keys(model), _read_npz(path), path)
 
 
 def _restore_state(model, path: Path) -> None:
     """Weights and optimizer variables of a training state into a compiled model."""
     if path.suffix == ".keras":  # pre-issue-14 checkpoint: a whole saved model
-        _restore_legacy(model, path)
-        return
-    arrays = _read_npz(path)
+        import keras
+        try:
+            old = keras.models.load_model(path, compile=True)
+        except Exception as err:  # Keras raises many kinds on a damaged archive; name the file
+            raise ValueError(f"{path} is unreadable: {type(err).__name__}: {err}") from err
+        if old.optimizer is None or not old.optimizer.variables:
+            raise ValueError(f"{path} holds no optimizer state")
+        arrays = _snapshot(old, optimizer=True)
+    else:
+        arrays = _read_npz(path)
     model.optimizer.build(model.trainable_variables)
-    # check both sets before assigning either, so a bad file leaves the model untouched
-    for variables, prefix in ((model.weights, "model"), (model.optimizer.variables, "optimizer")):
-        for v in variables:
-            key = _key(v, prefix)
-            if key not in arrays or tuple(arrays[key].shape) != tuple(v.shape):
-                raise ValueError(f"{path}: no {key} of shape {tuple(v.shape)} (not this model's state)")
-    _assign(model.weights, arrays, "model", path)
-    _assign(model.optimizer.variables, arrays, "optimizer", path)
-
-
-def _restore_legacy(model, path: Path) -> None:
-    """A pre-issue-14 ``epoch_EEEE.keras`` (keras.layers.RNN model + Adam state) into the fused
-    model: same variable paths, so weights and optimizer variables copy over by path."""
-    import keras
-
-    try:
-        old = keras.models.load_model(path, compile=True)
-    except Exception as err:  # Keras raises many kinds on a damaged archive; name the file
-        raise ValueError(f"{path} is unreadable: {type(err).__name__}: {err}") from err
-    if old.optimizer is None or not old.optimizer.variables:
-        raise ValueError(f"{path} holds no optimizer state")
-    arrays = {f"model/{v.path}": _host(v) for v in old.weights}
-    arrays.update({_opt_key(v): _host(v) for v in old.optimizer.variables})
-    model.optimizer.build(model.trainable_variables)
-    _assign(model.weights, arrays, "model", path)
-    _assign(model.optimizer.variables, arrays, "optimizer", path)
+    _assign(_model_keys(model) + _optimizer_keys(model), arrays, path)
 
 
 def _save_keras(model, path: Path) -> None:
@@ -454,10 +455,11 @@ def train_model(cfg: dict, out_dir, *, workers: int = 2, keep_checkpoints: int |
             stats["epoch_seconds"].append(t2 - t0)
             stats["data_wait_seconds"].append(feed.get("wait_s", 0.0))
             stats["checkpoint_seconds"].append(t2 - t1)
-            print(f"epoch {done}/{cfg['epochs']}: loss {loss:.4f}, decoding error {err_cm:.1f} cm; "
-                  f"{t2 - t0:.1f} s ({1e3 * (t1 - t0) / steps:.1f} ms/step), waited "
-                  f"{feed.get('wait_s', 0.0):.2f} s for data, {t2 - t1:.2f} s to snapshot"
-                  f"{' the state' if with_state else ' the weights'}", flush=True)
+            if verbose:
+                print(f"epoch {done}/{cfg['epochs']}: loss {loss:.4f}, decoding error {err_cm:.1f} cm; "
+                      f"{t2 - t0:.1f} s ({1e3 * (t1 - t0) / steps:.1f} ms/step), waited "
+                      f"{feed.get('wait_s', 0.0):.2f} s for data, {t2 - t1:.2f} s to snapshot"
+                      f"{' the state' if with_state else ' the weights'}", flush=True)
     finally:
         writer.close()
     if start == cfg["epochs"]:
