@@ -96,9 +96,10 @@ def bare_jax(ng, npc, b, t, mixed):
     cdt = jnp.bfloat16 if mixed else jnp.float32
     P = {k: jnp.asarray(v) for k, v in init_params(ng, npc).items()}
     C = jnp.asarray(centres)
-    vel, p0, pos = (jnp.asarray(a) for a in (batch.velocity, batch.init_place, batch.positions))
+    # the batch is an argument, not a constant, or XLA would fold the targets at compile time
+    batch_args = tuple(jnp.asarray(a) for a in (batch.velocity, batch.init_place, batch.positions))
 
-    def loss_fn(P):
+    def loss_fn(P, vel, p0, pos):
         c = {k: v.astype(cdt) for k, v in P.items()}
         h0 = p0.astype(cdt) @ c["enc_w"] + c["enc_b"]
         x = vel.astype(cdt) @ c["m_w"] + c["m_b"]
@@ -123,8 +124,8 @@ def bare_jax(ng, npc, b, t, mixed):
         err = jnp.mean(jnp.sqrt(jnp.sum((pos - C[idx].mean(-2)) ** 2, -1)))
         return ce + WD * jnp.sum(P["r"] ** 2), err
 
-    def step(P, m, v, i):
-        (loss, err), g = jax.value_and_grad(loss_fn, has_aux=True)(P)
+    def step(P, m, v, i, vel, p0, pos):
+        (loss, err), g = jax.value_and_grad(loss_fn, has_aux=True)(P, vel, p0, pos)
         i = i + 1
         lr = LR * jnp.sqrt(1 - 0.999**i) / (1 - 0.9**i)
         m = jax.tree_util.tree_map(lambda a, b: a + (b - a) * 0.1, m, g)
@@ -140,10 +141,11 @@ def bare_jax(ng, npc, b, t, mixed):
         nonlocal state
         out = None
         for _ in range(n):
-            *state, loss, err = step(*state)
+            *state, loss, err = step(*state, *batch_args)
             out = loss
         out.block_until_ready()
 
+    run.lower = lambda: step.lower(*state, *batch_args)  # for cost analysis
     return run
 
 
@@ -157,9 +159,10 @@ def bare_tf(ng, npc, b, t, mixed, xla):
     v = {k: tf.Variable(tf.zeros_like(P[k])) for k in names}
     it = tf.Variable(0.0)
     C = tf.constant(centres)
-    vel, p0, pos = (tf.constant(a) for a in (batch.velocity, batch.init_place, batch.positions))
+    # the batch is an argument, not a constant, or the graph optimiser would fold the targets
+    batch_args = tuple(tf.constant(a) for a in (batch.velocity, batch.init_place, batch.positions))
 
-    def loss_fn():
+    def loss_fn(vel, p0, pos):
         c = {k: tf.cast(P[k], cdt) for k in names}
         h0 = tf.cast(p0, cdt) @ c["enc_w"] + c["enc_b"]
         x = tf.cast(vel, cdt) @ c["m_w"] + c["m_b"]
@@ -184,9 +187,9 @@ def bare_tf(ng, npc, b, t, mixed, xla):
         return ce + WD * tf.reduce_sum(P["r"] ** 2), err
 
     @tf.function(jit_compile=xla)
-    def step():
+    def step(vel, p0, pos):
         with tf.GradientTape() as tape:
-            loss, err = loss_fn()
+            loss, err = loss_fn(vel, p0, pos)
         grads = tape.gradient(loss, [P[k] for k in names])
         it.assign_add(1.0)
         lr = LR * tf.sqrt(1 - 0.999**it) / (1 - 0.9**it)
@@ -199,7 +202,7 @@ def bare_tf(ng, npc, b, t, mixed, xla):
     def run(n):
         out = None
         for _ in range(n):
-            out = step()
+            out = step(*batch_args)
         out.numpy()
 
     return run
