@@ -383,6 +383,17 @@ def test_no_usable_state_starts_over(reference, tmp_path, capsys):
     _same_weights(run, reference)
 
 
+def test_temp_files_of_a_killed_run_are_removed(reference, tmp_path, capsys):
+    run = _copy(reference, tmp_path)
+    left = [run / "checkpoints" / ".state_0005.k2j3.tmp.npz", run / ".model.x81.tmp.keras"]
+    for p in left:
+        p.write_bytes(b"half a file")
+    train_model(CFG, run, verbose=0, workers=1)
+    assert not any(p.exists() for p in left)
+    assert f"removing {left[0]}, left by an interrupted run" in capsys.readouterr().out
+    _same_weights(run, reference)
+
+
 def test_legacy_keras_checkpoint_resumes(reference, tmp_path):
     """A checkpoint written before issue 14 (epoch_EEEE.keras: keras.layers.RNN model + Adam)
     is resumed by the fused model and ends where the uninterrupted run ends."""

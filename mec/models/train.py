@@ -24,7 +24,8 @@
 Resume (a rerun after a kill, a crash or a finished run): the newest state that is readable
 and agrees with the history (its epoch <= the history's last consecutive epoch) is restored,
 the history is cut to its epoch, and training continues; states that fail either check are
-skipped with a message naming the file and the reason. With nothing left to train the outputs
+skipped with a message naming the file and the reason (temporary files a killed run left are
+deleted first). With nothing left to train the outputs
 (model.keras, history.csv, config.json) are rewritten from the checkpoints. Batch i of training
 is drawn from (seed, i) and the optimizer state is restored exactly, so a resumed run ends with
 the same weights as an uninterrupted one (bit for bit on CPU).
@@ -290,6 +291,17 @@ def _prune(ckpt_dir: Path, keep_weights: int | None, keep_states: int) -> None:
         p.unlink(missing_ok=True)
 
 
+def _remove_stale_temp_files(*dirs: Path) -> None:
+    """Delete the hidden temporary files (mec.io.atomic_path's ".<name>.<random>.tmp<suffix>")
+    that a killed run left in these folders: one training job owns them (Snakemake locks its
+    outputs), and at paper scale each can be a gigabyte."""
+    for d in dirs:
+        for p in d.glob(".*.tmp*"):
+            if p.is_file():
+                print(f"removing {p}, left by an interrupted run", flush=True)
+                p.unlink(missing_ok=True)
+
+
 def _tensorboard_callback(out_dir: Path):
     """TensorBoard logging where it can work: Keras' callback writes with tf.summary, so it needs
     the TensorFlow backend (under JAX, importing TensorFlow could also claim the GPU's memory)."""
@@ -369,6 +381,7 @@ def train_model(cfg: dict, out_dir, *, workers: int = 2, keep_checkpoints: int |
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     verbose = (1 if sys.stdout.isatty() else 2) if verbose is None else verbose
 
+    _remove_stale_temp_files(ckpt_dir, out_dir)
     meta = {"model": cfg, "extra": extra, "mec_version": getattr(mec, "__version__", "unknown"),
             "keras_backend": keras.backend.backend()}
     ckpt_cfg = ckpt_dir / "config.json"
@@ -416,7 +429,7 @@ def train_model(cfg: dict, out_dir, *, workers: int = 2, keep_checkpoints: int |
     if start > cfg["epochs"]:
         raise ValueError(f"{ckpt_dir} holds a state after epoch {start}, beyond cfg epochs = "
                          f"{cfg['epochs']}; delete {ckpt_dir} to start again")
-    if not (ckpt_dir / "epoch_0000.weights.npz").exists() and start == 0:
+    if start == 0:
         _write_npz(_snapshot(model, optimizer=False), ckpt_dir / "epoch_0000.weights.npz")
     for p in hist_paths:
         _write_history(history, p)
