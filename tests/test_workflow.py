@@ -167,7 +167,7 @@ def test_only_training_settings_retrain(tiny_run, tmp_path):
     cfg["scales"]["renamed"] = cfg["scales"].pop("tiny")
     cfg["models"]["tiny_ugrnn"]["scale"] = "renamed"
     changed = tmp_path / "changed.yaml"
-    changed.write_text(yaml.safe_dump(cfg))
+    changed.write_text(yaml.safe_dump(cfg))  # sorted keys: the order of a config's keys retrains nothing
     plan = smk("-n", "--cores", "1", "--directory", str(work), "--configfile", str(changed), check=True)
     jobs = planned_jobs(plan.stdout + plan.stderr)
     assert "train_model" not in jobs and jobs.get("export_ratemaps", 0) >= 1, jobs

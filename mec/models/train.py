@@ -77,9 +77,10 @@ def training_settings(entry: dict) -> dict:
     """The keys of a model entry that decide training: everything but METADATA_KEYS.
 
     The workflow passes these (and only these) as the training job's params, so that changing
-    a rate-map setting (n_eval_batches) or renaming a scale never retrains a model.
+    a rate-map setting (n_eval_batches) or renaming a scale never retrains a model. Keys are
+    sorted: Snakemake compares params as text, and reordering a config file must not retrain.
     """
-    return {k: v for k, v in dict(entry).items() if k not in METADATA_KEYS}
+    return {k: v for k, v in sorted(dict(entry).items()) if k not in METADATA_KEYS}
 
 
 def _files(ckpt_dir: Path, pattern) -> list[tuple[int, Path]]:
