@@ -13,9 +13,10 @@ Rows, for each Ng and precision, all measured in this one run:
   keras.layers.RNN the same model with Keras' generic RNN layer (the implementation before
                    issue 14; --no-generic skips it).
   train_model      mec.models.train.train_model end to end: trajectories generated on the host
-                   while the device trains, checkpoints written in the background; the second
-                   epoch's wall time per step (the first compiles). "data wait" is the time the
-                   training loop waited for trajectories, per step.
+                   while the device trains, checkpoints written in the background; the wall
+                   time per step of the second of three epochs (the first compiles, the last
+                   always snapshots the full state; paper scale snapshots it every 4th). "data
+                   wait" is the time the training loop waited for trajectories, per step.
 Times are ms per step, (t(--steps) - t(1)) / (--steps - 1) with each t the minimum over
 --repeats, so that a call's fixed cost (Keras' fit setup, the final wait for the device) does not
 count as step time: wall time, and the process CPU time (all threads; meaningful on CPU only,
@@ -237,10 +238,11 @@ def keras_fit(ng, npc, b, t, mixed, rnn_impl, max_steps):
 
 
 def e2e(ng, npc, b, t, mixed, steps):
-    """train_model, 2 epochs of ``steps``: (ms/step, data wait ms/step, snapshot ms/step) of epoch 2."""
+    """train_model, 3 epochs of ``steps``: (ms/step, data wait ms/step, snapshot ms/step) of epoch
+    2, the typical epoch: the first compiles, the last always snapshots the full training state."""
     from mec.models.train import train_model
     cfg = dict(n_units=ng, n_place_cells=npc, batch_size=b, sequence_length=t, mixed_precision=mixed,
-               epochs=2, steps_per_epoch=steps)
+               epochs=3, steps_per_epoch=steps)
     with tempfile.TemporaryDirectory() as d:
         s = train_model(cfg, Path(d) / "run", verbose=0, workers=2)
     return tuple(1e3 * s[k][1] / steps for k in ("epoch_seconds", "data_wait_seconds", "checkpoint_seconds"))

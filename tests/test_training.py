@@ -416,9 +416,16 @@ def test_training_errors_name_the_problem(tmp_path, reference):
     with pytest.raises(ValueError, match="state_every must be >= 1 or None, got 0"):
         train_model(TINY, tmp_path / "a", state_every=0)
     run = _copy(reference, tmp_path)
-    (run / "checkpoints" / "config.json").unlink()
-    with pytest.raises(ValueError, match=f"{run / 'checkpoints'} holds checkpoints but no config.json"):
+    (run / "checkpoints" / "config.json").write_text("{\"mod")
+    with pytest.raises(ValueError, match=f"{run / 'checkpoints'} holds checkpoints but "
+                                         f"{run / 'checkpoints' / 'config.json'} is unreadable"):
         train_model(CFG, run, verbose=0)
+    (run / "checkpoints" / "config.json").unlink()
+    with pytest.raises(ValueError, match=f"{run / 'checkpoints'} holds checkpoints but no config.json says"):
+        train_model(CFG, run, verbose=0)
+    train_model(CFG, run, verbose=0, restart_on_change=True)  # the workflow's choice: start over
+    assert json.loads((run / "checkpoints" / "config.json").read_text())["model"] == resolve_model_cfg(CFG)
+    _same_weights(run, reference)
     with pytest.raises(ValueError, match=r"epoch_0004.weights.npz: model/M/kernel has shape "
                                          r"\(2, 16\), the model's is \(2, 8\)"):
         load_weights(build_model(resolve_model_cfg(dict(CFG, n_units=8))),

@@ -17,16 +17,16 @@
                              variables (Adam's moments and step count), every ``state_every``
                              epochs and after the last; the newest two are kept
   Both kinds of .npz hold one array per Keras variable, keyed "model/<layer>/<variable>" and
-  "optimizer/<layer>/<variable>/<slot>" (load by name with :func:`load_weights`). Every file is written
-  to a temporary name and renamed into place, by a background thread (the next epoch trains
-  while the previous one's files are written).
+  "optimizer/<layer>/<variable>/<slot>" (load by name with :func:`load_weights`). Every file
+  is written to a temporary name and renamed into place, by a background thread (the next
+  epoch trains while the previous one's files are written).
 
 Resume (a rerun after a kill, a crash or a finished run): the newest state that is readable
 and agrees with the history (its epoch <= the history's last consecutive epoch) is restored,
 the history is cut to its epoch, and training continues; states that fail either check are
 skipped with a message naming the file and the reason (temporary files a killed run left are
-deleted first). With nothing left to train the outputs
-(model.keras, history.csv, config.json) are rewritten from the checkpoints. Batch i of training
+deleted first). With nothing left to train the outputs (model.keras, history.csv,
+config.json) are rewritten from the checkpoints. Batch i of training
 is drawn from (seed, i) and the optimizer state is restored exactly, so a resumed run ends with
 the same weights as an uninterrupted one (bit for bit on CPU).
 
@@ -387,22 +387,24 @@ def train_model(cfg: dict, out_dir, *, workers: int = 2, keep_checkpoints: int |
             "keras_backend": keras.backend.backend()}
     ckpt_cfg = ckpt_dir / "config.json"
     has_ckpts = bool(_files(ckpt_dir, _WEIGHTS) or _files(ckpt_dir, _STATE) or _files(ckpt_dir, _LEGACY))
-    if has_ckpts and ckpt_cfg.exists():
-        try:
-            old = json.loads(ckpt_cfg.read_text()).get("model")
-        except (ValueError, AttributeError):
-            old = None  # unreadable: treat as a different config
-        if old != cfg:
-            diff = sorted(k for k in set(old or {}) | set(cfg) if (old or {}).get(k) != cfg.get(k))
-            if not restart_on_change:
-                raise ValueError(f"{out_dir} holds checkpoints of a different config (keys {diff} "
-                                 f"differ); delete {ckpt_dir} to start again")
-            print(f"config changed (keys {diff}): discarding the checkpoints in {ckpt_dir}", flush=True)
-            shutil.rmtree(ckpt_dir)
-            ckpt_dir.mkdir(parents=True)
+    reason = None
+    if has_ckpts and not ckpt_cfg.exists():
+        reason = f"no {ckpt_cfg.name} says which config they belong to"
     elif has_ckpts:
-        raise ValueError(f"{ckpt_dir} holds checkpoints but no config.json, so they cannot be "
-                         f"matched to this config; delete {ckpt_dir} to start again")
+        try:
+            old = json.loads(ckpt_cfg.read_text())["model"]
+        except (ValueError, KeyError, TypeError) as err:
+            reason = f"{ckpt_cfg} is unreadable ({type(err).__name__}: {err})"
+        else:
+            if old != cfg:
+                diff = sorted(k for k in set(old) | set(cfg) if old.get(k) != cfg.get(k))
+                reason = f"they belong to a different config (keys {diff} differ)"
+    if reason is not None:
+        if not restart_on_change:
+            raise ValueError(f"{ckpt_dir} holds checkpoints but {reason}; delete {ckpt_dir} to start again")
+        print(f"discarding the checkpoints in {ckpt_dir}: {reason}", flush=True)
+        shutil.rmtree(ckpt_dir)
+        ckpt_dir.mkdir(parents=True)
     for path in (ckpt_cfg, out_dir / "config.json"):
         with atomic_path(path) as tmp:
             tmp.write_text(json.dumps(meta, indent=2, sort_keys=True))
