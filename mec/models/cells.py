@@ -206,6 +206,7 @@ class FusedRNN(keras.layers.Layer):
     LSTMCell, without dropout.
     sequences: (batch, T, d_in); initial_state: list of (batch, units) per state (LSTM: [h, c]),
     default zeros. Returns (batch, T, units), the state after each step.
+    unroll: time steps per iteration of the compiled loop (keras.ops.scan's ``unroll``).
     """
 
     def __init__(self, cell, unroll: int = 1, **kwargs):
