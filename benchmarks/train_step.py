@@ -1,14 +1,31 @@
-"""Benchmark one training step of the UGRNN path integrator against a bare compiled scan.
+"""Benchmark one UGRNN training step: mec's Keras model against a bare hand-written scan of the
+same math, in float32 and mixed bfloat16, plus train_model end to end (issue 14).
 
-For each size it prints ms/step and achieved TFLOP/s of
-  keras: mec's Keras 3 model (mec.models.network), compiled by Keras (train_on_batch), and
-  bare:  the same computation hand-written in the same framework - TensorFlow: tf.function
-         with tf.scan (the faster of XLA and graph mode); JAX: jax.jit with lax.scan - encoder, M, UGRNN scan, g, dc,
-         place-cell cross-entropy with on-device targets, L2 on the recurrent weights, Adam.
-FLOPs count the matrix products only (forward x 3 for forward + backward).
+Rows, for each Ng and precision, all measured in this one run:
+  bare scan        the step written by hand in the backend itself: JAX, jax.jit of
+                   jax.lax.scan + jax.value_and_grad + Adam; TensorFlow, tf.function of tf.scan
+                   + GradientTape + Adam (the faster of XLA and graph mode). The same math as
+                   the model: encoder, M, UGRNN (input projection hoisted, one recurrent product
+                   per step), g, dc (float32, as the model's decoder), place-cell cross-entropy
+                   with targets computed on the device, L2 on the recurrent kernel, the
+                   decoding-error metric, Adam. Under mixed bfloat16 the weights are cast once.
+  keras step       mec.models.network's model (FusedRNN), Keras `fit` over batches in memory.
+  keras.layers.RNN the same model with Keras' generic RNN layer (the implementation before
+                   issue 14; --no-generic skips it).
+  train_model      mec.models.train.train_model end to end: trajectories generated on the host
+                   while the device trains, checkpoints written in the background; the wall
+                   time per step of the second of three epochs (the first compiles, the last
+                   always snapshots the full state; paper scale snapshots it every 4th). "data
+                   wait" is the time the training loop waited for trajectories, per step.
+Times are ms per step, (t(--steps) - t(1)) / (--steps - 1) with each t the minimum over
+--repeats, so that a call's fixed cost (Keras' fit setup, the final wait for the device) does not
+count as step time: wall time, and the process CPU time (all threads; meaningful on CPU only,
+where it is the steadier figure on a shared machine). Repeats are interleaved across rows, so a
+neighbour's load hits every row alike; the load average is printed.
 
-    python benchmarks/train_step.py --backend tensorflow --units 128 256 512
-    KERAS_BACKEND is set from --backend before Keras is imported.
+    python benchmarks/train_step.py --backend tensorflow --units 256 512
+    KERAS_BACKEND=jax python benchmarks/train_step.py --units 4096 --steps 50   # GPU, paper scale
+KERAS_BACKEND is set from --backend before Keras is imported.
 """
 
 from __future__ import annotations
@@ -16,150 +33,78 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+RF, SURROUND, WD, LR = 0.12, 2.0, 1e-4, 1e-4  # the model's defaults (mec.core.constants), checked below
+
 
 def parse():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--backend", choices=["tensorflow", "jax"], default="tensorflow")
-    p.add_argument("--units", type=int, nargs="+", default=[128, 256, 512], help="Ng values")
+    p.add_argument("--backend", choices=["tensorflow", "jax"], default=os.environ.get("KERAS_BACKEND", "tensorflow"))
+    p.add_argument("--units", type=int, nargs="+", default=[256, 512], help="Ng values")
+    p.add_argument("--precision", nargs="+", choices=["float32", "bfloat16"], default=["float32", "bfloat16"])
     p.add_argument("--place-cells", type=int, default=512, help="Np")
     p.add_argument("--batch", type=int, default=200)
     p.add_argument("--seq", type=int, default=20)
-    p.add_argument("--steps", type=int, default=20, help="timed steps per measurement")
-    p.add_argument("--warmup", type=int, default=3)
-    p.add_argument("--mixed-precision", action="store_true", help="bfloat16 compute, float32 weights")
-    p.add_argument("--skip-bare", action="store_true")
+    p.add_argument("--steps", type=int, default=10, help="steps per timed measurement (>= 2)")
+    p.add_argument("--repeats", type=int, default=3, help="measurements per row (the minimum is reported)")
+    p.add_argument("--e2e-steps", type=int, default=20, help="steps per epoch of the train_model row (0: skip)")
+    p.add_argument("--no-generic", action="store_true", help="skip the keras.layers.RNN row")
     return p.parse_args()
 
 
 def flops_per_step(ng, npc, b, t, d_in=2):
-    """Matrix-product FLOPs of one training step (forward x 3)."""
+    """Matrix-product FLOPs of one training step (forward x 3 for forward + backward)."""
     per_sample = 2 * (d_in * ng + ng * 2 * ng + ng * 2 * ng + ng * ng + ng * npc)
     fwd = b * t * per_sample + 2 * b * npc * ng
     return 3 * fwd
 
 
-def data(ng, npc, b, t, seed=0):
+def data(npc, b, t, seed=0):
     import numpy as np
+
     from mec.task import PlaceCells, TrajectoryGenerator
     pc = PlaceCells(n_cells=npc)
     batch = TrajectoryGenerator(pc, batch_size=b, sequence_length=t, seed=seed).batch(0, place_targets=False)
     return pc.centres.astype(np.float32), batch
 
 
-def time_fn(step, n, warmup, sync):
-    for _ in range(warmup):
-        sync(step())
-    t0 = time.perf_counter()
-    out = None
-    for _ in range(n):
-        out = step()
-    sync(out)
-    return (time.perf_counter() - t0) / n * 1e3
-
-
-def keras_step(ng, npc, b, t, mixed, args):
+def init_params(ng, npc, seed=0):
     import numpy as np
-    from mec.models.network import build_model, compile_model
-    from mec.models.utils import resolve_model_cfg
-    cfg = resolve_model_cfg(dict(n_units=ng, n_place_cells=npc, batch_size=b, sequence_length=t,
-                                 mixed_precision=mixed))
-    centres, batch = data(ng, npc, b, t)
-    model = compile_model(build_model(cfg), cfg, centres)
-    x = {"velocity": batch.velocity, "init_place": batch.init_place}
-    y = batch.positions
-    return time_fn(lambda: model.train_on_batch(x, y, return_dict=False),
-                   args.steps, args.warmup, lambda o: np.asarray(o))
-
-
-def bare_tf(ng, npc, b, t, mixed, args, xla=True):
-    import numpy as np
-    import tensorflow as tf
-    centres, batch = data(ng, npc, b, t)
-    rng = np.random.default_rng(0)
-    cdt = tf.bfloat16 if mixed else tf.float32
+    rng = np.random.default_rng(seed)
 
     def glorot(shape):
         lim = np.sqrt(6 / (shape[0] + shape[1]))
-        return tf.Variable(rng.uniform(-lim, lim, shape).astype("float32"))
+        return rng.uniform(-lim, lim, shape).astype("float32")
 
-    P = {"enc_w": glorot((npc, ng)), "enc_b": tf.Variable(tf.zeros(ng)),
-         "m_w": glorot((2, ng)), "m_b": tf.Variable(tf.zeros(ng)),
-         "k": glorot((ng, 2 * ng)), "r": glorot((ng, 2 * ng)), "rb": tf.Variable(tf.zeros(2 * ng)),
-         "g_w": glorot((ng, ng)), "g_b": tf.Variable(tf.zeros(ng)),
-         "d_w": glorot((ng, npc)), "d_b": tf.Variable(tf.zeros(npc))}
-    names = sorted(P)
-    m = {k: tf.Variable(tf.zeros_like(P[k])) for k in names}
-    v = {k: tf.Variable(tf.zeros_like(P[k])) for k in names}
-    it = tf.Variable(0.0)
-    C = tf.constant(centres)
-    vel, p0, pos = (tf.constant(a) for a in (batch.velocity, batch.init_place, batch.positions))
-
-    def loss_fn():
-        c = {k: tf.cast(P[k], cdt) for k in names}
-        h0 = tf.cast(p0, cdt) @ c["enc_w"] + c["enc_b"]
-        xs = tf.cast(vel, cdt) @ c["m_w"] + c["m_b"]  # (B, T, Ng)
-        xk = tf.einsum("btn,nm->btm", xs, c["k"]) + c["rb"]
-
-        def cell(h, xt):
-            z = xt + h @ c["r"]
-            g = tf.sigmoid(z[:, :ng] + 1.0)
-            return g * h + (1 - g) * tf.nn.relu(z[:, ng:])
-
-        hs = tf.scan(cell, tf.transpose(xk, (1, 0, 2)), initializer=h0)
-        hs = tf.transpose(hs, (1, 0, 2))
-        gl = tf.nn.relu(hs @ c["g_w"] + c["g_b"])
-        logits = tf.cast(gl @ c["d_w"] + c["d_b"], tf.float32)
-        d2 = tf.reduce_sum(pos**2, -1, keepdims=True) - 2 * pos @ tf.transpose(C) + tf.reduce_sum(C**2, -1)
-        d2 = tf.maximum(d2, 0.0)
-        tg = tf.nn.softmax(-d2 / (2 * 0.12**2)) - tf.nn.softmax(-d2 / (2 * 2 * 0.12**2))
-        tg = tg + tf.abs(tf.reduce_min(tg, -1, keepdims=True))
-        tg = tg / tf.reduce_sum(tg, -1, keepdims=True)
-        ce = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(tg, logits))
-        return ce + 1e-4 * tf.reduce_sum(P["r"] ** 2)
-
-    @tf.function(jit_compile=xla)
-    def step():
-        with tf.GradientTape() as tape:
-            loss = loss_fn()
-        grads = tape.gradient(loss, [P[k] for k in names])
-        it.assign_add(1.0)
-        lr = 1e-4 * tf.sqrt(1 - 0.999**it) / (1 - 0.9**it)
-        for k, gr in zip(names, grads):
-            m[k].assign(0.9 * m[k] + 0.1 * gr)
-            v[k].assign(0.999 * v[k] + 0.001 * gr * gr)
-            P[k].assign_sub(lr * m[k] / (tf.sqrt(v[k]) + 1e-7))
-        return loss
-
-    return time_fn(step, args.steps, args.warmup, lambda o: o.numpy())
+    z = lambda n: np.zeros(n, "float32")  # noqa: E731
+    return {"enc_w": glorot((npc, ng)), "enc_b": z(ng), "m_w": glorot((2, ng)), "m_b": z(ng),
+            "k": glorot((ng, 2 * ng)), "r": glorot((ng, 2 * ng)), "rb": z(2 * ng),
+            "g_w": glorot((ng, ng)), "g_b": z(ng), "d_w": glorot((ng, npc)), "d_b": z(npc)}
 
 
-def bare_jax(ng, npc, b, t, mixed, args):
+# ------------------------------------------------------------------------------------------
+# bare steps: each returns run(n) -> performs n steps and waits for the device
+# ------------------------------------------------------------------------------------------
+def bare_jax(ng, npc, b, t, mixed):
     import jax
     import jax.numpy as jnp
-    import numpy as np
-    centres, batch = data(ng, npc, b, t)
-    rng = np.random.default_rng(0)
+    centres, batch = data(npc, b, t)
     cdt = jnp.bfloat16 if mixed else jnp.float32
-
-    def glorot(shape):
-        lim = np.sqrt(6 / (shape[0] + shape[1]))
-        return jnp.asarray(rng.uniform(-lim, lim, shape).astype("float32"))
-
-    P = {"enc_w": glorot((npc, ng)), "enc_b": jnp.zeros(ng), "m_w": glorot((2, ng)), "m_b": jnp.zeros(ng),
-         "k": glorot((ng, 2 * ng)), "r": glorot((ng, 2 * ng)), "rb": jnp.zeros(2 * ng),
-         "g_w": glorot((ng, ng)), "g_b": jnp.zeros(ng), "d_w": glorot((ng, npc)), "d_b": jnp.zeros(npc)}
+    P = {k: jnp.asarray(v) for k, v in init_params(ng, npc).items()}
     C = jnp.asarray(centres)
-    vel, p0, pos = (jnp.asarray(a) for a in (batch.velocity, batch.init_place, batch.positions))
+    # the batch is an argument, not a constant, or XLA would fold the targets at compile time
+    batch_args = tuple(jnp.asarray(a) for a in (batch.velocity, batch.init_place, batch.positions))
 
-    def loss_fn(P):
-        c = jax.tree_util.tree_map(lambda a: a.astype(cdt), P)
+    def loss_fn(P, vel, p0, pos):
+        c = {k: v.astype(cdt) for k, v in P.items()}
         h0 = p0.astype(cdt) @ c["enc_w"] + c["enc_b"]
-        xk = (vel.astype(cdt) @ c["m_w"] + c["m_b"]) @ c["k"] + c["rb"]
+        x = vel.astype(cdt) @ c["m_w"] + c["m_b"]
+        xk = jnp.einsum("btd,dg->tbg", x, c["k"]) + c["rb"]  # hoisted, time-major
 
         def cell(h, xt):
             z = xt + h @ c["r"]
@@ -167,65 +112,216 @@ def bare_jax(ng, npc, b, t, mixed, args):
             h = g * h + (1 - g) * jax.nn.relu(z[:, ng:])
             return h, h
 
-        _, hs = jax.lax.scan(cell, h0, jnp.swapaxes(xk, 0, 1))
+        _, hs = jax.lax.scan(cell, h0, xk)
         hs = jnp.swapaxes(hs, 0, 1)
         gl = jax.nn.relu(hs @ c["g_w"] + c["g_b"])
-        logits = (gl @ c["d_w"] + c["d_b"]).astype(jnp.float32)
+        logits = gl.astype(jnp.float32) @ P["d_w"] + P["d_b"]  # decoder in float32, as the model's
         d2 = jnp.maximum(jnp.sum(pos**2, -1, keepdims=True) - 2 * pos @ C.T + jnp.sum(C**2, -1), 0.0)
-        tg = jax.nn.softmax(-d2 / (2 * 0.12**2)) - jax.nn.softmax(-d2 / (2 * 2 * 0.12**2))
+        tg = jax.nn.softmax(-d2 / (2 * RF**2)) - jax.nn.softmax(-d2 / (2 * SURROUND * RF**2))
         tg = tg + jnp.abs(tg.min(-1, keepdims=True))
         tg = tg / tg.sum(-1, keepdims=True)
         ce = -jnp.mean(jnp.sum(tg * jax.nn.log_softmax(logits), -1))
-        return ce + 1e-4 * jnp.sum(P["r"] ** 2)
+        _, idx = jax.lax.top_k(jax.lax.stop_gradient(logits), 3)
+        err = jnp.mean(jnp.sqrt(jnp.sum((pos - C[idx].mean(-2)) ** 2, -1)))
+        return ce + WD * jnp.sum(P["r"] ** 2), err
 
-    @jax.jit
-    def step(P, m, v, i):
-        loss, g = jax.value_and_grad(loss_fn)(P)
+    def step(P, m, v, i, vel, p0, pos):
+        (loss, err), g = jax.value_and_grad(loss_fn, has_aux=True)(P, vel, p0, pos)
         i = i + 1
-        lr = 1e-4 * jnp.sqrt(1 - 0.999**i) / (1 - 0.9**i)
-        m = jax.tree_util.tree_map(lambda a, b: 0.9 * a + 0.1 * b, m, g)
-        v = jax.tree_util.tree_map(lambda a, b: 0.999 * a + 0.001 * b * b, v, g)
+        lr = LR * jnp.sqrt(1 - 0.999**i) / (1 - 0.9**i)
+        m = jax.tree_util.tree_map(lambda a, b: a + (b - a) * 0.1, m, g)
+        v = jax.tree_util.tree_map(lambda a, b: a + (b * b - a) * 0.001, v, g)
         P = jax.tree_util.tree_map(lambda p, a, b: p - lr * a / (jnp.sqrt(b) + 1e-7), P, m, v)
-        return P, m, v, i, loss
+        return P, m, v, i, loss, err
 
-    state = [P, jax.tree_util.tree_map(jnp.zeros_like, P), jax.tree_util.tree_map(jnp.zeros_like, P), 0.0]
+    step = jax.jit(step, donate_argnums=(0, 1, 2))
+    zeros = lambda: jax.tree_util.tree_map(jnp.zeros_like, P)  # noqa: E731
+    state = [P, zeros(), zeros(), jnp.float32(0.0)]
 
-    def run():
+    def run(n):
         nonlocal state
-        *state, loss = step(*state)
+        out = None
+        for _ in range(n):
+            *state, loss, err = step(*state, *batch_args)
+            out = loss
+        out.block_until_ready()
+
+    run.lower = lambda: step.lower(*state, *batch_args)  # for cost analysis
+    return run
+
+
+def bare_tf(ng, npc, b, t, mixed, xla):
+    import tensorflow as tf
+    centres, batch = data(npc, b, t)
+    cdt = tf.bfloat16 if mixed else tf.float32
+    P = {k: tf.Variable(v) for k, v in init_params(ng, npc).items()}
+    names = sorted(P)
+    m = {k: tf.Variable(tf.zeros_like(P[k])) for k in names}
+    v = {k: tf.Variable(tf.zeros_like(P[k])) for k in names}
+    it = tf.Variable(0.0)
+    C = tf.constant(centres)
+    # the batch is an argument, not a constant, or the graph optimiser would fold the targets
+    batch_args = tuple(tf.constant(a) for a in (batch.velocity, batch.init_place, batch.positions))
+
+    def loss_fn(vel, p0, pos):
+        c = {k: tf.cast(P[k], cdt) for k in names}
+        h0 = tf.cast(p0, cdt) @ c["enc_w"] + c["enc_b"]
+        x = tf.cast(vel, cdt) @ c["m_w"] + c["m_b"]
+        xk = tf.reshape(tf.reshape(tf.transpose(x, (1, 0, 2)), (-1, ng)) @ c["k"], (t, b, 2 * ng)) + c["rb"]
+
+        def cell(h, xt):
+            z = xt + h @ c["r"]
+            g = tf.sigmoid(z[:, :ng] + 1.0)
+            return g * h + (1 - g) * tf.nn.relu(z[:, ng:])
+
+        hs = tf.transpose(tf.scan(cell, xk, initializer=h0), (1, 0, 2))
+        gl = tf.nn.relu(hs @ c["g_w"] + c["g_b"])
+        logits = tf.cast(gl, tf.float32) @ P["d_w"] + P["d_b"]
+        d2 = tf.reduce_sum(pos**2, -1, keepdims=True) - 2 * pos @ tf.transpose(C) + tf.reduce_sum(C**2, -1)
+        d2 = tf.maximum(d2, 0.0)
+        tg = tf.nn.softmax(-d2 / (2 * RF**2)) - tf.nn.softmax(-d2 / (2 * SURROUND * RF**2))
+        tg = tg + tf.abs(tf.reduce_min(tg, -1, keepdims=True))
+        tg = tg / tf.reduce_sum(tg, -1, keepdims=True)
+        ce = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(tg, logits))
+        _, idx = tf.math.top_k(tf.stop_gradient(logits), 3)
+        err = tf.reduce_mean(tf.sqrt(tf.reduce_sum((pos - tf.reduce_mean(tf.gather(C, idx), -2)) ** 2, -1)))
+        return ce + WD * tf.reduce_sum(P["r"] ** 2), err
+
+    @tf.function(jit_compile=xla)
+    def step(vel, p0, pos):
+        with tf.GradientTape() as tape:
+            loss, err = loss_fn(vel, p0, pos)
+        grads = tape.gradient(loss, [P[k] for k in names])
+        it.assign_add(1.0)
+        lr = LR * tf.sqrt(1 - 0.999**it) / (1 - 0.9**it)
+        for k, gr in zip(names, grads):
+            m[k].assign_add((gr - m[k]) * 0.1)
+            v[k].assign_add((gr * gr - v[k]) * 0.001)
+            P[k].assign_sub(lr * m[k] / (tf.sqrt(v[k]) + 1e-7))
         return loss
 
-    return time_fn(run, args.steps, args.warmup, lambda o: o.block_until_ready())
+    def run(n):
+        out = None
+        for _ in range(n):
+            out = step(*batch_args)
+        out.numpy()
+
+    return run
+
+
+# ------------------------------------------------------------------------------------------
+# keras rows
+# ------------------------------------------------------------------------------------------
+def model_cfg(ng, npc, b, t, mixed, **kw):
+    from mec.models.utils import resolve_model_cfg
+    return resolve_model_cfg(dict(n_units=ng, n_place_cells=npc, batch_size=b, sequence_length=t,
+                                  mixed_precision=mixed, **kw))
+
+
+def keras_fit(ng, npc, b, t, mixed, rnn_impl, max_steps):
+    import numpy as np
+
+    from mec.models.network import build_model, compile_model
+    cfg = model_cfg(ng, npc, b, t, mixed)
+    assert (cfg["place_cell_rf"], cfg["surround_scale"], cfg["weight_decay"], cfg["learning_rate"]) == \
+        (RF, SURROUND, WD, LR), "the bare step's constants no longer match the model's defaults"
+    centres, batch = data(npc, b, t)
+    model = compile_model(build_model(cfg, rnn_impl=rnn_impl), cfg, centres)
+    tile = lambda a: np.concatenate([a] * max_steps)  # noqa: E731
+    x = {"velocity": tile(batch.velocity), "init_place": tile(batch.init_place)}
+    y = tile(batch.positions)
+
+    def run(n):
+        model.fit(x, y, batch_size=b, epochs=1, steps_per_epoch=n, shuffle=False, verbose=0)
+
+    return run
+
+
+def e2e(ng, npc, b, t, mixed, steps):
+    """train_model, 3 epochs of ``steps``: (ms/step, data wait ms/step, snapshot ms/step) of epoch
+    2, the typical epoch: the first compiles, the last always snapshots the full training state."""
+    from mec.models.train import train_model
+    cfg = dict(n_units=ng, n_place_cells=npc, batch_size=b, sequence_length=t, mixed_precision=mixed,
+               epochs=3, steps_per_epoch=steps)
+    with tempfile.TemporaryDirectory() as d:
+        s = train_model(cfg, Path(d) / "run", verbose=0, workers=2)
+    return tuple(1e3 * s[k][1] / steps for k in ("epoch_seconds", "data_wait_seconds", "checkpoint_seconds"))
+
+
+def measure(rows: dict, steps: int, repeats: int) -> dict:
+    """{name: (wall ms/step, cpu ms/step)}: (t(steps) - t(1)) / (steps - 1), each t the minimum
+    over ``repeats`` interleaved across rows, so a call's fixed cost (Keras' fit setup, the final
+    wait for the device) is not counted as step time."""
+    for run in rows.values():  # compile and warm up
+        run(2)
+    best = {k: {n: [float("inf"), float("inf")] for n in (1, steps)} for k in rows}
+    for _ in range(repeats):
+        for name, run in rows.items():
+            for n in (1, steps):
+                w0, c0 = time.perf_counter(), time.process_time()
+                run(n)
+                w, c = time.perf_counter() - w0, time.process_time() - c0
+                best[name][n] = [min(best[name][n][0], w), min(best[name][n][1], c)]
+    return {k: tuple(1e3 * (b[steps][i] - b[1][i]) / (steps - 1) for i in (0, 1)) for k, b in best.items()}
 
 
 def main():
     args = parse()
+    if args.steps < 2:
+        raise SystemExit(f"--steps must be >= 2, got {args.steps}")
     os.environ["KERAS_BACKEND"] = args.backend
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
-    dev = "cpu"
     if args.backend == "jax":
         import jax
         dev = str(jax.devices()[0])
+        on_cpu = jax.devices()[0].platform == "cpu"
     else:
         import tensorflow as tf
         gpus = tf.config.list_physical_devices("GPU")
-        dev = gpus[0].name if gpus else f"cpu x{os.cpu_count()}"
-    print(f"backend={keras.backend.backend()} device={dev} batch={args.batch} T={args.seq} "
-          f"Np={args.place_cells} mixed_precision={args.mixed_precision} steps={args.steps}")
-    print(f"{'Ng':>6} {'keras ms':>10} {'keras TF/s':>11} {'bare ms':>10} {'bare TF/s':>10} {'ratio':>7}")
-    if args.backend == "jax":
-        bare = bare_jax
-    else:  # the faster of graph mode and XLA is the reference (XLA loses on some CPUs)
-        def bare(*a):
-            return min(bare_tf(*a, xla=True), bare_tf(*a, xla=False))
+        dev = gpus[0].name if gpus else "cpu"
+        on_cpu = not gpus
+    if on_cpu:
+        dev += f" ({os.cpu_count()} cores)"
+    load0 = os.getloadavg()
+    print(f"backend={keras.backend.backend()} keras={keras.__version__} device={dev} batch={args.batch} "
+          f"T={args.seq} Np={args.place_cells} steps={args.steps} repeats={args.repeats} "
+          f"load average at start {load0[0]:.2f}", flush=True)
+    head = (f"| {'Ng':>5} | {'precision':<9} | {'what':<16} | {'ms/step':>9} | {'x bare':>6} | "
+            f"{'cpu ms/step':>11} | {'x bare':>6} | {'TFLOP/s':>7} | note")
+    print(head)
+    print("|" + "|".join("-" * (len(c) + 0) for c in head.split("|")[1:-1]) + "|---")
     for ng in args.units:
         fl = flops_per_step(ng, args.place_cells, args.batch, args.seq)
-        k = keras_step(ng, args.place_cells, args.batch, args.seq, args.mixed_precision, args)
-        r = float("nan") if args.skip_bare else bare(ng, args.place_cells, args.batch, args.seq,
-                                                     args.mixed_precision, args)
-        print(f"{ng:>6} {k:>10.2f} {fl / k / 1e9:>11.3f} {r:>10.2f} {fl / r / 1e9:>10.3f} {k / r:>7.2f}",
-              flush=True)
+        for prec in args.precision:
+            mixed = prec == "bfloat16"
+            shape = (ng, args.place_cells, args.batch, args.seq, mixed)
+            if args.backend == "jax":
+                bare = {"bare scan": bare_jax(*shape)}
+            else:  # the faster of XLA and graph mode is the reference (XLA loses on some CPUs)
+                bare = {"bare scan (XLA)": bare_tf(*shape, xla=True), "bare scan (graph)": bare_tf(*shape, xla=False)}
+            rows = dict(bare)
+            rows["keras step"] = keras_fit(*shape, "fused", args.steps)
+            if not args.no_generic:
+                rows["keras.layers.RNN"] = keras_fit(*shape, "keras", args.steps)
+            best = measure(rows, args.steps, args.repeats)
+            ref_name = min(bare, key=lambda k: best[k][0])
+            ref_w, ref_c = best[ref_name]
+            for name in rows:
+                if name in bare and name != ref_name:
+                    continue
+                w, c = best[name]
+                label = "bare scan" if name == ref_name else name
+                note = ref_name[len("bare scan "):] if name == ref_name and name != "bare scan" else ""
+                print(f"| {ng:>5} | {prec:<9} | {label:<16} | {w:>9.2f} | {w / ref_w:>6.2f} | {c:>11.2f} | "
+                      f"{c / ref_c:>6.2f} | {fl / w / 1e9:>7.2f} | {note}", flush=True)
+            if args.e2e_steps > 0:
+                w, wait, snap = e2e(*shape, args.e2e_steps)
+                print(f"| {ng:>5} | {prec:<9} | {'train_model':<16} | {w:>9.2f} | {w / ref_w:>6.2f} | {'':>11} | "
+                      f"{'':>6} | {fl / w / 1e9:>7.2f} | {args.e2e_steps} steps/epoch; data wait "
+                      f"{wait:.3f} ms/step, checkpoint snapshot {snap:.3f} ms/step", flush=True)
+    load1 = os.getloadavg()
+    print(f"load average at end {load1[0]:.2f} (1 min), {load1[1]:.2f} (5 min)")
 
 
 if __name__ == "__main__":

@@ -153,3 +153,32 @@ def test_tiny_end_to_end(tiny_run):
                  str(work / "report.html"))
     assert report.returncode == 0, report.stderr[-3000:]
     assert (work / "report.html").stat().st_size > 100_000
+
+
+@pytest.mark.slow
+def test_only_training_settings_retrain(tiny_run, tmp_path):
+    """Issue 12: a rate-map setting (n_eval_batches) or a scale's name never retrains a model,
+    and a forced rerun of a finished train_model rewrites its outputs from the checkpoints (it
+    used to end in MissingOutputException) with the same weights."""
+    work = tmp_path / "work"
+    shutil.copytree(tiny_run[0], work, symlinks=True)
+    cfg = yaml.safe_load(TINY.read_text())
+    cfg["scales"]["tiny"]["n_eval_batches"] += 1
+    cfg["scales"]["renamed"] = cfg["scales"].pop("tiny")
+    cfg["models"]["tiny_ugrnn"]["scale"] = "renamed"
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(yaml.safe_dump(cfg))  # sorted keys: the order of a config's keys retrains nothing
+    plan = smk("-n", "--cores", "1", "--directory", str(work), "--configfile", str(changed), check=True)
+    jobs = planned_jobs(plan.stdout + plan.stderr)
+    assert "train_model" not in jobs and jobs.get("export_ratemaps", 0) >= 1, jobs
+
+    run = work / "results" / "models" / "tiny_ugrnn"
+    from mec.models.utils import load_trained_model
+    before = load_trained_model(load_dir=run.parent, run_ID=run.name).keras_model.get_weights()
+    smk("--cores", "1", "--directory", str(work), "--configfile", str(TINY), "--forcerun", "train_model",
+        "results/models/tiny_ugrnn/model.keras", check=True)
+    log = (work / "results" / "logs" / "train_model" / "tiny_ugrnn.log").read_text()
+    assert "Nothing left to train" in log
+    after = load_trained_model(load_dir=run.parent, run_ID=run.name).keras_model.get_weights()
+    for a, b in zip(before, after):
+        np.testing.assert_array_equal(a, b)

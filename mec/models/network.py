@@ -20,12 +20,16 @@ import keras
 import numpy as np
 from keras import ops
 
-from mec.models.cells import ACTIVATIONS, ARCHITECTURES, make_cell
+from mec.models.cells import ACTIVATIONS, ARCHITECTURES, FusedRNN, SeededUniform, make_cell
 
 __all__ = ["build_model", "compile_model", "PlaceCellLoss", "DecodingError", "place_cell_activation",
-           "WEIGHT_DECAY_TARGETS", "model_inputs"]
+           "WEIGHT_DECAY_TARGETS", "RNN_IMPLEMENTATIONS", "model_inputs"]
 
 WEIGHT_DECAY_TARGETS = ("recurrent", "original_bias")
+# "fused": mec.models.cells.FusedRNN (the training step's cost is the math, issue 14);
+# "keras": keras.layers.RNN over the same cell, the implementation before issue 14, kept as the
+# reference the fused layer is tested and benchmarked against (same weights, same function).
+RNN_IMPLEMENTATIONS = ("fused", "keras")
 
 
 def place_cell_activation(pos, centres, sigma: float, surround_scale: float, dog: bool = True):
@@ -117,7 +121,7 @@ def model_inputs(batch) -> dict:
     return out
 
 
-def build_model(cfg: dict, n_cues: int = 0) -> keras.Model:
+def build_model(cfg: dict, n_cues: int = 0, rnn_impl: str = "fused") -> keras.Model:
     """Functional model of a resolved model config (mec.models.utils.resolve_model_cfg).
 
     Inputs: "velocity" (batch, T, 2) metres per step, "init_place" (batch, Np) the place-cell
@@ -130,6 +134,12 @@ def build_model(cfg: dict, n_cues: int = 0) -> keras.Model:
     no LSTM; this is our choice). Sorscher RNN ("RNN", SPEC 2.3): single layer, no biases:
     encoder -> SimpleRNN on the raw inputs -> "pre_g"; "g" is the same activity (identity
     layer, so every model has the three layers) -> linear decoder "dc".
+
+    Initial weights (issue 12): every kernel is drawn by numpy from ``cfg["seed"]`` and the
+    layer's index (mec.models.cells.SeededUniform / SeededOrthogonal; biases start at zero), so
+    one seed gives the same network in every process and on either backend.
+    rnn_impl: "fused" (default; mec.models.cells.FusedRNN) or "keras" (keras.layers.RNN over the
+    same cell; same weights and function, slower; the reference of the tests and benchmarks).
     """
     arch, act = cfg["architecture"], cfg["activation"]
     if arch not in ARCHITECTURES:
@@ -139,6 +149,8 @@ def build_model(cfg: dict, n_cues: int = 0) -> keras.Model:
     target = cfg["weight_decay_target"]
     if target not in WEIGHT_DECAY_TARGETS:
         raise ValueError(f"weight_decay_target must be one of {WEIGHT_DECAY_TARGETS}, got {target!r}")
+    if rnn_impl not in RNN_IMPLEMENTATIONS:
+        raise ValueError(f"rnn_impl must be one of {RNN_IMPLEMENTATIONS}, got {rnn_impl!r}")
     Ng, Np = int(cfg["n_units"]), int(cfg["n_place_cells"])
     seed = int(cfg["seed"])
     wd = float(cfg["weight_decay"])
@@ -153,7 +165,7 @@ def build_model(cfg: dict, n_cues: int = 0) -> keras.Model:
         rec_reg = reg
 
     def glorot(i):
-        return keras.initializers.GlorotUniform(seed=seed * 100 + i)
+        return SeededUniform([seed, i])  # Glorot-uniform limit, numpy stream (seed, layer index)
 
     v = keras.Input(shape=(None, 2), name="velocity")
     p0 = keras.Input(shape=(Np,), name="init_place")
@@ -167,14 +179,18 @@ def build_model(cfg: dict, n_cues: int = 0) -> keras.Model:
         x = keras.layers.Concatenate(axis=-1, name="velocity_cues")([v, c])
     sorscher = arch == "RNN"
     cell = make_cell(arch, Ng, act, recurrent_regularizer=rec_reg, bias_regularizer=bias_reg,
-                     seed=seed * 100 + 10, use_bias=not sorscher, dtype=policy)
+                     seed=[seed, 10], use_bias=not sorscher, dtype=policy)
     s0 = keras.layers.Dense(Ng, use_bias=not sorscher, kernel_initializer=glorot(1), name="encoder", **lkw)(p0)
     init = [s0]
     if arch == "LSTM":
         init.append(keras.layers.Dense(Ng, kernel_initializer=glorot(2), name="encoder_c", **lkw)(p0))
     if not sorscher:
         x = keras.layers.Dense(Ng, kernel_initializer=glorot(3), name="M", **lkw)(x)
-    pre_g = keras.layers.RNN(cell, return_sequences=True, name="pre_g", **lkw)(x, initial_state=init)
+    if rnn_impl == "fused":
+        rnn = FusedRNN(cell, name="pre_g", **lkw)
+    else:
+        rnn = keras.layers.RNN(cell, return_sequences=True, name="pre_g", **lkw)
+    pre_g = rnn(x, initial_state=init)
     if sorscher:
         g = keras.layers.Activation("linear", name="g", **lkw)(pre_g)
     else:
@@ -185,8 +201,12 @@ def build_model(cfg: dict, n_cues: int = 0) -> keras.Model:
     return keras.Model(inputs=inputs, outputs=dc, name=f"{arch}_{act}")
 
 
-def compile_model(model: keras.Model, cfg: dict, centres) -> keras.Model:
-    """Adam(lr) with the task's loss and the decoding-error metric (SPEC 2.1)."""
+def compile_model(model: keras.Model, cfg: dict, centres, steps_per_execution: int = 1) -> keras.Model:
+    """Adam(lr) with the task's loss and the decoding-error metric (SPEC 2.1).
+
+    steps_per_execution: training steps per compiled call (Keras' compile argument; fewer
+    Python round trips per step, the same arithmetic).
+    """
     if cfg["loss"] == "position":
         loss = keras.losses.MeanSquaredError(name="position_mse")  # Cueva & Wei (SPEC 1.2)
         metric = DecodingError(centres=None)
@@ -196,5 +216,6 @@ def compile_model(model: keras.Model, cfg: dict, centres) -> keras.Model:
     else:
         raise ValueError(f"loss must be 'place_cells' or 'position', got {cfg['loss']!r}")
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=float(cfg["learning_rate"])),
-                  loss=loss, metrics=[metric], jit_compile="auto")
+                  loss=loss, metrics=[metric], jit_compile="auto",
+                  steps_per_execution=int(steps_per_execution))
     return model

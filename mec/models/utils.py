@@ -411,9 +411,11 @@ def load_trained_model(load_dir=None, run_ID=None, ckpt_file=None, options=None,
 
     load_dir: folder of training runs (None: ``options.save_dir`` when options are given, else
         ``results/models``). run_ID: the run's folder name (None: ``options.run_ID``).
-    ckpt_file: None -> ``model.keras`` (else the latest checkpoint); a name in ``checkpoints/``
-        such as ``"epoch_0010.keras"``; or ``"ckpt-101"``, the original TF2 checkpoints in
-        ``ckpts/`` (see :func:`load_original_checkpoint`).
+    ckpt_file: None -> ``model.keras`` (else the latest checkpoint); a file in ``checkpoints/``
+        such as ``"epoch_0010.weights.npz"`` (weights after epoch 10; ``"epoch_0010"`` for
+        short), ``"state_0010.npz"`` or a pre-issue-14 ``"epoch_0010.keras"``; a path to such a
+        file; or ``"ckpt-101"``, the original TF2 checkpoints in ``ckpts/`` (see
+        :func:`load_original_checkpoint`).
     options: a configure_options result describing the model (used where no config.json
         exists: the released checkpoints, or ``random_init``). Without it, the options are
         built from rnn_type, activation, place_cell_identity, cue_2d_input_kwargs and
@@ -482,9 +484,16 @@ def load_trained_model(load_dir=None, run_ID=None, ckpt_file=None, options=None,
         path = Path(ckpt_file)
         if not path.is_absolute() and not path.exists():
             path = run_dir / "checkpoints" / str(ckpt_file)
+            if not path.exists() and not path.suffix:  # "epoch_0010" -> epoch_0010.weights.npz
+                path = path.with_name(path.name + ".weights.npz")
         if not path.exists():
             raise FileNotFoundError(f"checkpoint {ckpt_file!r} not found (looked in {run_dir / 'checkpoints'})")
-    model = keras.models.load_model(path, compile=False)
+    if path.suffix == ".npz":  # weights (or a training state) keyed by variable path
+        from mec.models.train import load_weights
+        model = build_model(cfg, n_cues=n_cues)
+        load_weights(model, path)
+    else:
+        model = keras.models.load_model(path, compile=False)
     return TrainedModel(model, cfg)
 
 

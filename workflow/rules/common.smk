@@ -54,6 +54,14 @@ def model_cfg(name):
     return cfg
 
 
+def train_settings(name):
+    """A model's training settings (train_model's params): model_cfg without its name, its
+    scale's name and rate-map settings, so that only what changes the network retrains it."""
+    from mec.models.train import training_settings
+
+    return training_settings(model_cfg(name))
+
+
 def model_arenas(name):
     """Arenas a model is exported to and fitted in (default: all of the dataset's)."""
     arenas = config["models"][name].get("eval_arenas", ARENAS)

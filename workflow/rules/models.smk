@@ -9,7 +9,7 @@ rule train_model:
         config=f"{RESULTS}/models/{{model}}/config.json",
         history=f"{RESULTS}/models/{{model}}/history.csv",
     params:
-        cfg=lambda wc: model_cfg(wc.model),
+        cfg=lambda wc: train_settings(wc.model),  # training settings only decide retraining
     log:
         f"{RESULTS}/logs/train_model/{{model}}.log",
     benchmark:

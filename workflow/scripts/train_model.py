@@ -1,4 +1,5 @@
-"""Rule train_model: train one path integrator (resumes from its checkpoints after a kill)."""
+"""Rule train_model: train one path integrator (resumes from its checkpoints after a kill; a
+rerun with nothing left to train rewrites its outputs from them)."""
 from pathlib import Path
 
 from mec.io import redirect_output
@@ -7,10 +8,13 @@ redirect_output(snakemake.log[0], append=True)  # a resumed run keeps the earlie
 
 from mec.models.train import train_model
 
+name = snakemake.wildcards.model
 train_model(
     cfg=dict(snakemake.params.cfg),
     out_dir=Path(snakemake.output.model).parent,
     workers=max(1, int(snakemake.threads)),
     verbose=2,
-    restart_on_change=True,  # Snakemake reruns training when the model's config changed
+    restart_on_change=True,  # Snakemake reruns training when the model's training settings changed
+    # names for config.json only: not params, so renaming a model's scale never retrains it
+    metadata={"name": name, "scale": snakemake.config["models"][name].get("scale")},
 )
