@@ -638,9 +638,12 @@ def test_keys_from_paths_errors():
     with pytest.raises(ValueError, match="not a configured model"):
         keys_from_paths(["r/models/other/history.csv"], [], ["m"])
     with pytest.raises(ValueError, match="not an arena"):
-        keys_from_paths([], ["r/ratemaps/m_big.h5"], ["m"])
+        keys_from_paths([], ["r/ratemaps/m_b@d.h5"], ["m"])
     assert keys_from_paths([], ["r/ratemaps/ugrnn_relu_2.2.h5"], ["ugrnn_relu"])[1] == {
         ("ugrnn_relu", 2.2): "r/ratemaps/ugrnn_relu_2.2.h5"}
+    # arenas may be named by words (mec.data.arenas): the key is the name
+    assert keys_from_paths([], ["r/ratemaps/ugrnn_relu_wide.h5"], ["ugrnn_relu"])[1] == {
+        ("ugrnn_relu", "wide"): "r/ratemaps/ugrnn_relu_wide.h5"}
 
 
 def test_summarize_without_fits_is_partial(tmp_path):

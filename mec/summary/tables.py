@@ -118,16 +118,25 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> Path:
 
 
 def _round_arena(values) -> np.ndarray:
-    # Arena keys are sizes in metres written with one decimal (contract); rounding removes
-    # float noise so 2.2 read from two files joins as the same key.
-    return np.round(np.asarray(values, dtype=float), 6)
+    # Numeric arena names are sizes in metres written with one decimal (contract); rounding
+    # removes float noise so 2.2 read from two files joins as the same key. Word names
+    # (mec.data.arenas) make the whole column their canonical text ("1.0", "wide"), so it
+    # sorts and joins with one type.
+    values = list(values)
+    try:
+        return np.round(np.asarray(values, dtype=float), 6)
+    except (TypeError, ValueError):
+        from mec.data.arenas import arena_key
+
+        return np.asarray([arena_key(v) for v in values], dtype=object)
 
 
 def load_scores(paths: Sequence[str | os.PathLike], what: str) -> pd.DataFrame:
     """Concatenate tidy score CSVs into one DataFrame.
 
     ``what`` names the kind of table in error messages ("consistency", "fit").
-    Returns the contract columns with ``arena`` float (metres), ``score`` float and the id
+    Returns the contract columns with ``arena`` float (metres; the canonical names as text
+    when an arena is named by a word), ``score`` float and the id
     columns as strings; a missing or empty ``cell_type`` becomes ``"unknown"``.
     Raises FileNotFoundError for a missing path and ValueError for missing columns.
     """
@@ -185,6 +194,12 @@ def training_condition(cfg: Mapping, eval_arena: float) -> str:
     train_arena = cfg.get("train_arena")
     if train_arena is None:
         return NO_CONDITION
+    from mec.data.arenas import is_numeric_name
+
+    if isinstance(eval_arena, str) and not is_numeric_name(eval_arena):
+        # a word-named arena (a rectangle, ...) is never the square training box by name;
+        # name a square by its side ("2.2") to have it recognised as the training box
+        return "generalization"
     try:
         same = math.isclose(float(train_arena), float(eval_arena), abs_tol=1e-6)
     except (TypeError, ValueError):
