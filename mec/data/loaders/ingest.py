@@ -230,7 +230,7 @@ def place_session(session: Session, geometry: ArenaGeometry, align: str = "cente
         if bad:
             i = max(bad, key=lambda k: abs(np.log(max(ratios[k], 1e-12))))
             raise RecordingError(
-                f"{where}: positions span {100 * extent[0]:.4g} x {100 * extent[1]:.4g} cm "
+                f"{where}: positions span {100 * extent[0]:.1f} x {100 * extent[1]:.1f} cm "
                 f"(x x y) but arena {geometry.name!r} is a {geometry.describe()}: "
                 f"{ratios[i]:.3g} times its {'width' if i == 0 else 'height'} (accepted "
                 f"{lo_r:g}-{hi_r:g}, recordings.extent_range); "
