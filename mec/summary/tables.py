@@ -131,6 +131,12 @@ def _round_arena(values) -> np.ndarray:
         return np.asarray([arena_key(v) for v in values], dtype=object)
 
 
+def _arena_order(arena):
+    from mec.data.arenas import arena_sort_key
+
+    return arena_sort_key(arena)
+
+
 def load_scores(paths: Sequence[str | os.PathLike], what: str) -> pd.DataFrame:
     """Concatenate tidy score CSVs into one DataFrame.
 
@@ -588,12 +594,14 @@ def dimensionality_correlation(dimensionality: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     from scipy import stats
 
-    d = dimensionality[dimensionality["is_best_layer"].astype(bool)]
-    d = d[np.isfinite(d["participation_ratio"].to_numpy(dtype=float))
-          & np.isfinite(d["median"].to_numpy(dtype=float))]
+    all_keys = _round_arena(dimensionality["arena"])
+    keep = (dimensionality["is_best_layer"].astype(bool).to_numpy()
+            & np.isfinite(dimensionality["participation_ratio"].to_numpy(dtype=float))
+            & np.isfinite(dimensionality["median"].to_numpy(dtype=float)))
+    d, keys = dimensionality[keep], all_keys[keep]
     rows = []
-    for arena in sorted(set(_round_arena(dimensionality["arena"]))):
-        a = d[np.abs(d["arena"].to_numpy(dtype=float) - arena) < 1e-6]
+    for arena in sorted(set(all_keys), key=_arena_order):
+        a = d[keys == arena]
         for which, sel in (("all", a), ("networks", a[a["architecture"] != BASELINE_ARCHITECTURE])):
             x = sel["participation_ratio"].to_numpy(dtype=float)
             y = sel["median"].to_numpy(dtype=float)
