@@ -365,9 +365,9 @@ def test_planning_resolves_paths_from_the_config_folder_and_variables(tmp_path, 
     cfg_dir = tmp_path / "configs"
     cfg_dir.mkdir()
     rec = check_dataset_config(_cfg("generic", paths=["../data/rats"]), cfg_dir)
-    assert rec["paths"] == [str(cfg_dir / "../data/rats")]
+    assert rec["paths"] == [str(data)]
     monkeypatch.delenv("MEC_DATA", raising=False)
-    assert expand_path("${MEC_DATA:-../data}/rats", cfg_dir, "k") == cfg_dir / "../data/rats"
+    assert expand_path("${MEC_DATA:-../data}/rats", cfg_dir, "k") == data
     monkeypatch.setenv("MEC_DATA", str(tmp_path / "data"))
     assert expand_path("${MEC_DATA:-nope}/rats", cfg_dir, "k") == data
     assert expand_path("$MEC_DATA/rats", "/elsewhere", "k") == data
@@ -388,3 +388,18 @@ def test_every_config_has_its_own_results_folder():
     assert all(f.startswith("results/") for f in folders.values()), folders
     assert len(set(folders.values())) == len(folders), folders
     assert folders["sargolini2006.yaml"] == "results/sargolini2006"
+
+
+def test_ready_dataset_file_must_have_the_configured_geometry(tmp_path):
+    a, b = _toy("s1", "ratA", 0), _toy("s2", "ratB", 1)
+    ds = build_dataset([a, b], {"source": "generic", "arenas": {"1.0": {}},
+                                "recordings": {"hd_shuffles": 10}})
+    src = save_dataset(tmp_path / "src.h5", ds)
+    out = make_dataset(tmp_path / "ok.h5", "hdf5", {"1.0": {"shape": "square"}},
+                       recordings={"paths": [str(src)]})
+    assert list(load_dataset(out)) == [1.0]
+    with pytest.raises(ValueError, match=r"config dataset.arenas.1.0: circle, diameter 100 cm, "
+                                         r"but the dataset file .*src.h5 has a square, side "
+                                         r"100 cm"):
+        make_dataset(tmp_path / "x.h5", "hdf5", {"1.0": {"shape": "circle"}},
+                     recordings={"paths": [str(src)]})

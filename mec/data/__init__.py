@@ -48,6 +48,11 @@ def make_dataset(out_path, source: str, arenas: dict, bin_cm: float = 5.0,
             path = Path(base_dir) / path
         ds = load_dataset(path, arenas=list(arenas))
         check_animals(ds, where=f"dataset file {path}")
+        for name, spec in arenas.items():  # the file's geometry is the one used: say so
+            want, have = arena_geometry(name, spec or {}), ds.geometry(name)
+            if (want.shape, want.width, want.height) != (have.shape, have.width, have.height):
+                raise ValueError(f"config dataset.arenas.{name}: {want.describe()}, but the "
+                                 f"dataset file {path} has a {have.describe()}")
         out = save_dataset(out_path, ds)
     else:
         from mec.data.loaders import ingest_dataset

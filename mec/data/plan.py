@@ -80,7 +80,7 @@ def expand_path(entry: str, base_dir: str | os.PathLike, key: str) -> Path:
 
     text = _VAR.sub(sub, str(entry))
     p = Path(os.path.expanduser(text))
-    return p if p.is_absolute() else Path(base_dir) / p
+    return Path(os.path.normpath(p if p.is_absolute() else Path(base_dir) / p))
 
 
 def _where(entry, path: Path, base_dir) -> str:
@@ -101,12 +101,15 @@ def _check_arenas(dataset: Mapping, source: str) -> None:
         spec = dict(spec or {})
         if source == "synthetic":
             extra = sorted(set(spec) - _SYNTHETIC_KEYS)
-            if extra or not is_numeric_name(name) or spec.get("shape", "square") == "rectangle":
+            shape = spec.get("shape", "square")
+            why = (f"keys {extra}" if extra else f"shape {shape!r}" if shape == "rectangle"
+                   else None if is_numeric_name(name) else "a word name")
+            if why:
                 raise ConfigError(
                     f"config {key}: the synthetic simulator makes square or circular arenas "
-                    f"named by their size in metres (e.g. \"1.0\": {{shape: square}}); "
-                    f"{'keys ' + str(extra) if extra else repr(name) + ' with shape ' + repr(spec.get('shape', 'square'))} "
-                    f"need recordings (dataset.source kavli, nwb, generic or hdf5)")
+                    f"named by their size in metres (e.g. \"1.0\": {{shape: square}}), not "
+                    f"{why}; such arenas need recordings (dataset.source kavli, nwb, generic "
+                    f"or hdf5)")
         elif "session_min" in spec:
             raise ConfigError(f"config {key}.session_min: only the synthetic simulator uses it "
                               f"(dataset.source is {source!r})")

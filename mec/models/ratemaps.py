@@ -153,8 +153,8 @@ def export_ratemaps(model_dir, dataset_path, arena: float, n_batches: int, seeds
     from pathlib import Path
 
     import mec
-    from mec.data import load_dataset
-    from mec.data.arenas import arena_id
+    from mec.data import Dataset, load_dataset
+    from mec.data.arenas import arena_geometry, arena_id
     from mec.models.utils import load_trained_model, training_condition
     from mec.ratemaps import save_model_ratemaps
 
@@ -164,8 +164,9 @@ def export_ratemaps(model_dir, dataset_path, arena: float, n_batches: int, seeds
     if arena not in ds.edges:
         raise ValueError(f"arena {arena} not in dataset {dataset_path} (arenas {list(ds.edges)})")
     x_edges, y_edges = (np.asarray(e, float) for e in ds.edges[arena])
-    geom = ds.geometry(arena)
-    # Figure 2 condition: "trained" only in a square of the training box's side
+    # Figure 2 condition: "trained" only in a square of the training box's side (a bare
+    # dict-like dataset without geometry: the numeric name is the square's side)
+    geom = ds.geometry(arena) if isinstance(ds, Dataset) else arena_geometry(arena)
     eval_side = geom.width if geom.shape == "square" else float("nan")
     model = load_trained_model(load_dir=model_dir.parent, run_ID=model_dir.name,
                                rnn_type=None, activation=None)
