@@ -48,6 +48,10 @@ def describe_dataset(dataset, path=None) -> list[str]:
     lines = [f"dataset {dataset.attrs.get('name', '?')} (source {dataset.attrs.get('source', '?')})"
              + (f" -> {path}" if path is not None else "")]
     sessions = _json_list(dataset.attrs.get("sessions"))
+    try:
+        coverage = json.loads(dataset.attrs.get("coverage") or "{}")
+    except (TypeError, ValueError):
+        coverage = {}
     for arena in sorted(dataset, key=arena_sort_key):
         key = arena_key(arena)
         geom = dataset.geometry(arena)
@@ -58,7 +62,9 @@ def describe_dataset(dataset, path=None) -> list[str]:
         lines.append(
             f"arena {key}: {geom.describe()}; {len(bx)} x {len(by)} bins of {bx.mean():.4g} x "
             f"{by.mean():.4g} cm{'' if square else ' (NOT square)'}; edges x {100 * xe[0]:.4g}.."
-            f"{100 * xe[-1]:.4g} cm, y {100 * ye[0]:.4g}..{100 * ye[-1]:.4g} cm")
+            f"{100 * xe[-1]:.4g} cm, y {100 * ye[0]:.4g}..{100 * ye[-1]:.4g} cm"
+            + (f"; {100 * coverage[key]:.0f}% of its bins visited by some session"
+               if key in coverage else ""))
         for s in (r for r in sessions if arena_key(r.get("arena", "")) == key):
             lines.append(
                 f"  session {s['session']} (animal {s['animal']}, read in {s.get('units', '?')}): "

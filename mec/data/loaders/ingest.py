@@ -325,19 +325,77 @@ def _spike_counts(s: Session, placed: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return np.asarray(outside), np.asarray(used)
 
 
+def _prepare_session(s: Session, geom: ArenaGeometry, xe, ye, inside, opts, warn):
+    """Place one session in its arena and run its checks (module docstring).
+
+    Returns (positions (n, 2) m in the arena's frame, mask (nx, ny) of bins with data,
+    indices of the cells kept, spikes outside the tracking window per cell, the session's
+    record for ``attrs["sessions"]`` with the visited bins under ``"_visited"``).
+    """
+    from mec.ratemaps import occupancy
+
+    placed, info = place_session(s, geom, opts["align"], _offset_of(s.name, opts["offsets"]),
+                                 opts["extent_range"])
+    mask = inside & session_box_mask(placed, xe, ye)
+    if match_any(s.name, opts["circle_sessions"]):
+        mask &= circle_mask(placed, xe, ye)
+    tracked = np.isfinite(placed).all(axis=1)
+    beyond = tracked & ((placed[:, 0] < xe[0]) | (placed[:, 0] > xe[-1])
+                        | (placed[:, 1] < ye[0]) | (placed[:, 1] > ye[-1]))
+    occ = occupancy(placed, xe, ye, float(np.median(np.diff(s.times))))
+    visited = (occ > 0) & mask
+    outside, used = _spike_counts(s, placed)
+    n_spikes = np.array([len(st) for st in s.spike_times])
+    total = int(n_spikes.sum())
+    window = f"{s.times[0]:.6g}-{s.times[-1]:.6g} s"
+    if total and outside.sum() > MAX_SPIKES_OUTSIDE * total:
+        spk = np.concatenate(s.spike_times)
+        raise RecordingError(
+            f"session {s.name} ({s.source}): {int(outside.sum())} of its {total} spikes "
+            f"({outside.sum() / total:.0%}) fall outside the tracking window {window} (spikes "
+            f"run {spk.min():.6g}-{spk.max():.6g} s); spike and position times must share one "
+            f"clock, in seconds")
+    if outside.sum():
+        warn(f"session {s.name}: {int(outside.sum())} of {total} spikes fall outside the "
+             f"tracking window {window} and are not counted")
+    empty = [cid for cid, u in zip(s.cell_ids, used) if u == 0]
+    if empty and opts["empty_cells"] == "error":
+        raise RecordingError(
+            f"session {s.name} ({s.source}): cell(s) {empty} have no spike at a tracked "
+            f"position inside the tracking window (spikes: "
+            f"{[int(n) for c, n in zip(s.cell_ids, n_spikes) if c in empty]}); their maps "
+            f"would be flat zeros. Fix the spike times, leave the cells out, or set "
+            f"recordings.empty_cells: drop")
+    for cid in empty:
+        warn(f"session {s.name}: cell {cid} has no spike at a tracked position inside the "
+             f"tracking window ({int(n_spikes[s.cell_ids.index(cid)])} spikes in all); "
+             f"dropped (recordings.empty_cells: drop)")
+    keep = [i for i, cid in enumerate(s.cell_ids) if cid not in empty]
+    record = {"session": s.name, "animal": s.animal, "source": s.source, "units": s.units,
+              **info, "samples": int(len(s.times)),
+              "lost_tracking": float(1.0 - tracked.mean()),
+              "beyond_edges": float(beyond.sum() / max(tracked.sum(), 1)),
+              "coverage": float(visited.sum() / max(mask.sum(), 1)),
+              "duration_s": float(s.times[-1] - s.times[0]), "cells": len(keep),
+              "dropped_cells": empty, "spikes": total, "spikes_outside": int(outside.sum()),
+              "nan_bins": int((~mask).sum()), "_visited": visited}
+    return placed, mask, keep, outside, record
+
+
 def build_dataset(sessions: Sequence[Session], cfg: Mapping, min_animals: int = MIN_ANIMALS):
     """The :class:`mec.data.Dataset` (with ``cell_info``) made from ``sessions``; ``cfg``
     as for :func:`ingest_dataset` (``recordings.paths`` is not needed).
 
-    Logs (logger ``mec.data.loaders.ingest``, DEBUG) each arena's geometry and bins and
-    each session's extent, shift, samples beyond the edges, coverage, spikes outside the
-    tracking window and cells; WARNING for every warning, which are also kept in
-    ``dataset.attrs["warnings"]`` (JSON list), beside ``dataset.attrs["sessions"]``
-    (JSON list of per-session records). ``min_animals``: animals every arena needs
-    (ValueError naming the arena and its animal otherwise).
+    Every warning is logged (logger ``mec.data.loaders.ingest``, WARNING) and kept in
+    ``dataset.attrs["warnings"]`` (JSON list), beside ``dataset.attrs["sessions"]`` (JSON
+    list of per-session records: extent, shift, coverage, untracked samples, samples beyond
+    the edges, NaN bins, cells, dropped cells, spikes outside the tracking window), which
+    :func:`mec.data.report.describe_dataset` turns into the make_dataset log.
+    ``min_animals``: animals every arena needs (ValueError naming the arena and its
+    animals otherwise).
     """
-    from mec.data.contract import Dataset
-    from mec.ratemaps import occupancy, spikes_to_ratemap
+    from mec.data.contract import Dataset, _arena_info
+    from mec.ratemaps import spikes_to_ratemap
     from mec.scores import border_score, classify_cells, grid_scores, head_direction_score
 
     opts = _options({**cfg, "recordings": {"paths": "-", **(cfg.get("recordings") or {})}})
@@ -356,7 +414,7 @@ def build_dataset(sessions: Sequence[Session], cfg: Mapping, min_animals: int = 
                                                                      opts["hd_speed_range"]))
     assigned = _assign(sessions, opts)
     _check_unique_ids([s for ss in assigned.values() for s in ss])
-    records = []
+    records, coverage = [], {}
     for name, ss in assigned.items():
         geom = geoms[name]
         xe, ye, notes = arena_edges(geom, opts["bin_cm"])
@@ -364,79 +422,17 @@ def build_dataset(sessions: Sequence[Session], cfg: Mapping, min_animals: int = 
             warn(n)
         arena = arena_id(name)
         ds.edges[arena] = (xe, ye)
-        ds.arenas[arena] = {"shape": geom.shape, "width": geom.width, "height": geom.height,
-                            **({"size": geom.size} if geom.size is not None else {}),
-                            **({"bins": list(geom.bins)} if geom.bins is not None else {})}
+        ds.arenas[arena] = _arena_info(geom)
         inside = geom.inside(xe, ye)
-        log.debug("arena %s: %s; %d x %d bins of %.4g x %.4g cm over x %.4g..%.4g cm, "
-                 "y %.4g..%.4g cm; %d sessions", name, geom.describe(), len(xe) - 1, len(ye) - 1,
-                 100 * (xe[1] - xe[0]), 100 * (ye[1] - ye[0]), 100 * xe[0], 100 * xe[-1],
-                 100 * ye[0], 100 * ye[-1], len(ss))
         per_animal: dict[str, dict[str, list]] = {}
         visited_any = np.zeros(inside.shape, dtype=bool)
         for s in ss:
-            placed, info = place_session(s, geom, opts["align"],
-                                         _offset_of(s.name, opts["offsets"]),
-                                         opts["extent_range"])
-            circle = geom.shape == "circle" or match_any(s.name, opts["circle_sessions"])
-            mask = inside & session_box_mask(placed, xe, ye)
-            if match_any(s.name, opts["circle_sessions"]):
-                mask &= circle_mask(placed, xe, ye)
-            tracked = np.isfinite(placed).all(axis=1)
-            beyond = tracked & ((placed[:, 0] < xe[0]) | (placed[:, 0] > xe[-1])
-                                | (placed[:, 1] < ye[0]) | (placed[:, 1] > ye[-1]))
-            dt = float(np.median(np.diff(s.times)))
-            occ = occupancy(placed, xe, ye, dt)
-            visited = (occ > 0) & mask
-            visited_any |= visited
-            coverage = float(visited.sum() / max(mask.sum(), 1))
-            outside, used = _spike_counts(s, placed)
-            n_spikes = np.array([len(st) for st in s.spike_times])
-            total = int(n_spikes.sum())
-            if total and outside.sum() > MAX_SPIKES_OUTSIDE * total:
-                spk = np.concatenate(s.spike_times)
-                raise RecordingError(
-                    f"session {s.name} ({s.source}): {int(outside.sum())} of its {total} spikes "
-                    f"({outside.sum() / total:.0%}) fall outside the tracking window "
-                    f"{s.times[0]:.6g}-{s.times[-1]:.6g} s (spikes run {spk.min():.6g}-"
-                    f"{spk.max():.6g} s); spike and position times must share one clock, in "
-                    f"seconds")
-            if outside.sum():
-                warn(f"session {s.name}: {int(outside.sum())} of {total} spikes fall outside "
-                     f"the tracking window {s.times[0]:.6g}-{s.times[-1]:.6g} s and are not "
-                     f"counted")
-            empty = [cid for cid, u in zip(s.cell_ids, used) if u == 0]
-            if empty and opts["empty_cells"] == "error":
-                raise RecordingError(
-                    f"session {s.name} ({s.source}): cell(s) {empty} have no spike at a tracked "
-                    f"position inside the tracking window (spikes: "
-                    f"{[int(n) for c, n in zip(s.cell_ids, n_spikes) if c in empty]}); their "
-                    f"maps would be flat zeros. Fix the spike times, leave the cells out, or set "
-                    f"recordings.empty_cells: drop")
-            for cid in empty:
-                warn(f"session {s.name}: cell {cid} has no spike at a tracked position inside "
-                     f"the tracking window ({int(n_spikes[s.cell_ids.index(cid)])} spikes in "
-                     f"all); dropped (recordings.empty_cells: drop)")
-            keep = [i for i, cid in enumerate(s.cell_ids) if cid not in empty]
-            lost = float(1.0 - tracked.mean())
-            rec_info = {"session": s.name, "animal": s.animal, "arena": name,
-                        "source": s.source, "units": s.units, **info,
-                        "samples": int(len(s.times)), "lost_tracking": lost,
-                        "beyond_edges": float(beyond.sum() / max(tracked.sum(), 1)),
-                        "coverage": coverage, "duration_s": float(s.times[-1] - s.times[0]),
-                        "cells": len(keep), "dropped_cells": empty,
-                        "spikes": total, "spikes_outside": int(outside.sum()),
-                        "nan_bins": int((~mask).sum())}
+            placed, mask, keep, outside, rec_info = _prepare_session(s, geom, xe, ye, inside,
+                                                                     opts, warn)
+            rec_info["arena"] = name
             records.append(rec_info)
-            log.debug("  session %s (animal %s, %s): extent %.4g x %.4g cm, shift (%.4g, %.4g) "
-                     "cm, %.1f%% samples untracked, %.1f%% beyond the edges, coverage %.0f%% of "
-                     "%d bins (%d NaN: outside the arena or the session's box), %d cells, "
-                     "%d/%d spikes outside the tracking window",
-                     s.name, s.animal, s.units, 100 * info["extent_m"][0],
-                     100 * info["extent_m"][1], 100 * info["shift_m"][0],
-                     100 * info["shift_m"][1], 100 * lost, 100 * rec_info["beyond_edges"],
-                     100 * coverage, int(mask.sum()), int((~mask).sum()), len(keep),
-                     int(outside.sum()), total)
+            visited_any |= rec_info.pop("_visited")
+            circle = geom.shape == "circle" or match_any(s.name, opts["circle_sessions"])
             if not keep:
                 continue
             maps = spikes_to_ratemap(placed, s.times, [s.spike_times[i] for i in keep], xe, ye,
@@ -483,8 +479,7 @@ def build_dataset(sessions: Sequence[Session], cfg: Mapping, min_animals: int = 
                 f"predicts each animal's cells from the other animals', so every arena needs at "
                 f"least {min_animals} animals: add another animal's sessions to this arena "
                 f"(recordings.arena_sessions) or leave the arena out")
-        log.debug("  arena %s: coverage by all sessions %.0f%% of %d bins inside the arena",
-                 name, 100 * visited_any.sum() / max(inside.sum(), 1), int(inside.sum()))
+        coverage[name] = float(visited_any.sum() / max(inside.sum(), 1))
         ds[arena] = {}
         ds.cell_info[arena] = {}
         for animal in animals:
@@ -505,11 +500,9 @@ def build_dataset(sessions: Sequence[Session], cfg: Mapping, min_animals: int = 
                       "mean_rate_hz"):
                 info[k] = info[k].astype(float)
             ds.cell_info[arena][animal] = info
-            log.debug("  arena %s animal %s: %d cells, types %s", name, animal,
-                     len(rec["cell_ids"]),
-                     {str(k): int(v) for k, v in zip(*np.unique(types, return_counts=True))})
     ds.attrs["sessions"] = json.dumps(records)
     ds.attrs["warnings"] = json.dumps(warnings_)
+    ds.attrs["coverage"] = json.dumps(coverage)  # per arena: bins visited by any session
     return ds
 
 
