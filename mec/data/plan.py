@@ -118,14 +118,14 @@ def _check_arenas(dataset: Mapping, source: str) -> None:
 def check_dataset_config(config: Mapping, config_dir: str | os.PathLike) -> dict:
     """Check config ``experiment`` and ``dataset`` (module docstring); return the
     ``dataset.recordings`` options with ``paths`` made absolute (what rule make_dataset
-    gets). Raises ConfigError naming the key and the value."""
+    gets; empty for the synthetic source). Raises ConfigError naming the key and the value."""
     results_dir(config)
     dataset = dict(config.get("dataset") or {})
     source = dataset.get("source", "synthetic")
     _check_arenas(dataset, source)
     rec = dict(dataset.get("recordings") or {})
     if source == "synthetic":
-        return rec
+        return {}  # unused: editing recording options never reruns a simulated dataset
     paths = rec.get("paths") or []
     if isinstance(paths, str):
         paths = [paths]
