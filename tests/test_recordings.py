@@ -327,8 +327,8 @@ def _cfg(source="kavli", arenas=None, **rec):
                                             r"which is not set"),
     (_cfg(paths=["empty"]), r"folder 'empty' \(resolved to .*\) holds no .mat file for "
                             r"dataset.source 'kavli'"),
-    (_cfg(arenas={"big_box": {"size": 1.0}}, paths=["."]), r"config dataset.arenas: arena "
-                                                            r"'big_box' is not an arena name.*no '_'"),
+    (_cfg(arenas={"big_box": {"size": 1.0}}, paths=["."]),
+     r"config dataset.arenas: arena 'big_box' is not an arena name.*no '_'"),
     (_cfg(arenas={"1": {}}, paths=["."]), r"arena name '1' must be written '1.0'"),
     (_cfg(arenas={"wide": {"shape": "rectangle", "width": 1.0}}, paths=["."]),
      r"config dataset.arenas.wide: arena 'wide': a rectangle needs \['height'\]"),

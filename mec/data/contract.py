@@ -25,7 +25,8 @@ Layout (format ``mec-dataset``, version 1)::
 (SPEC §4.1) ``dataset[arena][animal] = {"resp": ..., "cell_ids": ..., "cell_types": ...}``
 with float arena keys for numeric names (``dataset[1.0]``) and string keys for word names
 (``dataset["wide"]``), plus the attributes ``edges``, ``arenas``, ``attrs``, ``truth`` and
-``cell_info``. Any spelling of an arena finds it (``dataset["1.0"] is dataset[1.0]``). Every check failure raises one :class:`DatasetError` naming the file, the
+``cell_info``. Any spelling of an arena finds it (``dataset["1.0"] is dataset[1.0]``).
+Every check failure raises one :class:`DatasetError` naming the file, the
 arena, the animal and the problem.
 """
 

@@ -97,7 +97,8 @@ def _check_arenas(dataset: Mapping, source: str) -> None:
             arena_geometry(name, spec or {})
         except ArenaNameError as err:
             msg = str(err)
-            raise ConfigError(msg if msg.startswith("config ") else f"config {key}: {msg}") from None
+            msg = msg if msg.startswith("config ") else f"config {key}: {msg}"
+            raise ConfigError(msg) from None
         spec = dict(spec or {})
         if source == "synthetic":
             extra = sorted(set(spec) - _SYNTHETIC_KEYS)
@@ -142,8 +143,8 @@ def check_dataset_config(config: Mapping, config_dir: str | os.PathLike) -> dict
             import glob
 
             if not glob.glob(str(p)):
-                raise ConfigError(f"config dataset.recordings.paths: {_where(entry, p, config_dir)} "
-                                  f"matches no file")
+                raise ConfigError(f"config dataset.recordings.paths: "
+                                  f"{_where(entry, p, config_dir)} matches no file")
         elif not p.exists():
             raise ConfigError(f"config dataset.recordings.paths: {_where(entry, p, config_dir)} "
                               f"does not exist")

@@ -30,6 +30,11 @@ def _json_list(value) -> list:
     return out if isinstance(out, list) else []
 
 
+def _cm(metres: float) -> float:
+    """Centimetres to 0.1 cm, without "-0.0"."""
+    return round(100 * metres, 1) + 0.0
+
+
 def check_animals(dataset, min_animals: int = 2, where: str = "dataset") -> None:
     """ValueError naming the arena and its animal(s) when an arena has fewer than
     ``min_animals`` animals: the noise ceiling predicts each animal from the others."""
@@ -69,8 +74,7 @@ def describe_dataset(dataset, path=None) -> list[str]:
             lines.append(
                 f"  session {s['session']} (animal {s['animal']}, read in {s.get('units', '?')}): "
                 f"extent {100 * s['extent_m'][0]:.1f} x {100 * s['extent_m'][1]:.1f} cm, shift "
-                f"({round(100 * s['shift_m'][0], 1) + 0.0}, {round(100 * s['shift_m'][1], 1) + 0.0}) cm "
-                f"into the "
+                f"({_cm(s['shift_m'][0])}, {_cm(s['shift_m'][1])}) cm into the "
                 f"arena's frame, coverage "
                 f"{100 * s['coverage']:.0f}%, {s['nan_bins']} NaN bins, "
                 f"{100 * s['lost_tracking']:.1f}% untracked, {100 * s['beyond_edges']:.1f}% "

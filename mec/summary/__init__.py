@@ -158,7 +158,8 @@ def _dimensionality_notes(corr: pd.DataFrame) -> list[str]:
     for r in corr.itertuples(index=False):
         rho = "n/a (fewer than 3 models)" if not pd.notna(r.spearman_rho) else \
             f"{r.spearman_rho:.3f} (p = {r.p_value:.3g})"
-        lines.append(f"- Dimensionality (SPEC 6), arena {arena_label(r.arena)}, map {r.map}: Spearman "
+        lines.append(f"- Dimensionality (SPEC 6), arena {arena_label(r.arena)}, map {r.map}: "
+                     f"Spearman "
                      f"rho between participation ratio and median predictivity at the best layer, "
                      f"{r.models} ({r.n_models} models): {rho}.")
     return lines
