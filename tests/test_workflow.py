@@ -99,13 +99,35 @@ def test_slurm_profile_parses_and_plans_the_same_jobs(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    """Run the whole workflow once on the tiny experiment (about a minute on 2 cores)."""
-    work = tmp_path_factory.mktemp("tiny_run")
-    proc = smk("--cores", "2", "--directory", str(work), "--configfile", str(TINY),
-               timeout=1200)
-    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-5000:]
-    return work, proc
+def tiny_run(tmp_path_factory, worker_id):
+    """Run the whole workflow once on the tiny experiment (a minute or two on 2 cores).
+
+    Under pytest-xdist the workers share one run: the first to get here makes it under a
+    file lock, the others reuse it (the suite pays for it once). Tests that run more jobs
+    do so in a copy (``_copy_run``), never in this folder.
+    """
+    import fcntl
+    import types
+
+    root = (tmp_path_factory.mktemp("tiny_shared") if worker_id == "master"
+            else tmp_path_factory.getbasetemp().parent)  # shared by this session's workers
+    work, out = root / "tiny_run", root / "tiny_run.out"
+    with open(root / "tiny_run.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not out.exists():
+            work.mkdir(exist_ok=True)
+            proc = smk("--cores", "2", "--directory", str(work), "--configfile", str(TINY),
+                       timeout=1200)
+            assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-5000:]
+            out.write_text(proc.stdout + proc.stderr)
+    return work, types.SimpleNamespace(stdout=out.read_text(), stderr="")
+
+
+def _copy_run(work: Path, dest: Path) -> Path:
+    """A copy of a finished run (outputs with their times, and Snakemake's records)."""
+    shutil.copytree(work / "results", dest / "results")
+    shutil.copytree(work / ".snakemake" / "metadata", dest / ".snakemake" / "metadata")
+    return dest
 
 
 @pytest.mark.slow
@@ -232,7 +254,7 @@ def test_second_experiment_leaves_the_first_intact_and_runs_a_rectangle(tiny_run
     sargolini = ROOT / ".." / "shared" / "data" / "sargolini2006"
     if not sargolini.exists():
         pytest.skip(f"shared data {sargolini} absent")
-    work, _ = tiny_run
+    work = _copy_run(tiny_run[0], tmp_path / "work")
     first = _snapshot(work / "results", work / "results" / "wide_box")
     assert any(k.startswith("fits/") for k in first)
     # The README's worked example: recordings, then its config on the tiny models.
