@@ -31,8 +31,8 @@ include: "workflow/rules/summary.smk"
 
 
 onsuccess:
-    print("\nmec: done. Summary tables: results/summary/ (summary.md has them all); figures: "
-          "results/summary/figures/; HTML report: snakemake --report results/report.html")
+    print(f"\nmec: done. Summary tables: {RESULTS}/summary/ (summary.md has them all); figures: "
+          f"{RESULTS}/summary/figures/; HTML report: snakemake --report {RESULTS}/report.html")
 
 
 rule all:

@@ -51,6 +51,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from mec.core import constants as C
+from mec.data.arenas import arena_id
 
 __all__ = [
     "BASELINE_KINDS",
@@ -86,13 +87,20 @@ DEFAULT_STAGE1_ALPHAS = tuple(np.geomspace(1e-8, 1e2, 11))
 # ---------------------------------------------------------------------------------------------
 # geometry
 # ---------------------------------------------------------------------------------------------
-def eval_box(arena: float) -> tuple[float, float, float, float]:
-    """(min_x, max_x, min_y, max_y) metres of a square arena of side ``arena`` centred on 0
-    (the box the models are evaluated in, SPEC 1.1)."""
-    a = float(arena)
-    if not np.isfinite(a) or a <= 0:
-        raise ValueError(f"arena must be a positive size in metres, got {arena!r}")
-    return (-a / 2, a / 2, -a / 2, a / 2)
+def eval_box(arena) -> tuple[float, float, float, float]:
+    """(min_x, max_x, min_y, max_y) metres of the arena centred on 0 (the box the models are
+    evaluated in, SPEC 1.1): ``arena`` is a square's side in metres, or (width, height) of a
+    rectangle (mec.data.arenas.ArenaGeometry)."""
+    w, h = (arena, arena) if np.ndim(arena) == 0 else tuple(arena)
+    try:
+        w, h = float(w), float(h)
+    except (TypeError, ValueError):
+        raise ValueError(f"arena must be a positive size in metres or (width, height), "
+                         f"got {arena!r}") from None
+    if not (np.isfinite(w) and np.isfinite(h)) or w <= 0 or h <= 0:
+        raise ValueError(f"arena must be a positive size in metres or (width, height), "
+                         f"got {arena!r}")
+    return (-w / 2, w / 2, -h / 2, h / 2)
 
 
 def bin_centres(x_edges: np.ndarray, y_edges: np.ndarray) -> np.ndarray:
@@ -159,9 +167,10 @@ def velocity_ratemaps(x_edges, y_edges, arena: float, n_batches: int = C.N_EVAL_
 # ---------------------------------------------------------------------------------------------
 # place cells
 # ---------------------------------------------------------------------------------------------
-def _arena_size(baseline_arena, data_arena: float) -> float:
+def _arena_size(baseline_arena, data_arena):
     if baseline_arena is None or (isinstance(baseline_arena, str) and baseline_arena == "data"):
-        return float(data_arena)
+        # the data's box: a side, or (width, height) of a rectangle
+        return float(data_arena) if np.ndim(data_arena) == 0 else tuple(map(float, data_arena))
     try:
         a = float(baseline_arena)
     except (TypeError, ValueError):
@@ -301,7 +310,8 @@ def export_baseline(kind: str, params: Mapping, dataset_path: str | os.PathLike,
 
     kind: one of BASELINE_KINDS; params: the model's config entry (see
     :func:`baseline_ratemaps`); dataset_path: the dataset file (its arena's bin edges are
-    used); arena: size in m; seed: trajectory seed(s) (see :func:`baseline_ratemaps`).
+    used, and its arena's geometry gives the walking / place-cell box); arena: the arena's
+    name (float key for numeric names); seed: trajectory seed(s) (see :func:`baseline_ratemaps`).
     Attributes written: model (params["name"] if given), baseline, arena, seeds, the baseline's
     parameters, layer names.
     """
@@ -310,10 +320,12 @@ def export_baseline(kind: str, params: Mapping, dataset_path: str | os.PathLike,
     from mec.data import load_dataset
     from mec.ratemaps import save_model_ratemaps
 
-    arena = float(arena)
+    arena = arena_id(arena)
     ds = load_dataset(dataset_path, arenas=[arena])
     x_edges, y_edges = ds.edges[arena]
-    maps = baseline_ratemaps(kind, params, x_edges, y_edges, arena, seed=seed)
+    geom = ds.geometry(arena)  # the box from the dataset's geometry, never from the name
+    box = geom.width if geom.width == geom.height else (geom.width, geom.height)
+    maps = baseline_ratemaps(kind, params, x_edges, y_edges, box, seed=seed)
     used = {k: params[k] for k in ("n_place_cells", "place_cell_rf", "surround_scale", "dog",
                                    "baseline_arena", "n_components", "n_eval_batches",
                                    "batch_size", "sequence_length", "seed")
@@ -452,7 +464,7 @@ def two_stage_fit_table(place_maps, dataset: Mapping, arena, model_name: str, ma
                     warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN cell -> NaN
                     scores = np.nanmean(per_split, axis=0)
             frames.append(pd.DataFrame({
-                "arena": float(arena), "animal": str(animal), "cell_id": ids, "cell_type": types,
+                "arena": arena_id(arena), "animal": str(animal), "cell_id": ids, "cell_type": types,
                 "source": model_name, "layer": layer, "map": name,
                 "score": np.asarray(scores, dtype=np.float64)}))
     return pd.concat(frames, ignore_index=True)[TABLE_COLUMNS]
@@ -508,7 +520,7 @@ def fit_two_stage(dataset_path: str | os.PathLike, ratemaps_path: str | os.PathL
     from mec.io import write_table
     from mec.ratemaps import check_same_edges, load_model_ratemaps
 
-    arena = float(arena)
+    arena = arena_id(arena)
     dataset = load_dataset(dataset_path, arenas=[arena])
     layer = BASELINE_LAYERS["place_cells_mec"]
     model_maps, edges, _ = load_model_ratemaps(ratemaps_path, layers=[layer])

@@ -39,7 +39,9 @@ def test_round_trip(tmp_path):
     assert sorted(back) == [1.0, 2.2]
     for arena in ds:
         np.testing.assert_array_equal(back.edges[arena][0], ds.edges[arena][0])
-        assert back.arenas[arena] == {"size": arena, "shape": "square"}
+        # geometry attributes: width and height beside format 1's size and shape
+        assert back.arenas[arena] == {"size": arena, "shape": "square", "width": arena,
+                                      "height": arena}
         for animal, rec in ds[arena].items():
             np.testing.assert_array_equal(back[arena][animal]["resp"], rec["resp"])
             assert list(back[arena][animal]["cell_ids"]) == list(rec["cell_ids"])
@@ -105,6 +107,15 @@ BAD_FILES = {
     "is not unique": lambda f: _replace(f, f"{M}/cell_ids", np.array([b"x", b"y", b"x"])),
     "no animals": lambda f: f.__delitem__(f"{A}/animals"),
     "infinite values": lambda f: f[f"{M}/resp"].__setitem__((1, 1, 0), np.inf),
+    # positions in cm read as metres give edges 100 times the arena
+    "x_edges span 100 m but the arena's width (x) is 1 m (square, side 100 cm)": lambda f: _replace(
+        f, f"{A}/x_edges", np.linspace(-50, 50, 21)),
+    "y_edges span 0.5 m but the arena's height (y) is 1 m": lambda f: _replace(
+        f, f"{A}/y_edges", np.linspace(-0.25, 0.25, 21)),
+    "resp has 1 negative rate(s) (lowest -0.5 Hz)": lambda f: f[f"{M}/resp"].__setitem__(
+        (1, 1, 0), -0.5),
+    "rectangle needs ['height']": lambda f: (f[A].attrs.__setitem__("shape", "rectangle"),
+                                            f[A].attrs.__delitem__("height")),
     "shape 'hexagon'": lambda f: f[A].attrs.__setitem__("shape", "hexagon"),
     "missing resp": lambda f: f.__delitem__(f"{M}/resp"),
     "2 cell_types for 3 cells": lambda f: _replace(
@@ -122,7 +133,8 @@ def test_bad_file_gives_clear_error(tmp_path, problem):
     assert str(path) in msg
     if problem not in ("not a mec-dataset file", "format_version 7", "no arenas"):
         assert "arena 1.0" in msg
-    if any(k in problem for k in ("resp", "cell_ids", "unique", "infinite", "cell_types")):
+    if any(k in problem for k in ("resp", "cell_ids", "unique", "infinite", "cell_types",
+                                  "negative")):
         assert "animal m01" in msg
 
 
@@ -138,10 +150,46 @@ def test_not_hdf5_and_missing(tmp_path):
 def test_arena_keys():
     assert arena_key(1) == "1.0"
     assert arena_key("2.2") == "2.2"
-    with pytest.raises(DatasetError):
-        arena_key("big")
+    assert arena_key("big") == "big"             # a word names an arena too
+    with pytest.raises(DatasetError, match="no '_'"):
+        arena_key("big_box")                     # would parse two ways in {model}_{arena}
     with pytest.raises(DatasetError):
         arena_key(-1)
+
+
+def test_any_spelling_finds_an_arena():
+    rng = np.random.default_rng(4)
+    ds = _dataset(rng)
+    assert ds["1.0"] is ds[1.0] is ds[1]
+    assert "1.0" in ds and 1 in ds.edges and "2.2" not in ds and "a_b" not in ds
+    assert ds.geometry("1.0").width == 1.0
+
+
+def test_named_rectangle_round_trip(tmp_path):
+    """A word-named rectangular arena: string key, square 5 cm bins, geometry kept."""
+    from mec.data.arenas import arena_edges, arena_geometry
+
+    rng = np.random.default_rng(6)
+    geom = arena_geometry("wide", {"shape": "rectangle", "width": 1.0, "height": 0.6})
+    xe, ye, notes = arena_edges(geom, 5.0)
+    assert notes == [] and (len(xe), len(ye)) == (21, 13)
+    np.testing.assert_allclose(np.diff(xe), 0.05)
+    np.testing.assert_allclose(np.diff(ye), 0.05)
+    ds = Dataset({"wide": {"m01": {"resp": rng.gamma(2, 2, (20, 12, 2)),
+                                   "cell_ids": np.array(["a", "b"])}}},
+                 edges={"wide": (xe, ye)},
+                 arenas={"wide": {"shape": "rectangle", "width": 1.0, "height": 0.6}})
+    back = load_dataset(save_dataset(tmp_path / "r.h5", ds), arenas=["wide"])
+    assert list(back) == ["wide"]
+    assert back.arenas["wide"] == {"shape": "rectangle", "width": 1.0, "height": 0.6}
+    assert back.geometry("wide").describe() == "rectangle 100 x 60 cm"
+    with h5py.File(tmp_path / "r.h5") as f:
+        assert list(f["arenas"]) == ["wide"]
+    # Edges that span a square when the arena is a rectangle are refused.
+    ds.edges["wide"] = (xe, np.linspace(-0.5, 0.5, 13))
+    with pytest.raises(DatasetError, match=r"arena wide: y_edges span 1 m but the arena's "
+                                           r"height \(y\) is 0.6 m"):
+        save_dataset(tmp_path / "r2.h5", ds)
 
 
 def test_make_dataset_imports_a_ready_file(tmp_path):

@@ -12,7 +12,7 @@ from scipy.io import savemat
 from mec.data import load_dataset
 from mec.data.loaders import RecordingError, Session, build_dataset, ingest_dataset
 from mec.data.loaders.generic import load_generic, save_generic
-from mec.data.loaders.ingest import arena_edges
+from mec.data.loaders.ingest import session_box_mask
 from mec.data.loaders.kavli import load_kavli
 from mec.ratemaps import spikes_to_ratemap
 
@@ -89,12 +89,11 @@ def test_ingest_shared_recordings(tmp_path, sargolini):
     ds = load_dataset(out)                       # validates the contract
     assert list(ds) == [1.0]
     assert sorted(ds[1.0]) == ["10073", "10704", "11207", "11343"]
-    assert ds.arenas[1.0] == {"size": 1.0, "shape": "square"}
+    assert ds.arenas[1.0] == {"size": 1.0, "shape": "square", "width": 1.0, "height": 1.0}
     xe, ye = ds.edges[1.0]
-    assert len(xe) == len(ye) == 21               # 20 x 20 bins in a 1 m box
-    allpos = np.concatenate([s.positions for s in sargolini.values()])
-    np.testing.assert_allclose([xe[0], xe[-1]], [np.nanmin(allpos[:, 0]), np.nanmax(allpos[:, 0])])
-    np.testing.assert_allclose([ye[0], ye[-1]], [np.nanmin(allpos[:, 1]), np.nanmax(allpos[:, 1])])
+    # 20 x 20 bins of 5 cm over the declared 1 m box, centred: the models' bins exactly
+    np.testing.assert_allclose(xe, np.linspace(-0.5, 0.5, 21))
+    np.testing.assert_allclose(ye, np.linspace(-0.5, 0.5, 21))
     n_cells = sum(r["resp"].shape[2] for r in ds[1.0].values())
     assert n_cells == 12
     for animal, rec in ds[1.0].items():
@@ -207,30 +206,34 @@ def test_nwb_round_trip(tmp_path):
         np.testing.assert_allclose(x, y)
 
 
-def test_build_dataset_edges_across_animals_and_options():
+def test_build_dataset_edges_from_the_arena_and_options():
     a = _toy_session("s1", "ratA", 0, extent=0.45)
     b = _toy_session("s2", "ratB", 1, extent=0.5)
     cfg = {"source": "generic", "bin_cm": 5.0, "arenas": {"1.0": {"shape": "square"}},
            "recordings": {"hd_shuffles": 50}}
     ds = build_dataset([a, b], cfg)
     xe, ye = ds.edges[1.0]
-    both = np.concatenate([a.positions, b.positions])
-    assert xe[0] == pytest.approx(np.nanmin(both[:, 0])) and xe[-1] == pytest.approx(
-        np.nanmax(both[:, 0]))
-    assert len(xe) == len(ye) == 21
-    np.testing.assert_allclose(ds[1.0]["ratA"]["resp"],
-                               spikes_to_ratemap(a.positions, a.times, a.spike_times, xe, ye))
+    # Bins come from the declared 1 m box, not from where the animals went.
+    np.testing.assert_allclose(xe, np.linspace(-0.5, 0.5, 21))
+    np.testing.assert_allclose(ye, xe)
+    # align: center moves each session's extent to the middle; bins outside its box are NaN.
+    lo, hi = np.nanmin(a.positions, 0), np.nanmax(a.positions, 0)
+    placed = a.positions - (lo + hi) / 2
+    mask = session_box_mask(placed, xe, ye)
+    expect = spikes_to_ratemap(placed, a.times, a.spike_times, xe, ye, mask=mask)
+    np.testing.assert_allclose(ds[1.0]["ratA"]["resp"], expect)
     assert np.isfinite(ds.cell_info[1.0]["ratA"]["hd_mvl"]).all()
-    # Speed filter and minimum occupancy change the maps; extent-based bins are an option.
+    # Speed filter and minimum occupancy change the maps.
     filt = build_dataset([a, b], {**cfg, "recordings": {"speed_range": [0.02, 0.8],
                                                         "min_occupancy_s": 0.5,
                                                         "hd_shuffles": 50}})
-    assert not np.allclose(filt[1.0]["ratA"]["resp"], ds[1.0]["ratA"]["resp"])
-    edges = arena_edges([a, b], 1.0, bins_from="extent")
-    assert len(edges[0]) - 1 == int(round((xe[-1] - xe[0]) * 100 / 5.0))
+    assert not np.allclose(filt[1.0]["ratA"]["resp"], ds[1.0]["ratA"]["resp"], equal_nan=True)
     # Config errors are ValueErrors that say what is wrong.
     with pytest.raises(ValueError, match="unknown key"):
         build_dataset([a], {**cfg, "recordings": {"bogus": 1}})
+    with pytest.raises(ValueError, match="'bins_from' was removed: bins now come from the "
+                                         "arena's geometry"):
+        build_dataset([a], {**cfg, "recordings": {"bins_from": "size"}})
     with pytest.raises(ValueError, match="matches no arena"):
         build_dataset([a, b], {**cfg, "arenas": {"1.0": {}, "2.2": {}},
                                "recordings": {"arena_sessions": {"1.0": ["s1"], "2.2": ["x*"]}}})

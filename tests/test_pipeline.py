@@ -20,6 +20,7 @@ def files(tmp_path):
     for i, animal in enumerate(["a", "b", "c"]):
         mix = rng.normal(size=(4, 5))
         resp = shared @ mix + 0.3 * rng.normal(size=(10, 10, 5))
+        resp -= resp.min()  # rates are never negative (contract); fits ignore the shift
         data[1.0][animal] = {"resp": resp, "cell_ids": np.array([f"{animal}{k}" for k in range(5)])}
     ds_path = save_dataset(tmp_path / "d.h5", Dataset(data, edges={1.0: (e, e)}))
     maps_path = save_model_ratemaps(tmp_path / "m_1.0.h5", {"g": shared}, e, e, {"model": "m"})

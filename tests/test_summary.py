@@ -638,9 +638,12 @@ def test_keys_from_paths_errors():
     with pytest.raises(ValueError, match="not a configured model"):
         keys_from_paths(["r/models/other/history.csv"], [], ["m"])
     with pytest.raises(ValueError, match="not an arena"):
-        keys_from_paths([], ["r/ratemaps/m_big.h5"], ["m"])
+        keys_from_paths([], ["r/ratemaps/m_b@d.h5"], ["m"])
     assert keys_from_paths([], ["r/ratemaps/ugrnn_relu_2.2.h5"], ["ugrnn_relu"])[1] == {
         ("ugrnn_relu", 2.2): "r/ratemaps/ugrnn_relu_2.2.h5"}
+    # arenas may be named by words (mec.data.arenas): the key is the name
+    assert keys_from_paths([], ["r/ratemaps/ugrnn_relu_wide.h5"], ["ugrnn_relu"])[1] == {
+        ("ugrnn_relu", "wide"): "r/ratemaps/ugrnn_relu_wide.h5"}
 
 
 def test_summarize_without_fits_is_partial(tmp_path):
@@ -734,3 +737,48 @@ def test_figure_path_names():
     assert str(figs.figure_path("f", "data_ratemaps", arena=1)) == "f/data_ratemaps/1.0.png"
     with pytest.raises(ValueError, match="kind"):
         figs.figure_path("f", "nope", arena=1.0)
+
+
+def test_summarize_with_a_word_named_arena_beside_a_numeric_one(tmp_path):
+    """Arenas named by words (mec.data.arenas, e.g. a rectangle "wide") go through every table
+    and figure beside numeric ones; the tables then carry canonical names as text."""
+    from mec.data import Dataset, save_dataset
+    from mec.ratemaps import save_model_ratemaps
+
+    cons, fits, rms = [], [], {}
+    edges = {"1.0": (np.linspace(-0.5, 0.5, 21), np.linspace(-0.5, 0.5, 21)),
+             "wide": (np.linspace(-0.5, 0.5, 21), np.linspace(-0.45, 0.45, 19))}
+    rng = np.random.default_rng(2)
+    data, arenas = {}, {"wide": {"shape": "rectangle", "width": 1.0, "height": 0.9}}
+    for arena, (xe, ye) in edges.items():
+        c = consistency_df().assign(arena=arena)
+        f = fits_df().assign(arena=arena)
+        f = f[f["source"].isin(["ugrnn_relu", "velocity"])]
+        cons.append(tmp_path / f"c_{arena}.csv")
+        c.to_csv(cons[-1], index=False)
+        for model, g in f.groupby("source"):
+            fits.append(tmp_path / f"{model}_{arena}.csv")
+            g.to_csv(fits[-1], index=False)
+        shape = (len(xe) - 1, len(ye) - 1)
+        rms[("ugrnn_relu", arena)] = save_model_ratemaps(
+            tmp_path / f"ugrnn_relu_{arena}.h5", {"g": rng.random(shape + (4,))}, xe, ye,
+            {"model": "ugrnn_relu"})
+        data[arena] = {a: {"resp": rng.random(shape + (2,)) * 3,
+                           "cell_ids": np.array([f"{arena}{a}{i}" for i in range(2)])}
+                       for a in ("A", "B")}
+    ds_path = save_dataset(tmp_path / "ds.h5", Dataset(data, edges=edges, arenas=arenas))
+    out, figdir = tmp_path / "summary", tmp_path / "summary" / "figures"
+    written = summarize(cons, fits, {}, MODEL_CONFIGS, ds_path,
+                        {(m, a): str(p) for (m, a), p in rms.items()}, out, figdir, units_shown=2)
+    ceil = pd.read_csv(out / "ceiling.csv", dtype={"arena": str})
+    assert set(ceil["arena"]) == {"1.0", "wide"}
+    best = pd.read_csv(out / "best_layer.csv", dtype={"arena": str})
+    wide = best[(best["arena"] == "wide") & (best["model"] == "ugrnn_relu")].iloc[0]
+    assert wide["best_layer"] == "g" and wide["fraction_of_ceiling"] == pytest.approx(0.8)
+    long = pd.read_csv(out / "figure2_long.csv", dtype={"arena": str}).set_index(["model", "arena"])
+    # trained in 1.0 m: "trained" there, "generalization" in the rectangle
+    assert long.loc[("ugrnn_relu", "1.0"), "condition"] == "trained"
+    assert long.loc[("ugrnn_relu", "wide"), "condition"] == "generalization"
+    names = {p.relative_to(figdir).as_posix() for p in written}
+    assert {"data_ratemaps/wide.png", "scatter/ugrnn_relu_wide.png", "distributions/wide.png",
+            "unit_gallery/ugrnn_relu_wide_g.png", "data_ratemaps/1.0.png"} <= names

@@ -195,7 +195,8 @@ def test_saved_file_has_the_contract_layout(tmp_path):
         # SPEC §3.2 edges: the extremes of the positions, inside the (centred) walls
         assert -arena / 2 <= x_edges[0] < -arena / 2 + 0.01
         assert arena / 2 - 0.01 < x_edges[-1] <= arena / 2
-        assert ds.arenas[arena] == {"size": arena, "shape": "square"}
+        assert ds.arenas[arena] == {"size": arena, "shape": "square", "width": arena,
+                                    "height": arena}
         assert len(ds[arena]) == 2
         for animal, rec in ds[arena].items():
             n = rec["resp"].shape[2]

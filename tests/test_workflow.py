@@ -99,13 +99,35 @@ def test_slurm_profile_parses_and_plans_the_same_jobs(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    """Run the whole workflow once on the tiny experiment (about a minute on 2 cores)."""
-    work = tmp_path_factory.mktemp("tiny_run")
-    proc = smk("--cores", "2", "--directory", str(work), "--configfile", str(TINY),
-               timeout=1200)
-    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-5000:]
-    return work, proc
+def tiny_run(tmp_path_factory, worker_id):
+    """Run the whole workflow once on the tiny experiment (a minute or two on 2 cores).
+
+    Under pytest-xdist the workers share one run: the first to get here makes it under a
+    file lock, the others reuse it (the suite pays for it once). Tests that run more jobs
+    do so in a copy (``_copy_run``), never in this folder.
+    """
+    import fcntl
+    import types
+
+    root = (tmp_path_factory.mktemp("tiny_shared") if worker_id == "master"
+            else tmp_path_factory.getbasetemp().parent)  # shared by this session's workers
+    work, out = root / "tiny_run", root / "tiny_run.out"
+    with open(root / "tiny_run.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not out.exists():
+            work.mkdir(exist_ok=True)
+            proc = smk("--cores", "2", "--directory", str(work), "--configfile", str(TINY),
+                       timeout=1200)
+            assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-5000:]
+            out.write_text(proc.stdout + proc.stderr)
+    return work, types.SimpleNamespace(stdout=out.read_text(), stderr="")
+
+
+def _copy_run(work: Path, dest: Path) -> Path:
+    """A copy of a finished run (outputs with their times, and Snakemake's records)."""
+    shutil.copytree(work / "results", dest / "results")
+    shutil.copytree(work / ".snakemake" / "metadata", dest / ".snakemake" / "metadata")
+    return dest
 
 
 @pytest.mark.slow
@@ -160,8 +182,7 @@ def test_only_training_settings_retrain(tiny_run, tmp_path):
     """Issue 12: a rate-map setting (n_eval_batches) or a scale's name never retrains a model,
     and a forced rerun of a finished train_model rewrites its outputs from the checkpoints (it
     used to end in MissingOutputException) with the same weights."""
-    work = tmp_path / "work"
-    shutil.copytree(tiny_run[0], work, symlinks=True)
+    work = _copy_run(tiny_run[0], tmp_path / "work")
     cfg = yaml.safe_load(TINY.read_text())
     cfg["scales"]["tiny"]["n_eval_batches"] += 1
     cfg["scales"]["renamed"] = cfg["scales"].pop("tiny")
@@ -182,3 +203,126 @@ def test_only_training_settings_retrain(tiny_run, tmp_path):
     after = load_trained_model(load_dir=run.parent, run_ID=run.name).keras_model.get_weights()
     for a, b in zip(before, after):
         np.testing.assert_array_equal(a, b)
+
+
+# --- issue 11: mistakes caught before training; experiments kept apart -----------------------
+
+@pytest.mark.parametrize("changes,expect", [
+    ({"dataset.source": "kavli", "dataset.arenas": {"1.0": {"shape": "square"}},
+      "dataset.recordings.paths": ["nowhere"]},
+     r"config dataset.recordings.paths: 'nowhere' \(resolved to .*/nowhere.*does not exist"),
+    ({"dataset.source": "hdf5", "dataset.arenas": {"1.0": {"shape": "square"}}},
+     r"config dataset.recordings.paths: dataset.source 'hdf5' needs the recordings"),
+    ({"dataset.arenas": {"wide": {"shape": "rectangle", "width": 1.0}}},
+     r"config dataset.arenas.wide: arena 'wide': a rectangle needs \['height'\]"),
+    ({"experiment": "models"}, r"config experiment: 'models' is a folder of the default"),
+])
+def test_recording_mistakes_stop_planning(tmp_path, changes, expect):
+    cfg = write_config(tmp_path, **changes)
+    proc = smk("-n", "--cores", "1", "--directory", str(tmp_path), "--configfile", str(cfg))
+    assert proc.returncode != 0
+    assert re.search(expect, proc.stdout + proc.stderr), proc.stderr[-2000:]
+    assert not (tmp_path / "results").exists()
+
+
+def _tiny_with(dataset: dict, experiment=None) -> dict:
+    cfg = yaml.safe_load(TINY.read_text())
+    cfg["dataset"] = dataset
+    if experiment:
+        cfg["experiment"] = experiment
+    return cfg
+
+
+@pytest.mark.slow
+def test_data_errors_stop_before_any_training(tmp_path):
+    """Duplicate cell ids are found by make_dataset; even with --keep-going no training job
+    starts (train_model waits for the dataset)."""
+    from mec.data.loaders import Session
+    from mec.data.loaders.generic import save_generic
+
+    rng = np.random.default_rng(0)
+    t = np.arange(3000) * 0.02
+    for k, f in enumerate(("a.npz", "b.npz")):
+        pos = rng.uniform(-0.5, 0.5, (3000, 2))
+        save_generic(tmp_path / f, [Session(name="s1", animal=f"rat{k}", times=t, positions=pos,
+                                            cell_ids=["s1_c0"], spike_times=[t[::7]])])
+    cfg = tmp_path / "dup.yaml"
+    cfg.write_text(yaml.safe_dump(_tiny_with(
+        {"name": "dup", "source": "generic", "arenas": {"1.0": {"shape": "square"}},
+         "recordings": {"paths": ["a.npz", "b.npz"]}})))
+    proc = smk("--cores", "2", "--keep-going", "--directory", str(tmp_path / "work"),
+               "--configfile", str(cfg))
+    assert proc.returncode != 0
+    log = (tmp_path / "work" / "results" / "logs" / "make_dataset" / "dup.log").read_text()
+    assert re.search(r"cell id 's1_c0' appears in session s1 \(.*a.npz.*\) and in session s1 "
+                     r"\(.*b.npz", log), log[-2000:]
+    assert not (tmp_path / "work" / "results" / "models").exists()
+    assert not (tmp_path / "work" / "results" / "logs" / "train_model").exists()
+
+
+def _readme_block(marker: str) -> str:
+    text = (ROOT / "README.md").read_text()
+    m = re.search(r"```\w+\n# " + re.escape(marker) + r"\n(.*?)```", text, re.S)
+    assert m, f"README block {marker!r} not found"
+    return m.group(1)
+
+
+def _snapshot(folder: Path, skip: Path) -> dict:
+    import hashlib
+
+    return {str(p.relative_to(folder)): (p.stat().st_mtime_ns,
+                                         hashlib.sha256(p.read_bytes()).hexdigest())
+            for p in sorted(folder.rglob("*")) if p.is_file() and skip not in p.parents}
+
+
+@pytest.mark.slow
+def test_second_experiment_leaves_the_first_intact_and_runs_a_rectangle(tiny_run, tmp_path):
+    """The tiny default-like run (results/), then the README's rectangular-arena example as a
+    second experiment (results/wide_box/): both results intact, the rectangle end to end."""
+    sargolini = ROOT / ".." / "shared" / "data" / "sargolini2006"
+    if not sargolini.exists():
+        pytest.skip(f"shared data {sargolini} absent")
+    work = _copy_run(tiny_run[0], tmp_path / "work")
+    first = _snapshot(work / "results", work / "results" / "wide_box")
+    assert any(k.startswith("fits/") for k in first)
+    # The README's worked example: recordings, then its config on the tiny models.
+    code = _readme_block("example: rectangle recordings")
+    code = code.replace('"../shared/data/sargolini2006"', repr(str(sargolini)))
+    code = code.replace('Path("my_recordings")', f"Path({str(tmp_path / 'my_recordings')!r})")
+    exec(compile(code, "README example", "exec"), {})
+    example = yaml.safe_load(_readme_block("example: rectangle config"))
+    cfg_dir = tmp_path / "configs"
+    cfg_dir.mkdir()
+    cfg = _tiny_with(example["dataset"], example["experiment"])
+    cfg["dataset"]["recordings"]["hd_shuffles"] = 20
+    (cfg_dir / "wide_box.yaml").write_text(yaml.safe_dump(cfg))
+    proc = smk("--cores", "2", "--directory", str(work), "--configfile",
+               str(cfg_dir / "wide_box.yaml"), timeout=1200)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    assert "results/wide_box/summary/" in proc.stdout + proc.stderr
+    # The first experiment's files are untouched (same bytes, same times).
+    assert _snapshot(work / "results", work / "results" / "wide_box") == first
+    res = work / "results" / "wide_box"
+    from mec.data import load_dataset
+    from mec.ratemaps import load_model_ratemaps
+
+    ds = load_dataset(res / "data" / "wide_box.h5")
+    assert list(ds) == ["wide"] and len(ds["wide"]) == 4
+    xe, ye = ds.edges["wide"]
+    _, (mx, my), attrs = load_model_ratemaps(res / "ratemaps" / "tiny_ugrnn_wide.h5")
+    np.testing.assert_array_equal(mx, xe)          # the model walked the same 1.0 x 0.9 box
+    np.testing.assert_array_equal(my, ye)
+    assert (len(mx), len(my)) == (21, 19) and attrs["condition"] == "generalization"
+    fits = pd.read_csv(res / "fits" / "tiny_ugrnn_wide.csv")
+    assert set(fits["arena"]) == {"wide"} and len(fits) == 11 * 2 * 3
+    cons = pd.read_csv(res / "consistency" / "wide.csv")
+    assert set(cons["map"]) == {"ridge", "corr", "elasticnet"}
+    pred = pd.read_csv(res / "summary" / "predictivity.csv")
+    assert set(pred["arena"]) == {"wide"} and pred["fraction_of_ceiling"].notna().any()
+    assert (res / "summary" / "figures" / "scatter" / "tiny_ugrnn_wide.png").exists()
+    log = (res / "logs" / "make_dataset" / "wide_box.log").read_text()
+    assert "arena wide: rectangle 100 x 90 cm; 20 x 18 bins of 5 x 5 cm" in log
+    # Both experiments are complete: nothing to redo for either.
+    for config in (cfg_dir / "wide_box.yaml", TINY):
+        again = smk("-n", "--cores", "1", "--directory", str(work), "--configfile", str(config))
+        assert "Nothing to be done" in again.stdout + again.stderr, config

@@ -5,12 +5,16 @@ Layout (format ``mec-dataset``, version 1)::
     /                               attrs: format="mec-dataset", format_version=1, name,
                                            source ("synthetic", "kavli", "nwb", ...),
                                            mec_version, provenance (JSON string)
-    /arenas/{arena}/                group per arena; {arena} = size in metres, "1.0", "2.2"
-        attrs: size (float, m), shape ("square" | "circle")
-        x_edges (nx+1,) float64     bin edges along x in metres, finite, increasing
-        y_edges (ny+1,) float64     bin edges along y in metres
+    /arenas/{arena}/                group per arena; {arena} = its name: a size in metres
+                                    ("1.0", "2.2") or a word ("wide"); see mec.data.arenas
+        attrs: shape ("square" | "rectangle" | "circle"), width, height (float, m; a
+               circle's diameter for both), size (square side / circle diameter; absent
+               for rectangles), bins (optional [nx, ny] when asked for instead of bin_cm)
+        x_edges (nx+1,) float64     bin edges along x in metres, finite, increasing; they
+        y_edges (ny+1,) float64     span the arena's width / height (within 10 %)
         animals/{animal}/           one group per animal (at least one per arena)
-            resp (nx, ny, n_cells)  rate maps in Hz; NaN = bin never visited / outside arena
+            resp (nx, ny, n_cells)  rate maps in Hz, never negative; NaN = bin outside the
+                                    arena or outside the session's recorded box
             cell_ids (n_cells,)     unique (within the arena) byte strings
             cell_types (n_cells,)   optional: "grid", "border", "head_direction",
                                     "heterogeneous", "weakly_spatial", ...
@@ -19,8 +23,10 @@ Layout (format ``mec-dataset``, version 1)::
 
 :func:`load_dataset` returns a :class:`Dataset`: a dict in the original API's form
 (SPEC §4.1) ``dataset[arena][animal] = {"resp": ..., "cell_ids": ..., "cell_types": ...}``
-with float arena keys, plus the attributes ``edges``, ``arenas``, ``attrs``, ``truth`` and
-``cell_info``. Every check failure raises one :class:`DatasetError` naming the file, the
+with float arena keys for numeric names (``dataset[1.0]``) and string keys for word names
+(``dataset["wide"]``), plus the attributes ``edges``, ``arenas``, ``attrs``, ``truth`` and
+``cell_info``. Any spelling of an arena finds it (``dataset["1.0"] is dataset[1.0]``).
+Every check failure raises one :class:`DatasetError` naming the file, the
 arena, the animal and the problem.
 """
 
@@ -33,12 +39,15 @@ from typing import Mapping
 
 import numpy as np
 
-__all__ = ["Dataset", "DatasetError", "load_dataset", "save_dataset", "arena_key",
-           "FORMAT", "FORMAT_VERSION", "ARENA_SHAPES"]
+from mec.data.arenas import (ARENA_SHAPES, EDGE_SPAN_TOLERANCE, ArenaGeometry, ArenaNameError,
+                              arena_id, geometry_from_attrs)
+from mec.data.arenas import arena_key as _arena_key
+
+__all__ = ["Dataset", "DatasetError", "ArenaDict", "load_dataset", "save_dataset", "arena_key",
+           "arena_id", "FORMAT", "FORMAT_VERSION", "ARENA_SHAPES"]
 
 FORMAT = "mec-dataset"
 FORMAT_VERSION = 1
-ARENA_SHAPES = ("square", "circle")
 
 
 class DatasetError(ValueError):
@@ -46,22 +55,76 @@ class DatasetError(ValueError):
 
 
 def arena_key(arena: float | str) -> str:
-    """The canonical text form of an arena size in metres: ``1`` -> ``"1.0"``."""
+    """The canonical text form of an arena name: ``1`` -> ``"1.0"``, ``"wide"`` -> ``"wide"``
+    (:func:`mec.data.arenas.arena_key`); DatasetError for something that is not a name."""
     try:
-        value = float(arena)
-    except (TypeError, ValueError):
-        raise DatasetError(f"arena {arena!r} is not a size in metres") from None
-    if not np.isfinite(value) or value <= 0:
-        raise DatasetError(f"arena {arena!r} must be a positive size in metres")
-    return f"{value:.1f}" if round(value, 1) == value else repr(value)
+        return _arena_key(arena)
+    except ArenaNameError as err:
+        raise DatasetError(str(err)) from None
 
 
-class Dataset(dict):
+def _id_or_keyerror(key):
+    try:
+        return arena_id(key)
+    except (ArenaNameError, TypeError):
+        raise KeyError(key) from None
+
+
+class ArenaDict(dict):
+    """A dict keyed by arena (:func:`mec.data.arenas.arena_id`): ``d["1.0"]``, ``d[1.0]`` and
+    ``d[1]`` are the same entry; word names are string keys."""
+
+    def __init__(self, data=None):
+        super().__init__()
+        for k, v in dict(data or {}).items():
+            self[k] = v
+
+    def __getitem__(self, key):
+        return super().__getitem__(_id_or_keyerror(key))
+
+    def __setitem__(self, key, value):
+        super().__setitem__(arena_id(key), value)
+
+    def __delitem__(self, key):
+        super().__delitem__(_id_or_keyerror(key))
+
+    def __contains__(self, key):
+        try:
+            return super().__contains__(arena_id(key))
+        except (ArenaNameError, TypeError):
+            return False
+
+    def get(self, key, default=None):
+        return self[key] if key in self else default
+
+    def setdefault(self, key, default=None):
+        return super().setdefault(arena_id(key), default)
+
+    def pop(self, key, *default):
+        try:
+            key = arena_id(key)
+        except (ArenaNameError, TypeError):
+            if default:
+                return default[0]
+            raise KeyError(key) from None
+        return super().pop(key, *default)
+
+    def update(self, other=(), **kw):
+        for k, v in dict(other, **kw).items():
+            self[k] = v
+
+
+class Dataset(ArenaDict):
     """``dataset[arena][animal] = {"resp", "cell_ids", ["cell_types"]}`` plus metadata.
+
+    Keys are arena ids (float for numeric names, str for word names; any spelling finds
+    an arena, see :class:`ArenaDict`).
 
     Attributes:
         edges: ``{arena: (x_edges (nx+1,), y_edges (ny+1,))}`` in metres.
-        arenas: ``{arena: {"size": float m, "shape": "square" | "circle"}}``.
+        arenas: ``{arena: {"shape": "square" | "rectangle" | "circle", "width": m,
+            "height": m, "size": m (squares and circles)}}``; :meth:`geometry` gives the
+            :class:`mec.data.arenas.ArenaGeometry`.
         attrs: file-level attributes (name, source, provenance, ...).
         truth: ``{arena: {animal: (nx, ny, n_cells) noise-free maps}}`` where stored.
         cell_info: ``{arena: {animal: {column: (n_cells,) array}}}`` where stored.
@@ -70,11 +133,16 @@ class Dataset(dict):
     def __init__(self, data=None, *, edges=None, arenas=None, attrs=None, truth=None,
                  cell_info=None):
         super().__init__(data or {})
-        self.edges = dict(edges or {})
-        self.arenas = dict(arenas or {})
+        self.edges = ArenaDict(edges)
+        self.arenas = ArenaDict(arenas)
         self.attrs = dict(attrs or {})
-        self.truth = dict(truth or {})
-        self.cell_info = dict(cell_info or {})
+        self.truth = ArenaDict(truth)
+        self.cell_info = ArenaDict(cell_info)
+
+    def geometry(self, arena) -> ArenaGeometry:
+        """The arena's :class:`mec.data.arenas.ArenaGeometry` (from ``arenas[arena]``, else
+        from its numeric name)."""
+        return _geometry(arena, self.arenas.get(arena, {}))
 
     def cells(self, arena: float) -> "list[tuple[str, str, str]]":
         """``(animal, cell_id, cell_type)`` for every cell of an arena, in file order."""
@@ -86,13 +154,42 @@ class Dataset(dict):
         return out
 
 
+def _geometry(arena, info: Mapping) -> ArenaGeometry:
+    """ArenaGeometry from a ``Dataset.arenas`` entry (or the numeric name alone)."""
+    info = {k: v for k, v in dict(info or {}).items() if v is not None}
+    if "diameter" in info and "size" not in info:
+        info["size"] = info["diameter"]
+    return geometry_from_attrs(arena_key(arena), info)
+
+
 def _fail(path, problem: str, arena=None, animal=None) -> DatasetError:
     where = [str(path)]
     if arena is not None:
-        where.append(f"arena {arena}")
+        where.append(f"arena {arena_key(arena) if _is_name(arena) else arena}")
     if animal is not None:
         where.append(f"animal {animal}")
     return DatasetError(": ".join([", ".join(where), problem]))
+
+
+def _is_name(arena) -> bool:
+    try:
+        arena_key(arena)
+        return True
+    except DatasetError:
+        return False
+
+
+def _check_span(edges, length, axis, geom: ArenaGeometry, path, arena):
+    """The edges must span the arena's side (EDGE_SPAN_TOLERANCE): a dataset made with the
+    wrong position units has edges 100 (cm read as m) or 1000s (pixels) of times too wide."""
+    span = float(edges[-1] - edges[0])
+    if abs(span / length - 1.0) > EDGE_SPAN_TOLERANCE:
+        side = "width (x)" if axis == "x" else "height (y)"
+        raise _fail(path, f"{axis}_edges span {span:.4g} m but the arena's {side} is "
+                          f"{length:.4g} m ({geom.describe()}), {span / length:.3g} times it; "
+                          f"edges must span the arena within {EDGE_SPAN_TOLERANCE:.0%} (positions "
+                          f"in the wrong units? remake the dataset with the right "
+                          f"recordings.position_units / pixels_per_metre)", arena)
 
 
 def _check_edges(edges, n, axis, path, arena):
@@ -121,14 +218,20 @@ def validate(dataset: Dataset, path="<dataset>") -> Dataset:
         shape = info.get("shape", "square")
         if shape not in ARENA_SHAPES:
             raise _fail(path, f"shape {shape!r} is not one of {ARENA_SHAPES}", arena)
+        try:
+            geom = _geometry(arena, info)
+        except (ArenaNameError, ValueError, TypeError) as err:
+            raise _fail(path, f"arena geometry: {err}", arena) from None
         if not isinstance(animals, Mapping) or not len(animals):
             raise _fail(path, "no animals (need at least one per arena)", arena)
         x_edges, y_edges = dataset.edges[arena]
         first = next(iter(animals.values()))
         resp0 = np.asarray(first.get("resp")) if isinstance(first, Mapping) else None
         nx, ny = (resp0.shape[:2] if resp0 is not None and resp0.ndim == 3 else (None, None))
-        _check_edges(x_edges, nx, "x", path, arena)
-        _check_edges(y_edges, ny, "y", path, arena)
+        x_edges = _check_edges(x_edges, nx, "x", path, arena)
+        y_edges = _check_edges(y_edges, ny, "y", path, arena)
+        _check_span(x_edges, geom.width, "x", geom, path, arena)
+        _check_span(y_edges, geom.height, "y", geom, path, arena)
         seen: dict[str, str] = {}
         for animal, rec in animals.items():
             if not isinstance(rec, Mapping) or "resp" not in rec or "cell_ids" not in rec:
@@ -146,6 +249,11 @@ def validate(dataset: Dataset, path="<dataset>") -> Dataset:
                 raise _fail(path, f"resp has non-numeric dtype {resp.dtype}", arena, animal)
             if np.isinf(resp).any():
                 raise _fail(path, "resp contains infinite values", arena, animal)
+            negative = resp < 0
+            if negative.any():
+                raise _fail(path, f"resp has {int(negative.sum())} negative rate(s) (lowest "
+                                  f"{float(resp[negative].min()):.4g} Hz); rates are spikes per "
+                                  f"second and never negative", arena, animal)
             ids = np.asarray(rec["cell_ids"]).astype(str)
             if ids.shape != (resp.shape[2],):
                 raise _fail(path, f"{len(ids)} cell_ids for {resp.shape[2]} cells", arena, animal)
@@ -182,11 +290,11 @@ def save_dataset(path: str | os.PathLike, dataset: Mapping, edges: Mapping | Non
         attrs = attrs if attrs is not None else dataset.attrs
         truth = truth if truth is not None else dataset.truth
         cell_info = cell_info if cell_info is not None else dataset.cell_info
-    ds = Dataset({float(a): v for a, v in dataset.items()},
-                 edges={float(a): v for a, v in (edges or {}).items()},
-                 arenas={float(a): v for a, v in (arenas or {}).items()},
-                 attrs=attrs, truth={float(a): v for a, v in (truth or {}).items()},
-                 cell_info={float(a): v for a, v in (cell_info or {}).items()})
+    try:
+        ds = Dataset(dataset, edges=edges, arenas=arenas, attrs=attrs, truth=truth,
+                     cell_info=cell_info)
+    except ArenaNameError as err:
+        raise _fail(path, str(err)) from None
     validate(ds, path)
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as f:
@@ -199,9 +307,8 @@ def save_dataset(path: str | os.PathLike, dataset: Mapping, edges: Mapping | Non
                 f.attrs[k] = v if isinstance(v, (str, int, float, np.number)) else json.dumps(v)
             for arena, animals in ds.items():
                 g = f.create_group(f"arenas/{arena_key(arena)}")
-                info = ds.arenas.get(arena, {})
-                g.attrs["size"] = float(info.get("size", arena))
-                g.attrs["shape"] = str(info.get("shape", "square"))
+                for k, v in ds.geometry(arena).attrs().items():
+                    g.attrs[k] = v
                 g.create_dataset("x_edges", data=np.asarray(ds.edges[arena][0], dtype=float))
                 g.create_dataset("y_edges", data=np.asarray(ds.edges[arena][1], dtype=float))
                 for animal, rec in animals.items():
@@ -253,18 +360,18 @@ def load_dataset(path: str | os.PathLike, arenas=None) -> Dataset:
         wanted = None if arenas is None else {arena_key(a) for a in arenas}
         ds = Dataset(attrs=attrs)
         for key, g in f["arenas"].items():
-            if wanted is not None and key not in wanted:
+            if wanted is not None and arena_key(key) not in wanted:
                 continue
             try:
-                arena = float(key)
-            except ValueError:
-                raise _fail(path, f"arena group name {key!r} is not a size in metres") from None
+                arena = arena_id(key)
+                geom = geometry_from_attrs(key, dict(g.attrs))
+            except (ArenaNameError, ValueError, TypeError) as err:
+                raise _fail(path, f"geometry attributes: {err}", key) from None
             for name in ("x_edges", "y_edges"):
                 if name not in g:
                     raise _fail(path, f"missing {name}", key)
             ds.edges[arena] = (g["x_edges"][()], g["y_edges"][()])
-            ds.arenas[arena] = {"size": float(g.attrs.get("size", arena)),
-                                "shape": _str(g.attrs.get("shape", "square"))}
+            ds.arenas[arena] = _arena_info(geom)
             ds[arena] = {}
             if "animals" not in g or not len(g["animals"]):
                 raise _fail(path, "no animals (need at least one per arena)", key)
@@ -287,6 +394,16 @@ def load_dataset(path: str | os.PathLike, arenas=None) -> Dataset:
             if missing:
                 raise _fail(path, f"arena(s) {missing} not in file (has {sorted(f['arenas'])})")
     return validate(ds, path)
+
+
+def _arena_info(geom: ArenaGeometry) -> dict:
+    """The ``Dataset.arenas`` entry of a geometry."""
+    info = {"shape": geom.shape, "width": geom.width, "height": geom.height}
+    if geom.size is not None:
+        info["size"] = geom.size
+    if geom.bins is not None:
+        info["bins"] = list(geom.bins)
+    return info
 
 
 def _str(v) -> str:

@@ -465,13 +465,20 @@ def _model(model_resp, arena_data, map_type, map_kwargs, train_frac, num_splits,
 # ---------------------------------------------------------------------------------------------
 # tidy tables for the pipeline
 # ---------------------------------------------------------------------------------------------
+def _arena_value(arena):
+    """The table's arena column: a float (m) for numeric names, the name for word names."""
+    from mec.data.arenas import arena_id
+
+    return arena_id(arena)
+
+
 def _cell_rows(arena, arena_data, animal, scores, source, layer, map_name):
     rec = arena_data[animal]
     ids = [str(c) for c in np.asarray(rec["cell_ids"]).ravel()]
     types = rec.get("cell_types") if isinstance(rec, Mapping) else None
     types = ["unknown"] * len(ids) if types is None else [str(t) for t in np.asarray(types).ravel()]
     return {
-        "arena": [float(arena)] * len(ids),
+        "arena": [_arena_value(arena)] * len(ids),
         "animal": [str(animal)] * len(ids),
         "cell_id": ids,
         "cell_type": types,

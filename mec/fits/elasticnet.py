@@ -66,6 +66,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from mec.data.arenas import arena_id, arena_key
+
 try:  # numba is optional at import time so that a dry run never pays for it
     import numba as _numba
 except ImportError:  # pragma: no cover - exercised only without numba
@@ -947,7 +949,7 @@ def elasticnet_animal_table(dataset, arena, animal, alphas, l1_ratios, train_fra
     df = df.sort_values(["target", "split"], kind="stable").reset_index(drop=True)
     df.insert(0, "cell_id", ids[sel][df["target"].to_numpy()])
     df.insert(0, "animal", str(animal))
-    df.insert(0, "arena", float(arena))
+    df.insert(0, "arena", arena_id(arena))
     return df[cols]
 
 
@@ -975,17 +977,19 @@ def run_elasticnet_grid(dataset_path, arena, animal, grid="short", train_frac=0.
     atomically (the results/elasticnet/{arena}/{animal}.csv columns). Returns the table.
     """
     from mec.data import load_dataset
+    from mec.data.report import check_animals
     from mec.io import write_table
 
-    arena = float(arena)
+    arena = arena_id(arena)
     alphas, l1s = grid_constants(grid)
     ds = load_dataset(dataset_path, arenas=[arena])
+    check_animals(ds, where=f"dataset {dataset_path}")  # as interanimal: one rule, one error
     cells = None if chunk is None else (int(chunk[0]), int(chunk[1]))
     t0 = time.perf_counter()
     df = elasticnet_animal_table(ds, arena, animal, alphas, l1s, train_frac=train_frac,
                                  num_splits=num_splits, split_start_seed=split_start_seed,
                                  cells=cells, progress=progress)
-    print(f"elasticnet grid {grid} ({len(alphas)} x {len(l1s)}), arena {arena:.1f}, animal "
+    print(f"elasticnet grid {grid} ({len(alphas)} x {len(l1s)}), arena {arena_key(arena)}, animal "
           f"{animal}, chunk {chunk}: {df['cell_id'].nunique()} cells x {num_splits} splits in "
           f"{time.perf_counter() - t0:.1f} s")
     if out_path is not None:

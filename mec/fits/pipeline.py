@@ -68,10 +68,14 @@ def interanimal(dataset_path: str | os.PathLike, arena: float, maps: Mapping, ou
     import pandas as pd
 
     from mec.data import load_dataset
+    from mec.data.arenas import arena_id
+    from mec.data.report import check_animals
     from mec.fits.core import TABLE_COLUMNS, interanimal_table
     from mec.io import write_table
 
     dataset = load_dataset(dataset_path, arenas=[arena])
+    # One animal: the same error as elasticnet_grid (make_dataset refuses such data first).
+    check_animals(dataset, where=f"dataset {dataset_path}")
     maps = dict(maps)
     choices = read_elasticnet_choices(elasticnet_tables)
     if choices is not None and mode != "holdout":
@@ -83,7 +87,7 @@ def interanimal(dataset_path: str | os.PathLike, arena: float, maps: Mapping, ou
         per_cell = (choices.groupby(["animal", "cell_id"], sort=False)["test_score"]
                     .agg(lambda s: np.nanmean(s.to_numpy()) if s.notna().any() else np.nan)
                     .reset_index())
-        en = pd.DataFrame({"arena": arena, "animal": per_cell["animal"].astype(str),
+        en = pd.DataFrame({"arena": arena_id(arena), "animal": per_cell["animal"].astype(str),
                            "cell_id": per_cell["cell_id"].astype(str),
                            "cell_type": per_cell["cell_id"].astype(str).map(types),
                            "source": f"interanimal_{mode}", "layer": "-", "map": ELASTICNET,

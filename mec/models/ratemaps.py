@@ -144,24 +144,30 @@ def export_ratemaps(model_dir, dataset_path, arena: float, n_batches: int, seeds
 
     model_dir: results/models/{model} (model.keras + config.json).
     dataset_path: results/data/{dataset}.h5; its ``edges[arena]`` are the bins, and the
-        evaluation box spans them (the data's arena extent).
-    arena: arena key in metres; n_batches per seed; seeds: trajectory seeds (pooled).
+        evaluation box spans them (the data's arena extent, a rectangle where the arena is).
+    arena: the arena's name (float key for numeric names); n_batches per seed; seeds:
+        trajectory seeds (pooled).
     Attributes stored: model, layers, arena, seeds, n_batches, condition (SPEC 2.3), batch_size,
     sequence_length, mec_version.
     """
     from pathlib import Path
 
     import mec
-    from mec.data import load_dataset
+    from mec.data import Dataset, load_dataset
+    from mec.data.arenas import arena_geometry, arena_id
     from mec.models.utils import load_trained_model, training_condition
     from mec.ratemaps import save_model_ratemaps
 
     model_dir = Path(model_dir)
     ds = load_dataset(dataset_path)
-    arena = float(arena)
+    arena = arena_id(arena)
     if arena not in ds.edges:
-        raise ValueError(f"arena {arena} not in dataset {dataset_path} (arenas {sorted(ds.edges)})")
+        raise ValueError(f"arena {arena} not in dataset {dataset_path} (arenas {list(ds.edges)})")
     x_edges, y_edges = (np.asarray(e, float) for e in ds.edges[arena])
+    # Figure 2 condition: "trained" only in a square of the training box's side (a bare
+    # dict-like dataset without geometry: the numeric name is the square's side)
+    geom = ds.geometry(arena) if isinstance(ds, Dataset) else arena_geometry(arena)
+    eval_side = geom.width if geom.shape == "square" else float("nan")
     model = load_trained_model(load_dir=model_dir.parent, run_ID=model_dir.name,
                                rnn_type=None, activation=None)
     cfg = {"min_x": float(x_edges[0]), "max_x": float(x_edges[-1]),
@@ -170,7 +176,7 @@ def export_ratemaps(model_dir, dataset_path, arena: float, n_batches: int, seeds
     maps = model_ratemaps(model, cfg, x_edges, y_edges, n_batches=n_batches, seeds=seeds, layers=layers)
     attrs = {"model": model_dir.name, "layers": list(layers), "arena": arena,
              "seeds": np.asarray(list(seeds), dtype=np.int64), "n_batches": int(n_batches),
-             "condition": training_condition(model.cfg, arena),
+             "condition": training_condition(model.cfg, eval_side),
              "batch_size": int(model.cfg["batch_size"]), "sequence_length": int(model.cfg["sequence_length"]),
              "mec_version": getattr(mec, "__version__", "unknown")}
     save_model_ratemaps(out_path, maps, x_edges, y_edges, attrs)

@@ -24,6 +24,7 @@ from typing import Iterable, Mapping, Sequence
 
 import pandas as pd
 
+from mec.data.arenas import arena_id, arena_label, arena_sort_key
 from mec.summary.tables import (
     CEILING_SOURCES,
     CONDITIONS,
@@ -96,8 +97,9 @@ def keys_from_paths(history_paths: Sequence[str | os.PathLike],
     """Key the workflow's file lists by model (and arena) from the contract's file names.
 
     history_paths: ``.../models/{model}/history.csv`` -> {model: path};
-    ratemap_paths: ``.../ratemaps/{model}_{arena}.h5`` -> {(model, arena m): path} (the
-    arena is the part after the last "_", contract: arena names contain no "_").
+    ratemap_paths: ``.../ratemaps/{model}_{arena}.h5`` -> {(model, arena id): path} (the
+    arena is the part after the last "_", contract: arena names contain no "_"; its id is a
+    float for numeric names, the name for words, mec.data.arenas.arena_id).
     ``models``: the configured model names; a path naming another model raises ValueError.
     """
     models = set(models)
@@ -111,10 +113,10 @@ def keys_from_paths(history_paths: Sequence[str | os.PathLike],
     for p in ratemap_paths:
         model, _, arena = Path(p).stem.rpartition("_")
         try:
-            arena_m = float(arena)
+            arena_m = arena_id(arena)
         except ValueError:
             raise ValueError(f"rate-map file {p}: {arena!r} after the last '_' is not an arena "
-                             "size in metres (expected {model}_{arena}.h5)") from None
+                             "name (expected {model}_{arena}.h5)") from None
         if model not in models:
             raise ValueError(f"rate-map file {p}: {model!r} is not a configured model ({sorted(models)})")
         ratemaps[(model, arena_m)] = str(p)
@@ -142,10 +144,11 @@ def participation_ratios(ratemap_files: Mapping[tuple[str, float], str | os.Path
     from mec.ratemaps import load_model_ratemaps
 
     rows = []
-    for (model, arena), path in sorted(ratemap_files.items(), key=lambda kv: (kv[0][0], float(kv[0][1]))):
+    for (model, arena), path in sorted(ratemap_files.items(),
+                                       key=lambda kv: (kv[0][0], arena_sort_key(kv[0][1]))):
         maps, _edges, _attrs = load_model_ratemaps(path)
         for layer, m in maps.items():
-            rows.append({"model": model, "arena": float(arena), "layer": layer,
+            rows.append({"model": model, "arena": arena_id(arena), "layer": layer,
                          "n_units": int(m.shape[-1]), "participation_ratio": participation_ratio(m)})
     return pd.DataFrame(rows, columns=["model", "arena", "layer", "n_units", "participation_ratio"])
 
@@ -155,7 +158,8 @@ def _dimensionality_notes(corr: pd.DataFrame) -> list[str]:
     for r in corr.itertuples(index=False):
         rho = "n/a (fewer than 3 models)" if not pd.notna(r.spearman_rho) else \
             f"{r.spearman_rho:.3f} (p = {r.p_value:.3g})"
-        lines.append(f"- Dimensionality (SPEC 6), arena {float(r.arena):.1f} m, map {r.map}: Spearman "
+        lines.append(f"- Dimensionality (SPEC 6), arena {arena_label(r.arena)}, map {r.map}: "
+                     f"Spearman "
                      f"rho between participation ratio and median predictivity at the best layer, "
                      f"{r.models} ({r.n_models} models): {rho}.")
     return lines
@@ -284,35 +288,37 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
 
         dataset = load_dataset(dataset_path)
         edges_of = getattr(dataset, "edges", {}) or {}
-        for arena in sorted(dataset, key=float):
+        for arena in sorted(dataset, key=arena_sort_key):
             out = figs.figure_path(figure_dir, "data_ratemaps", arena=arena)
             figs.data_ratemap_gallery(dataset, arena, out, edges=edges_of.get(arena),
                                       n_per_animal=cells_per_animal)
-            add("data_ratemaps", out, arena=float(arena))
+            add("data_ratemaps", out, arena=arena_id(arena))
 
     if ratemap_files:
         from mec.ratemaps import load_model_ratemaps
 
         order = {l: i for i, l in enumerate(LAYER_ORDER)}
-        for (model, arena), path in sorted(ratemap_files.items(), key=lambda kv: (kv[0][0], float(kv[0][1]))):
+        for (model, arena), path in sorted(ratemap_files.items(),
+                                           key=lambda kv: (kv[0][0], arena_sort_key(kv[0][1]))):
             maps, edges, _attrs = load_model_ratemaps(path)
             for layer in sorted(maps, key=lambda l: (order.get(l, len(order)), l)):
                 out = figs.figure_path(figure_dir, "unit_gallery", model=model, arena=arena, layer=layer)
                 figs.unit_gallery(maps[layer], out, edges=edges, n_show=units_shown,
                                   max_scored=max_units_scored, seed=seed,
-                                  title=f"{model}, arena {float(arena):.1f} m, layer {layer}")
-                add("unit_gallery", out, model, float(arena), layer)
+                                  title=f"{model}, arena {arena_label(arena)}, layer {layer}")
+                add("unit_gallery", out, model, arena_id(arena), layer)
 
     best = tables["best_layer"]
-    for model, arena in sorted(set(zip(fits["source"], fits["arena"]))):
+    for model, arena in sorted(set(zip(fits["source"], fits["arena"])),
+                               key=lambda ma: (ma[0], arena_sort_key(ma[1]))):
         out = figs.figure_path(figure_dir, "scatter", model=model, arena=arena)
         figs.predictivity_scatter(fits, consistency, best, model, arena, out)
-        add("scatter", out, model, float(arena))
+        add("scatter", out, model, arena_id(arena))
 
-    for arena in sorted(set(consistency["arena"]) | set(fits["arena"])):
+    for arena in sorted(set(consistency["arena"]) | set(fits["arena"]), key=arena_sort_key):
         out = figs.figure_path(figure_dir, "distributions", arena=arena)
         figs.score_distributions(fits, consistency, best, arena, out)
-        add("distributions", out, arena=float(arena))
+        add("distributions", out, arena=arena_id(arena))
 
     for model, path in sorted(history_csvs.items()):
         out = figs.figure_path(figure_dir, "training", model=model)
@@ -322,11 +328,11 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
     dim = tables["dimensionality"]
     if not dim.empty and f2_map is not None:
         ref = reference_ceiling(tables["ceiling"]).set_index(["arena", "map"])["ceiling"]
-        for arena in sorted(set(dim["arena"])):
+        for arena in sorted(set(dim["arena"]), key=arena_sort_key):
             out = figs.figure_path(figure_dir, "dimensionality", arena=arena)
             ceiling = ref.get((arena, f2_map), float("nan"))
             if figs.dimensionality_scatter(dim, arena, out, ceiling=ceiling, correlation=correlation):
-                add("dimensionality", out, arena=float(arena))
+                add("dimensionality", out, arena=arena_id(arena))
 
     for model in sorted(set(knockouts["model"])):
         out = figs.figure_path(figure_dir, "knockouts", model=model)

@@ -21,6 +21,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from mec.data.arenas import arena_key, arena_label, arena_sort_key
 from mec.summary.tables import (
     BASELINE_ARCHITECTURE,
     CEILING_SOURCES,
@@ -57,6 +58,12 @@ KNOCKOUT_COLOURS = {"none": "black", "grid": "tab:red", "heterogeneous": "tab:gr
 DPI = 110
 
 
+def same_arena(column, arena) -> np.ndarray:
+    """Rows of a table's arena column that name ``arena`` (1.0 == "1.0"; word names too)."""
+    key = arena_key(arena)
+    return np.array([arena_key(v) == key for v in column], dtype=bool)
+
+
 def figure_path(figure_dir: str | os.PathLike, kind: str, *, model: str | None = None,
                 arena: float | None = None, layer: str | None = None) -> Path:
     """Path of one figure: ``{figure_dir}/{kind}/{name}.png`` with name
@@ -66,7 +73,7 @@ def figure_path(figure_dir: str | os.PathLike, kind: str, *, model: str | None =
     contract)."""
     if kind not in FIGURE_KINDS:
         raise ValueError(f"figure kind {kind!r} is not one of {FIGURE_KINDS}")
-    parts = [p for p in (model, None if arena is None else f"{float(arena):.1f}", layer) if p is not None]
+    parts = [p for p in (model, None if arena is None else arena_key(arena), layer) if p is not None]
     if not parts:
         raise ValueError(f"figure {kind!r} needs a model and/or arena to be named")
     return Path(figure_dir) / kind / ("_".join(parts) + ".png")
@@ -134,19 +141,19 @@ def data_ratemap_gallery(dataset: Mapping, arena: float, out_path: str | os.Path
     "cell_ids": (n_cells,), "cell_types": optional (n_cells,)}``; ``edges``: optional
     (x_edges, y_edges) metres for the axes extent (``Dataset.edges[arena]``).
     """
-    arena_key = _find_arena(dataset, arena)
-    animals = sorted(dataset[arena_key], key=str)[:max_animals]
-    most = max((np.shape(dataset[arena_key][a]["resp"])[-1] for a in animals), default=1)
+    found = _find_arena(dataset, arena)
+    animals = sorted(dataset[found], key=str)[:max_animals]
+    most = max((np.shape(dataset[found][a]["resp"])[-1] for a in animals), default=1)
     ncol = max(1, min(n_per_animal, most))
     fig = _figure(1.7 * ncol + 0.6, 1.9 * max(1, len(animals)) + 0.5)
-    fig.suptitle(f"Data rate maps, arena {float(arena):.1f} m "
-                 f"({len(animals)} of {len(dataset[arena_key])} animals)")
+    fig.suptitle(f"Data rate maps, arena {arena_label(arena)} "
+                 f"({len(animals)} of {len(dataset[found])} animals)")
     if not animals:
-        _empty(fig, f"no animals in arena {float(arena):.1f} m")
+        _empty(fig, f"no animals in arena {arena_label(arena)}")
         return _save(fig, out_path)
     axes = fig.subplots(len(animals), ncol, squeeze=False)
     for r, animal in enumerate(animals):
-        entry = dataset[arena_key][animal]
+        entry = dataset[found][animal]
         resp = np.asarray(entry["resp"], dtype=float)
         ids = np.asarray(entry["cell_ids"]).astype(str)
         types = np.asarray(entry.get("cell_types", ["unknown"] * resp.shape[-1])).astype(str)
@@ -167,9 +174,9 @@ def data_ratemap_gallery(dataset: Mapping, arena: float, out_path: str | os.Path
 
 def _find_arena(dataset: Mapping, arena: float):
     for key in dataset:
-        if abs(float(key) - float(arena)) < 1e-6:
+        if arena_key(key) == arena_key(arena):
             return key
-    raise ValueError(f"arena {arena!r} not in the dataset (arenas: {sorted(dataset, key=float)})")
+    raise ValueError(f"arena {arena!r} not in the dataset (arenas: {sorted(dataset, key=arena_sort_key)})")
 
 
 def rank_units_by_score(maps: np.ndarray, score_fn: Callable[[np.ndarray], float] | None = None,
@@ -239,7 +246,7 @@ def unit_gallery(maps: np.ndarray, out_path: str | os.PathLike, *, title: str, e
 def _reference_consistency(consistency: pd.DataFrame, arena: float, map_name: str) -> pd.DataFrame:
     """Per-cell ceiling scores of one arena and map, from the preferred source
     (holdout before pairwise, ``CEILING_SOURCES``)."""
-    c = consistency[(np.abs(consistency["arena"] - float(arena)) < 1e-6) & (consistency["map"] == map_name)]
+    c = consistency[same_arena(consistency["arena"], arena) & (consistency["map"] == map_name)]
     if c.empty:
         return c
     sources = sorted(c["source"].unique(), key=lambda s: (CEILING_SOURCES.index(s) if s in CEILING_SOURCES
@@ -249,12 +256,12 @@ def _reference_consistency(consistency: pd.DataFrame, arena: float, map_name: st
 
 def _best_layer_scores(fits: pd.DataFrame, best_layer: pd.DataFrame, model: str, arena: float,
                        map_name: str) -> tuple[pd.DataFrame, str | None]:
-    b = best_layer[(best_layer["model"] == model) & (np.abs(best_layer["arena"] - float(arena)) < 1e-6)
+    b = best_layer[(best_layer["model"] == model) & same_arena(best_layer["arena"], arena)
                    & (best_layer["map"] == map_name)]
     if b.empty:
         return fits.iloc[:0], None
     layer = b["best_layer"].iloc[0]
-    f = fits[(fits["source"] == model) & (np.abs(fits["arena"] - float(arena)) < 1e-6)
+    f = fits[(fits["source"] == model) & same_arena(fits["arena"], arena)
              & (fits["map"] == map_name) & (fits["layer"] == layer)]
     return f, layer
 
@@ -266,12 +273,12 @@ def predictivity_scatter(fits: pd.DataFrame, consistency: pd.DataFrame, best_lay
     at the model's best layer for that map, colour = cell-type group, with the identity
     line. Cells are matched on (animal, cell_id). Inputs are the tidy tables as loaded by
     ``mec.summary.tables.load_scores`` and ``best_layer_table``."""
-    sel = (fits["source"] == model) & (np.abs(fits["arena"] - float(arena)) < 1e-6)
+    sel = (fits["source"] == model) & same_arena(fits["arena"], arena)
     maps = sorted(fits.loc[sel, "map"].unique())
     fig = _figure(3.6 * max(1, len(maps)) + 0.4, 3.9)
-    fig.suptitle(f"{model}, arena {float(arena):.1f} m: per-cell predictivity vs inter-animal consistency")
+    fig.suptitle(f"{model}, arena {arena_label(arena)}: per-cell predictivity vs inter-animal consistency")
     if not maps:
-        _empty(fig, f"no fits of {model} in arena {float(arena):.1f} m")
+        _empty(fig, f"no fits of {model} in arena {arena_label(arena)}")
         return _save(fig, out_path)
     axes = fig.subplots(1, len(maps), squeeze=False)[0]
     for ax, m in zip(axes, maps):
@@ -306,15 +313,15 @@ def score_distributions(fits: pd.DataFrame, consistency: pd.DataFrame, best_laye
     """Distributions of per-cell scores in one arena, one panel per map: box plots (median,
     quartiles, 1.5 IQR whiskers) of the inter-animal consistency ("ceiling") and of each
     model at its best layer, with the ceiling median as a dashed line."""
-    a_fit = fits[np.abs(fits["arena"] - float(arena)) < 1e-6]
-    a_con = consistency[np.abs(consistency["arena"] - float(arena)) < 1e-6]
+    a_fit = fits[same_arena(fits["arena"], arena)]
+    a_con = consistency[same_arena(consistency["arena"], arena)]
     maps = sorted(set(a_fit["map"]) | set(a_con["map"]))
     models = sorted(a_fit["source"].unique())
     width = max(4.0, 0.55 * (len(models) + 1) + 1.5)
     fig = _figure(width, 3.4 * max(1, len(maps)) + 0.3)
-    fig.suptitle(f"Per-cell scores, arena {float(arena):.1f} m (models at their best layer)")
+    fig.suptitle(f"Per-cell scores, arena {arena_label(arena)} (models at their best layer)")
     if not maps:
-        _empty(fig, f"no scores in arena {float(arena):.1f} m")
+        _empty(fig, f"no scores in arena {arena_label(arena)}")
         return _save(fig, out_path)
     axes = fig.subplots(len(maps), 1, squeeze=False)[:, 0]
     for ax, m in zip(axes, maps):
@@ -396,7 +403,7 @@ def dimensionality_scatter(dimensionality: pd.DataFrame, arena: float, out_path:
     ``dimensionality_correlation`` rows, quoted in the title. Returns the path, or None
     (nothing written) when the arena has no point to draw.
     """
-    d = dimensionality[(np.abs(dimensionality["arena"].to_numpy(dtype=float) - float(arena)) < 1e-6)
+    d = dimensionality[same_arena(dimensionality["arena"], arena)
                        & dimensionality["is_best_layer"].astype(bool)]
     d = d[np.isfinite(d["participation_ratio"].to_numpy(dtype=float))
           & np.isfinite(d["median"].to_numpy(dtype=float))]
@@ -437,9 +444,9 @@ def dimensionality_scatter(dimensionality: pd.DataFrame, arena: float, out_path:
     ax.set_ylabel(f"median predictivity, map {map_name} (Pearson r)")
     lo, hi = ax.get_ylim()
     ax.set_ylim(min(lo, 0.0), max(hi, 1.0))
-    title = f"Dimensionality vs predictivity, arena {float(arena):.1f} m"
+    title = f"Dimensionality vs predictivity, arena {arena_label(arena)}"
     if correlation is not None and not correlation.empty:
-        c = correlation[(np.abs(correlation["arena"].to_numpy(dtype=float) - float(arena)) < 1e-6)]
+        c = correlation[same_arena(correlation["arena"], arena)]
         parts = [f"{r.models}: rho {r.spearman_rho:.2f} (n={r.n_models})"
                  for r in c.itertuples(index=False) if np.isfinite(r.spearman_rho)]
         if parts:

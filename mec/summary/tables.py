@@ -118,16 +118,31 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> Path:
 
 
 def _round_arena(values) -> np.ndarray:
-    # Arena keys are sizes in metres written with one decimal (contract); rounding removes
-    # float noise so 2.2 read from two files joins as the same key.
-    return np.round(np.asarray(values, dtype=float), 6)
+    # Numeric arena names are sizes in metres written with one decimal (contract); rounding
+    # removes float noise so 2.2 read from two files joins as the same key. Word names
+    # (mec.data.arenas) make the whole column their canonical text ("1.0", "wide"), so it
+    # sorts and joins with one type.
+    values = list(values)
+    try:
+        return np.round(np.asarray(values, dtype=float), 6)
+    except (TypeError, ValueError):
+        from mec.data.arenas import arena_key
+
+        return np.asarray([arena_key(v) for v in values], dtype=object)
+
+
+def _arena_order(arena):
+    from mec.data.arenas import arena_sort_key
+
+    return arena_sort_key(arena)
 
 
 def load_scores(paths: Sequence[str | os.PathLike], what: str) -> pd.DataFrame:
     """Concatenate tidy score CSVs into one DataFrame.
 
     ``what`` names the kind of table in error messages ("consistency", "fit").
-    Returns the contract columns with ``arena`` float (metres), ``score`` float and the id
+    Returns the contract columns with ``arena`` float (metres; the canonical names as text
+    when an arena is named by a word), ``score`` float and the id
     columns as strings; a missing or empty ``cell_type`` becomes ``"unknown"``.
     Raises FileNotFoundError for a missing path and ValueError for missing columns.
     """
@@ -185,6 +200,12 @@ def training_condition(cfg: Mapping, eval_arena: float) -> str:
     train_arena = cfg.get("train_arena")
     if train_arena is None:
         return NO_CONDITION
+    from mec.data.arenas import is_numeric_name
+
+    if isinstance(eval_arena, str) and not is_numeric_name(eval_arena):
+        # a word-named arena (a rectangle, ...) is never the square training box by name;
+        # name a square by its side ("2.2") to have it recognised as the training box
+        return "generalization"
     try:
         same = math.isclose(float(train_arena), float(eval_arena), abs_tol=1e-6)
     except (TypeError, ValueError):
@@ -573,12 +594,14 @@ def dimensionality_correlation(dimensionality: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     from scipy import stats
 
-    d = dimensionality[dimensionality["is_best_layer"].astype(bool)]
-    d = d[np.isfinite(d["participation_ratio"].to_numpy(dtype=float))
-          & np.isfinite(d["median"].to_numpy(dtype=float))]
+    all_keys = _round_arena(dimensionality["arena"])
+    keep = (dimensionality["is_best_layer"].astype(bool).to_numpy()
+            & np.isfinite(dimensionality["participation_ratio"].to_numpy(dtype=float))
+            & np.isfinite(dimensionality["median"].to_numpy(dtype=float)))
+    d, keys = dimensionality[keep], all_keys[keep]
     rows = []
-    for arena in sorted(set(_round_arena(dimensionality["arena"]))):
-        a = d[np.abs(d["arena"].to_numpy(dtype=float) - arena) < 1e-6]
+    for arena in sorted(set(all_keys), key=_arena_order):
+        a = d[keys == arena]
         for which, sel in (("all", a), ("networks", a[a["architecture"] != BASELINE_ARCHITECTURE])):
             x = sel["participation_ratio"].to_numpy(dtype=float)
             y = sel["median"].to_numpy(dtype=float)

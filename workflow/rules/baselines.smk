@@ -9,7 +9,7 @@ rule export_baseline:
     params:
         kind=lambda wc: config["models"][wc.model]["baseline"],
         cfg=lambda wc: model_cfg(wc.model),
-        arena=lambda wc: float(wc.arena),
+        arena=arena_param,
         seeds=config["ratemaps"]["seeds"],
     wildcard_constraints:
         model=_regex_choice(BASELINES),
@@ -33,7 +33,7 @@ rule fit_two_stage:
         table=f"{RESULTS}/fits/{{model}}_{{arena}}.csv",
     params:
         model=lambda wc: wc.model,
-        arena=lambda wc: float(wc.arena),
+        arena=arena_param,
         maps=fit_maps(),
         train_frac=config["fits"]["train_frac"],
         num_splits=config["fits"]["num_splits"],

@@ -6,13 +6,25 @@ from snakemake.utils import validate
 
 from mec.checks import check_config
 
+from pathlib import Path
+
+from mec.data.arenas import arena_id
+from mec.data.plan import check_dataset_config, results_dir
+
 validate(config, "../schemas/config.schema.yaml")
+# Relative recording paths are taken from the folder of the config file in use (the last
+# --configfile, else config.yaml beside the Snakefile); see mec.data.plan.
+CONFIG_DIR = Path(workflow.overwrite_configfiles[-1] if workflow.overwrite_configfiles
+                  else f"{workflow.basedir}/config.yaml").resolve().parent
+# Experiment, arenas and recordings checked now, before any job (mec.data.plan): first, since
+# the cross-field rules below name arenas.
+RECORDINGS = check_dataset_config(config, CONFIG_DIR)
 check_config(config, source=workflow.overwrite_configfiles or workflow.configfiles)  # cross-field rules, map kwargs
 
-RESULTS = "results"
+RESULTS = results_dir(config)  # results/ or results/{experiment}/
 DATASET = config["dataset"]["name"]
 DATASET_FILE = f"{RESULTS}/data/{DATASET}.h5"
-ARENAS = list(config["dataset"]["arenas"])  # e.g. ["1.0", "2.2"]
+ARENAS = list(config["dataset"]["arenas"])  # names: e.g. ["1.0", "2.2"] or ["wide"]
 MODELS = list(config["models"])
 # Models with no training step (config models.X.baseline) and the rest (trained networks).
 BASELINES = [m for m in MODELS if config["models"][m].get("baseline")]
@@ -27,13 +39,18 @@ def _regex_choice(names):
     return "|".join(re.escape(n) for n in names) if names else "(?!x)x"
 
 
-# Arena sizes contain a dot and model names cannot, so "ugrnn_relu_2.2" parses one way only;
-# constraining both to the configured names makes that explicit.
+# Arena names never contain "_" (mec.data.arenas), so "ugrnn_relu_2.2" parses one way only:
+# model "ugrnn_relu", arena "2.2"; constraining both to the configured names makes that explicit.
 wildcard_constraints:
     arena=_regex_choice(ARENAS),
     model=_regex_choice(MODELS),
     animal=r"[^/]+",
     chunk=r"\d+",
+
+
+def arena_param(wildcards):
+    """The arena as the mec functions take it: a float for numeric names, else the name."""
+    return arena_id(wildcards.arena)
 
 
 def model_cfg(name):

@@ -9,7 +9,8 @@ checkpoint make_dataset:
         arenas=config["dataset"]["arenas"],
         bin_cm=config["dataset"]["bin_cm"],
         synthetic=config["dataset"]["synthetic"],
-        recordings=config["dataset"]["recordings"],
+        recordings=RECORDINGS,  # paths made absolute when planning (mec.data.plan)
+        name=DATASET,
     log:
         f"{RESULTS}/logs/make_dataset/{DATASET}.log",
     benchmark:

@@ -7,7 +7,7 @@ rule elasticnet_grid:
     output:
         table=f"{RESULTS}/elasticnet/{{arena}}/chunks/{{animal}}_{{chunk}}.csv",
     params:
-        arena=lambda wc: float(wc.arena),
+        arena=arena_param,
         animal=lambda wc: wc.animal,
         grid=config["elasticnet"]["grid"],
         train_frac=config["fits"]["train_frac"],
@@ -48,7 +48,7 @@ rule interanimal:
     output:
         table=f"{RESULTS}/consistency/{{arena}}.csv",
     params:
-        arena=lambda wc: float(wc.arena),
+        arena=arena_param,
         maps=fit_maps(),
         mode=config["fits"]["interanimal_mode"],
         train_frac=config["fits"]["train_frac"],
@@ -76,7 +76,7 @@ rule fit_model:
         table=f"{RESULTS}/fits/{{model}}_{{arena}}.csv",
     params:
         model=lambda wc: wc.model,
-        arena=lambda wc: float(wc.arena),
+        arena=arena_param,
         maps=fit_maps(),
         layers=fit_layers,
         train_frac=config["fits"]["train_frac"],

@@ -4,6 +4,10 @@
 rule train_model:
     wildcard_constraints:
         model=_regex_choice(NETWORKS),
+    input:
+        # Data errors surface before any training job: make_dataset runs first. ancient():
+        # a remade dataset file does not retrain the model (training never reads it).
+        dataset=ancient(DATASET_FILE),
     output:
         model=f"{RESULTS}/models/{{model}}/model.keras",
         config=f"{RESULTS}/models/{{model}}/config.json",
@@ -34,7 +38,7 @@ rule export_ratemaps:
     output:
         ratemaps=f"{RESULTS}/ratemaps/{{model}}_{{arena}}.h5",
     params:
-        arena=lambda wc: float(wc.arena),
+        arena=arena_param,
         n_batches=lambda wc: model_cfg(wc.model)["n_eval_batches"],
         seeds=config["ratemaps"]["seeds"],
         layers=config["ratemaps"]["layers"],

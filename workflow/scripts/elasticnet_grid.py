@@ -7,7 +7,7 @@ from mec.fits.elasticnet import run_elasticnet_grid
 
 run_elasticnet_grid(
     dataset_path=snakemake.input.dataset,
-    arena=float(snakemake.params.arena),
+    arena=snakemake.params.arena,  # float for numeric names, else the name
     animal=snakemake.params.animal,
     grid=snakemake.params.grid,
     train_frac=snakemake.params.train_frac,

@@ -11,7 +11,7 @@ from mec.models.ratemaps import export_ratemaps
 export_ratemaps(
     model_dir=Path(snakemake.input.model).parent,
     dataset_path=snakemake.input.dataset,
-    arena=float(snakemake.params.arena),
+    arena=snakemake.params.arena,  # float for numeric names, else the name
     n_batches=int(snakemake.params.n_batches),
     seeds=list(snakemake.params.seeds),
     layers=list(snakemake.params.layers),

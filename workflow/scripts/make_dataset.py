@@ -3,8 +3,13 @@ from mec.io import redirect_output
 
 redirect_output(snakemake.log[0])
 
+import logging
+import sys
+
 from mec.data import make_dataset
 
+# The log says what was made: arenas, bins, sessions, coverage, cell types, every warning.
+logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(levelname)s %(message)s")
 make_dataset(
     out_path=snakemake.output.dataset,
     source=snakemake.params.source,
@@ -12,4 +17,5 @@ make_dataset(
     bin_cm=float(snakemake.params.bin_cm),
     synthetic=dict(snakemake.params.synthetic),
     recordings=dict(snakemake.params.recordings),
+    name=snakemake.params.name,
 )

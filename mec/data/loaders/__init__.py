@@ -17,16 +17,43 @@ from typing import Sequence
 import numpy as np
 
 __all__ = ["Session", "RecordingError", "load_sessions", "resolve_paths", "LOADERS",
-           "ingest_dataset", "build_dataset", "UNIT_SCALE"]
+           "ingest_dataset", "build_dataset", "UNIT_SCALE", "PIXEL_UNITS", "position_scale"]
 
 #: Length units accepted for positions, and their size in metres.
 UNIT_SCALE = {"m": 1.0, "meter": 1.0, "meters": 1.0, "metre": 1.0, "metres": 1.0,
               "cm": 0.01, "centimeter": 0.01, "centimeters": 0.01, "centimetre": 0.01,
               "centimetres": 0.01, "mm": 0.001}
+#: Spellings of camera pixels; positions in pixels need ``pixels_per_metre``.
+PIXEL_UNITS = ("px", "pixel", "pixels")
 
 
 class RecordingError(ValueError):
     """A recording file is missing variables, inconsistent, or unreadable; names the file."""
+
+
+def position_scale(units: str, pixels_per_metre: float | None = None,
+                   where: str = "recordings") -> float:
+    """Metres per position unit: ``UNIT_SCALE[units]``, or ``1 / pixels_per_metre`` for
+    camera pixels (``units`` "px"). RecordingError naming ``where`` for an unknown unit or
+    pixels without a calibration."""
+    u = str(units).strip().lower()
+    if u in PIXEL_UNITS:
+        if pixels_per_metre is None:
+            raise RecordingError(f"{where}: positions are in camera pixels but no calibration "
+                                 f"is given: set recordings.pixels_per_metre (pixels per metre "
+                                 f"of the arena floor)")
+        try:
+            ppm = float(pixels_per_metre)
+        except (TypeError, ValueError):
+            ppm = float("nan")
+        if not ppm > 0 or ppm == float("inf"):
+            raise RecordingError(f"{where}: pixels_per_metre {pixels_per_metre!r} must be a "
+                                 f"positive number")
+        return 1.0 / ppm
+    if u not in UNIT_SCALE:
+        raise RecordingError(f"{where}: position_units {units!r} is not one of "
+                             f"{sorted(UNIT_SCALE) + list(PIXEL_UNITS[:1])}")
+    return UNIT_SCALE[u]
 
 
 @dataclass
@@ -37,7 +64,9 @@ class Session:
     animal: animal id; times: (n,) s, strictly increasing; positions: (n, 2) metres (NaN
     rows = lost tracking); cell_ids: (n_cells,) unique ids; spike_times: one (k,) array of
     seconds per cell; head_direction: (n,) radians or None; source: the file(s) it came
-    from (for error messages); parts: the recording sessions joined into it ("+" names).
+    from (for error messages); parts: the recording sessions joined into it ("+" names);
+    units: the unit the file's positions were read in, before conversion to metres
+    (named in error messages about extents).
     """
 
     name: str
@@ -49,6 +78,7 @@ class Session:
     head_direction: np.ndarray | None = None
     source: str = "<memory>"
     parts: list = field(default_factory=list)
+    units: str = "m"
 
     def __post_init__(self):
         self.times = np.asarray(self.times, dtype=float).ravel()

@@ -9,13 +9,18 @@ name               shape       meaning
 =================  ==========  ==========================================================
 ``t``              (n,)        position sample times, seconds, strictly increasing
 ``x``, ``y``       (n,)        position, in ``position_units``; NaN = tracking lost
-``cell_ids``       (c,)        unique cell ids (str); unique across the whole dataset
+``cell_ids``       (c,)        cell ids (str), unique within the session; stored as
+                               ``<session>_<id>`` (as the NWB loader does) unless they
+                               already start with ``<session>_``, so that ids are
+                               unique across animals
 ``spike_times``    (k,)        all cells' spike times, seconds, concatenated cell by cell
 ``spike_offsets``  (c + 1,)    int; cell i's spikes are ``spike_times[o[i]:o[i + 1]]``
                                (``o[0] = 0``, ``o[-1] = k``)
 ``animal``         scalar str  animal id (required)
 ``hd``             (n,)        optional head direction, radians
-``position_units`` scalar str  optional, "m" (default) or "cm"
+``position_units`` scalar str  optional: "m" (default), "cm", "mm" or "px" (camera
+                               pixels; needs ``pixels_per_metre``)
+``pixels_per_metre`` scalar    optional calibration of pixel positions
 ``session``        scalar str  optional session name (default: the file stem for
                                ``.npz``, the group name for HDF5)
 =================  ==========  ==========================================================
@@ -29,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mec.data.loaders import UNIT_SCALE, RecordingError, Session, resolve_paths
+from mec.data.loaders import RecordingError, Session, position_scale, resolve_paths
 
 __all__ = ["load_generic", "save_generic", "REQUIRED"]
 
@@ -48,9 +53,9 @@ def _session(get, keys, where: str, default_name: str) -> Session:
         raise RecordingError(f"{where}: missing {missing} (generic layout needs "
                              f"{list(REQUIRED)}; found {sorted(keys)})")
     units = _str(get("position_units")) if "position_units" in keys else "m"
-    if units not in UNIT_SCALE:
-        raise RecordingError(f"{where}: position_units {units!r} is not one of "
-                             f"{sorted(UNIT_SCALE)}")
+    ppm = float(np.asarray(get("pixels_per_metre")).ravel()[0]) \
+        if "pixels_per_metre" in keys else None
+    scale = position_scale(units, ppm, where)
     t = np.asarray(get("t"), dtype=float).ravel()
     x = np.asarray(get("x"), dtype=float).ravel()
     y = np.asarray(get("y"), dtype=float).ravel()
@@ -67,16 +72,19 @@ def _session(get, keys, where: str, default_name: str) -> Session:
                              f"integers from 0 to len(spike_times) = {len(st)}; got {off[:5]}...")
     hd = np.asarray(get("hd"), dtype=float).ravel() if "hd" in keys else None
     name = _str(get("session")) if "session" in keys else default_name
+    # Ids unique across animals, as the NWB loader makes them: "<session>_<id>".
+    ids = [i if i.startswith(f"{name}_") else f"{name}_{i}" for i in ids]
     return Session(name=name, animal=_str(get("animal")), times=t,
-                   positions=np.column_stack([x, y]) * UNIT_SCALE[units],
+                   positions=np.column_stack([x, y]) * scale,
                    cell_ids=ids, spike_times=[st[off[i]:off[i + 1]] for i in range(len(ids))],
-                   head_direction=hd, source=where)
+                   head_direction=hd, source=where, units=units)
 
 
-def load_generic(paths, base_dir=None, position_units: str | None = None) -> list:
+def load_generic(paths, base_dir=None, position_units: str | None = None,
+                 pixels_per_metre: float | None = None) -> list:
     """Sessions from generic ``.npz`` / ``.h5`` files (layout in the module docstring).
 
-    ``position_units`` (optional) overrides the files' own ``position_units``.
+    ``position_units`` and ``pixels_per_metre`` (optional) override the files' own.
     """
     files = resolve_paths(paths, (".npz", ".h5", ".hdf5"), base_dir, what="generic recordings")
     sessions = []
@@ -88,8 +96,7 @@ def load_generic(paths, base_dir=None, position_units: str | None = None) -> lis
                 raise RecordingError(f"{f}: not a readable .npz file ({err})") from None
             with z:
                 data = {k: z[k] for k in z.files}
-            if position_units is not None:
-                data["position_units"] = np.array(position_units)
+            _override(data, position_units, pixels_per_metre)
             sessions.append(_session(data.__getitem__, set(data), str(f), f.stem))
         else:
             import h5py
@@ -104,11 +111,17 @@ def load_generic(paths, base_dir=None, position_units: str | None = None) -> lis
                 for name, g in h["sessions"].items():
                     data = {k: g[k][()] for k in g if isinstance(g[k], h5py.Dataset)}
                     data.update({k: v for k, v in g.attrs.items()})
-                    if position_units is not None:
-                        data["position_units"] = np.array(position_units)
+                    _override(data, position_units, pixels_per_metre)
                     sessions.append(_session(data.__getitem__, set(data),
                                              f"{f}:/sessions/{name}", name))
     return sessions
+
+
+def _override(data: dict, position_units, pixels_per_metre) -> None:
+    if position_units is not None:
+        data["position_units"] = np.array(position_units)
+    if pixels_per_metre is not None:
+        data["pixels_per_metre"] = np.array(float(pixels_per_metre))
 
 
 def save_generic(path, sessions) -> Path:

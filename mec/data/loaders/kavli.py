@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mec.data.loaders import UNIT_SCALE, RecordingError, Session, resolve_paths
+from mec.data.loaders import RecordingError, Session, position_scale, resolve_paths
 
 __all__ = ["load_kavli", "parse_kavli_name", "read_mat"]
 
@@ -92,16 +92,16 @@ def _tracking(d: dict, keys: tuple[str, str, str, str, str], path: Path, scale: 
     return t, np.column_stack([x, y]) * scale, hd
 
 
-def load_kavli(paths, base_dir=None, position_units: str = "cm") -> list:
+def load_kavli(paths, base_dir=None, position_units: str = "cm",
+               pixels_per_metre: float | None = None) -> list:
     """Sessions from Kavli/BNT ``.mat`` files (both layouts, see the module docstring).
 
     paths: files, folders or glob patterns (relative to ``base_dir``); position_units:
-    units of the positions in the files ("cm" for the Sargolini et al. files). Returns a
-    list of :class:`Session` in metres and seconds, sorted by session name.
+    units of the positions in the files ("cm" for the Sargolini et al. files; "px" with
+    ``pixels_per_metre``). Returns a list of :class:`Session` in metres and seconds,
+    sorted by session name.
     """
-    if position_units not in UNIT_SCALE:
-        raise ValueError(f"position_units {position_units!r} is not one of {sorted(UNIT_SCALE)}")
-    scale = UNIT_SCALE[position_units]
+    scale = position_scale(position_units, pixels_per_metre, "kavli recordings")
     files = resolve_paths(paths, (".mat",), base_dir, what="kavli recordings")
     pos_files, cell_files, sessions = {}, {}, []
     for f in files:
@@ -118,7 +118,8 @@ def load_kavli(paths, base_dir=None, position_units: str = "cm") -> list:
             t, pos, hd = _tracking(d, ("x1", "y1", "x2", "y2", "t"), f, scale)
             sessions.append(Session(name=name, animal=rat, times=t, positions=pos,
                                     cell_ids=[f.stem], spike_times=[_vec(d, "ts", f)],
-                                    head_direction=hd, source=str(f), parts=parts))
+                                    head_direction=hd, source=str(f), parts=parts,
+                                    units=position_units))
         else:
             raise RecordingError(
                 f"{f}: not a Kavli recording: expected 'cellTS' (a cell file beside a "
@@ -134,7 +135,8 @@ def load_kavli(paths, base_dir=None, position_units: str = "cm") -> list:
         sessions.append(Session(name=name, animal=rat, times=t, positions=pos,
                                 cell_ids=[c[0].stem for c in cells],
                                 spike_times=[c[2] for c in cells], head_direction=hd,
-                                source=f"{f} (+{len(cells)} cell files)", parts=parts))
+                                source=f"{f} (+{len(cells)} cell files)", parts=parts,
+                                units=position_units))
     unused = sorted(set(pos_files) - set(cell_files))
     if unused and not sessions:
         raise RecordingError(f"position files {unused} have no cell files")

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from mec.data.loaders import UNIT_SCALE, RecordingError, Session, resolve_paths
+from mec.data.loaders import (PIXEL_UNITS, UNIT_SCALE, RecordingError, Session, position_scale,
+                              resolve_paths)
 
 __all__ = ["load_nwb"]
 
@@ -53,7 +54,7 @@ def _times(series) -> np.ndarray:
 
 
 def load_nwb(paths, base_dir=None, position_units: str | None = None,
-             position_series: str | None = None) -> list:
+             position_series: str | None = None, pixels_per_metre: float | None = None) -> list:
     """Sessions from NWB files (see the module docstring for what is read from where)."""
     from pynwb import NWBHDF5IO
 
@@ -76,10 +77,12 @@ def load_nwb(paths, base_dir=None, position_units: str | None = None,
                 raise RecordingError(f"{f}: SpatialSeries {pos.name} has shape {data.shape}, "
                                      f"need (n, 2)")
             units = (position_units or pos.unit or "m").strip().lower()
-            if units not in UNIT_SCALE:
+            if units not in UNIT_SCALE and units not in PIXEL_UNITS:
                 raise RecordingError(f"{f}: SpatialSeries {pos.name} unit {pos.unit!r} is not "
-                                     f"a length unit ({sorted(UNIT_SCALE)}); set position_units")
-            xy = data[:, :2] * float(pos.conversion or 1.0) * UNIT_SCALE[units]
+                                     f"a length unit ({sorted(UNIT_SCALE)} or px); set "
+                                     f"position_units")
+            scale = position_scale(units, pixels_per_metre, f"{f}: SpatialSeries {pos.name}")
+            xy = data[:, :2] * float(pos.conversion or 1.0) * scale
             t = _times(pos)
             if len(t) != len(xy):
                 raise RecordingError(f"{f}: SpatialSeries {pos.name} has {len(xy)} samples but "
@@ -111,5 +114,6 @@ def load_nwb(paths, base_dir=None, position_units: str | None = None,
                       for i in range(len(units_table))]
             sessions.append(Session(name=str(name), animal=str(subject.subject_id), times=t,
                                     positions=xy, cell_ids=[f"{name}_{u}" for u in labels],
-                                    spike_times=spikes, head_direction=hd, source=str(f)))
+                                    spike_times=spikes, head_direction=hd, source=str(f),
+                                    units=units))
     return sessions
