@@ -90,6 +90,7 @@ def limit_threads(threads, *, where: str = "limit_threads", quiet: bool = False)
     if n == 1 and _XLA_SINGLE not in flags:
         os.environ["XLA_FLAGS"] = " ".join([*flags, _XLA_SINGLE])
 
+    import numpy  # noqa: F401  loads numpy's BLAS now, so that its pool is limited and reported
     from threadpoolctl import threadpool_info, threadpool_limits
 
     _limiter = threadpool_limits(limits=n)

@@ -19,6 +19,9 @@ rule train_model:
         gpu=1,
         mem_mb=8000,
         runtime=720,
+    # A job stopped at its wall time (or with its node) resumes from its last checkpoint when
+    # resubmitted, so one retry makes progress; other rules would fail the same way again.
+    retries: 1
     conda:
         "../../envs/train.yaml"
     script:
