@@ -7,14 +7,18 @@
 #   tests/cluster/slurm_smoke.sh --select cons_res        the older SelectType (use --gres)
 #   tests/cluster/slurm_smoke.sh --kill-rerun             Ctrl-C the run while it trains,
 #                                                         then rerun the same command
+#   tests/cluster/slurm_smoke.sh --kill-rerun --kill-signal KILL
+#                                   kill -9 instead: cancel the orphaned jobs, --unlock, rerun
 #
 # What it does (idempotent; run as root on Debian/Ubuntu):
 #  1. installs slurmctld, slurmd, munge and the SLURM client with apt-get if they are missing;
 #  2. writes a private slurm.conf/gres.conf under the work folder (default
 #     /tmp/mec-slurm-smoke, or $MEC_SLURM_SMOKE_DIR): one node with this machine's CPUs, a
 #     GPU declared on a dummy device file, partitions "cpu" (default) and "gpu", no
-#     accounting database; its own munge key and socket, its own ports, so it touches no
-#     system SLURM or munge;
+#     accounting database; its own munge key and socket and its own ports (16817/16818),
+#     so it leaves any system munge alone. Job steps (srun inside a job) read SLURM's
+#     default /etc/slurm/slurm.conf, so a copy goes there while the cluster runs; the script
+#     stops if that file exists and is not its own (a machine that is part of a real cluster);
 #  3. starts munged, slurmctld and slurmd and waits until the node is idle;
 #  4. copies profiles/slurm/config.yaml, changes values inside its SITE BLOCK only (and
 #     checks that nothing outside changed), and runs
@@ -25,15 +29,17 @@
 #     and that each job's log header names its SLURM job id and its thread budget;
 #  6. stops the daemons it started, by their PIDs, after cancelling leftover test jobs.
 #
-# Options: --gres | --gpus, --select cons_tres|cons_res, --kill-rerun, --workdir DIR,
-# --python PATH (default: .venv/bin/python of the repository, else python3). Exit status 0
-# when every check passed. Takes 5-10 minutes on 2 cores (most of it SLURM status polling).
+# Options: --gres | --gpus, --select cons_tres|cons_res, --kill-rerun [--kill-signal
+# INT|TERM|KILL], --workdir DIR, --python PATH (default: .venv/bin/python of the repository,
+# else python3). Exit status 0 when every check passed. Takes 5-7 minutes on 2 cores (most of
+# it the executor's status polling), twice that with --kill-rerun.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 GPU_STYLE=gres
 SELECT=cons_tres
 KILL_RERUN=0
+KILL_SIGNAL=INT
 WORK=${MEC_SLURM_SMOKE_DIR:-/tmp/mec-slurm-smoke}
 PY=${PYTHON:-}
 CTLD_PORT=${MEC_SLURM_SMOKE_CTLD_PORT:-16817}
@@ -45,15 +51,18 @@ while [ $# -gt 0 ]; do
         --gpus) GPU_STYLE=gpus ;;
         --select) SELECT=${2:?--select needs cons_tres or cons_res}; shift ;;
         --kill-rerun) KILL_RERUN=1 ;;
+        --kill-signal) KILL_SIGNAL=${2:?--kill-signal needs INT, TERM or KILL}; shift ;;
         --workdir) WORK=${2:?--workdir needs a folder}; shift ;;
         --python) PY=${2:?--python needs a path}; shift ;;
-        -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,37p' "$0"; exit 0 ;;
         *) echo "slurm_smoke: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
 done
 case "$SELECT" in cons_tres|cons_res) ;; *)
     echo "slurm_smoke: --select $SELECT: use cons_tres or cons_res" >&2; exit 2 ;; esac
+case "$KILL_SIGNAL" in INT|TERM|KILL) ;; *)
+    echo "slurm_smoke: --kill-signal $KILL_SIGNAL: use INT, TERM or KILL" >&2; exit 2 ;; esac
 if [ -z "$PY" ]; then
     if [ -x "$REPO/.venv/bin/python" ]; then PY=$REPO/.venv/bin/python; else PY=$(command -v python3); fi
 fi
@@ -245,25 +254,37 @@ if [ "$KILL_RERUN" = 1 ]; then
     "${SMK[@]}" >"$WORK/log/snakemake_killed.log" 2>&1 &
     smk_pid=$!
     killed_at=""
-    for _ in $(seq 900); do
+    for _ in $(seq 1800); do
         kill -0 "$smk_pid" 2>/dev/null || break
-        if ls "$RUN"/results/models/*/checkpoints/*.keras >/dev/null 2>&1 \
+        if ls "$RUN"/results/models/*/checkpoints/epoch_0001.keras >/dev/null 2>&1 \
            || [ -n "$(squeue -h -t R -o %k | grep rule_export_ratemaps || true)" ]; then
             killed_at=$(squeue -h -t R -o '%i %k' | tr '\n' ';')
-            kill -INT "$smk_pid"
+            kill -"$KILL_SIGNAL" "$smk_pid"
             break
         fi
-        sleep 1
+        sleep 0.5
     done
     [ -n "$killed_at" ] || die "the run ended before it could be interrupted: $(tail -5 "$WORK/log/snakemake_killed.log")"
-    log "sent SIGINT (Ctrl-C) to snakemake while these SLURM jobs ran: $killed_at"
+    log "sent SIG$KILL_SIGNAL to snakemake while these SLURM jobs ran: $killed_at"
     for _ in $(seq 120); do kill -0 "$smk_pid" 2>/dev/null || break; sleep 1; done
-    kill -0 "$smk_pid" 2>/dev/null && die "snakemake still running 120 s after SIGINT"
+    kill -0 "$smk_pid" 2>/dev/null && die "snakemake still running 120 s after SIG$KILL_SIGNAL"
     wait "$smk_pid" && rc=0 || rc=$?
     sleep 2
     active=$(squeue -h -t PD,R,CG -o '%i %k' | tr '\n' ';')
     log "interrupted run exited with $rc; test jobs still queued or running: ${active:-none}"
-    [ -z "$active" ] || die "jobs left behind by the interrupted run: $active"
+    if [ "$KILL_SIGNAL" = KILL ]; then
+        # Snakemake had no chance to cancel its jobs or release its lock: the README's
+        # recovery, cancel the run's jobs (named after its run id), --unlock, same command.
+        if [ -n "$active" ]; then
+            scancel $(squeue -h -t PD,R,CG -o %i)
+            log "cancelled the orphaned jobs"
+        fi
+        "${SMK[@]}" --unlock >"$WORK/log/snakemake_unlock.log" 2>&1 \
+            || die "snakemake --unlock failed: $(tail -5 "$WORK/log/snakemake_unlock.log")"
+        log "snakemake --unlock: $(grep -m1 -i unlock "$WORK/log/snakemake_unlock.log" || echo done)"
+    else
+        [ -z "$active" ] || die "jobs left behind by the interrupted run: $active"
+    fi
     log "rerun with the same command"
 fi
 
@@ -276,7 +297,9 @@ grep -E "steps \([0-9]+%\) done|Error|error:|Exception" "$WORK/log/snakemake.log
 $(tail -30 "$WORK/log/snakemake.log")"
 
 # ---- 6. checks -------------------------------------------------------------------------
-squeue -h --states=all -o '%i|%T|%P|%k|%b|%C|%N' >"$WORK/log/squeue_all.txt"
+squeue -h --states=all -o '%i|%T|%P|%k|%C|%N' >"$WORK/log/squeue_all.txt"
+# GPU requests: --gres and --gpus land in TresPerNode or TresPerJob
+squeue -h --states=all -O 'JobID:|,tres-per-job:|,tres-per-node:|' >"$WORK/log/squeue_tres.txt"
 { [ -f "$WORK/log/snakemake_killed.log" ] && cat "$WORK/log/snakemake_killed.log"
   cat "$WORK/log/snakemake.log"; } | { grep -oE "submitted with SLURM jobid [0-9_]+" || true; } \
     | awk '{print $NF}' >"$WORK/log/submitted.txt"
@@ -287,11 +310,16 @@ from mec.summary.executors import executor_table
 
 work, run = Path(sys.argv[1]), Path(sys.argv[2])
 GPU_RULES = {"train_model", "export_ratemaps", "knockouts"}
+tres = {}
+for line in (work / "log" / "squeue_tres.txt").read_text().splitlines():
+    jid, per_job, per_node = line.split("|")[:3]
+    tres[jid.strip()] = ",".join(t.strip() for t in (per_job, per_node) if t.strip() != "N/A")
 jobs = {}
 for line in (work / "log" / "squeue_all.txt").read_text().splitlines():
-    jid, state, part, comment, tres, cpus, node = line.split("|")
+    jid, state, part, comment, cpus, node = line.split("|")
     rule = re.sub(r"^rule_", "", comment).split("_wildcards_")[0]
-    jobs[jid] = dict(state=state, partition=part, rule=rule, tres=tres, cpus=cpus, node=node)
+    jobs[jid] = dict(state=state, partition=part, rule=rule, tres=tres.get(jid, ""), cpus=cpus,
+                     node=node)
 submitted = (work / "log" / "submitted.txt").read_text().split()
 problems = []
 print(f"    {'job':>5} {'rule':<18} {'partition':<9} {'cpus':>4} {'gres':<14} state")
