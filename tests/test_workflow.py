@@ -237,6 +237,18 @@ def test_tiny_end_to_end(tiny_run):
     for kind in ("data_ratemaps", "unit_gallery", "scatter", "distributions", "training"):
         assert list((res / "summary" / "figures" / kind).glob("*.png")), kind
 
+    # Every job's log names its executor (local here) and its thread budget, which BLAS
+    # follows; the summary collects them.
+    executors = pd.read_csv(res / "summary" / "executors.csv", dtype=str)
+    logs = sorted((res / "logs").glob("*/*.log"))
+    assert len(executors) == len(logs) > 0 and (executors["executor"] == "local").all()
+    fit_log = (res / "logs" / "fit_model" / "tiny_ugrnn_1.0.log").read_text().splitlines()
+    assert fit_log[0].startswith("# mec job:") and "executor=local" in fit_log[0]
+    assert fit_log[1].startswith("# mec threads: threads=1 blas=openblas:1")
+    train = executors[executors["rule"] == "train_model"]
+    assert list(train["threads"]) == ["2"]
+    assert "Executors: " in (res / "summary" / "summary.md").read_text()
+
     # A rerun has nothing to do; the report is one self-contained file.
     again = smk("-n", "--cores", "1", "--directory", str(work), "--configfile", str(TINY))
     assert "Nothing to be done" in again.stdout + again.stderr

@@ -7,6 +7,7 @@
 #   tests/cluster/slurm_smoke.sh --select cons_res        the older SelectType (use --gres)
 #   tests/cluster/slurm_smoke.sh --kill-rerun             Ctrl-C the run while it trains,
 #                                                         then rerun the same command
+#   tests/cluster/slurm_smoke.sh --kill-rerun --kill-at export --kill-signal TERM
 #   tests/cluster/slurm_smoke.sh --kill-rerun --kill-signal KILL
 #                                   kill -9 instead: cancel the orphaned jobs, --unlock, rerun
 #
@@ -30,8 +31,9 @@
 #  6. stops the daemons it started, by their PIDs, after cancelling leftover test jobs.
 #
 # Options: --gres | --gpus, --select cons_tres|cons_res, --kill-rerun [--kill-signal
-# INT|TERM|KILL], --workdir DIR, --python PATH (default: .venv/bin/python of the repository,
-# else python3). Exit status 0 when every check passed. Takes 5-7 minutes on 2 cores (most of
+# INT|TERM|KILL] [--kill-at train|export] (when train_model's or export_ratemaps' job is
+# running), --workdir DIR, --python PATH (default: .venv/bin/python of the repository, else
+# python3). Exit status 0 when every check passed. Takes 5-7 minutes on 2 cores (most of
 # it the executor's status polling), twice that with --kill-rerun.
 set -euo pipefail
 
@@ -40,6 +42,7 @@ GPU_STYLE=gres
 SELECT=cons_tres
 KILL_RERUN=0
 KILL_SIGNAL=INT
+KILL_AT=train
 WORK=${MEC_SLURM_SMOKE_DIR:-/tmp/mec-slurm-smoke}
 PY=${PYTHON:-}
 CTLD_PORT=${MEC_SLURM_SMOKE_CTLD_PORT:-16817}
@@ -52,6 +55,7 @@ while [ $# -gt 0 ]; do
         --select) SELECT=${2:?--select needs cons_tres or cons_res}; shift ;;
         --kill-rerun) KILL_RERUN=1 ;;
         --kill-signal) KILL_SIGNAL=${2:?--kill-signal needs INT, TERM or KILL}; shift ;;
+        --kill-at) KILL_AT=${2:?--kill-at needs train or export}; shift ;;
         --workdir) WORK=${2:?--workdir needs a folder}; shift ;;
         --python) PY=${2:?--python needs a path}; shift ;;
         -h|--help) sed -n '2,37p' "$0"; exit 0 ;;
@@ -63,6 +67,8 @@ case "$SELECT" in cons_tres|cons_res) ;; *)
     echo "slurm_smoke: --select $SELECT: use cons_tres or cons_res" >&2; exit 2 ;; esac
 case "$KILL_SIGNAL" in INT|TERM|KILL) ;; *)
     echo "slurm_smoke: --kill-signal $KILL_SIGNAL: use INT, TERM or KILL" >&2; exit 2 ;; esac
+case "$KILL_AT" in train) KILL_RULE=train_model ;; export) KILL_RULE=export_ratemaps ;; *)
+    echo "slurm_smoke: --kill-at $KILL_AT: use train or export" >&2; exit 2 ;; esac
 if [ -z "$PY" ]; then
     if [ -x "$REPO/.venv/bin/python" ]; then PY=$REPO/.venv/bin/python; else PY=$(command -v python3); fi
 fi
@@ -122,7 +128,15 @@ remove_sysconf() {
         rm -f /etc/slurm/slurm.conf
     fi
 }
-trap 'rc=$?; stop_daemons; remove_sysconf; log "daemons stopped"; exit $rc' EXIT
+smk_pid=""
+stop_run() {  # a background run this script started and left running (after a failure)
+    if [ -n "$smk_pid" ] && kill -0 "$smk_pid" 2>/dev/null; then
+        kill -TERM "$smk_pid" 2>/dev/null || true
+        for _ in $(seq 30); do kill -0 "$smk_pid" 2>/dev/null || break; sleep 1; done
+        kill -KILL "$smk_pid" 2>/dev/null || true
+    fi
+}
+trap 'rc=$?; stop_run; stop_daemons; remove_sysconf; log "daemons stopped"; exit $rc' EXIT
 
 # ---- 2. configuration ------------------------------------------------------------------
 rm -rf "$WORK/etc" "$WORK/state" "$WORK/spool" "$WORK/log" "$WORK/munge" "$WORK/dev"
@@ -250,16 +264,21 @@ export PYTHONPATH=$REPO${PYTHONPATH:+:$PYTHONPATH}
 log "run: snakemake --profile <site copy> --configfile tests/data/tiny.yaml"
 
 if [ "$KILL_RERUN" = 1 ]; then
-    # Start, wait until training has written a checkpoint (or its job runs), then Ctrl-C.
+    # Start, wait until the job of $KILL_RULE runs, then signal the run's process group, as
+    # Ctrl-C does (train: while TensorFlow starts or trains; the rerun trains again or resumes
+    # from a checkpoint). Job control (set -m) gives the background run
+    # its own process group and keeps SIGINT from being ignored, as it is for background
+    # commands of a script.
+    set -m
     "${SMK[@]}" >"$WORK/log/snakemake_killed.log" 2>&1 &
     smk_pid=$!
+    set +m
     killed_at=""
     for _ in $(seq 1800); do
         kill -0 "$smk_pid" 2>/dev/null || break
-        if ls "$RUN"/results/models/*/checkpoints/epoch_0001.keras >/dev/null 2>&1 \
-           || [ -n "$(squeue -h -t R -o %k | grep rule_export_ratemaps || true)" ]; then
+        if squeue -h -t R -o %k 2>/dev/null | grep -q "^rule_${KILL_RULE}"; then
             killed_at=$(squeue -h -t R -o '%i %k' | tr '\n' ';')
-            kill -"$KILL_SIGNAL" "$smk_pid"
+            kill -"$KILL_SIGNAL" -- "-$smk_pid"
             break
         fi
         sleep 0.5
