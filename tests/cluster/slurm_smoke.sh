@@ -7,6 +7,8 @@
 #   tests/cluster/slurm_smoke.sh --select cons_res        the older SelectType (use --gres)
 #   tests/cluster/slurm_smoke.sh --kill-rerun             Ctrl-C the run while it trains,
 #                                                         then rerun the same command
+#                                   (SIGINT cancels the run's jobs; SIGTERM lets running jobs
+#                                   finish and submits no more)
 #   tests/cluster/slurm_smoke.sh --kill-rerun --kill-at export --kill-signal TERM
 #   tests/cluster/slurm_smoke.sh --kill-rerun --kill-signal KILL
 #                                   kill -9 instead: cancel the orphaned jobs, --unlock, rerun
@@ -58,7 +60,7 @@ while [ $# -gt 0 ]; do
         --kill-at) KILL_AT=${2:?--kill-at needs train or export}; shift ;;
         --workdir) WORK=${2:?--workdir needs a folder}; shift ;;
         --python) PY=${2:?--python needs a path}; shift ;;
-        -h|--help) sed -n '2,37p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,39p' "$0"; exit 0 ;;
         *) echo "slurm_smoke: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -294,6 +296,9 @@ if [ "$KILL_RERUN" = 1 ]; then
     if [ "$KILL_SIGNAL" = KILL ]; then
         # Snakemake had no chance to cancel its jobs or release its lock: the README's
         # recovery, cancel the run's jobs (named after its run id), --unlock, same command.
+        if "${SMK[@]}" --dry-run 2>&1 | grep -q "cannot be locked"; then
+            log "as documented, the killed run left its lock behind"
+        fi
         if [ -n "$active" ]; then
             scancel $(squeue -h -t PD,R,CG -o %i)
             log "cancelled the orphaned jobs"
