@@ -296,8 +296,8 @@ if [ "$KILL_RERUN" = 1 ]; then
     if [ "$KILL_SIGNAL" = KILL ]; then
         # Snakemake had no chance to cancel its jobs or release its lock: the README's
         # recovery, cancel the run's jobs (named after its run id), --unlock, same command.
-        if "${SMK[@]}" --dry-run 2>&1 | grep -q "cannot be locked"; then
-            log "as documented, the killed run left its lock behind"
+        if [ -n "$(ls -A "$RUN/.snakemake/locks" 2>/dev/null)" ]; then
+            log "as documented, the killed run left its lock behind (.snakemake/locks)"
         fi
         if [ -n "$active" ]; then
             scancel $(squeue -h -t PD,R,CG -o %i)
