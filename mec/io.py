@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["atomic_path", "write_table", "read_table"]
+__all__ = ["atomic_path", "write_table", "read_table", "redirect_output", "job_header", "JOB_LINE"]
 
 
 @contextlib.contextmanager
@@ -62,11 +62,50 @@ def read_table(path: str | os.PathLike):
                        keep_default_na=True)
 
 
+#: Prefix of the header line :func:`redirect_output` writes (parsed by mec.summary.executors).
+JOB_LINE = "# mec job:"
+
+
+def job_header() -> str:
+    """One line saying where and how this process runs, for the top of a job's log.
+
+    ``executor`` is ``slurm`` when SLURM_JOB_ID is set (a batch job, or a local run inside an
+    allocation), else ``local``; the SLURM job id, array task, partition, node and CPUs come
+    from SLURM's environment, ``gpus`` from CUDA_VISIBLE_DEVICES (``-``: not set). Values are
+    shell-quoted where needed, so ``shlex.split`` reads the line back.
+    """
+    import datetime
+    import shlex
+    import socket
+
+    env = os.environ
+    fields = {
+        "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "executor": "slurm" if env.get("SLURM_JOB_ID") else "local",
+    }
+    if env.get("SLURM_JOB_ID"):
+        fields["slurm_job_id"] = env["SLURM_JOB_ID"]
+        if env.get("SLURM_ARRAY_TASK_ID"):
+            fields["slurm_job_id"] = f"{env.get('SLURM_ARRAY_JOB_ID', env['SLURM_JOB_ID'])}_" \
+                                     f"{env['SLURM_ARRAY_TASK_ID']}"
+        for key, var in (("slurm_partition", "SLURM_JOB_PARTITION"),
+                         ("slurm_node", "SLURMD_NODENAME"),
+                         ("slurm_cpus_per_task", "SLURM_CPUS_PER_TASK")):
+            if env.get(var):
+                fields[key] = env[var]
+    fields["gpus"] = env.get("CUDA_VISIBLE_DEVICES") or "-"
+    return f"{JOB_LINE} " + " ".join(f"{k}={shlex.quote(str(v))}" for k, v in fields.items())
+
+
 def redirect_output(log_path: str | os.PathLike, append: bool = False) -> None:
     """Send this process's stdout and stderr, Python's and the C libraries', to a log file.
 
     Rule scripts call this first, so that messages of compiled code (TensorFlow's C++ logs,
     HDF5 warnings) land in the rule's ``log:`` file too, not on the workflow's console.
+    The log starts with :func:`job_header` (host, pid, local or SLURM job id, node, GPUs),
+    so every job's log says which executor ran it; with ``append`` each run adds its own.
     """
     import sys
 
@@ -76,3 +115,4 @@ def redirect_output(log_path: str | os.PathLike, append: bool = False) -> None:
     for fd in (1, 2):
         os.dup2(stream.fileno(), fd)
     sys.stdout = sys.stderr = stream
+    print(job_header(), flush=True)

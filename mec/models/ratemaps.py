@@ -78,7 +78,7 @@ def model_ratemaps(model, cfg, x_edges, y_edges, n_batches: int, seeds: Sequence
     for seed in seeds:
         gen = _eval_generator(model, cfg, int(seed), batch_size)
         from mec.task import prefetch
-        for b in prefetch(lambda i: gen.batch(i, place_targets=False), 0, int(n_batches), workers=2, depth=4):
+        for b in prefetch(lambda i: gen.batch(i, place_targets=False), 0, int(n_batches), depth=4):
             acts = model.activations(b, layers)
             pos = b.positions.reshape(-1, 2).astype(np.float64)
             keep = np.isfinite(pos).all(axis=1)

@@ -188,7 +188,8 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
               units_shown: int = 16,
               max_units_scored: int = 128,
               seed: int = 0,
-              knockout_csvs: Sequence[str | os.PathLike] = ()) -> list[Path]:
+              knockout_csvs: Sequence[str | os.PathLike] = (),
+              log_dir: str | os.PathLike | None = None) -> list[Path]:
     """Write the summary tables and figures.
 
     consistency_csvs: ``results/consistency/{arena}.csv`` paths (at least one).
@@ -211,6 +212,8 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
         the units scored when a layer has more than ``max_units_scored`` units.
     knockout_csvs: ``results/knockouts/{model}.csv`` paths (mec.models.knockouts; may be
         empty: knockouts.csv then has its header only).
+    log_dir: ``results/logs``; if given, ``executors.csv``/``.md`` list which executor ran
+        each job (local or SLURM job id, node; ``mec.summary.executors``).
 
     Returns the list of written figure paths (also in ``figures.csv``).
     """
@@ -261,6 +264,11 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
     notes += _knockout_notes(tables["knockouts"])
     if tables["knockouts"].empty:
         notes.append("- No knockout experiments (config knockouts.models is empty).")
+
+    if log_dir is not None:  # which executor ran each job (mec.summary.executors)
+        from mec.summary.executors import write_executor_table
+
+        notes.append(write_executor_table(log_dir, out_dir))
 
     page = ["# Summary", "", *notes, ""]
     for name in TABLES:

@@ -224,16 +224,21 @@ class TrajectoryGenerator:
             i += 1
 
 
-def prefetch(make: Callable[[int], object], start: int, stop: int, workers: int = 2,
+def prefetch(make: Callable[[int], object], start: int, stop: int, workers: int | None = None,
              depth: int = 8, stats: dict | None = None) -> Iterator[object]:
     """Yield make(start), ..., make(stop - 1) in order while worker threads build the next ones.
 
     numpy releases the GIL in its large array operations, so a few threads keep a GPU fed;
     ``depth`` batches are in flight at most. Deterministic because batch i depends only on i.
+    workers: None means the job's thread budget (``mec.threads.limit_threads``), 2 if unset.
     stats: if a dict, ``stats["wait_s"]`` accumulates the seconds the consumer waited for a
     batch that was not ready yet and ``stats["items"]`` counts the batches (0 s of waiting
     means the data never held the consumer up).
     """
+    if workers is None:
+        from mec.threads import thread_budget
+
+        workers = thread_budget() or 2
     if workers < 1 or depth < 1:
         raise ValueError(f"workers ({workers}) and depth ({depth}) must be >= 1")
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:

@@ -23,6 +23,11 @@ rule train_model:
         gpu=1,
         mem_mb=8000,
         runtime=720,
+    # A job stopped at its wall time (or with its node) resumes from its last checkpoint when
+    # resubmitted, so one retry makes progress; other rules would fail the same way again.
+    # Only the submitting Snakemake retries: inside a cluster job a retry would rerun a
+    # failure in the same allocation and the resubmission would repeat it (4 runs, not 2).
+    retries: 1 if workflow.is_main_process else 0
     conda:
         "../../envs/train.yaml"
     script:

@@ -1,7 +1,9 @@
 """Rule elasticnet_gather: chunk tables of one animal -> results/elasticnet/{arena}/{animal}.csv."""
 from mec.io import redirect_output
+from mec.threads import limit_threads
 
 redirect_output(snakemake.log[0])
+limit_threads(snakemake.threads, where=f"rule {snakemake.rule}")  # BLAS, TF, own pools
 
 from mec.fits.elasticnet import gather_elasticnet
 

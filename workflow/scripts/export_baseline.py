@@ -1,7 +1,9 @@
 """Rule export_baseline: rate maps of a baseline model (no training) on the data's bins."""
 from mec.io import redirect_output
+from mec.threads import limit_threads
 
 redirect_output(snakemake.log[0])
+limit_threads(snakemake.threads, where=f"rule {snakemake.rule}")  # BLAS, TF, own pools
 
 from mec.baselines import export_baseline
 

@@ -3,8 +3,10 @@ import sys
 from pathlib import Path
 
 from mec.io import redirect_output
+from mec.threads import limit_threads
 
 redirect_output(snakemake.log[0])
+limit_threads(snakemake.threads, where=f"rule {snakemake.rule}")  # BLAS, TF, own pools
 
 from mec.models.ratemaps import export_ratemaps
 

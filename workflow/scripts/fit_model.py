@@ -1,7 +1,9 @@
 """Rule fit_model: one model's rate maps fitted to every animal of one arena."""
 from mec.io import redirect_output
+from mec.threads import limit_threads
 
 redirect_output(snakemake.log[0])
+limit_threads(snakemake.threads, where=f"rule {snakemake.rule}")  # BLAS, TF, own pools
 
 from mec.fits.pipeline import fit_model
 

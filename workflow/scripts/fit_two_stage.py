@@ -1,7 +1,9 @@
 """Rule fit_two_stage: place cells mapped through the other animals' MEC, fitted to each animal."""
 from mec.io import redirect_output
+from mec.threads import limit_threads
 
 redirect_output(snakemake.log[0])
+limit_threads(snakemake.threads, where=f"rule {snakemake.rule}")  # BLAS, TF, own pools
 
 from mec.baselines import fit_two_stage
 

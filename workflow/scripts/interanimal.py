@@ -1,7 +1,9 @@
 """Rule interanimal: inter-animal consistency of one arena (the noise ceiling)."""
 from mec.io import redirect_output
+from mec.threads import limit_threads
 
 redirect_output(snakemake.log[0])
+limit_threads(snakemake.threads, where=f"rule {snakemake.rule}")  # BLAS, TF, own pools
 
 from mec.fits.pipeline import interanimal
 

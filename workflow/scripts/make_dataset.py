@@ -1,7 +1,9 @@
 """Rule make_dataset: simulate the embedded MEC dataset, ingest recordings, or import a file."""
 from mec.io import redirect_output
+from mec.threads import limit_threads
 
 redirect_output(snakemake.log[0])
+limit_threads(snakemake.threads, where=f"rule {snakemake.rule}")  # BLAS, TF, own pools
 
 import logging
 import sys

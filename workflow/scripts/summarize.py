@@ -1,7 +1,9 @@
 """Rule summarize: summary tables (CSV + Markdown) and figures over every stage."""
 from mec.io import redirect_output
+from mec.threads import limit_threads
 
 redirect_output(snakemake.log[0])
+limit_threads(snakemake.threads, where=f"rule {snakemake.rule}")  # BLAS, TF, own pools
 
 import logging
 import sys
@@ -29,4 +31,5 @@ summarize(
     figure2_map=snakemake.params.get("figure2_map"),
     # results/knockouts/{model}.csv of config knockouts.models (empty: header-only table)
     knockout_csvs=list(snakemake.input.get("knockouts", [])),
+    log_dir=Path(snakemake.log[0]).parents[1],  # results/logs: executors.csv (who ran each job)
 )

@@ -3,8 +3,10 @@ rerun with nothing left to train rewrites its outputs from them)."""
 from pathlib import Path
 
 from mec.io import redirect_output
+from mec.threads import limit_threads
 
 redirect_output(snakemake.log[0], append=True)  # a resumed run keeps the earlier log
+threads = limit_threads(snakemake.threads, where=f"rule {snakemake.rule}")["threads"]
 
 from mec.models.train import train_model
 
@@ -12,7 +14,7 @@ name = snakemake.wildcards.model
 train_model(
     cfg=dict(snakemake.params.cfg),
     out_dir=Path(snakemake.output.model).parent,
-    workers=max(1, int(snakemake.threads)),
+    workers=threads,  # trajectory prefetch threads: the same budget
     verbose=2,
     restart_on_change=True,  # Snakemake reruns training when the model's training settings changed
     # names for config.json only: not params, so renaming a model's scale never retrains it
