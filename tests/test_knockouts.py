@@ -101,3 +101,33 @@ def test_empty_group_gives_nan_rows_with_a_warning(model_dir):
                                n_batches=1, grid_threshold=10.0, set_size=1)
     assert table.loc[table["group"] == "grid", "decoding_error_cm"].isna().all()
     assert table.loc[table["group"] == "heterogeneous", "decoding_error_cm"].notna().all()
+
+
+def test_thresholds_come_from_the_cell_types_module():
+    """One source for SPEC 5's thresholds (issue 15/16): the knockout defaults are
+    mec.scores.types' constants, not literals."""
+    import inspect
+
+    from mec.scores.types import BORDER_THRESHOLD, GRID_THRESHOLD
+
+    for fn in (knockout_groups, knockout_table):
+        params = inspect.signature(fn).parameters
+        assert params["grid_threshold"].default is GRID_THRESHOLD
+        assert params["border_threshold"].default is BORDER_THRESHOLD
+    src = inspect.getsource(knockout_groups) + inspect.getsource(knockout_table)
+    assert "= 0.3" not in src and "= 0.5" not in src
+
+
+def test_silent_units_are_flat_maps_and_in_no_group():
+    from mec.models.knockouts import silent_units
+
+    rng = np.random.default_rng(1)
+    maps = np.stack([rng.random((20, 20)), np.zeros((20, 20)), np.full((20, 20), 3.0),
+                     np.full((20, 20), np.nan), rng.random((20, 20))], -1)
+    maps[:, :, 4] *= 1e-6                            # weak but alive
+    assert list(silent_units(maps)) == [False, True, True, True, False]
+    g = knockout_groups(maps, heterogeneous="rest")
+    assert list(g["silent"]) == [1, 2, 3]
+    assert set(g["heterogeneous"]) | set(g["grid"]) == {0, 4}
+    with pytest.raises(ValueError, match=r"\(20, 20\)"):
+        silent_units(np.zeros((20, 20)))

@@ -23,7 +23,7 @@ from mec.task import PlaceCells, TrajectoryGenerator, box_from_cfg
 
 __all__ = ["configure_options", "Options", "DEFAULT_MODEL_CFG", "PRESETS", "resolve_model_cfg",
            "place_cells_from_cfg", "generator_from_cfg", "load_trained_model", "TrainedModel",
-           "training_condition"]
+           "training_condition", "recurrent_weight_stats"]
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,11 @@ DEFAULT_MODEL_CFG = {
     "sequence_length": C.SEQUENCE_LENGTH,
     "learning_rate": C.LEARNING_RATE,
     "weight_decay": C.WEIGHT_DECAY,
-    "weight_decay_target": "recurrent",  # recurrent | original_bias (the released code's defect)
+    # original_bias: as released, weight_decay * sum(b**2) on the UGRNN's bias (its code decays
+    # RNN.weights[1]), the recurrent matrix unregularised; recurrent: on the recurrent kernel.
+    # At demo scale "recurrent" drove the recurrent RMS from 0.044 to 8e-4 (a gated input
+    # accumulator, 11.9 cm) where "original_bias" kept 0.19 (4.7 cm); SPEC 2.2, issue 16.
+    "weight_decay_target": "original_bias",
     "untrained": False,
     "seed": 0,
     "mixed_precision": False,  # bfloat16 compute, float32 weights (GPU speed; not in the paper)
@@ -194,9 +198,11 @@ def place_cells_from_cfg(cfg: dict) -> PlaceCells:
 
 def generator_from_cfg(cfg: dict, place_cells: PlaceCells | None = None, box=None, seed: int | None = None,
                        batch_size: int | None = None, sequence_length: int | None = None,
-                       check_cues: bool = True) -> TrajectoryGenerator:
+                       check_cues: bool = True, stream: str = "training") -> TrajectoryGenerator:
     """TrajectoryGenerator of a resolved model config: training box (or ``box``), its cues and
-    reward zone (SPEC 1.3, 1.4), trajectory ``seed`` (default cfg["seed"])."""
+    reward zone (SPEC 1.3, 1.4), trajectory ``seed`` (default cfg["seed"]) in random
+    ``stream`` ("training", or "evaluation" for everything that evaluates a model;
+    mec.task.trajectories)."""
     a = float(cfg["train_arena"])
     box = box or (-a / 2, a / 2, -a / 2, a / 2)
     cue_kwargs = None
@@ -210,7 +216,21 @@ def generator_from_cfg(cfg: dict, place_cells: PlaceCells | None = None, box=Non
                                sequence_length=sequence_length or cfg["sequence_length"],
                                min_x=box[0], max_x=box[1], min_y=box[2], max_y=box[3],
                                cue_kwargs=cue_kwargs, reward_kwargs=reward_kwargs,
-                               seed=cfg["seed"] if seed is None else seed, check_cues=check_cues)
+                               seed=cfg["seed"] if seed is None else seed, check_cues=check_cues,
+                               stream=stream)
+
+
+def recurrent_weight_stats(model) -> dict:
+    """{"recurrent_rms", "recurrent_norm"} of a model's recurrent matrix (the cell's
+    ``recurrent_kernel``; for the UGRNN the released W[d_in:] block, SPEC 2.2): root mean
+    square and Frobenius norm. Near 0 means the network no longer uses its recurrence (what
+    weight decay on the recurrent kernel did at demo scale, issue 16).
+
+    model: a TrainedModel or a Keras model built by mec.models.network.build_model.
+    """
+    km = getattr(model, "keras_model", model)
+    w = np.asarray(km.get_layer("pre_g").cell.recurrent_kernel, dtype=np.float64)
+    return {"recurrent_rms": float(np.sqrt(np.mean(w ** 2))), "recurrent_norm": float(np.linalg.norm(w))}
 
 
 class TrainedModel:
