@@ -1,9 +1,9 @@
 # Summary tables and figures over every stage; every output appears in `snakemake --report`.
 
 SUMMARY_TABLES = ["ceiling", "predictivity", "best_layer", "by_cell_type", "figure2",
-                  "figure2_fraction", "figure2_long", "dimensionality", "knockouts"]
+                  "figure2_fraction", "figure2_long", "dimensionality", "knockouts", "model_health"]
 FIGURE_KINDS = ["data_ratemaps", "unit_gallery", "scatter", "distributions", "training",
-                "dimensionality", "knockouts"]
+                "dimensionality", "knockouts", "model_health"]
 
 
 rule summarize:
