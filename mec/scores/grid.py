@@ -126,7 +126,6 @@ def _sac(m: np.ndarray, min_overlap: int) -> tuple[np.ndarray, np.ndarray]:
     # Cross-correlations sum_x a[x] b[x + d] for every lag d, by FFT: irfft(conj(A) B) on a
     # grid padded past 2n - 1 (no wrap-around); lag d sits at index d mod size.
     size = (fft.next_fast_len(2 * nx - 1, real=True), fft.next_fast_len(2 * ny - 1, real=True))
-    F_ok, F_v, F_vv = (fft.rfft2(a, s=size, axes=(0, 1)) for a in (ok, v, v * v))
     ix = np.arange(-(nx - 1), nx) % size[0]
     iy = np.arange(-(ny - 1), ny) % size[1]
 
@@ -134,10 +133,28 @@ def _sac(m: np.ndarray, min_overlap: int) -> tuple[np.ndarray, np.ndarray]:
         full = fft.irfft2(np.conj(A) * B, s=size, axes=(0, 1))
         return full[ix][:, iy]
 
-    n = np.rint(xcorr(F_ok, F_ok))
-    s1 = xcorr(F_v, F_ok)        # sum of map values at x (where the shifted copy exists)
-    s11 = xcorr(F_vv, F_ok)
+    F_v = fft.rfft2(v, s=size, axes=(0, 1))
     s12 = xcorr(F_v, F_v)
+    if ok.all():
+        # No NaN (model units, fully visited arenas): the pair counts are the overlap of the
+        # box with its shifted copy and the other sums are box sums (prefix sums): no FFT.
+        dx, dy = np.arange(-(nx - 1), nx), np.arange(-(ny - 1), ny)
+        n = ((nx - np.abs(dx))[:, None] * (ny - np.abs(dy))[None, :]).astype(np.float64)[:, :, None]
+        x0, x1 = np.maximum(0, -dx), nx - np.maximum(0, dx)
+        y0, y1 = np.maximum(0, -dy), ny - np.maximum(0, dy)
+
+        def box_sums(a):
+            P = np.zeros((nx + 1, ny + 1, a.shape[2]))
+            P[1:, 1:] = a.cumsum(axis=0).cumsum(axis=1)
+            return (P[x1][:, y1] - P[x0][:, y1] - P[x1][:, y0] + P[x0][:, y0])
+
+        s1 = box_sums(v)         # sum of map values at x (where the shifted copy exists)
+        s11 = box_sums(v * v)
+    else:
+        F_ok, F_vv = (fft.rfft2(a, s=size, axes=(0, 1)) for a in (ok, v * v))
+        n = np.rint(xcorr(F_ok, F_ok))
+        s1 = xcorr(F_v, F_ok)    # sum of map values at x (where the shifted copy exists)
+        s11 = xcorr(F_vv, F_ok)
     # the shifted copy's sums are the same sums at the opposite lag
     s2, s22 = s1[::-1, ::-1], s11[::-1, ::-1]
     with np.errstate(invalid="ignore", divide="ignore"):
