@@ -187,6 +187,21 @@ def test_untrained_and_loader(tmp_path):
         load_trained_model(load_dir=tmp_path, run_ID="missing")
 
 
+def test_demo_preset_equals_the_config_scale():
+    """PRESETS["demo"] and config.yaml scales.demo are the same numbers (one table later,
+    issue 15); resolving the preset keeps only network keys."""
+    import yaml
+
+    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+    assert PRESETS["demo"] == cfg["scales"]["demo"]
+    resolved = resolve_model_cfg(preset="demo")
+    assert resolved["n_units"] == cfg["scales"]["demo"]["n_units"] and "n_eval_batches" not in resolved
+    # the default run pairs the demo model with its untrained twin
+    models = cfg["models"]
+    twin = {k: v for k, v in models["ugrnn_relu_untrained"].items() if k != "untrained"}
+    assert models["ugrnn_relu_untrained"]["untrained"] is True and twin == models["ugrnn_relu"]
+
+
 def test_configure_options_defaults():
     o = configure_options()
     assert (o.Ng, o.Np, o.batch_size, o.sequence_length) == (4096, 512, 200, 20)
