@@ -12,7 +12,9 @@ Missing inputs (documented policy):
 - a listed file that does not exist -> FileNotFoundError naming it;
 - no rate-map files -> the dimensionality table has only the fitted layers (PR NaN) and no
   dimensionality figure is drawn; no knockout tables -> knockouts.csv has its header only
-  and the knockouts figure folder stays empty.
+  and the knockouts figure folder stays empty; model_health.csv (mec.summary.health) has
+  rows only for trained networks with a rate-map file, its untrained columns empty where no
+  untrained twin is configured.
 """
 
 from __future__ import annotations
