@@ -38,6 +38,11 @@ def test_evaluator_matches_evaluate_decoding_error_and_zeroing_all_hurts(model):
     assert ev.error_cm(mask) == pytest.approx(evaluate_decoding_error(model, box, 3, 5, unit_mask=mask), rel=1e-5)
     assert ev.error_cm(None) == pytest.approx(evaluate_decoding_error(model, box, 3, 5), rel=1e-5)
     assert ev.error_cm(np.zeros(32)) > ev.error_cm(None) + 3.0  # cm
+    # in another box both use that evaluation's place cells (redrawn there, as released)
+    small = KnockoutEvaluator(model, n_batches=2, seed=5, box=(-0.25, 0.25, -0.25, 0.25))
+    half = {"box_width": 0.5, "box_height": 0.5}
+    assert small.error_cm(mask) == pytest.approx(evaluate_decoding_error(model, half, 2, 5, unit_mask=mask),
+                                                 rel=1e-5)
     with pytest.raises(ValueError, match="shape"):
         ev.error_cm(np.ones(5))
 

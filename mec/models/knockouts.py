@@ -123,19 +123,23 @@ def knockout_groups(g_maps: np.ndarray, grid_threshold: float = GRID_THRESHOLD,
 class KnockoutEvaluator:
     """Decoding error (cm) of a model on fixed trajectories with units of ``g`` zeroed.
 
-    model: mec.models.utils.TrainedModel; n_batches batches of trajectory ``seed`` in the box
-    ``box`` (min_x, max_x, min_y, max_y) m (default: the training box), plain walks (no
-    reward-zone episodes). ``error_cm(mask)`` with mask (Ng,) (1 keep, 0 zero; None = intact).
+    model: mec.models.utils.TrainedModel; n_batches batches of trajectory ``seed`` (evaluation
+    stream) in the box ``box`` (min_x, max_x, min_y, max_y) m (default: the training box),
+    plain walks (no reward-zone episodes), with the place cells of an evaluation in that box
+    (mec.models.ratemaps.evaluation_place_cells). ``error_cm(mask)`` with mask (Ng,) (1 keep,
+    0 zero; None = intact).
     """
 
     def __init__(self, model, n_batches: int, seed: int, box=None, batch_size: int | None = None):
+        from mec.models.ratemaps import evaluation_place_cells
         from mec.models.utils import generator_from_cfg
 
         if int(n_batches) < 1:
             raise ValueError(f"n_batches must be >= 1, got {n_batches}")
         self.model = model
         cfg = dict(model.cfg, reward_zone=False)
-        gen = generator_from_cfg(cfg, place_cells=model.place_cells, box=box, seed=int(seed),
+        self._pc = model.place_cells if box is None else evaluation_place_cells(model, box)
+        gen = generator_from_cfg(cfg, place_cells=self._pc, box=box, seed=int(seed),
                                  batch_size=batch_size, check_cues=box is None, stream="evaluation")
         self._dc = model.keras_model.get_layer("dc")
         self._g, self._pos = [], []
@@ -157,7 +161,7 @@ class KnockoutEvaluator:
         for g, pos in zip(self._g, self._pos):
             x = g if mask is None else g * mask
             dc = np.asarray(self._dc(x), dtype=np.float32)
-            errs.append(decode_error_cm(self.model, dc, pos))
+            errs.append(decode_error_cm(self.model, dc, pos, self._pc))
         return float(np.mean(errs))
 
 
