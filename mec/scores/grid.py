@@ -92,6 +92,9 @@ MIN_OVERLAP = 20
 MIN_OVERLAP_FRACTION = 0.15
 #: Adaptive rings: outer radii averaged in the running mean (opexebo numGridnessRadii).
 _RUNNING_RADII = 3
+#: Adaptive rings: a ring with fewer defined lags than this is not scored (a correlation
+#: over a handful of lags is noise; the thinnest ring of a 20 x 20 map holds ~20).
+_MIN_RING_LAGS = 10
 
 
 def describe_mode(mode: str = DEFAULT_MODE) -> str:
@@ -355,7 +358,7 @@ def _adaptive_scores(m: np.ndarray):
             vb = sbb / cnt_ - (sb / cnt_) ** 2
             corr[j] = cov / np.sqrt(va * vb)
         n_lags = cnt_ if n_lags is None else np.minimum(n_lags, cnt_)
-    valid = (shells > r0[None, :]) & (shells <= r_max[None, :]) & (n_lags >= 10)
+    valid = (shells > r0[None, :]) & (shells <= r_max[None, :]) & (n_lags >= _MIN_RING_LAGS)
     corr = np.where(valid[None], corr, np.nan)
     r30, r60, r90, r120, r150 = corr
     per_radius = np.minimum(r60, r120) - np.maximum(np.maximum(r30, r90), r150)   # (S, n)
