@@ -38,6 +38,11 @@ def test_evaluator_matches_evaluate_decoding_error_and_zeroing_all_hurts(model):
     assert ev.error_cm(mask) == pytest.approx(evaluate_decoding_error(model, box, 3, 5, unit_mask=mask), rel=1e-5)
     assert ev.error_cm(None) == pytest.approx(evaluate_decoding_error(model, box, 3, 5), rel=1e-5)
     assert ev.error_cm(np.zeros(32)) > ev.error_cm(None) + 3.0  # cm
+    # in another box both use that evaluation's place cells (redrawn there, as released)
+    small = KnockoutEvaluator(model, n_batches=2, seed=5, box=(-0.25, 0.25, -0.25, 0.25))
+    half = {"box_width": 0.5, "box_height": 0.5}
+    assert small.error_cm(mask) == pytest.approx(evaluate_decoding_error(model, half, 2, 5, unit_mask=mask),
+                                                 rel=1e-5)
     with pytest.raises(ValueError, match="shape"):
         ev.error_cm(np.ones(5))
 
@@ -101,3 +106,33 @@ def test_empty_group_gives_nan_rows_with_a_warning(model_dir):
                                n_batches=1, grid_threshold=10.0, set_size=1)
     assert table.loc[table["group"] == "grid", "decoding_error_cm"].isna().all()
     assert table.loc[table["group"] == "heterogeneous", "decoding_error_cm"].notna().all()
+
+
+def test_thresholds_come_from_the_cell_types_module():
+    """One source for SPEC 5's thresholds (issue 15/16): the knockout defaults are
+    mec.scores.types' constants, not literals."""
+    import inspect
+
+    from mec.scores.types import BORDER_THRESHOLD, GRID_THRESHOLD
+
+    for fn in (knockout_groups, knockout_table):
+        params = inspect.signature(fn).parameters
+        assert params["grid_threshold"].default is GRID_THRESHOLD
+        assert params["border_threshold"].default is BORDER_THRESHOLD
+    src = inspect.getsource(knockout_groups) + inspect.getsource(knockout_table)
+    assert "= 0.3" not in src and "= 0.5" not in src
+
+
+def test_silent_units_are_flat_maps_and_in_no_group():
+    from mec.models.knockouts import silent_units
+
+    rng = np.random.default_rng(1)
+    maps = np.stack([rng.random((20, 20)), np.zeros((20, 20)), np.full((20, 20), 3.0),
+                     np.full((20, 20), np.nan), rng.random((20, 20))], -1)
+    maps[:, :, 4] *= 1e-6                            # weak but alive
+    assert list(silent_units(maps)) == [False, True, True, True, False]
+    g = knockout_groups(maps, heterogeneous="rest")
+    assert list(g["silent"]) == [1, 2, 3]
+    assert set(g["heterogeneous"]) | set(g["grid"]) == {0, 4}
+    with pytest.raises(ValueError, match=r"\(20, 20\)"):
+        silent_units(np.zeros((20, 20)))

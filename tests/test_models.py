@@ -85,17 +85,46 @@ def _recurrent_and_bias(model):
 
 
 def test_weight_decay_targets():
-    cfg = resolve_model_cfg(dict(TINY, weight_decay=0.1))
-    m = build_model(cfg)
-    rec, bias = _recurrent_and_bias(m)
-    bias.assign(np.full(bias.shape, 0.5, "float32"))
-    assert len(m.losses) == 1
-    np.testing.assert_allclose(float(m.losses[0]), 0.1 * np.sum(np.asarray(rec) ** 2), rtol=1e-5)
-    m2 = build_model(resolve_model_cfg(dict(TINY, weight_decay=0.1, weight_decay_target="original_bias")))
-    rec2, bias2 = _recurrent_and_bias(m2)
-    bias2.assign(np.full(bias2.shape, 0.5, "float32"))
-    assert len(m2.losses) == 1
-    np.testing.assert_allclose(float(m2.losses[0]), 0.1 * 0.25 * bias2.shape[0], rtol=1e-5)
+    """The released target is the default (issue 16): the penalty is weight_decay * sum(b**2)
+    over the UGRNN's bias (the released code's RNN.weights[1]) and ignores the recurrent
+    matrix; "recurrent" penalises the recurrent kernel instead. Checked against numpy on
+    random weights, and through the training loss Keras minimises."""
+    from mec.models.network import compile_model
+    from mec.models.utils import DEFAULT_MODEL_CFG
+
+    assert DEFAULT_MODEL_CFG["weight_decay_target"] == "original_bias"
+    import yaml
+    schema = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    assert schema["$defs"]["model"]["properties"]["weight_decay_target"]["default"] == "original_bias"
+    rng = np.random.default_rng(0)
+    expected = {}
+    for target in ("original_bias", "recurrent"):
+        m = build_model(resolve_model_cfg(dict(TINY, weight_decay=0.1, weight_decay_target=target)))
+        rec, bias = _recurrent_and_bias(m)
+        rec.assign(rng.normal(size=rec.shape).astype("float32"))
+        bias.assign(rng.normal(size=bias.shape).astype("float32"))
+        b, r = np.asarray(bias, np.float64), np.asarray(rec, np.float64)
+        expected[target] = 0.1 * np.sum(b ** 2) if target == "original_bias" else 0.1 * np.sum(r ** 2)
+        assert len(m.losses) == 1
+        np.testing.assert_allclose(float(m.losses[0]), expected[target], rtol=1e-5)
+        # the penalty Keras adds to the task loss is this term and nothing else
+        pc = PlaceCells(n_cells=32)
+        compile_model(m, resolve_model_cfg(TINY), pc.centres)
+        gen = generator_from_cfg(resolve_model_cfg(TINY))
+        x, y = gen.batch(0, place_targets=False).inputs(), gen.batch(0, place_targets=False).positions
+        from mec.models.network import model_inputs
+        logs = m.evaluate(model_inputs(x), y, verbose=0, return_dict=True)
+        xent = float(m.loss(y, m(model_inputs(x))))
+        np.testing.assert_allclose(logs["loss"], xent + expected[target], rtol=1e-4)
+    assert resolve_model_cfg(TINY)["weight_decay_target"] == "original_bias"
+    # other cells' weights[1] is their recurrent kernel: both targets decay it
+    for target in ("original_bias", "recurrent"):
+        g = build_model(resolve_model_cfg(dict(TINY, architecture="GRU", weight_decay=0.1,
+                                               weight_decay_target=target)))
+        rk = g.get_layer("pre_g").cell.recurrent_kernel
+        np.testing.assert_allclose(float(g.losses[0]), 0.1 * np.sum(np.asarray(rk, np.float64) ** 2), rtol=1e-5)
+    with pytest.raises(ValueError, match="'bias'"):
+        resolve_model_cfg(dict(TINY, weight_decay_target="bias"))
 
 
 _ROUNDTRIP = textwrap.dedent("""
@@ -154,6 +183,21 @@ def test_untrained_and_loader(tmp_path):
     np.testing.assert_allclose(m.g(b), m.activations(b)["g"])
     with pytest.raises(FileNotFoundError):
         load_trained_model(load_dir=tmp_path, run_ID="missing")
+
+
+def test_demo_preset_equals_the_config_scale():
+    """PRESETS["demo"] and config.yaml scales.demo are the same numbers (one table later,
+    issue 15); resolving the preset keeps only network keys."""
+    import yaml
+
+    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+    assert PRESETS["demo"] == cfg["scales"]["demo"]
+    resolved = resolve_model_cfg(preset="demo")
+    assert resolved["n_units"] == cfg["scales"]["demo"]["n_units"] and "n_eval_batches" not in resolved
+    # the default run pairs the demo model with its untrained twin
+    models = cfg["models"]
+    twin = {k: v for k, v in models["ugrnn_relu_untrained"].items() if k != "untrained"}
+    assert models["ugrnn_relu_untrained"]["untrained"] is True and twin == models["ugrnn_relu"]
 
 
 def test_configure_options_defaults():
@@ -240,8 +284,77 @@ def test_export_ratemaps(tmp_path, monkeypatch):
     assert maps["g"].shape == (20, 20, 16) and maps["dc"].shape == (20, 20, 32)
     np.testing.assert_array_equal(xe, e)
     assert attrs["condition"] == "untrained" and int(attrs["n_batches"]) == 3
+    # what was used is recorded: samples, stream, place cells, decoding error, weights
+    assert int(attrs["n_samples"]) == 2 * 3 * 8 * 5
+    assert attrs["trajectory_stream"] == "evaluation" and attrs["place_cells"] == "evaluation_box"
+    assert attrs["weight_decay_target"] == "original_bias" and bool(attrs["untrained"])
+    m0 = load_trained_model(load_dir=tmp_path / "models", run_ID="m")
+    rk = np.asarray(m0.keras_model.get_layer("pre_g").cell.recurrent_kernel, np.float64)
+    assert float(attrs["recurrent_rms"]) == pytest.approx(np.sqrt(np.mean(rk ** 2)), rel=1e-6)
+    assert float(attrs["recurrent_norm"]) == pytest.approx(np.linalg.norm(rk), rel=1e-6)
+    assert 0 < float(attrs["decoding_error_cm"]) < 150
     m = load_trained_model(load_dir=tmp_path / "models", run_ID="m")
     cfg = configure_options(box_width=1.0, box_height=1.0)
     full = evaluate_decoding_error(m, cfg, 2, seed=0)
     assert full == evaluate_decoding_error(m, cfg, 2, seed=0, unit_mask=np.ones(16))
     assert full != evaluate_decoding_error(m, cfg, 2, seed=0, unit_mask=np.zeros(16))
+
+
+def test_evaluation_place_cells_and_stream(tmp_path):
+    """A model evaluated in a box other than its training box gets place cells drawn anew,
+    same seed, in that box (the released code; SPEC 1.2), unless asked to keep the training
+    ones; in its training box it keeps its own. Evaluation walks are never training batches."""
+    from mec.models.ratemaps import (_eval_generator, evaluation_place_cells, model_ratemaps)
+    from mec.ratemaps import make_edges
+
+    train_model(dict(TINY, untrained=True, train_arena=2.2), tmp_path / "m", verbose=0)
+    m = load_trained_model(load_dir=tmp_path, run_ID="m")
+    small = (-0.5, 0.5, -0.5, 0.5)
+    drawn = evaluation_place_cells(m, small)
+    ref = PlaceCells(n_cells=32, min_x=-0.5, max_x=0.5, min_y=-0.5, max_y=0.5)
+    np.testing.assert_allclose(drawn.centres, ref.centres, atol=1e-12)
+    assert evaluation_place_cells(m, small, "training_box") is m.place_cells
+    assert evaluation_place_cells(m, (-1.1, 1.1, -1.1, 1.1)) is m.place_cells
+    # data edges a few mm inside the walls are the training box
+    assert evaluation_place_cells(m, (-1.0999, 1.0998, -1.1, 1.0999)) is m.place_cells
+    with pytest.raises(ValueError, match="'nearest'"):
+        evaluation_place_cells(m, small, "nearest")
+    # the generator feeds the encoder the evaluation place cells' vector of the start
+    gen = _eval_generator(m, {"min_x": -0.5, "max_x": 0.5, "min_y": -0.5, "max_y": 0.5}, seed=0)
+    b = gen.batch(0, place_targets=False)
+    np.testing.assert_allclose(b.init_place, ref.activation(b.init_pos.astype(np.float64)), atol=1e-6)
+    assert gen.stream == "evaluation"
+    train_gen = generator_from_cfg(m.cfg)
+    assert not np.allclose(_eval_generator(m, {"box_width": 2.2}, seed=0).batch(0).init_pos,
+                           train_gen.batch(0).init_pos)
+    # the two choices give different maps in the small box, the same in the training box
+    e = make_edges(-0.5, 0.5)
+    cfg = {"box_width": 1.0, "box_height": 1.0}
+    a, info = model_ratemaps(m, cfg, e, e, 2, [0], layers=("g",), return_info=True)
+    bb = model_ratemaps(m, cfg, e, e, 2, [0], layers=("g",), place_cells="training_box")
+    assert not np.allclose(a["g"], bb["g"], equal_nan=True)
+    assert info["place_cells"] == "evaluation_box" and info["n_samples"] == 2 * 8 * 5
+    E = make_edges(-1.1, 1.1)
+    big = {"box_width": 2.2, "box_height": 2.2}
+    np.testing.assert_array_equal(model_ratemaps(m, big, E, E, 1, [0], layers=("g",))["g"],
+                                  model_ratemaps(m, big, E, E, 1, [0], layers=("g",),
+                                                 place_cells="training_box")["g"])
+
+
+def test_recurrent_weight_stats_and_twin_is_the_initialisation(tmp_path):
+    """The untrained twin (same config, untrained: true) is exactly the trained run's
+    initialisation (epoch_0000), so 'trained vs untrained twin' compares one network before
+    and after training."""
+    from mec.models.utils import load_trained_model, recurrent_weight_stats
+
+    cfg = dict(TINY, epochs=1, steps_per_epoch=2)
+    train_model(cfg, tmp_path / "t", verbose=0, workers=1)
+    train_model(dict(cfg, untrained=True), tmp_path / "u", verbose=0, workers=1)
+    init = load_trained_model(load_dir=tmp_path, run_ID="t", ckpt_file="epoch_0000").keras_model
+    twin = keras.models.load_model(tmp_path / "u" / "model.keras", compile=False)
+    for w0, w1 in zip(init.weights, twin.weights):
+        np.testing.assert_array_equal(np.asarray(w0), np.asarray(w1))
+    stats = recurrent_weight_stats(twin)
+    rk = np.asarray(twin.get_layer("pre_g").cell.recurrent_kernel, np.float64)
+    assert stats == {"recurrent_rms": pytest.approx(np.sqrt(np.mean(rk ** 2))),
+                     "recurrent_norm": pytest.approx(np.linalg.norm(rk))}

@@ -619,16 +619,21 @@ def test_summarize_end_to_end(tmp_path):
     assert ko.set_index("group").loc["grid", "mean_cm"] == pytest.approx(43.5)
     assert "Knockouts of ugrnn_relu: grid - heterogeneous decoding error 10.5" in summary
     assert "| grid-heterogeneous |" in (out / "knockouts.md").read_text()
+    # Model health: the trained network's rows (no untrained twin configured here) and the
+    # scorer named in the summary.
+    health = pd.read_csv(out / "model_health.csv")
+    assert set(health["model"]) == {"ugrnn_relu"} and set(health["arena"]) == {1.0}
+    assert "adaptive rings" in summary and "Model health of ugrnn_relu (untrained twin: none" in summary
 
     index = pd.read_csv(out / "figures.csv")
     assert sorted(index["kind"].unique()) == sorted(figs.FIGURE_KINDS)
     # 1 data gallery, 3 layers, 7 models' scatters, 1 distribution plot, 1 training curve,
-    # 1 dimensionality scatter (arena 1.0), 1 knockout plot.
-    assert len(written) == len(index) == 1 + 3 + 7 + 1 + 1 + 1 + 1
+    # 1 dimensionality scatter (arena 1.0), 1 knockout plot, 1 model-health figure.
+    assert len(written) == len(index) == 1 + 3 + 7 + 1 + 1 + 1 + 1 + 1
     assert [str(p) for p in written] == index["path"].tolist()
     for rel in ("unit_gallery/ugrnn_relu_1.0_g.png", "scatter/ugrnn_relu_1.0.png",
                 "data_ratemaps/1.0.png", "distributions/1.0.png", "training/ugrnn_relu.png",
-                "dimensionality/1.0.png", "knockouts/ugrnn_relu.png"):
+                "dimensionality/1.0.png", "knockouts/ugrnn_relu.png", "model_health/ugrnn_relu.png"):
         assert figdir / rel in written
     for p in written:
         _check_png(p)
@@ -782,3 +787,84 @@ def test_summarize_with_a_word_named_arena_beside_a_numeric_one(tmp_path):
     names = {p.relative_to(figdir).as_posix() for p in written}
     assert {"data_ratemaps/wide.png", "scatter/ugrnn_relu_wide.png", "distributions/wide.png",
             "unit_gallery/ugrnn_relu_wide_g.png", "data_ratemaps/1.0.png"} <= names
+
+
+# ---------------------------------------------------------------------------
+# Model health (mec.summary.health)
+# ---------------------------------------------------------------------------
+def test_untrained_twins():
+    from mec.summary.health import untrained_twins
+
+    base = {"architecture": "UGRNN", "activation": "relu", "seed": 0, "train_arena": 2.2,
+            "n_units": 64, "scale": "demo"}
+    cfgs = {"a": dict(base, name="a"), "a_u": dict(base, name="a_u", untrained=True),
+            "a_u_seed1": dict(base, name="x", untrained=True, seed=1),
+            "b": dict(base, name="b", activation="tanh"),
+            "v": dict(base, baseline="velocity")}
+    assert untrained_twins(cfgs) == {"a": "a_u", "b": None}
+
+
+def test_model_health_table_by_hand(tmp_path):
+    """The table's numbers are those of the rate-map files recomputed here: grid fractions
+    under both scorer forms over live units, flat units counted dead, the decoding error
+    and weight RMS from the files' attributes, the knockout difference from the table."""
+    from mec.ratemaps import save_model_ratemaps
+    from mec.scores import grid_scores
+    from mec.summary.health import HEALTH_COLUMNS, model_health_table
+
+    x, y = np.meshgrid(np.arange(20) + 0.5, np.arange(20) + 0.5, indexing="ij")
+
+    def hexg(spacing, angle):
+        k = 4 * np.pi / (np.sqrt(3) * spacing)
+        return np.maximum(sum(np.cos(k * (np.cos(np.deg2rad(a + angle)) * x + np.sin(np.deg2rad(a + angle)) * y))
+                              for a in (0, 60, 120)), 0)
+
+    rng = np.random.default_rng(0)
+    from scipy.ndimage import gaussian_filter
+    smooth = [gaussian_filter(rng.standard_normal((20, 20)), 1.5) for _ in range(6)]
+    trained = np.stack([hexg(6, 0), hexg(8, 20), hexg(7, 40)] + smooth[:3] + [np.zeros((20, 20))], -1)
+    untrained = np.stack(smooth[3:] + [hexg(6, 10)] + [rng.random((20, 20)) for _ in range(3)], -1)
+    edges = (np.linspace(-0.5, 0.5, 21),) * 2
+    files = {}
+    for name, maps, err, rms in (("net", trained, 5.0, 0.2), ("net_u", untrained, 90.0, 0.04)):
+        files[(name, 1.0)] = save_model_ratemaps(
+            tmp_path / f"{name}_1.0.h5", {"g": maps, "dc": maps[:, :, :2]}, *edges,
+            {"model": name, "decoding_error_cm": err, "recurrent_rms": rms, "recurrent_norm": 10 * rms})
+    cfg = {"architecture": "UGRNN", "activation": "relu", "train_arena": 1.0, "seed": 0}
+    configs = {"net": dict(cfg, name="net"), "net_u": dict(cfg, name="net_u", untrained=True)}
+    ko = pd.DataFrame({"model": ["net"], "group": ["grid-heterogeneous"], "mean_cm": [0.8],
+                       "p_welch": [0.001]})
+    t = model_health_table(configs, files, ko)
+    assert list(t.columns) == HEALTH_COLUMNS
+    t = t.set_index("measure")
+    assert set(t["untrained_twin"]) == {"net_u"} and set(t["arena"]) == {1.0}
+    assert t.loc["dead_g_units", "trained"] == 1 and t.loc["dead_g_units", "untrained"] == 0
+    live = trained[:, :, :6]
+    assert t.loc["grid_fraction_adaptive", "trained"] == pytest.approx(np.mean(grid_scores(live) > 0.3))
+    assert t.loc["grid_fraction_mean_form", "trained"] == pytest.approx(
+        np.mean(grid_scores(live, mode="mean") > 0.3))
+    assert t.loc["grid_fraction_adaptive", "untrained"] == pytest.approx(
+        np.mean(grid_scores(untrained) > 0.3))
+    assert t.loc["grid_fraction_adaptive", "trained"] >= 0.5
+    assert t.loc["decoding_error_cm", "trained"] == 5.0 and t.loc["decoding_error_cm", "untrained"] == 90.0
+    assert t.loc["recurrent_rms", "trained"] == pytest.approx(0.2)
+    assert t.loc["recurrent_norm", "untrained"] == pytest.approx(0.4)
+    k = t.loc["knockout_grid_minus_heterogeneous_cm"]
+    assert k["trained"] == 0.8 and k["p_value"] == 0.001 and bool(k["agrees"])
+    for m in ("decoding_error_cm", "recurrent_rms", "grid_fraction_adaptive",
+              "grid_fraction_mean_form"):
+        assert bool(t.loc[m, "agrees"]), m
+    assert not bool(t.loc["dead_g_units", "agrees"])        # 1 of 7 units is not "few" (< 10 %)
+    assert pd.isna(t.loc["recurrent_norm", "agrees"])        # nothing expected
+    # the wrong direction is called out
+    ko_bad = ko.assign(mean_cm=[-0.3])
+    bad = model_health_table(configs, files, ko_bad).set_index("measure")
+    assert not bool(bad.loc["knockout_grid_minus_heterogeneous_cm", "agrees"])
+    from mec.summary.health import health_notes
+    assert any("against the paper's direction: dead_g_units, knockout_grid_minus_heterogeneous_cm"
+               in line for line in health_notes(bad.reset_index()))
+    # figure: trained above twin, a valid PNG
+    from mec.summary.health import health_figures
+    out = health_figures(configs, files, tmp_path / "figs")
+    assert [(m, a) for m, a, _ in out] == [("net", 1.0)]
+    _check_png(out[0][2])

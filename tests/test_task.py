@@ -83,6 +83,41 @@ def test_determinism_for_a_seed(pc):
         np.testing.assert_array_equal(v, g2.batch(i).velocity)
 
 
+def test_evaluation_stream_is_not_the_training_stream(pc):
+    """Training batch i of seed s is default_rng([s, i]) (unchanged, resumable training); the
+    evaluation stream of the same seed draws other walks (issue 16: rate maps of seed 0 were
+    the training batches)."""
+    from mec.task import STREAMS, batch_rng
+
+    train = TrajectoryGenerator(pc, batch_size=8, sequence_length=6, seed=0)
+    ev = TrajectoryGenerator(pc, batch_size=8, sequence_length=6, seed=0, stream="evaluation")
+    assert train.stream == "training" and set(STREAMS) == {"training", "evaluation"}
+    np.testing.assert_array_equal(batch_rng(0, 3).random(4), np.random.default_rng([0, 3]).random(4))
+    for i in range(5):
+        assert not np.allclose(train.batch(i).init_pos, ev.batch(i).init_pos)
+    # deterministic per (seed, index) in either stream
+    np.testing.assert_array_equal(ev.batch(2).velocity,
+                                  TrajectoryGenerator(pc, batch_size=8, sequence_length=6, seed=0,
+                                                      stream="evaluation").batch(2).velocity)
+    with pytest.raises(ValueError, match="'test'"):
+        TrajectoryGenerator(pc, stream="test")
+
+
+def test_place_cells_redrawn_in_another_box_as_released():
+    """PlaceCells.in_box = the same seed's draws in the new box (SPEC 1.2), for numpy-drawn and
+    hand-set centres alike (an affine map of each axis)."""
+    big = PlaceCells(n_cells=64)                                     # 2.2 m box
+    small = PlaceCells(n_cells=64, min_x=-0.5, max_x=0.5, min_y=-0.5, max_y=0.5)
+    moved = big.in_box(-0.5, 0.5, -0.5, 0.5)
+    np.testing.assert_allclose(moved.centres, small.centres, atol=1e-12)
+    assert moved.box == (-0.5, 0.5, -0.5, 0.5) and moved.seed == big.seed
+    np.testing.assert_array_equal(big.centres, PlaceCells(n_cells=64).centres)   # unchanged
+    shifted = PlaceCells(n_cells=64, min_x=0.0, max_x=2.0, min_y=-1.0, max_y=0.0)
+    np.testing.assert_allclose(big.in_box(0.0, 2.0, -1.0, 0.0).centres, shifted.centres, atol=1e-12)
+    ident = PlaceCells(n_cells=2, identity=True)
+    assert ident.in_box(-0.5, 0.5, -0.5, 0.5) is ident
+
+
 def test_cue_inputs_follow_distance_rule(pc):
     kw = {"cue_extents": C.CUE_EXTENTS, "cue_prob": 0.5}
     gen = TrajectoryGenerator(pc, batch_size=41, sequence_length=12, cue_kwargs=kw, dtype=np.float64)

@@ -53,7 +53,8 @@ def test_dry_run_plans_default_workflow(tmp_path):
     proc = smk("-n", "--cores", "2", "--directory", str(tmp_path), check=True)
     jobs = planned_jobs(proc.stdout + proc.stderr)
     assert jobs.get("make_dataset") == 1
-    assert jobs.get("train_model") == 1
+    assert jobs.get("train_model") == 2         # the demo model and its untrained twin
+    assert jobs.get("export_ratemaps") == 4     # both, in both arenas
     assert jobs.get("summarize") == 1
 
 

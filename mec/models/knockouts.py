@@ -5,20 +5,24 @@ Procedure of :func:`knockout_table`:
 
 1. Rate maps of the ``g`` layer (SPEC 2.1) in the model's TRAINING box (a square of side
    ``train_arena`` centred on 0, 5 cm bins), from ``ratemap_batches`` batches of fresh
-   trajectories of seed ``seed`` (mec.models.ratemaps.model_ratemaps, SPEC 3.1).
-2. Unit types from those maps (SPEC 5): grid = grid score > ``grid_threshold`` (0.3);
-   heterogeneous = neither grid nor border (border score > 0.5, Solstad et al. 2008), as the
-   SPEC 5 type "heterogeneous" (head direction is not assessed for model units: the task's
-   inputs carry no head-direction signal separate from velocity). ``heterogeneous="rest"``
-   counts every non-grid unit instead. Silent units (flat maps, e.g. dead ReLUs; NaN grid
-   score) are in neither group.
+   trajectories of seed ``seed`` in the evaluation stream (mec.models.ratemaps.model_ratemaps,
+   SPEC 3.1; never the training batches).
+2. Unit types from those maps (SPEC 5, thresholds of mec.scores.types): grid = grid score
+   (mec.scores.grid_scores, form ``grid_mode``, default the adaptive rings) >
+   ``grid_threshold`` (GRID_THRESHOLD, 0.3); heterogeneous = neither grid nor border (border
+   score > BORDER_THRESHOLD, 0.5, Solstad et al. 2008), as the SPEC 5 type "heterogeneous"
+   (head direction is not assessed for model units: the task's inputs carry no
+   head-direction signal separate from velocity). ``heterogeneous="rest"`` counts every
+   non-grid unit instead. Silent units (flat maps, e.g. dead ReLUs) are in neither group; a
+   live unit the scorer cannot score (NaN) is not grid.
 3. Set size k = ``set_size`` or half the smaller group's size (at least 1), so that the sets
    of both groups vary between resamples (zeroing a whole group would draw the same set
    every time). For each resample r, k units drawn
    without replacement from each group (``numpy.random.default_rng([seed, r])``, grid set
    first) are zeroed in the g layer (their activity multiplied by 0 before the decoder).
 4. Decoding error (cm; top-3 place-cell decoding, SPEC 1.2) on FIXED evaluation trajectories:
-   ``n_batches`` batches of trajectory seed ``seed + 1`` in the training box, the same for
+   ``n_batches`` batches of trajectory seed ``seed + 1`` (evaluation stream) in the training
+   box, the same for
    every knockout, so differences come from the zeroed units only. The g activity of those
    batches is computed once and every mask is applied to it (the decoder is a Dense layer of
    g), which equals mec.models.ratemaps.evaluate_decoding_error with that ``unit_mask``.
@@ -36,7 +40,10 @@ from typing import Mapping
 
 import numpy as np
 
-__all__ = ["knockout_table", "knockout_groups", "knockout_summary", "run_knockouts",
+from mec.scores.grid import DEFAULT_MODE
+from mec.scores.types import BORDER_THRESHOLD, GRID_THRESHOLD
+
+__all__ = ["silent_units", "knockout_table", "knockout_groups", "knockout_summary", "run_knockouts",
            "KNOCKOUT_COLUMNS", "KnockoutEvaluator", "load_model_dir"]
 
 KNOCKOUT_COLUMNS = ["model", "group", "resample", "n_units_zeroed", "group_size", "decoding_error_cm"]
@@ -59,15 +66,33 @@ def load_model_dir(model_dir: str | os.PathLike):
                               cue_2d_input_kwargs=C.CUE_2D_INPUT_KWARGS if saved.get("cues") else None)
 
 
-def knockout_groups(g_maps: np.ndarray, grid_threshold: float = 0.3, border_threshold: float = 0.5,
-                    heterogeneous: str = "non_grid_non_border", bin_cm: float = 5.0) -> dict:
+def silent_units(maps: np.ndarray) -> np.ndarray:
+    """(n,) bool: units whose rate map is flat (max - min over finite bins <= 1e-9 of the
+    layer's largest absolute activity) or has fewer than 3 finite bins - dead ReLUs and the
+    like. maps: (nx, ny, n)."""
+    maps = np.asarray(maps, dtype=np.float64)
+    if maps.ndim != 3:
+        raise ValueError(f"maps must be (nx, ny, n_units), got shape {maps.shape}")
+    finite = np.isfinite(maps)
+    hi = np.where(finite, maps, -np.inf).max(axis=(0, 1))
+    lo = np.where(finite, maps, np.inf).min(axis=(0, 1))
+    scale = np.nanmax(np.abs(np.where(finite, maps, np.nan))) if finite.any() else 0.0
+    with np.errstate(invalid="ignore"):
+        flat = ~(hi - lo > 1e-9 * max(scale, 1e-30))
+    return flat | (finite.sum(axis=(0, 1)) < 3)
+
+
+def knockout_groups(g_maps: np.ndarray, grid_threshold: float = GRID_THRESHOLD,
+                    border_threshold: float = BORDER_THRESHOLD,
+                    heterogeneous: str = "non_grid_non_border", bin_cm: float = 5.0,
+                    grid_mode: str = DEFAULT_MODE) -> dict:
     """Unit groups of a layer from its rate maps (SPEC 5).
 
     g_maps: (nx, ny, Ng). Returns {"grid": int array, "heterogeneous": int array, "silent":
-    int array, "grid_score": (Ng,), "border_score": (Ng,) or None}. grid: score >
-    grid_threshold; silent: NaN grid score (flat or empty maps), in no group; heterogeneous:
-    the other units, minus border units (score > border_threshold) unless
-    ``heterogeneous="rest"``.
+    int array, "grid_score": (Ng,), "border_score": (Ng,) or None}. grid: score (form
+    ``grid_mode`` of mec.scores.grid_scores) > grid_threshold; silent: flat maps
+    (:func:`silent_units`), in no group; heterogeneous: the other units, minus border units
+    (score > border_threshold) unless ``heterogeneous="rest"``.
     """
     from mec.scores import border_scores, grid_scores
 
@@ -76,10 +101,10 @@ def knockout_groups(g_maps: np.ndarray, grid_threshold: float = 0.3, border_thre
     g_maps = np.asarray(g_maps, dtype=np.float64)
     if g_maps.ndim != 3:
         raise ValueError(f"g_maps must be (nx, ny, Ng), got shape {g_maps.shape}")
-    gs = grid_scores(g_maps)
-    # silent units (flat or empty maps: NaN grid score, e.g. dead ReLUs) belong to no group:
-    # zeroing them cannot change the output, which would flatter the heterogeneous group
-    silent = ~np.isfinite(gs)
+    gs = grid_scores(g_maps, mode=grid_mode)
+    # silent units (flat or empty maps, e.g. dead ReLUs) belong to no group: zeroing them
+    # cannot change the output, which would flatter the heterogeneous group
+    silent = silent_units(g_maps)
     with np.errstate(invalid="ignore"):
         is_grid = gs > float(grid_threshold)
     bs = None
@@ -98,20 +123,24 @@ def knockout_groups(g_maps: np.ndarray, grid_threshold: float = 0.3, border_thre
 class KnockoutEvaluator:
     """Decoding error (cm) of a model on fixed trajectories with units of ``g`` zeroed.
 
-    model: mec.models.utils.TrainedModel; n_batches batches of trajectory ``seed`` in the box
-    ``box`` (min_x, max_x, min_y, max_y) m (default: the training box), plain walks (no
-    reward-zone episodes). ``error_cm(mask)`` with mask (Ng,) (1 keep, 0 zero; None = intact).
+    model: mec.models.utils.TrainedModel; n_batches batches of trajectory ``seed`` (evaluation
+    stream) in the box ``box`` (min_x, max_x, min_y, max_y) m (default: the training box),
+    plain walks (no reward-zone episodes), with the place cells of an evaluation in that box
+    (mec.models.ratemaps.evaluation_place_cells). ``error_cm(mask)`` with mask (Ng,) (1 keep,
+    0 zero; None = intact).
     """
 
     def __init__(self, model, n_batches: int, seed: int, box=None, batch_size: int | None = None):
+        from mec.models.ratemaps import evaluation_place_cells
         from mec.models.utils import generator_from_cfg
 
         if int(n_batches) < 1:
             raise ValueError(f"n_batches must be >= 1, got {n_batches}")
         self.model = model
         cfg = dict(model.cfg, reward_zone=False)
-        gen = generator_from_cfg(cfg, place_cells=model.place_cells, box=box, seed=int(seed),
-                                 batch_size=batch_size, check_cues=box is None)
+        self._pc = model.place_cells if box is None else evaluation_place_cells(model, box)
+        gen = generator_from_cfg(cfg, place_cells=self._pc, box=box, seed=int(seed),
+                                 batch_size=batch_size, check_cues=box is None, stream="evaluation")
         self._dc = model.keras_model.get_layer("dc")
         self._g, self._pos = [], []
         for i in range(int(n_batches)):
@@ -132,15 +161,15 @@ class KnockoutEvaluator:
         for g, pos in zip(self._g, self._pos):
             x = g if mask is None else g * mask
             dc = np.asarray(self._dc(x), dtype=np.float32)
-            errs.append(decode_error_cm(self.model, dc, pos))
+            errs.append(decode_error_cm(self.model, dc, pos, self._pc))
         return float(np.mean(errs))
 
 
 def knockout_table(model_dir: str | os.PathLike, cfg: Mapping | None = None, n_resamples: int = 100,
                    set_size: int | None = None, n_batches: int = 10, seed: int = 0,
-                   grid_threshold: float = 0.3, border_threshold: float = 0.5,
+                   grid_threshold: float = GRID_THRESHOLD, border_threshold: float = BORDER_THRESHOLD,
                    heterogeneous: str = "non_grid_non_border", ratemap_batches: int | None = None,
-                   bin_cm: float = 5.0, model_name: str | None = None):
+                   bin_cm: float = 5.0, model_name: str | None = None, grid_mode: str = DEFAULT_MODE):
     """The in-silico knockout experiment of one trained model (module docstring).
 
     model_dir: results/models/{model} (config.json + model.keras). cfg: the model's config
@@ -170,7 +199,7 @@ def knockout_table(model_dir: str | os.PathLike, cfg: Mapping | None = None, n_r
     rm_batches = int(ratemap_batches or cfg.get("n_eval_batches") or 20)
     g_maps = model_ratemaps(model, {"box_width": a, "box_height": a}, edges, edges,
                             n_batches=rm_batches, seeds=[int(seed)], layers=("g",))["g"]
-    groups = knockout_groups(g_maps, grid_threshold, border_threshold, heterogeneous, bin_cm)
+    groups = knockout_groups(g_maps, grid_threshold, border_threshold, heterogeneous, bin_cm, grid_mode)
     n_grid, n_het = len(groups["grid"]), len(groups["heterogeneous"])
     k = int(set_size) if set_size is not None else max(1, min(n_grid, n_het) // 2)
     print(f"{name}: {n_grid} grid units (score > {grid_threshold}), {n_het} heterogeneous units, "

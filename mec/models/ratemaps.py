@@ -5,6 +5,17 @@ each unit's activity is averaged per spatial bin with the binning rule of
 :func:`mec.ratemaps.bin_activity` (positions outside the edges clipped into the outermost
 bins, unvisited bins NaN), streamed batch by batch so that paper-scale models (4096 units,
 400,000 samples) never hold all activations in memory. Samples of all seeds are pooled.
+
+As the released code evaluates (SPEC 1.2, 3.1):
+
+* trajectories come from the task's *evaluation* random stream (mec.task.STREAMS), never
+  from the batches the model was trained on, whatever the trajectory seed;
+* in a box other than the training box (the Generalization condition) the place cells are
+  drawn anew, with the same seed, inside the evaluation box (``place_cells=
+  "evaluation_box"``, the default; mec.task.PlaceCells.in_box); ``"training_box"`` keeps
+  the training centres. In the training box both are the same cells. The place cells
+  enter through the initial state (the encoder reads the place-cell vector of the start
+  position) and through the decoding of the dc layer.
 """
 
 from __future__ import annotations
@@ -17,9 +28,17 @@ import numpy as np
 from mec.models.utils import TrainedModel, generator_from_cfg
 from mec.task import box_from_cfg
 
-__all__ = ["model_ratemaps", "decode_error_cm", "evaluate_decoding_error"]
+__all__ = ["model_ratemaps", "decode_error_cm", "evaluate_decoding_error", "evaluation_place_cells",
+           "EVAL_PLACE_CELLS", "EVAL_STREAM"]
 
 log = logging.getLogger(__name__)
+
+#: Place cells of an evaluation in another box (module docstring); the first is the default.
+EVAL_PLACE_CELLS = ("evaluation_box", "training_box")
+#: The random stream of every evaluation trajectory (mec.task.STREAMS).
+EVAL_STREAM = "evaluation"
+#: Walls within this fraction of the training box's side count as the training box.
+BOX_TOLERANCE = 0.01
 
 
 def _as_trained(model) -> TrainedModel:
@@ -29,8 +48,31 @@ def _as_trained(model) -> TrainedModel:
                      f"got {type(model).__name__}")
 
 
-def _eval_generator(model: TrainedModel, cfg, seed: int, batch_size=None):
-    """Generator in the evaluation box of cfg with the model's place cells, cues and rewards.
+def evaluation_place_cells(model, box, place_cells: str = EVAL_PLACE_CELLS[0]):
+    """The place cells of an evaluation of ``model`` in ``box`` (min_x, max_x, min_y, max_y) m.
+
+    place_cells: "evaluation_box" (the released code: centres drawn anew, same seed, in the
+    evaluation box) or "training_box" (the model's own centres). A box whose walls lie
+    within ``BOX_TOLERANCE`` (1 %) of the training box's side from the training box's is
+    the training box (data edges come from tracked positions, a few mm inside the walls):
+    the model keeps its own centres there either way.
+    """
+    model = _as_trained(model)
+    if place_cells not in EVAL_PLACE_CELLS:
+        raise ValueError(f"place_cells must be one of {EVAL_PLACE_CELLS}, got {place_cells!r}")
+    pc = model.place_cells
+    box = tuple(float(b) for b in box)
+    side = max(pc.box[1] - pc.box[0], pc.box[3] - pc.box[2])
+    same = np.allclose(pc.box, box, rtol=0, atol=BOX_TOLERANCE * side)
+    if place_cells == "training_box" or same:
+        return pc
+    return pc.in_box(*box)
+
+
+def _eval_generator(model: TrainedModel, cfg, seed: int, batch_size=None,
+                    place_cells: str = EVAL_PLACE_CELLS[0]):
+    """Generator in the evaluation box of cfg (evaluation stream) with the evaluation's place
+    cells (:func:`evaluation_place_cells`), the model's cues and no reward episodes.
 
     Cues keep their training positions; in a smaller box some may lie outside it, which is
     allowed here (distances stay defined) but logged.
@@ -38,33 +80,42 @@ def _eval_generator(model: TrainedModel, cfg, seed: int, batch_size=None):
     box = box_from_cfg(cfg)
     bs = batch_size or (cfg.get("batch_size") if hasattr(cfg, "get") else None) or model.cfg["batch_size"]
     T = (cfg.get("sequence_length") if hasattr(cfg, "get") else None) or model.cfg["sequence_length"]
+    pc = evaluation_place_cells(model, box, place_cells)
     mcfg = dict(model.cfg)
     if mcfg["reward_zone"]:
         # reward episodes are a training manipulation; rate maps use plain walks of the box
         mcfg["reward_zone"] = False
+    kw = dict(place_cells=pc, box=box, seed=seed, batch_size=int(bs), sequence_length=int(T),
+              stream=EVAL_STREAM)
     try:
-        return generator_from_cfg(mcfg, place_cells=model.place_cells, box=box, seed=seed,
-                                  batch_size=int(bs), sequence_length=int(T), check_cues=True)
+        return generator_from_cfg(mcfg, check_cues=True, **kw)
     except ValueError as err:
         if not mcfg["cues"]:
             raise
         log.warning("evaluation box %s: %s; cue distances are still computed", box, err)
-        return generator_from_cfg(mcfg, place_cells=model.place_cells, box=box, seed=seed,
-                                  batch_size=int(bs), sequence_length=int(T), check_cues=False)
+        return generator_from_cfg(mcfg, check_cues=False, **kw)
 
 
 def model_ratemaps(model, cfg, x_edges, y_edges, n_batches: int, seeds: Sequence[int],
-                   batch_size: int | None = None, layers: Sequence[str] = ("pre_g", "g", "dc")) -> dict:
+                   batch_size: int | None = None, layers: Sequence[str] = ("pre_g", "g", "dc"),
+                   place_cells: str = EVAL_PLACE_CELLS[0], return_info: bool = False):
     """Mean activity per bin of every unit of each layer.
 
     model: TrainedModel (load_trained_model).
     cfg: evaluation box, configure_options-style keys (min_x..max_y, or box_width/box_height);
         optional batch_size and sequence_length (default: the model's training values).
     x_edges, y_edges: (nx+1,), (ny+1,) bin edges in metres (the data's).
-    n_batches: batches per seed (SPEC 3.1: 100); seeds: trajectory seeds, pooled.
-    Returns {layer: (nx, ny, n_units) float64}, NaN in unvisited bins.
+    n_batches: batches per seed (SPEC 3.1: 100 of 200 x 20 = 400,000 samples); seeds:
+        trajectory seeds of the evaluation stream, pooled.
+    place_cells: "evaluation_box" (default, as released) or "training_box" (module docstring).
+    Returns {layer: (nx, ny, n_units) float64}, NaN in unvisited bins; with ``return_info``
+    also a dict: n_samples (positions binned), decoding_error_cm (mean over those samples,
+    decoded with the evaluation's place cells, SPEC 1.2), place_cells, stream.
     """
+    from scipy import sparse
+
     from mec.ratemaps import bin_index
+    from mec.task import prefetch
 
     model = _as_trained(model)
     if int(n_batches) < 1 or len(seeds) == 0:
@@ -72,21 +123,26 @@ def model_ratemaps(model, cfg, x_edges, y_edges, n_batches: int, seeds: Sequence
     x_edges, y_edges = np.asarray(x_edges, float), np.asarray(y_edges, float)
     nx, ny = len(x_edges) - 1, len(y_edges) - 1
     layers = tuple(layers)
+    # dc is needed for the decoding error even when its maps are not asked for
+    run_layers = layers if "dc" in layers else layers + ("dc",)
     sums: dict = {}
     counts = np.zeros(nx * ny)
-    from scipy import sparse
+    err_sum, n_samples = 0.0, 0
     for seed in seeds:
-        gen = _eval_generator(model, cfg, int(seed), batch_size)
-        from mec.task import prefetch
+        gen = _eval_generator(model, cfg, int(seed), batch_size, place_cells)
         for b in prefetch(lambda i: gen.batch(i, place_targets=False), 0, int(n_batches), depth=4):
-            acts = model.activations(b, layers)
+            acts = model.activations(b, run_layers)
             pos = b.positions.reshape(-1, 2).astype(np.float64)
             keep = np.isfinite(pos).all(axis=1)
+            pred = gen.place_cells.decode(acts["dc"]).reshape(-1, 2)
+            err_sum += float(np.linalg.norm(pred[keep] - pos[keep], axis=-1).sum())
             idx = bin_index(pos[keep], x_edges, y_edges)
+            n_samples += len(idx)
             onehot = sparse.csr_matrix((np.ones(len(idx)), (idx, np.arange(len(idx)))),
                                        shape=(nx * ny, len(idx)))
             counts += np.bincount(idx, minlength=nx * ny)
-            for name, a in acts.items():
+            for name in layers:
+                a = acts[name]
                 a = a.reshape(-1, a.shape[-1])[keep].astype(np.float64)
                 s = onehot @ a
                 sums[name] = s if name not in sums else sums[name] + s
@@ -96,26 +152,31 @@ def model_ratemaps(model, cfg, x_edges, y_edges, n_batches: int, seeds: Sequence
             m = sums[name] / counts[:, None]
             m[counts == 0] = np.nan
             out[name] = m.reshape(nx, ny, -1)
-    return out
+    if not return_info:
+        return out
+    info = {"n_samples": int(n_samples), "place_cells": place_cells, "stream": EVAL_STREAM,
+            "decoding_error_cm": 100.0 * err_sum / n_samples if n_samples else float("nan")}
+    return out, info
 
 
-def decode_error_cm(model, dc: np.ndarray, positions: np.ndarray) -> float:
+def decode_error_cm(model, dc: np.ndarray, positions: np.ndarray, place_cells=None) -> float:
     """Mean decoding error in cm of dc outputs (batch, T, Np) against positions (batch, T, 2) m
-    (top-3 place-cell decoding, SPEC 1.2; the output itself for the position loss)."""
+    (top-3 place-cell decoding, SPEC 1.2; the output itself for the position loss), with the
+    model's place cells or ``place_cells`` (a mec.task.PlaceCells, e.g. an evaluation's)."""
     model = _as_trained(model)
-    pred = model.place_cells.decode(dc)
+    pc = model.place_cells if place_cells is None else place_cells
+    pred = pc.decode(dc)
     return float(100.0 * np.linalg.norm(pred - np.asarray(positions, float), axis=-1).mean())
 
 
 def evaluate_decoding_error(model, cfg, n_batches: int, seed: int, unit_mask=None,
-                            batch_size: int | None = None) -> float:
-    """Decoding error (cm) on fresh trajectories in the box of cfg.
+                            batch_size: int | None = None,
+                            place_cells: str = EVAL_PLACE_CELLS[0]) -> float:
+    """Decoding error (cm) on fresh trajectories (evaluation stream) in the box of cfg.
 
     unit_mask: optional (Ng,) array; g-layer activity is multiplied by it before the decoder
-    (0 knocks a unit out), e.g. to ablate grid-like units.
+    (0 knocks a unit out), e.g. to ablate grid-like units. place_cells: as model_ratemaps.
     """
-    from mec.models.network import model_inputs
-
     model = _as_trained(model)
     km = model.keras_model
     if unit_mask is not None:
@@ -124,7 +185,7 @@ def evaluate_decoding_error(model, cfg, n_batches: int, seed: int, unit_mask=Non
         if unit_mask.shape != (ng,):
             raise ValueError(f"unit_mask must have shape ({ng},), got {unit_mask.shape}")
     dc_layer = km.get_layer("dc")
-    gen = _eval_generator(model, cfg, int(seed), batch_size)
+    gen = _eval_generator(model, cfg, int(seed), batch_size, place_cells)
     errs = []
     for i in range(int(n_batches)):
         b = gen.batch(i, place_targets=False)
@@ -133,12 +194,12 @@ def evaluate_decoding_error(model, cfg, n_batches: int, seed: int, unit_mask=Non
         else:
             g = model.g(b) * unit_mask
             dc = np.asarray(dc_layer(g), dtype=np.float32)
-        errs.append(decode_error_cm(model, dc, b.positions))
+        errs.append(decode_error_cm(model, dc, b.positions, gen.place_cells))
     return float(np.mean(errs))
 
 
 def export_ratemaps(model_dir, dataset_path, arena: float, n_batches: int, seeds: Sequence[int],
-                    layers: Sequence[str], out_path) -> None:
+                    layers: Sequence[str], out_path, place_cells: str = EVAL_PLACE_CELLS[0]) -> None:
     """Rate maps of a trained model on the bins of a dataset's arena, written with
     :func:`mec.ratemaps.save_model_ratemaps` (SPEC 3.1).
 
@@ -146,16 +207,20 @@ def export_ratemaps(model_dir, dataset_path, arena: float, n_batches: int, seeds
     dataset_path: results/data/{dataset}.h5; its ``edges[arena]`` are the bins, and the
         evaluation box spans them (the data's arena extent, a rectangle where the arena is).
     arena: the arena's name (float key for numeric names); n_batches per seed; seeds:
-        trajectory seeds (pooled).
-    Attributes stored: model, layers, arena, seeds, n_batches, condition (SPEC 2.3), batch_size,
-    sequence_length, mec_version.
+        trajectory seeds of the evaluation stream (pooled); place_cells: "evaluation_box" (as
+        released) or "training_box".
+    Attributes stored: model, layers, arena, seeds, n_batches, n_samples (positions binned),
+    trajectory_stream, place_cells, decoding_error_cm (on the same samples), condition
+    (SPEC 2.3), untrained, train_arena, weight_decay_target, recurrent_rms and
+    recurrent_norm (mec.models.utils.recurrent_weight_stats), batch_size, sequence_length,
+    mec_version.
     """
     from pathlib import Path
 
     import mec
     from mec.data import Dataset, load_dataset
     from mec.data.arenas import arena_geometry, arena_id
-    from mec.models.utils import load_trained_model, training_condition
+    from mec.models.utils import load_trained_model, recurrent_weight_stats, training_condition
     from mec.ratemaps import save_model_ratemaps
 
     model_dir = Path(model_dir)
@@ -173,10 +238,19 @@ def export_ratemaps(model_dir, dataset_path, arena: float, n_batches: int, seeds
     cfg = {"min_x": float(x_edges[0]), "max_x": float(x_edges[-1]),
            "min_y": float(y_edges[0]), "max_y": float(y_edges[-1])}
     print(f"model {model_dir.name}: {model}; box {cfg}; {len(x_edges) - 1} x {len(y_edges) - 1} bins", flush=True)
-    maps = model_ratemaps(model, cfg, x_edges, y_edges, n_batches=n_batches, seeds=seeds, layers=layers)
+    maps, info = model_ratemaps(model, cfg, x_edges, y_edges, n_batches=n_batches, seeds=seeds,
+                                layers=layers, place_cells=place_cells, return_info=True)
+    print(f"{info['n_samples']} samples ({len(seeds)} seed(s) x {n_batches} batches of "
+          f"{model.cfg['batch_size']} x {model.cfg['sequence_length']}); decoding error "
+          f"{info['decoding_error_cm']:.2f} cm; place cells: {place_cells}", flush=True)
     attrs = {"model": model_dir.name, "layers": list(layers), "arena": arena,
              "seeds": np.asarray(list(seeds), dtype=np.int64), "n_batches": int(n_batches),
-             "condition": training_condition(model.cfg, eval_side),
+             "n_samples": int(info["n_samples"]), "trajectory_stream": info["stream"],
+             "place_cells": place_cells, "decoding_error_cm": float(info["decoding_error_cm"]),
+             "condition": training_condition(model.cfg, eval_side), "untrained": bool(model.cfg["untrained"]),
+             "train_arena": float(model.cfg["train_arena"]),
+             "weight_decay_target": str(model.cfg["weight_decay_target"]),
+             **recurrent_weight_stats(model),
              "batch_size": int(model.cfg["batch_size"]), "sequence_length": int(model.cfg["sequence_length"]),
              "mec_version": getattr(mec, "__version__", "unknown")}
     save_model_ratemaps(out_path, maps, x_edges, y_edges, attrs)

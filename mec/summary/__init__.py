@@ -12,7 +12,9 @@ Missing inputs (documented policy):
 - a listed file that does not exist -> FileNotFoundError naming it;
 - no rate-map files -> the dimensionality table has only the fitted layers (PR NaN) and no
   dimensionality figure is drawn; no knockout tables -> knockouts.csv has its header only
-  and the knockouts figure folder stays empty.
+  and the knockouts figure folder stays empty; model_health.csv (mec.summary.health) has
+  rows only for trained networks with a rate-map file, its untrained columns empty where no
+  untrained twin is configured.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Iterable, Mapping, Sequence
 import pandas as pd
 
 from mec.data.arenas import arena_id, arena_label, arena_sort_key
+from mec.summary import health
 from mec.summary.tables import (
     CEILING_SOURCES,
     CONDITIONS,
@@ -72,7 +75,7 @@ __all__ = [
 #: Tables written by ``summarize`` to ``out_dir``, each as ``{name}.csv`` and ``{name}.md``;
 #: ``summary.md`` (all of them on one page) and ``figures.csv`` (the figure index) come too.
 TABLES = ("ceiling", "predictivity", "best_layer", "by_cell_type", "figure2",
-          "figure2_fraction", "figure2_long", "dimensionality", "knockouts")
+          "figure2_fraction", "figure2_long", "dimensionality", "knockouts", "model_health")
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +91,8 @@ _TITLES = {
                       "beside its predictivity (Figure 2 map; Schaeffer et al., SPEC 6)",
     "knockouts": "In-silico knockouts: decoding error (cm) with sets of grid vs heterogeneous "
                  "units zeroed",
+    "model_health": "Model health: each trained network beside its untrained twin and the "
+                    "paper's direction (mec.summary.health)",
 }
 
 
@@ -248,6 +253,7 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
     correlation = dimensionality_correlation(tables["dimensionality"])
     knockouts = load_knockouts(knockout_csvs)
     tables["knockouts"] = knockouts_table(knockouts)
+    tables["model_health"] = health.model_health_table(model_configs, ratemap_files, tables["knockouts"])
 
     notes = [
         f"- Ceiling source: {CEILING_SOURCES[0]} where present, else {CEILING_SOURCES[1]}; "
@@ -264,6 +270,7 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
     notes += _knockout_notes(tables["knockouts"])
     if tables["knockouts"].empty:
         notes.append("- No knockout experiments (config knockouts.models is empty).")
+    notes += health.health_notes(tables["model_health"])
 
     if log_dir is not None:  # which executor ran each job (mec.summary.executors)
         from mec.summary.executors import write_executor_table
@@ -346,6 +353,9 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
         out = figs.figure_path(figure_dir, "knockouts", model=model)
         figs.knockout_plot(knockouts[knockouts["model"] == model], out, tables["knockouts"])
         add("knockouts", out, model)
+
+    for model, arena, out in health.health_figures(model_configs, ratemap_files, figure_dir):
+        add("model_health", out, model, float(arena))
 
     write_csv(pd.DataFrame(index, columns=["kind", "model", "arena", "layer", "path", "caption"]),
               out_dir / "figures.csv")

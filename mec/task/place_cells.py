@@ -101,6 +101,30 @@ class PlaceCells:
         idx = np.argpartition(-activation, kth=min(k, self.n_cells) - 1, axis=-1)[..., :k]
         return self.centres[idx].mean(axis=-2)
 
+    def in_box(self, min_x: float, max_x: float, min_y: float, max_y: float) -> "PlaceCells":
+        """The same place cells with their centres drawn anew, same seed, in another box.
+
+        What the released code does for a model evaluated in a box other than its training
+        box (SPEC 1.2, the Generalization condition): it builds the place cells from the
+        evaluation config, so the same uniform draws land in the new box. A uniform draw is
+        ``lo + (hi - lo) * u`` (numpy's ``Generator.uniform`` and TensorFlow's
+        ``random.uniform`` alike), so the new centres are the old ones mapped affinely from
+        this box onto the new one - which also holds for centres set by hand (e.g. the
+        released models' TensorFlow-drawn ones). The position-loss identity "cells" have no
+        centres and are returned unchanged.
+        """
+        if self.identity:
+            return self
+        new = PlaceCells(n_cells=self.n_cells, sigma=self.sigma, surround_scale=self.surround_scale,
+                         dog=self.dog, min_x=min_x, max_x=max_x, min_y=min_y, max_y=max_y,
+                         seed=self.seed)
+        lo = np.array([self.box[0], self.box[2]])
+        span = np.array([self.box[1] - self.box[0], self.box[3] - self.box[2]])
+        new_lo = np.array([new.box[0], new.box[2]])
+        new_span = np.array([new.box[1] - new.box[0], new.box[3] - new.box[2]])
+        new.centres = new_lo + (self.centres - lo) / span * new_span
+        return new
+
     def config(self) -> dict:
         """JSON-able description (enough to rebuild identical place cells)."""
         min_x, max_x, min_y, max_y = self.box

@@ -4,6 +4,13 @@ Pure numpy, vectorised over the batch (the only Python loop is over time steps).
 number comes from an explicit ``numpy.random.Generator``; batch ``i`` of a generator with seed
 ``s`` is drawn from ``np.random.default_rng([s, i])``, so any batch can be regenerated on its
 own (which makes training resumable and prefetching in worker threads deterministic).
+
+Two random streams (``TrajectoryGenerator(stream=...)``, :data:`STREAMS`): ``"training"``
+draws batch ``i`` from ``SeedSequence([s, i])`` (= ``default_rng([s, i])``), and
+``"evaluation"`` from ``SeedSequence([s, i], spawn_key=(1,))``, numpy's mechanism for
+independent child streams. Rate maps, decoding errors and knockouts use the evaluation
+stream, so a model is never evaluated on the very batches it was trained on (before this,
+trajectory seed 0 in the training box reproduced training batch ``i`` exactly).
 """
 
 from __future__ import annotations
@@ -22,7 +29,19 @@ from mec.task.cues import check_cues as check_cue_extents, cue_inputs
 from mec.task.place_cells import PlaceCells
 from mec.task.reward import check_reward_zone, reward_zone_walk
 
-__all__ = ["random_walk", "walk_inputs", "TaskBatch", "TrajectoryGenerator", "prefetch", "box_from_cfg"]
+__all__ = ["random_walk", "walk_inputs", "TaskBatch", "TrajectoryGenerator", "prefetch", "box_from_cfg",
+           "STREAMS", "batch_rng"]
+
+#: Random streams of the task: name -> SeedSequence spawn key (module docstring).
+STREAMS = {"training": (), "evaluation": (1,)}
+
+
+def batch_rng(seed: int, index: int, stream: str = "training") -> np.random.Generator:
+    """The Generator of batch ``index`` of trajectory ``seed`` in ``stream`` (:data:`STREAMS`)."""
+    if stream not in STREAMS:
+        raise ValueError(f"stream must be one of {sorted(STREAMS)}, got {stream!r}")
+    return np.random.default_rng(np.random.SeedSequence([int(seed), int(index)],
+                                                        spawn_key=STREAMS[stream]))
 
 
 def _avoid_wall(pos: np.ndarray, hd: np.ndarray, min_x, max_x, min_y, max_y, border_region):
@@ -136,7 +155,9 @@ class TrajectoryGenerator:
     min_x, max_x, min_y, max_y: the box of the walk, metres.
     cue_kwargs: None, or {"cue_extents": [...], "cue_prob": p} (mec.core.constants.CUE_2D_INPUT_KWARGS).
     reward_kwargs: None, or mec.core.constants.REWARD_KWARGS-like dict.
-    seed: base seed; batch i uses np.random.default_rng([seed, i]).
+    seed: base seed; batch i uses np.random.default_rng([seed, i]) in the training stream.
+    stream: "training" (the optimiser's batches) or "evaluation" (rate maps, decoding errors,
+        knockouts): independent draws for the same seed (:func:`batch_rng`).
     check_cues: refuse cues outside the box or overlapping (SPEC 1.3). Evaluation in a smaller
         box than the training box may switch this off; distances stay well defined.
     dtype: dtype of the float arrays handed out (float32 for training).
@@ -147,13 +168,16 @@ class TrajectoryGenerator:
                  max_x: float = C.BOX_WIDTH / 2, min_y: float = -C.BOX_HEIGHT / 2,
                  max_y: float = C.BOX_HEIGHT / 2, cue_kwargs: dict | None = None,
                  reward_kwargs: dict | None = None, seed: int = 0, check_cues: bool = True,
-                 dtype=np.float32):
+                 dtype=np.float32, stream: str = "training"):
         if batch_size < 1 or sequence_length < 1:
             raise ValueError(f"batch_size ({batch_size}) and sequence_length ({sequence_length}) must be >= 1")
         if not (max_x > min_x and max_y > min_y):
             raise ValueError(f"empty box x[{min_x}, {max_x}] y[{min_y}, {max_y}]")
         if int(seed) < 0:
             raise ValueError(f"seed must be >= 0, got {seed}")
+        if stream not in STREAMS:
+            raise ValueError(f"stream must be one of {sorted(STREAMS)}, got {stream!r}")
+        self.stream = stream
         self.place_cells = place_cells
         self.batch_size = int(batch_size)
         self.sequence_length = int(sequence_length)
@@ -179,8 +203,9 @@ class TrajectoryGenerator:
         return 0 if self.cue_kwargs is None else len(self.cue_kwargs["cue_extents"])
 
     def batch(self, index: int, place_targets: bool = True) -> TaskBatch:
-        """Batch number ``index`` (any non-negative int), drawn from default_rng([seed, index])."""
-        rng = np.random.default_rng([self.seed, int(index)])
+        """Batch number ``index`` (any non-negative int), drawn from
+        :func:`batch_rng` (seed, index, stream)."""
+        rng = batch_rng(self.seed, index, self.stream)
         B, T = self.batch_size, self.sequence_length
         position, head_dir, disp = random_walk(rng, B, T, *self.box)
         # SPEC 1.1: the network starts at position[1]; inputs are steps 1..T; targets 2..T+1

@@ -47,6 +47,7 @@ rule export_ratemaps:
         n_batches=lambda wc: model_cfg(wc.model)["n_eval_batches"],
         seeds=config["ratemaps"]["seeds"],
         layers=config["ratemaps"]["layers"],
+        place_cells=config["ratemaps"]["place_cells"],
     log:
         f"{RESULTS}/logs/export_ratemaps/{{model}}_{{arena}}.log",
     benchmark:

@@ -2,9 +2,9 @@
 
 SUMMARY_TABLES = ["ceiling", "predictivity", "best_layer", "by_cell_type", "figure2",
                   "figure2_fraction", "figure2_long", "dimensionality", "knockouts",
-                  "executors"]
+                  "model_health", "executors"]
 FIGURE_KINDS = ["data_ratemaps", "unit_gallery", "scatter", "distributions", "training",
-                "dimensionality", "knockouts"]
+                "dimensionality", "knockouts", "model_health"]
 
 
 rule summarize:

@@ -17,5 +17,6 @@ export_ratemaps(
     n_batches=int(snakemake.params.n_batches),
     seeds=list(snakemake.params.seeds),
     layers=list(snakemake.params.layers),
+    place_cells=snakemake.params.place_cells,
     out_path=snakemake.output.ratemaps,
 )
