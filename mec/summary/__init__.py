@@ -9,6 +9,8 @@ Missing inputs (documented policy):
   tables and figures are written, the model tables are written with their header only and
   summary.md says so, so the rule's declared outputs always exist;
 - a model without a config entry -> its condition is "unknown" (it still gets its numbers);
+- no floor tables (results/floors/{arena}.csv) -> floors and normalized scores are NaN and
+  floors.csv has its header only;
 - a listed file that does not exist -> FileNotFoundError naming it;
 - no rate-map files -> the dimensionality table has only the fitted layers (PR NaN) and no
   dimensionality figure is drawn; no knockout tables -> knockouts.csv has its header only
@@ -38,6 +40,7 @@ from mec.summary.tables import (
     dimensionality_table,
     figure2_long_table,
     figure2_table,
+    floors_table,
     knockouts_table,
     load_knockouts,
     load_scores,
@@ -70,13 +73,15 @@ __all__ = [
 
 #: Tables written by ``summarize`` to ``out_dir``, each as ``{name}.csv`` and ``{name}.md``;
 #: ``summary.md`` (all of them on one page) and ``figures.csv`` (the figure index) come too.
-TABLES = ("ceiling", "predictivity", "best_layer", "by_cell_type", "figure2",
-          "figure2_fraction", "figure2_long", "dimensionality", "knockouts")
+TABLES = ("headline", "ceiling", "floors", "predictivity", "best_layer", "by_cell_type",
+          "figure2", "figure2_fraction", "figure2_long", "dimensionality", "knockouts")
 
 log = logging.getLogger(__name__)
 
 _TITLES = {
-    "ceiling": "Noise ceiling (median inter-animal consistency, SPEC 4.3)",
+    "headline": "Headline: scores between floor and ceiling, per arena and setting",
+    "ceiling": "Noise ceiling (median inter-animal consistency, SPEC 4.3) and noise floor",
+    "floors": "Noise floors: median score of each tuning-free control (mec.fits.floors)",
     "predictivity": "Model predictivity per layer (median over cells, SPEC 4.5)",
     "best_layer": "Best layer per model, arena and map",
     "by_cell_type": "Per cell type (grid / border / heterogeneous / other, SPEC 5)",
@@ -184,7 +189,8 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
               units_shown: int = 16,
               max_units_scored: int = 128,
               seed: int = 0,
-              knockout_csvs: Sequence[str | os.PathLike] = ()) -> list[Path]:
+              knockout_csvs: Sequence[str | os.PathLike] = (),
+              floor_csvs: Sequence[str | os.PathLike] = ()) -> list[Path]:
     """Write the summary tables and figures.
 
     consistency_csvs: ``results/consistency/{arena}.csv`` paths (at least one).
@@ -207,6 +213,9 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
         the units scored when a layer has more than ``max_units_scored`` units.
     knockout_csvs: ``results/knockouts/{model}.csv`` paths (mec.models.knockouts; may be
         empty: knockouts.csv then has its header only).
+    floor_csvs: ``results/floors/{arena}.csv`` paths (mec.fits.floors; may be empty: floors
+        and normalized scores are then NaN). The headline (mec.summary.headline) opens
+        summary.md; the per-cell figures show the paper setting.
 
     Returns the list of written figure paths (also in ``figures.csv``).
     """
@@ -222,16 +231,18 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
 
     consistency = load_scores(consistency_csvs, "consistency")
     fits = load_scores(fit_csvs, "fit")
+    floors = load_scores(floor_csvs, "floor")
     if fits.empty:
         f2_map = None
     else:
         f2_map = choose_map(fits["map"].unique(), figure2_map)
 
     tables: dict[str, pd.DataFrame] = {}
-    tables["ceiling"] = ceiling_table(consistency)
+    tables["ceiling"] = ceiling_table(consistency, floors)
+    tables["floors"] = floors_table(floors)
     tables["predictivity"] = predictivity_table(fits, tables["ceiling"], model_configs)
     tables["best_layer"] = best_layer_table(tables["predictivity"])
-    tables["by_cell_type"] = by_cell_type_table(consistency, fits, tables["best_layer"])
+    tables["by_cell_type"] = by_cell_type_table(consistency, fits, tables["best_layer"], floors)
     tables["figure2_long"] = figure2_long_table(tables["best_layer"], f2_map)
     tables["figure2"] = figure2_table(tables["figure2_long"], "median")
     tables["figure2_fraction"] = figure2_table(tables["figure2_long"], "fraction_of_ceiling")
@@ -241,6 +252,15 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
     correlation = dimensionality_correlation(tables["dimensionality"])
     knockouts = load_knockouts(knockout_csvs)
     tables["knockouts"] = knockouts_table(knockouts)
+    dataset = None
+    if dataset_path is not None:
+        from mec.data import load_dataset
+
+        dataset = load_dataset(dataset_path)
+    from mec.summary import headline as hl
+
+    tables["headline"] = hl.headline_table(tables["ceiling"], tables["best_layer"],
+                                           hl.reliability_table(dataset))
 
     notes = [
         f"- Ceiling source: {CEILING_SOURCES[0]} where present, else {CEILING_SOURCES[1]}; "
@@ -258,7 +278,8 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
     if tables["knockouts"].empty:
         notes.append("- No knockout experiments (config knockouts.models is empty).")
 
-    page = ["# Summary", "", *notes, ""]
+    en_paper_only = "elasticnet" in set(fits["map"]) and set(fits["setting"]) != {"paper"}
+    page = ["# Summary", "", hl.headline_markdown(tables["headline"], en_paper_only), *notes, ""]
     for name in TABLES:
         df = tables[name]
         write_csv(df, out_dir / f"{name}.csv")
@@ -279,10 +300,11 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
                       "path": str(path), "caption": f"workflow/report/{kind}.rst"})
         log.info("wrote %s", path)
 
-    if dataset_path is not None:
-        from mec.data import load_dataset
-
-        dataset = load_dataset(dataset_path)
+    out = hl.headline_figure(tables["headline"], hl.headline_figure_path(figure_dir))
+    add("headline", out)
+    # The per-cell figures below show the paper setting (the headline has both).
+    consistency, fits = (d[d["setting"] == "paper"] for d in (consistency, fits))
+    if dataset is not None:
         edges_of = getattr(dataset, "edges", {}) or {}
         for arena in sorted(dataset, key=float):
             out = figs.figure_path(figure_dir, "data_ratemaps", arena=arena)
@@ -321,7 +343,9 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
 
     dim = tables["dimensionality"]
     if not dim.empty and f2_map is not None:
-        ref = reference_ceiling(tables["ceiling"]).set_index(["arena", "map"])["ceiling"]
+        ceil = tables["ceiling"]
+        ref = reference_ceiling(ceil[ceil["setting"] == "paper"], ["arena", "map"])
+        ref = ref.set_index(["arena", "map"])["ceiling"]
         for arena in sorted(set(dim["arena"])):
             out = figs.figure_path(figure_dir, "dimensionality", arena=arena)
             ceiling = ref.get((arena, f2_map), float("nan"))
