@@ -32,6 +32,7 @@ from mec.fits.splits import BLOCKS, DEFAULT_BLOCK_K, blocks_split, parse_blocks
 from mec.ratemaps import PAPER, ROBUST, Recipe, RecipeMismatchError, get_recipe, rates_from_counts
 
 __all__ = ["Setting", "PAPER_SETTING", "ROBUST_SETTING", "SETTING_NAMES", "make_settings",
+           "check_fit_settings",
            "resolve_split", "dataset_for", "model_maps_for", "has_counts"]
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,15 @@ def make_settings(train_frac=0.2, robust: bool = True, blocks: Mapping | None = 
         out[ROBUST_SETTING] = Setting(ROBUST_SETTING, ROBUST,
                                       resolve_split(BLOCKS, ROBUST, blocks, "fits.robust"))
     return out
+
+
+def check_fit_settings(fits_config: Mapping) -> dict[str, Setting]:
+    """The settings of a config's ``fits`` section (train_frac, robust, blocks), checked when
+    the workflow is planned: ValueError naming the key for a guard band narrower than the
+    smoothing radius or blocks that are malformed."""
+    return make_settings(train_frac=fits_config.get("train_frac", 0.2),
+                         robust=bool(fits_config.get("robust", True)),
+                         blocks=fits_config.get("blocks"))
 
 
 def has_counts(dataset, arena) -> bool:

@@ -54,7 +54,8 @@ def _eval_generator(model: TrainedModel, cfg, seed: int, batch_size=None):
 
 
 def model_ratemaps(model, cfg, x_edges, y_edges, n_batches: int, seeds: Sequence[int],
-                   batch_size: int | None = None, layers: Sequence[str] = ("pre_g", "g", "dc")) -> dict:
+                   batch_size: int | None = None, layers: Sequence[str] = ("pre_g", "g", "dc"),
+                   return_counts: bool = False):
     """Mean activity per bin of every unit of each layer.
 
     model: TrainedModel (load_trained_model).
@@ -62,7 +63,9 @@ def model_ratemaps(model, cfg, x_edges, y_edges, n_batches: int, seeds: Sequence
         optional batch_size and sequence_length (default: the model's training values).
     x_edges, y_edges: (nx+1,), (ny+1,) bin edges in metres (the data's).
     n_batches: batches per seed (SPEC 3.1: 100); seeds: trajectory seeds, pooled.
-    Returns {layer: (nx, ny, n_units) float64}, NaN in unvisited bins.
+    Returns {layer: (nx, ny, n_units) float64}, NaN in unvisited bins; with
+    ``return_counts`` also the (nx, ny) samples per bin (what recipes that smooth model maps
+    weigh bins by, mec.ratemaps.smooth_model_maps).
     """
     from mec.ratemaps import bin_index
 
@@ -96,7 +99,7 @@ def model_ratemaps(model, cfg, x_edges, y_edges, n_batches: int, seeds: Sequence
             m = sums[name] / counts[:, None]
             m[counts == 0] = np.nan
             out[name] = m.reshape(nx, ny, -1)
-    return out
+    return (out, counts.reshape(nx, ny)) if return_counts else out
 
 
 def decode_error_cm(model, dc: np.ndarray, positions: np.ndarray) -> float:
@@ -167,10 +170,13 @@ def export_ratemaps(model_dir, dataset_path, arena: float, n_batches: int, seeds
     cfg = {"min_x": float(x_edges[0]), "max_x": float(x_edges[-1]),
            "min_y": float(y_edges[0]), "max_y": float(y_edges[-1])}
     print(f"model {model_dir.name}: {model}; box {cfg}; {len(x_edges) - 1} x {len(y_edges) - 1} bins", flush=True)
-    maps = model_ratemaps(model, cfg, x_edges, y_edges, n_batches=n_batches, seeds=seeds, layers=layers)
+    maps, counts = model_ratemaps(model, cfg, x_edges, y_edges, n_batches=n_batches, seeds=seeds,
+                                  layers=layers, return_counts=True)
     attrs = {"model": model_dir.name, "layers": list(layers), "arena": arena,
              "seeds": np.asarray(list(seeds), dtype=np.int64), "n_batches": int(n_batches),
              "condition": training_condition(model.cfg, arena),
              "batch_size": int(model.cfg["batch_size"]), "sequence_length": int(model.cfg["sequence_length"]),
              "mec_version": getattr(mec, "__version__", "unknown")}
-    save_model_ratemaps(out_path, maps, x_edges, y_edges, attrs)
+    # plain bin means (the paper's recipe) plus the samples per bin, from which a fit makes
+    # the maps of other recipes (mec.fits.settings.model_maps_for)
+    save_model_ratemaps(out_path, maps, x_edges, y_edges, attrs, counts=counts)

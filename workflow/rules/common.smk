@@ -4,7 +4,12 @@ import re
 
 from snakemake.utils import validate
 
+from mec.fits.settings import check_fit_settings
+
 validate(config, "../schemas/config.schema.yaml")
+# Fit settings (issue 13): a blocked split whose guard band is narrower than the smoothing
+# radius is refused here, before any job runs.
+check_fit_settings(config["fits"])
 
 RESULTS = "results"
 DATASET = config["dataset"]["name"]
@@ -113,6 +118,11 @@ def fit_targets():
 
 def consistency_targets():
     return expand(f"{RESULTS}/consistency/{{arena}}.csv", arena=ARENAS)
+
+
+def floor_targets():
+    """results/floors/{arena}.csv: one noise-floor table per arena (issue 13)."""
+    return expand(f"{RESULTS}/floors/{{arena}}.csv", arena=ARENAS)
 
 
 def history_targets():

@@ -54,6 +54,8 @@ rule interanimal:
         train_frac=config["fits"]["train_frac"],
         num_splits=config["fits"]["num_splits"],
         split_start_seed=config["fits"]["split_start_seed"],
+        robust=config["fits"]["robust"],
+        blocks=config["fits"]["blocks"],
     log:
         f"{RESULTS}/logs/interanimal/{{arena}}.log",
     benchmark:
@@ -82,6 +84,8 @@ rule fit_model:
         train_frac=config["fits"]["train_frac"],
         num_splits=config["fits"]["num_splits"],
         split_start_seed=config["fits"]["split_start_seed"],
+        robust=config["fits"]["robust"],
+        blocks=config["fits"]["blocks"],
     log:
         f"{RESULTS}/logs/fit_model/{{model}}_{{arena}}.log",
     benchmark:
@@ -91,3 +95,31 @@ rule fit_model:
         "../../envs/analysis.yaml"
     script:
         "../scripts/fit_model.py"
+
+
+rule floors:
+    input:
+        dataset=DATASET_FILE,
+        elasticnet=elasticnet_tables,
+    output:
+        table=f"{RESULTS}/floors/{{arena}}.csv",
+    params:
+        arena=lambda wc: float(wc.arena),
+        maps=fit_maps(),
+        mode=config["fits"]["interanimal_mode"],
+        train_frac=config["fits"]["train_frac"],
+        num_splits=config["fits"]["num_splits"],
+        split_start_seed=config["fits"]["split_start_seed"],
+        robust=config["fits"]["robust"],
+        blocks=config["fits"]["blocks"],
+        controls=config["fits"]["floors"]["controls"],
+        seed=config["fits"]["floors"]["seed"],
+    log:
+        f"{RESULTS}/logs/floors/{{arena}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/floors/{{arena}}.tsv"
+    threads: 1
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/floors.py"

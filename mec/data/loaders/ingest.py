@@ -26,7 +26,11 @@ cell with NaN corners costs those corner bins, never wrong numbers.
 Scores per cell (stored in ``cell_info``): ``grid_score`` (SPEC §5 ring scorer),
 ``border_score`` (Solstad et al. 2008), ``hd_mvl``, ``hd_threshold``, ``hd_p_value``,
 ``hd_significant`` (NaN / False without head direction), plus ``session``, ``n_spikes``,
-``mean_rate_hz`` and ``shape``. ``cell_types`` come from :func:`mec.scores.classify_cells`.
+``mean_rate_hz``, ``shape`` and ``reliability`` (within-animal, odd vs even minutes,
+:func:`mec.ratemaps.split_half_reliability`). ``cell_types`` come from
+:func:`mec.scores.classify_cells`. Each cell's spike counts and its session's time per bin
+(what the recipe saw, :func:`mec.ratemaps.bin_spikes`) and the arena's recipe
+(:data:`mec.ratemaps.PAPER`) are stored too (issue 13: other recipes, noise floors).
 """
 
 from __future__ import annotations
@@ -173,7 +177,7 @@ def build_dataset(sessions: Sequence[Session], cfg: Mapping):
     """The :class:`mec.data.Dataset` (with ``cell_info``) made from ``sessions``; ``cfg``
     as for :func:`ingest_dataset` (``recordings.paths`` is not needed)."""
     from mec.data.contract import Dataset
-    from mec.ratemaps import spikes_to_ratemap
+    from mec.ratemaps import PAPER, bin_spikes, spikes_to_ratemap, split_half_reliability
     from mec.scores import border_score, classify_cells, grid_scores, head_direction_score
 
     opts = _options({**cfg, "recordings": {"paths": "-", **(cfg.get("recordings") or {})}})
@@ -188,6 +192,7 @@ def build_dataset(sessions: Sequence[Session], cfg: Mapping):
         xe, ye = arena_edges(ss, size, opts["bin_cm"], opts["bins_from"])
         ds.edges[size] = (xe, ye)
         ds.arenas[size] = {"size": size, "shape": shapes[size]}
+        ds.recipes[size] = PAPER
         per_animal: dict[str, dict[str, list]] = {}
         for s in ss:
             circle = shapes[size] == "circle" or match_any(s.name, opts["circle_sessions"])
@@ -195,6 +200,12 @@ def build_dataset(sessions: Sequence[Session], cfg: Mapping):
             maps = spikes_to_ratemap(s.positions, s.times, s.spike_times, xe, ye,
                                      speed_range=speed, min_occupancy_s=opts["min_occupancy_s"],
                                      mask=mask)
+            # issue 13: the counts and time per bin behind ``maps`` (spikes_to_ratemap =
+            # rates_from_counts(bin_spikes)) and each cell's within-animal reliability
+            filters = dict(speed_range=speed, min_occupancy_s=opts["min_occupancy_s"])
+            counts, occ = bin_spikes(s.positions, s.times, s.spike_times, xe, ye, **filters)
+            reliability = split_half_reliability(s.positions, s.times, s.spike_times, xe, ye,
+                                                 mask=mask, **filters)
             gs = grid_scores(maps)
             bs = [border_score(maps[:, :, i], bin_cm=opts["bin_cm"],
                                shape="circle" if circle else "square")
@@ -203,7 +214,7 @@ def build_dataset(sessions: Sequence[Session], cfg: Mapping):
             rec = per_animal.setdefault(s.animal, {k: [] for k in (
                 "resp", "cell_ids", "session", "grid_score", "border_score", "hd_mvl",
                 "hd_threshold", "hd_p_value", "hd_significant", "n_spikes", "mean_rate_hz",
-                "shape")})
+                "shape", "reliability", "spike_counts", "occupancy")})
             for i, (cid, st) in enumerate(zip(s.cell_ids, s.spike_times)):
                 if s.head_direction is not None:
                     hd = head_direction_score(s.head_direction, s.times, st, s.positions,
@@ -225,6 +236,9 @@ def build_dataset(sessions: Sequence[Session], cfg: Mapping):
                 rec["n_spikes"].append(len(st))
                 rec["mean_rate_hz"].append(len(st) / duration if duration > 0 else np.nan)
                 rec["shape"].append("circle" if circle else "square")
+                rec["reliability"].append(reliability[i])
+                rec["spike_counts"].append(counts[:, :, i])
+                rec["occupancy"].append(occ)
         ds[size] = {}
         ds.cell_info[size] = {}
         for animal in sorted(per_animal):
@@ -235,13 +249,16 @@ def build_dataset(sessions: Sequence[Session], cfg: Mapping):
             ds[size][animal] = {"resp": np.stack(rec["resp"], axis=-1),
                                 "cell_ids": np.array(rec["cell_ids"], dtype=str),
                                 "cell_types": types}
-            info = {k: np.asarray(v) for k, v in rec.items() if k not in ("resp", "cell_ids")}
+            ds.spike_counts.setdefault(size, {})[animal] = np.stack(rec["spike_counts"], axis=-1)
+            ds.occupancy.setdefault(size, {})[animal] = np.stack(rec["occupancy"], axis=-1)
+            info = {k: np.asarray(v) for k, v in rec.items()
+                    if k not in ("resp", "cell_ids", "spike_counts", "occupancy")}
             info["session"] = info["session"].astype(str)
             info["shape"] = info["shape"].astype(str)
             info["hd_significant"] = info["hd_significant"].astype(bool)
             info["n_spikes"] = info["n_spikes"].astype(np.int64)
             for k in ("grid_score", "border_score", "hd_mvl", "hd_threshold", "hd_p_value",
-                      "mean_rate_hz"):
+                      "mean_rate_hz", "reliability"):
                 info[k] = info[k].astype(float)
             ds.cell_info[size][animal] = info
             log.info("arena %.1f animal %s: %d cells, types %s", size, animal,
