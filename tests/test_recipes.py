@@ -258,3 +258,34 @@ def test_synthetic_dataset_stores_what_its_maps_were_made_from():
         assert np.array_equal(remade, resp, equal_nan=True)
         rel = ds.cell_info[1.0][animal]["reliability"]
         assert rel.shape == (resp.shape[-1],) and np.all((rel <= 1) | np.isnan(rel))
+
+
+def test_ingested_recordings_store_counts_per_session_and_reliability(tmp_path):
+    """Two sessions of one animal (different paths, different time per bin): each cell keeps
+    its own session's occupancy, the file holds one map per session, and the paper's maps are
+    remade from the stored counts bit for bit, the speed filter and minimum occupancy included."""
+    from mec.data.loaders import Session
+    from mec.data.loaders.ingest import build_dataset
+
+    def session(name, seed):
+        t, pos = _walk(seed, seconds=600, half=0.45)
+        rng = np.random.default_rng(seed)
+        spikes = [_spikes_from_rate(rng, t, pos, lambda p: 15.0 * np.exp(
+            -np.sum((p + 0.1) ** 2, 1) / 0.03)), np.sort(rng.uniform(0, t[-1], 200))]
+        return Session(name=name, animal="ratA", times=t, positions=pos,
+                       cell_ids=[f"{name}_c0", f"{name}_c1"], spike_times=spikes)
+
+    cfg = {"source": "generic", "bin_cm": 10.0, "arenas": {"1.0": {"shape": "square"}},
+           "recordings": {"speed_range": [0.0, 2.0], "min_occupancy_s": 0.1}}
+    ds = build_dataset([session("s1", 1), session("s2", 2)], cfg)
+    back = load_dataset(save_dataset(tmp_path / "d.h5", ds))
+    assert back.recipes[1.0] == PAPER
+    occ = back.occupancy[1.0]["ratA"]
+    assert np.array_equal(occ[..., 0], occ[..., 1]) and not np.array_equal(occ[..., 0], occ[..., 2])
+    with h5py.File(tmp_path / "d.h5", "r") as f:
+        assert f["arenas/1.0/animals/ratA/occupancy"].shape[-1] == 2
+    resp = back[1.0]["ratA"]["resp"]
+    assert np.array_equal(rates_from_counts(back.spike_counts[1.0]["ratA"], occ, PAPER), resp)
+    rel = back.cell_info[1.0]["ratA"]["reliability"]
+    assert rel[0] > 0.8 and rel[2] > 0.8             # the place-field cells
+    assert abs(rel[1]) < 0.5 and abs(rel[3]) < 0.5  # the untuned ones

@@ -288,7 +288,8 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
             md += ("\nSpearman correlation between participation ratio and median predictivity "
                    "across models at their best layer:\n\n" + to_markdown(correlation))
         _write_md(f"# {_TITLES[name]}\n\n{md}", out_dir / f"{name}.md")
-        page += [f"## {_TITLES[name]}", "", md]
+        if name != "headline":  # already at the top of the page
+            page += [f"## {_TITLES[name]}", "", md]
         log.info("wrote %s (%d rows) and its .md", out_dir / f"{name}.csv", len(df))
     _write_md("\n".join(page), out_dir / "summary.md")
 

@@ -159,6 +159,9 @@ def headline_markdown(table: pd.DataFrame, elasticnet_note: bool = False) -> str
         "occupancy-normalised smoothing and blocked splits with a guard band; noise scores "
         "about 0. Report the robust setting's normalized scores.",
     ]
+    if show["normalized"].isna().any() and show["ceiling"].notna().any():
+        lines.append("- normalized is left empty where the ceiling is not above the floor: "
+                     "there the setting cannot tell the data from untuned noise.")
     if elasticnet_note:
         lines.append("- The ElasticNet map is fitted in the paper setting only (its "
                      "per-cell grid is the costliest step); see predictivity.csv.")
@@ -172,52 +175,63 @@ def headline_figure_path(figure_dir: str | os.PathLike) -> Path:
 
 
 def headline_figure(table: pd.DataFrame, out_path: str | os.PathLike) -> Path:
-    """One panel per arena: per setting, the band from floor to ceiling and each model's
-    score (dots, labelled with the normalized score)."""
+    """One column of panels per arena. Top: per setting, the band from floor to ceiling and
+    each model's score (dots). Bottom: each model's normalized score per setting (bars; 0 =
+    floor, 1 = ceiling; values beyond [-1, 1.5] are clipped and printed)."""
     from mec.summary.figures import _empty, _figure, _save
 
     arenas = sorted(set(table["arena"].astype(float))) if not table.empty else []
-    fig = _figure(4.2 * max(1, len(arenas)) + 0.4, 4.2)
+    fig = _figure(4.2 * max(1, len(arenas)) + 0.4, 6.6)
     if not arenas:
         fig.suptitle("Headline")
         _empty(fig, "no map fitted in every setting")
         return _save(fig, out_path)
     fig.suptitle(f"Scores between floor and ceiling (map {table['map'].iloc[0]})")
-    axes = fig.subplots(1, len(arenas), squeeze=False)[0]
+    axes = fig.subplots(2, len(arenas), squeeze=False, height_ratios=[3, 2])
     colours = ["tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown", "tab:pink"]
-    for ax, arena in zip(axes, arenas):
+    lo_clip, hi_clip = -1.0, 1.5
+    for col, arena in enumerate(arenas):
+        ax, axn = axes[0, col], axes[1, col]
         t = table[np.abs(table["arena"].astype(float) - arena) < 1e-6]
         settings = _settings_order(t["setting"])
         models = sorted(m for m in set(t["model"]) if m)
+        width = 0.7 / max(1, len(models))
         for x, setting in enumerate(settings):
             s = t[t["setting"] == setting]
             ceil, floor = float(s["ceiling"].iloc[0]), float(s["floor"].iloc[0])
             if np.isfinite(floor):
                 ax.fill_between([x - 0.35, x + 0.35], floor, ceil, color="0.88", lw=0)
                 ax.hlines(floor, x - 0.35, x + 0.35, color="0.3", lw=1.2, ls=":")
-                ax.text(x + 0.37, floor, f"floor {floor:.2f}", fontsize=6, va="center")
+                ax.text(x + 0.37, floor, f"floor {floor:.2f}", fontsize=6, va="top")
             ax.hlines(ceil, x - 0.35, x + 0.35, color="black", lw=1.5)
-            ax.text(x + 0.37, ceil, f"ceiling {ceil:.2f}", fontsize=6, va="center")
+            ax.text(x + 0.37, ceil, f"ceiling {ceil:.2f}", fontsize=6, va="bottom")
             for k, model in enumerate(models):
                 row = s[s["model"] == model]
                 if row.empty or not np.isfinite(float(row["score"].iloc[0])):
                     continue
-                dx = -0.25 + 0.5 * (k + 0.5) / max(1, len(models))
-                y = float(row["score"].iloc[0])
-                nz = float(row["normalized"].iloc[0])
-                ax.plot([x + dx], [y], "o", color=colours[k % len(colours)], ms=5,
+                dx = -0.35 + width * (k + 0.5)
+                colour = colours[k % len(colours)]
+                ax.plot([x + dx], [float(row["score"].iloc[0])], "o", color=colour, ms=5,
                         label=model if x == 0 else None)
+                nz = float(row["normalized"].iloc[0])
                 if np.isfinite(nz):
-                    ax.text(x + dx, y, f" {nz:.2f}", fontsize=6, va="bottom",
-                            color=colours[k % len(colours)])
-        ax.set_xticks(range(len(settings)))
-        ax.set_xticklabels(settings)
-        ax.set_xlim(-0.6, len(settings) - 0.4 + 0.5)
+                    shown = min(max(nz, lo_clip), hi_clip)
+                    axn.bar(x + dx, shown, width=width * 0.9, color=colour)
+                    axn.text(x + dx, shown, f"{nz:.2f}", fontsize=6, ha="center",
+                             va="bottom" if shown >= 0 else "top")
+        for a in (ax, axn):
+            a.set_xticks(range(len(settings)))
+            a.set_xticklabels(settings)
+            a.set_xlim(-0.6, len(settings) - 0.4 + 0.5)
         lo = float(np.nanmin([0.0, *t["floor"].astype(float), *t["score"].astype(float)]))
         ax.set_ylim(lo - 0.05, 1.0)
         ax.axhline(0.0, color="0.6", lw=0.6)
-        ax.set_ylabel("median Pearson r (numbers: normalized)")
+        ax.set_ylabel("median Pearson r")
         ax.set_title(f"arena {arena:.1f} m", fontsize=9)
         if models:
             ax.legend(fontsize=6, loc="upper right")
+        axn.axhline(0.0, color="0.3", lw=1.0, ls=":")
+        axn.axhline(1.0, color="black", lw=1.2)
+        axn.set_ylim(lo_clip - 0.1, hi_clip + 0.1)
+        axn.set_ylabel("normalized (0 floor, 1 ceiling)")
     return _save(fig, out_path)

@@ -8,8 +8,9 @@ from mec.fits.settings import check_fit_settings
 
 validate(config, "../schemas/config.schema.yaml")
 # Fit settings (issue 13): a blocked split whose guard band is narrower than the smoothing
-# radius is refused here, before any job runs.
-check_fit_settings(config["fits"])
+# radius is refused here, before any job runs. Rules that take the paper setting's split as
+# it is (ElasticNet grid, two-stage baseline) get it resolved ("blocks" with fits.blocks).
+PAPER_TRAIN_FRAC = check_fit_settings(config["fits"])["paper"].train_frac
 
 RESULTS = "results"
 DATASET = config["dataset"]["name"]

@@ -10,7 +10,7 @@ rule elasticnet_grid:
         arena=lambda wc: float(wc.arena),
         animal=lambda wc: wc.animal,
         grid=config["elasticnet"]["grid"],
-        train_frac=config["fits"]["train_frac"],
+        train_frac=PAPER_TRAIN_FRAC,
         num_splits=config["fits"]["num_splits"],
         split_start_seed=config["fits"]["split_start_seed"],
         chunk=lambda wc: [int(wc.chunk), config["elasticnet"]["cell_chunks"]],
