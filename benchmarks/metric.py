@@ -12,15 +12,15 @@ are the settings:
 Rows (source -> target):
 
 - ``recorded -> recorded``: the ceiling (results/consistency);
-- ``truth -> truth``: the noise-free ground-truth maps of the simulator (smoothed as model
-  maps in the robust column);
+- ``truth -> truth``: the noise-free ground-truth maps of the simulator on the bins where the
+  recorded maps are defined (smoothed as model maps in the robust column);
 - ``noise -> noise``: Poisson counts with each cell's rate and the animal's time per bin,
   through the recipe, as both source and target - a "ceiling" of pure noise;
 - ``noise -> recorded``: the floor (mec.fits.floors, control "poisson");
 - ``noise, reflect / unsmoothed``: the noise -> noise row with ``mode="reflect"`` smoothing
   and without smoothing (paper column only, as in the issue);
-- ``256 noise maps -> recorded``: 256 smoothed noise maps (rates of the data's cells, the
-  first animal's path) used as a model;
+- ``256 noise maps -> recorded``: 256 noise maps (Poisson counts with the rates of the data's
+  cells and the first animal's path, through the column's recipe) used as a model;
 - ``<model> <layer> -> recorded``: model rate maps, with ``--ratemaps results/ratemaps/
   ugrnn_relu_{arena}.h5`` (``{arena}`` filled in per arena).
 
@@ -113,14 +113,17 @@ def rows_for_arena(dataset, arena, ratemaps: str | None, layers, blocks) -> dict
     if ratemaps:
         path = Path(ratemaps.format(arena=f"{float(arena):.1f}"))
         maps, _, attrs = load_model_ratemaps(path, layers=layers)
-        model = (path.stem, maps, read_sample_counts(path), recipe_from_attrs(attrs))
+        model = (str(attrs.get("model", path.stem)), maps, read_sample_counts(path),
+                 recipe_from_attrs(attrs))
     out = {}
     for col, (recipe, split) in columns.items():
         data = dataset_for(dataset, arena, recipe)[arena]
         recorded = {a: r["resp"] for a, r in data.items()}
         fake = {a: rates_from_counts(c, o, recipe, mask=m) for a, (c, o, m) in noise.items()}
         fake_data = {a: {"resp": fake[a], "cell_ids": data[a]["cell_ids"]} for a in data}
-        truth = {a: smooth_model_maps(dataset.truth[arena][a], None, recipe) for a in data}
+        truth = {a: smooth_model_maps(np.where(np.isfinite(dataset[arena][a]["resp"]),
+                                               dataset.truth[arena][a], np.nan), None, recipe)
+                 for a in data}
         truth_data = {a: {"resp": truth[a], "cell_ids": data[a]["cell_ids"]} for a in data}
         out[("recorded -> recorded", col)] = holdout(data, recorded, split)
         out[("truth -> truth", col)] = holdout(truth_data, truth, split)
@@ -134,9 +137,8 @@ def rows_for_arena(dataset, arena, ratemaps: str | None, layers, blocks) -> dict
             unsm = {a: rates_from_counts(c, o, raw, mask=m) for a, (c, o, m) in noise.items()}
             out[("noise, unsmoothed -> itself", col)] = holdout(
                 {a: {"resp": unsm[a], "cell_ids": data[a]["cell_ids"]} for a in data}, unsm, split)
-        noise256 = smooth_model_maps(noise_model(dataset, arena, PAPER), None, recipe) \
-            if recipe.smooth_model else noise_model(dataset, arena, recipe)
-        out[("256 noise maps -> recorded", col)] = model_fit(data, noise256, split)
+        out[("256 noise maps -> recorded", col)] = model_fit(data, noise_model(dataset, arena,
+                                                                            recipe), split)
         if model is not None:
             name, maps, counts, stored = model
             made = model_maps_for(maps, counts, stored, recipe, where=name)

@@ -198,7 +198,7 @@ def _check_counts(dataset: Dataset, arena, animal, shape, path) -> None:
             raise _fail(path, f"{name} must be finite and >= 0", arena, animal)
 
 
-def _sessions(occ: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def occupancy_sessions(occ: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-cell occupancy (nx, ny, n) -> (distinct maps (nx, ny, k), index (n,))."""
     flat = np.asarray(occ, dtype=np.float64).reshape(-1, occ.shape[-1])
     uniq, index = np.unique(flat, axis=1, return_inverse=True)
@@ -268,7 +268,7 @@ def save_dataset(path: str | os.PathLike, dataset: Mapping, edges: Mapping | Non
                                          compression="gzip", compression_opts=4)
                     counts = ds.spike_counts.get(arena, {}).get(animal)
                     if counts is not None:
-                        occ, index = _sessions(ds.occupancy[arena][animal])
+                        occ, index = occupancy_sessions(ds.occupancy[arena][animal])
                         a.create_dataset("spike_counts", data=np.asarray(counts, np.float64),
                                          compression="gzip", compression_opts=4)
                         a.create_dataset("occupancy", data=occ, compression="gzip",

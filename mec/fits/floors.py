@@ -43,13 +43,6 @@ CONTROLS = ("poisson", "permuted", "rotated")
 DEFAULT_CONTROLS = ("poisson", "permuted")
 
 
-def _sessions(occ: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-cell occupancy (nx, ny, n) -> (distinct maps (nx, ny, k), index (n,))."""
-    flat = occ.reshape(-1, occ.shape[-1])
-    uniq, index = np.unique(flat, axis=1, return_inverse=True)
-    return uniq.reshape(occ.shape[0], occ.shape[1], -1), np.asarray(index).ravel()
-
-
 def control_counts(kind: str, counts: np.ndarray, occupancy: np.ndarray, mask: np.ndarray,
                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Counts, time per bin and mask of one animal's control (module docstring).
@@ -67,7 +60,9 @@ def control_counts(kind: str, counts: np.ndarray, occupancy: np.ndarray, mask: n
             rate = np.where(total > 0, counts.sum(axis=(0, 1)) / total, 0.0)
         return rng.poisson(rate[None, None, :] * occupancy).astype(np.float64), occupancy, mask
     if kind == "permuted":
-        sessions, index = _sessions(occupancy)
+        from mec.data.contract import occupancy_sessions
+
+        sessions, index = occupancy_sessions(occupancy)
         new_c, new_o = counts.copy(), occupancy.copy()
         for k in range(sessions.shape[-1]):
             cells = np.flatnonzero(index == k)
@@ -83,9 +78,12 @@ def control_counts(kind: str, counts: np.ndarray, occupancy: np.ndarray, mask: n
 
 
 def _rng(seed: int, arena, control: str, animal_index: int) -> np.random.Generator:
-    """One generator per (arena, control, animal): keyed like the synthetic data's seeds, so
-    a control does not depend on which other controls or arenas are computed."""
-    key = (int(round(float(arena) * 1000)), CONTROLS.index(control), int(animal_index))
+    """One generator per (arena, control, animal), so a control does not depend on which
+    other controls or arenas are computed. The arena enters by its key's text (CRC-32), which
+    works for sizes (1.0 -> "1.0") and names alike."""
+    import zlib
+
+    key = (zlib.crc32(str(arena).encode()), CONTROLS.index(control), int(animal_index))
     return np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=key))
 
 
