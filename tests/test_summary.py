@@ -265,7 +265,7 @@ def test_figure2_pivot():
     wide = figure2_table(long, "median")
     assert list(wide.columns) == ["arena", "map", "architecture", "activation", "variant",
                                   "untrained", "trained", "generalization", "position_loss",
-                                  "baseline", "ceiling"]
+                                  "baseline", "ceiling", "floor"]
     w = wide.set_index(["architecture", "activation", "variant"])
     assert w.loc[("UGRNN", "relu", "ugrnn_relu"), "trained"] == pytest.approx(0.44)
     assert w.loc[("UGRNN", "relu", "ugrnn_relu_s2"), "trained"] == pytest.approx(0.45)

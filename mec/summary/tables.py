@@ -570,16 +570,19 @@ def figure2_long_table(best_layer: pd.DataFrame, map_name: str | None = None) ->
     """One row per model and arena at its best layer for the Figure 2 map (``choose_map``), in
     the paper's setting:
     arena, map, architecture, activation, variant, condition, model, best_layer, median,
-    fraction_of_ceiling, ceiling. Models that would share a pivot cell (same architecture,
+    fraction_of_ceiling, ceiling, floor, normalized. Models that would share a pivot cell (same architecture,
     activation, variant, condition and arena, e.g. two seeds) get their model name appended
     to ``variant`` so no number is silently averaged away."""
     cols = ["arena", "map", "architecture", "activation", "variant", "condition", "model",
-            "best_layer", "median", "fraction_of_ceiling", "ceiling"]
+            "best_layer", "median", "fraction_of_ceiling", "ceiling", "floor", "normalized"]
     best_layer = _paper_rows(best_layer)
     chosen = choose_map(best_layer["map"], map_name) if not best_layer.empty else None
     if chosen is None:
         return pd.DataFrame(columns=cols)
     df = best_layer[best_layer["map"] == chosen].copy()
+    for c in ("floor", "normalized"):
+        if c not in df.columns:
+            df[c] = np.nan
     cell = ["arena", "architecture", "activation", "variant", "condition"]
     dup = df.duplicated(cell, keep=False)
     df.loc[dup, "variant"] = [f"{v}+{m}" if v else m
@@ -592,23 +595,26 @@ def figure2_table(long: pd.DataFrame, value: str = "median") -> pd.DataFrame:
     """Pivot of ``figure2_long_table``: rows (arena, map, architecture, activation, variant),
     columns the conditions (``CONDITIONS`` in the paper's order, then any other, e.g.
     "baseline"), cells ``value`` ("median" or "fraction_of_ceiling"), plus the arena's
-    ``ceiling``. Rows follow the paper (``ARCHITECTURE_ORDER``, ``ACTIVATION_ORDER``), the
+    ``ceiling`` and ``floor``. Rows follow the paper (``ARCHITECTURE_ORDER``, ``ACTIVATION_ORDER``), the
     baselines after the networks (``BASELINE_ORDER``; one row each, ``baseline_label``).
     Columns appear only for the conditions present, so the table grows with the models."""
     if value not in ("median", "fraction_of_ceiling"):
         raise ValueError(f"figure 2 value {value!r} must be 'median' or 'fraction_of_ceiling'")
     index = ["arena", "map", "architecture", "activation", "variant"]
     if long.empty:
-        return pd.DataFrame(columns=index + ["ceiling"])
+        return pd.DataFrame(columns=index + ["ceiling", "floor"])
     wide = long.pivot(index=index, columns="condition", values=value)
     present = list(wide.columns)
     conds = [c for c in CONDITIONS if c in present] + sorted(c for c in present if c not in CONDITIONS)
     wide = wide[conds].reset_index()
     wide.columns.name = None
-    ceil = long.groupby(["arena", "map"], sort=True)["ceiling"].first().reset_index()
+    refs = [c for c in ("ceiling", "floor") if c in long.columns]
+    ceil = long.groupby(["arena", "map"], sort=True)[refs].first().reset_index()
     wide = wide.merge(ceil, on=["arena", "map"], how="left")
+    if "floor" not in wide.columns:
+        wide["floor"] = np.nan
     wide = _sort_rows(wide, ["arena", "map"], ["variant"])
-    return wide[index + conds + ["ceiling"]].reset_index(drop=True)
+    return wide[index + conds + ["ceiling", "floor"]].reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------
