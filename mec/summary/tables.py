@@ -568,11 +568,11 @@ def _paper_rows(df: pd.DataFrame) -> pd.DataFrame:
 
 def figure2_long_table(best_layer: pd.DataFrame, map_name: str | None = None) -> pd.DataFrame:
     """One row per model and arena at its best layer for the Figure 2 map (``choose_map``), in
-    the paper's setting:
-    arena, map, architecture, activation, variant, condition, model, best_layer, median,
-    fraction_of_ceiling, ceiling, floor, normalized. Models that would share a pivot cell (same architecture,
-    activation, variant, condition and arena, e.g. two seeds) get their model name appended
-    to ``variant`` so no number is silently averaged away."""
+    the paper's setting: arena, map, architecture, activation, variant, condition, model,
+    best_layer, median, fraction_of_ceiling, ceiling, floor, normalized. Models that would
+    share a pivot cell (same architecture, activation, variant, condition and arena, e.g. two
+    seeds) get their model name appended to ``variant`` so no number is silently averaged
+    away."""
     cols = ["arena", "map", "architecture", "activation", "variant", "condition", "model",
             "best_layer", "median", "fraction_of_ceiling", "ceiling", "floor", "normalized"]
     best_layer = _paper_rows(best_layer)
