@@ -178,6 +178,17 @@ def test_floor_table_is_tidy_and_needs_counts():
                     {"paper": settings["paper"]}, progress=False)
     with pytest.raises(ValueError, match="'white'"):
         floor_table(ds, 1.0, {}, {}, controls=("white",))
+    # Several draws: each cell's score is the mean over independent draws (the first is draw 0).
+    two = floor_table(ds, 1.0, {"paper": {"ridge": RIDGE}}, {"paper": settings["paper"]},
+                      controls=("poisson",), num_splits=2, draws=2, progress=False)
+    from mec.fits.floors import control_source
+    second = control_source(ds, 1.0, "poisson", 0, draw=1)
+    maps2 = {a: rates_from_counts(c, o, PAPER, mask=m) for a, (c, o, m) in second.items()}
+    sc2 = floor_scores(ds[1.0], maps2, map_kwargs=RIDGE["map_kwargs"], train_frac=0.5,
+                       num_splits=2)
+    np.testing.assert_allclose(two["score"], (first + np.concatenate(list(sc2.values()))) / 2)
+    with pytest.raises(ValueError, match="draws must be >= 1, got 0"):
+        floor_table(ds, 1.0, {}, {}, controls=("poisson",), draws=0)
     assert set(CONTROLS) == {"poisson", "permuted", "rotated"}
 
 

@@ -25,7 +25,10 @@ Controls (:data:`CONTROLS`), drawn once per animal and reused for every map and 
   not among the default controls.
 
 The summary's floor of an arena, map and setting is the highest median over the controls
-computed (mec.summary.tables).
+computed (mec.summary.tables). One draw per control is enough for a few hundred cells; with
+few cells the median of one draw is noisy (12 Sargolini cells: a standard deviation of 0.09
+across seeds in the robust setting), so ``draws`` > 1 averages each cell's score over
+independent draws first.
 """
 
 from __future__ import annotations
@@ -77,20 +80,21 @@ def control_counts(kind: str, counts: np.ndarray, occupancy: np.ndarray, mask: n
     raise ValueError(f"floor control {kind!r} is not one of {CONTROLS}")
 
 
-def _rng(seed: int, arena, control: str, animal_index: int) -> np.random.Generator:
+def _rng(seed: int, arena, control: str, animal_index: int, draw: int = 0) -> np.random.Generator:
     """One generator per (arena, control, animal), so a control does not depend on which
     other controls or arenas are computed. The arena enters by its key's text (CRC-32), which
     works for sizes (1.0 -> "1.0") and names alike."""
     import zlib
 
-    key = (zlib.crc32(str(arena).encode()), CONTROLS.index(control), int(animal_index))
+    key = (zlib.crc32(str(arena).encode()), CONTROLS.index(control), int(animal_index), int(draw))
     return np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=key))
 
 
-def control_source(dataset, arena, control: str, seed: int = 0) -> dict:
+def control_source(dataset, arena, control: str, seed: int = 0, draw: int = 0) -> dict:
     """Counts of each animal's control: ``{animal: (counts, occupancy, mask)}`` (module
     docstring), from ``dataset.spike_counts`` / ``dataset.occupancy``; the mask is where the
-    stored maps are finite. ValueError naming the arena and animal when they are missing."""
+    stored maps are finite; ``draw`` numbers independent draws of the same seed. ValueError
+    naming the arena and animal when they are missing."""
     counts = getattr(dataset, "spike_counts", {}).get(arena, {})
     occ = getattr(dataset, "occupancy", {}).get(arena, {})
     out = {}
@@ -102,7 +106,7 @@ def control_source(dataset, arena, control: str, seed: int = 0) -> dict:
                 "version of mec (make_dataset) or set config fits.floors.controls: []")
         mask = np.isfinite(np.asarray(rec["resp"], dtype=np.float64))
         out[animal] = control_counts(control, counts[animal], occ[animal], mask,
-                                     _rng(seed, arena, control, i))
+                                     _rng(seed, arena, control, i, draw))
     return out
 
 
@@ -148,13 +152,14 @@ def floor_scores(target_data: Mapping, source_maps: Mapping, map_type: str = "sk
 def floor_table(dataset, arena, maps_by_setting: Mapping[str, Mapping], settings: Mapping,
                 controls: Sequence[str] = DEFAULT_CONTROLS, mode: str = "holdout",
                 num_splits: int = 10, split_start_seed: int = 0, seed: int = 0,
-                progress: bool = True):
+                draws: int = 1, progress: bool = True):
     """Noise floors of one arena as a tidy table (results/floors/{arena}.csv).
 
     dataset: a mec.data.Dataset with spike counts and occupancy; maps_by_setting:
     ``{setting name: {map name: {"map_type", "map_kwargs"[, "map_kwargs_per_cell"]}}}``;
     settings: ``{name: mec.fits.settings.Setting}`` (recipe and split of each); controls:
-    names in :data:`CONTROLS`; seed: seed of the controls. Returns mec.fits.core.TABLE_COLUMNS
+    names in :data:`CONTROLS`; seed: seed of the controls; draws: independent draws of each
+    control, a cell's score being the mean over them. Returns mec.fits.core.TABLE_COLUMNS
     rows, one per target cell, map, setting and control, with source ``"control_<kind>"``
     and layer "-".
     """
@@ -167,24 +172,31 @@ def floor_table(dataset, arena, maps_by_setting: Mapping[str, Mapping], settings
     bad = [c for c in controls if c not in CONTROLS]
     if bad:
         raise ValueError(f"floor controls {bad} are not among {CONTROLS}")
+    if int(draws) < 1:
+        raise ValueError(f"floor draws must be >= 1, got {draws!r}")
     frames = []
     for control in controls:
-        source = control_source(dataset, arena, control, seed)
+        sources = [control_source(dataset, arena, control, seed, d) for d in range(int(draws))]
         for name, setting in settings.items():
             target = dataset_for(dataset, arena, setting.recipe)
             arena_data = target[arena]
-            src_maps = {a: rates_from_counts(c, o, setting.recipe, mask=m)
-                        for a, (c, o, m) in source.items()}
             for map_name, spec in maps_by_setting[name].items():
                 map_type, map_kwargs, per_cell = _map_spec(map_name, spec)
                 if progress:
                     print(f"floor arena {arena} control {control} setting {name} map {map_name}",
                           flush=True)
-                scores = floor_scores(arena_data, src_maps, map_type=map_type,
-                                      map_kwargs=map_kwargs, mode=mode,
-                                      train_frac=setting.train_frac, num_splits=num_splits,
-                                      split_start_seed=split_start_seed,
-                                      map_kwargs_per_cell=per_cell)
+                per_draw = []
+                for source in sources:
+                    src_maps = {a: rates_from_counts(c, o, setting.recipe, mask=m)
+                                for a, (c, o, m) in source.items()}
+                    per_draw.append(floor_scores(
+                        arena_data, src_maps, map_type=map_type, map_kwargs=map_kwargs,
+                        mode=mode, train_frac=setting.train_frac, num_splits=num_splits,
+                        split_start_seed=split_start_seed, map_kwargs_per_cell=per_cell))
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN cell -> NaN
+                    scores = {a: np.nanmean(np.stack([d[a] for d in per_draw]), axis=0)
+                              for a in per_draw[0]}
                 for animal, sc in scores.items():
                     frames.append(pd.DataFrame(_cell_rows(arena, arena_data, animal, sc,
                                                           f"control_{control}", "-", map_name,

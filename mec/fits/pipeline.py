@@ -159,11 +159,13 @@ def floors(dataset_path: str | os.PathLike, arena: float, maps: Mapping, out_pat
            mode: str = "holdout", train_frac=0.2, num_splits: int = 10,
            split_start_seed: int = 0, elasticnet_tables: Sequence[str | os.PathLike] = (),
            robust: bool = False, blocks: Mapping | None = None,
-           controls: Sequence[str] = ("poisson", "permuted"), seed: int = 0) -> Path:
+           controls: Sequence[str] = ("poisson", "permuted"), seed: int = 0,
+           draws: int = 1) -> Path:
     """Noise floors of one arena -> results/floors/{arena}.csv (mec.fits.floors.floor_table).
 
     The inter-animal fits of :func:`interanimal` in every setting, with each source animal
-    replaced by a tuning-free control (``controls``, drawn with ``seed``). With ElasticNet
+    replaced by a tuning-free control (``controls``, drawn ``draws`` times with ``seed``, a
+    cell's score averaged over the draws). With ElasticNet
     tables, map "elasticnet" (paper setting) refits each cell's per-split choice. An empty
     ``controls`` writes a header-only table.
     """
@@ -177,5 +179,6 @@ def floors(dataset_path: str | os.PathLike, arena: float, maps: Mapping, out_pat
     maps_by = {name: (with_elasticnet(maps, elasticnet_tables) if name == PAPER_SETTING
                       else dict(maps)) for name in settings}
     table = floor_table(dataset, arena, maps_by, settings, controls=list(controls), mode=mode,
-                        num_splits=num_splits, split_start_seed=split_start_seed, seed=seed)
+                        num_splits=num_splits, split_start_seed=split_start_seed, seed=seed,
+                        draws=draws)
     return write_table(table, out_path)

@@ -114,6 +114,7 @@ rule floors:
         blocks=config["fits"]["blocks"],
         controls=config["fits"]["floors"]["controls"],
         seed=config["fits"]["floors"]["seed"],
+        draws=config["fits"]["floors"]["draws"],
     log:
         f"{RESULTS}/logs/floors/{{arena}}.log",
     benchmark:

@@ -19,4 +19,5 @@ floors(
     blocks=snakemake.params.blocks,
     controls=snakemake.params.controls,
     seed=snakemake.params.seed,
+    draws=snakemake.params.draws,
 )
