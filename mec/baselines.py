@@ -465,7 +465,7 @@ def two_stage_fit_table(place_maps, dataset: Mapping, arena, model_name: str, ma
                     scores = np.nanmean(per_split, axis=0)
             frames.append(pd.DataFrame({
                 "arena": arena_id(arena), "animal": str(animal), "cell_id": ids, "cell_type": types,
-                "source": model_name, "layer": layer, "map": name,
+                "source": model_name, "layer": layer, "map": name, "setting": "paper",
                 "score": np.asarray(scores, dtype=np.float64)}))
     return pd.concat(frames, ignore_index=True)[TABLE_COLUMNS]
 

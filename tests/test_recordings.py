@@ -63,27 +63,27 @@ def write_generic(path, session: Session, positions, units="m", pixels_per_metre
 
 def test_rectangular_arena_keeps_square_bins_and_grid_cells(tmp_path, box_sessions,
                                                             known_grid_cells):
-    """Done-when of issue 11: a 1.0 x 0.9 m rectangle (the box cropped at y = 40 cm), positions
+    """Done-when of issue 11: a 1.0 x 0.95 m rectangle (the box cropped at y = 45 cm), positions
     in camera pixels filmed at a different offset per rat: square 5 cm bins, and the known grid
     cells stay above 0.3."""
     grid, _ = known_grid_cells
     for s in box_sessions:
         pos = s.positions.copy()
-        pos[pos[:, 1] > 0.4] = np.nan            # the rats never went beyond y = 40 cm
+        pos[pos[:, 1] > 0.45] = np.nan           # the rats never went beyond y = 45 cm
         pix = (pos + np.array(CAMERA[s.animal])) * PX_PER_M
         write_generic(tmp_path / f"{s.name}.npz", s, pix, units="px")
     cfg = {"name": "rect", "source": "generic", "bin_cm": 5.0,
-           "arenas": {"wide": {"shape": "rectangle", "width": 1.0, "height": 0.9}},
+           "arenas": {"wide": {"shape": "rectangle", "width": 1.0, "height": 0.95}},
            "recordings": {"paths": [str(tmp_path)], "pixels_per_metre": PX_PER_M,
                           "hd_shuffles": 10}}
     ds = load_dataset(ingest_dataset(tmp_path / "rect.h5", cfg))
     assert list(ds) == ["wide"]
     xe, ye = ds.edges["wide"]
-    assert (len(xe) - 1, len(ye) - 1) == (20, 18)
+    assert (len(xe) - 1, len(ye) - 1) == (20, 19)
     np.testing.assert_allclose(np.diff(xe), 0.05)  # square 5 cm bins on both axes
     np.testing.assert_allclose(np.diff(ye), 0.05)
-    np.testing.assert_allclose([xe[0], xe[-1], ye[0], ye[-1]], [-0.5, 0.5, -0.45, 0.45])
-    assert ds.arenas["wide"] == {"shape": "rectangle", "width": 1.0, "height": 0.9}
+    np.testing.assert_allclose([xe[0], xe[-1], ye[0], ye[-1]], [-0.5, 0.5, -0.475, 0.475])
+    assert ds.arenas["wide"] == {"shape": "rectangle", "width": 1.0, "height": 0.95}
     scores = {c: g for a in ds["wide"] for c, g in zip(ds["wide"][a]["cell_ids"],
                                                          ds.cell_info["wide"][a]["grid_score"])}
     assert set(grid) <= set(scores)               # ids "<session>_<cell>", as the NWB loader's

@@ -265,7 +265,7 @@ def test_figure2_pivot():
     wide = figure2_table(long, "median")
     assert list(wide.columns) == ["arena", "map", "architecture", "activation", "variant",
                                   "untrained", "trained", "generalization", "position_loss",
-                                  "baseline", "ceiling"]
+                                  "baseline", "ceiling", "floor"]
     w = wide.set_index(["architecture", "activation", "variant"])
     assert w.loc[("UGRNN", "relu", "ugrnn_relu"), "trained"] == pytest.approx(0.44)
     assert w.loc[("UGRNN", "relu", "ugrnn_relu_s2"), "trained"] == pytest.approx(0.45)
@@ -628,8 +628,8 @@ def test_summarize_end_to_end(tmp_path):
     index = pd.read_csv(out / "figures.csv")
     assert sorted(index["kind"].unique()) == sorted(figs.FIGURE_KINDS)
     # 1 data gallery, 3 layers, 7 models' scatters, 1 distribution plot, 1 training curve,
-    # 1 dimensionality scatter (arena 1.0), 1 knockout plot, 1 model-health figure.
-    assert len(written) == len(index) == 1 + 3 + 7 + 1 + 1 + 1 + 1 + 1
+    # 1 dimensionality scatter (arena 1.0), 1 knockout plot, 1 model-health figure, 1 headline.
+    assert len(written) == len(index) == 1 + 3 + 7 + 1 + 1 + 1 + 1 + 1 + 1
     assert [str(p) for p in written] == index["path"].tolist()
     for rel in ("unit_gallery/ugrnn_relu_1.0_g.png", "scatter/ugrnn_relu_1.0.png",
                 "data_ratemaps/1.0.png", "distributions/1.0.png", "training/ugrnn_relu.png",
@@ -666,7 +666,8 @@ def test_summarize_without_fits_is_partial(tmp_path):
     assert "No model fits yet" in (out / "summary.md").read_text()
     # Ceiling rows per type are still there.
     assert set(pd.read_csv(out / "by_cell_type.csv")["kind"]) == {"ceiling"}
-    assert [p.parent.name for p in written] == ["distributions"]
+    # The headline figure shows the ceiling (and floor) even without models.
+    assert [p.parent.name for p in written] == ["headline", "distributions"]
     for kind in figs.FIGURE_KINDS:  # every declared folder exists
         assert (figdir / kind).is_dir()
 

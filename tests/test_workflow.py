@@ -79,6 +79,7 @@ def test_lint_is_clean():
     ("models.ugrnn_relu.activation", "relux", "relux"),  # not an allowed value
     ("dataset.arenas", {"big": {"shape": "square"}}, "big"),
     ("models.ugrnn_relu.scale", "huge", "huge"),        # unknown scale (checked in common.smk)
+    ("fits.blocks.guard_bins", 1, "guard band of 1 bin"),  # narrower than the smoothing radius
 ])
 def test_bad_config_stops_before_any_job(tmp_path, key, value, expect):
     cfg = write_config(tmp_path, **{key: value})
@@ -242,22 +243,31 @@ def test_tiny_end_to_end(tiny_run):
     assert np.isin(np.round(en["alpha"], 12), np.round(ALPHA_RNG_SHORT, 12)).all()
     assert np.isin(np.round(en["l1_ratio"], 12), np.round(L1_RATIO_RNG_SHORT, 12)).all()
 
-    cons = pd.read_csv(res / "consistency" / "1.0.csv")
-    assert set(cons["map"]) == {"ridge", "corr", "elasticnet"}
+    # Every table has both settings (issue 13); the ElasticNet map is the paper setting's only.
+    all_cons = pd.read_csv(res / "consistency" / "1.0.csv")
+    assert all_cons.groupby("setting")["map"].agg(set).to_dict() == {
+        "paper": {"ridge", "corr", "elasticnet"}, "robust": {"ridge", "corr"}}
+    cons = all_cons[all_cons["setting"] == "paper"]
     assert (cons.groupby("map").size() == n_cells).all()
-    assert cons["score"].dropna().between(-1, 1).all()
+    assert all_cons["score"].dropna().between(-1, 1).all()
     assert cons.groupby("map")["score"].median().min() > 0.2  # animals share structure
 
     fits = pd.read_csv(res / "fits" / "tiny_ugrnn_1.0.csv")
     assert set(fits["layer"]) == {"g", "dc"}
-    assert len(fits) == n_cells * 2 * 3
+    assert len(fits) == n_cells * 2 * (3 + 2)
     assert list(fits.columns) == ["arena", "animal", "cell_id", "cell_type", "source", "layer",
-                                  "map", "score"]
+                                  "map", "setting", "score"]
+    floors = pd.read_csv(res / "floors" / "1.0.csv")
+    assert set(floors["source"]) == {"control_poisson", "control_permuted"}
+    assert len(floors) == n_cells * 2 * (3 + 2)
 
     ceiling = pd.read_csv(res / "summary" / "ceiling.csv")
-    ridge = ceiling[ceiling["map"] == "ridge"]["ceiling"].item()
-    assert np.isclose(ridge, cons[cons["map"] == "ridge"]["score"].median())
-    for kind in ("data_ratemaps", "unit_gallery", "scatter", "distributions", "training"):
+    ridge = ceiling[(ceiling["map"] == "ridge") & (ceiling["setting"] == "paper")]
+    assert np.isclose(ridge["ceiling"].item(), cons[cons["map"] == "ridge"]["score"].median())
+    assert np.isfinite(ridge["floor"].item())
+    assert (res / "summary" / "summary.md").read_text().splitlines()[2].startswith("## Headline")
+    for kind in ("data_ratemaps", "unit_gallery", "scatter", "distributions", "training",
+                 "headline"):
         assert list((res / "summary" / "figures" / kind).glob("*.png")), kind
 
     # Every job's log names its executor (local here) and its thread budget, which BLAS

@@ -19,7 +19,17 @@ Layout (format ``mec-dataset``, version 1)::
             cell_types (n_cells,)   optional: "grid", "border", "head_direction",
                                     "heterogeneous", "weakly_spatial", ...
             truth/resp              optional: noise-free maps (synthetic data only)
-            cell_info/{name}        optional per-cell columns (n_cells,), e.g. grid_score
+            cell_info/{name}        optional per-cell columns (n_cells,), e.g. grid_score,
+                                    reliability (within-animal, mec.ratemaps)
+            spike_counts (nx, ny, n_cells)  optional: spikes per bin the rate maps were made
+                                    from (after speed / occupancy filters)
+            occupancy (nx, ny, k)   optional (with spike_counts): seconds per bin of each
+                                    of k sessions; occupancy_index (n_cells,) int says which
+                                    one each cell was recorded in (absent: k = 1)
+        attrs (arena, optional): recipe - JSON of the mec.ratemaps.Recipe that made ``resp``
+
+The optional parts (issue 13) let the fits rebuild the maps with another recipe and make
+noise controls; files without them still load (recipe None: not recorded).
 
 :func:`load_dataset` returns a :class:`Dataset`: a dict in the original API's form
 (SPEC §4.1) ``dataset[arena][animal] = {"resp": ..., "cell_ids": ..., "cell_types": ...}``
@@ -128,16 +138,23 @@ class Dataset(ArenaDict):
         attrs: file-level attributes (name, source, provenance, ...).
         truth: ``{arena: {animal: (nx, ny, n_cells) noise-free maps}}`` where stored.
         cell_info: ``{arena: {animal: {column: (n_cells,) array}}}`` where stored.
+        recipes: ``{arena: mec.ratemaps.Recipe}`` that made ``resp``, where recorded.
+        spike_counts: ``{arena: {animal: (nx, ny, n_cells) spikes per bin}}`` where stored.
+        occupancy: ``{arena: {animal: (nx, ny, n_cells) seconds per bin}}``, each cell's own
+            session (stored once per session in the file), where stored.
     """
 
     def __init__(self, data=None, *, edges=None, arenas=None, attrs=None, truth=None,
-                 cell_info=None):
+                 cell_info=None, recipes=None, spike_counts=None, occupancy=None):
         super().__init__(data or {})
         self.edges = ArenaDict(edges)
         self.arenas = ArenaDict(arenas)
         self.attrs = dict(attrs or {})
         self.truth = ArenaDict(truth)
         self.cell_info = ArenaDict(cell_info)
+        self.recipes = ArenaDict(recipes)
+        self.spike_counts = ArenaDict(spike_counts)
+        self.occupancy = ArenaDict(occupancy)
 
     def geometry(self, arena) -> ArenaGeometry:
         """The arena's :class:`mec.data.arenas.ArenaGeometry` (from ``arenas[arena]``, else
@@ -266,7 +283,34 @@ def validate(dataset: Dataset, path="<dataset>") -> Dataset:
             if types is not None and np.asarray(types).shape != ids.shape:
                 raise _fail(path, f"{np.asarray(types).size} cell_types for {len(ids)} cells",
                             arena, animal)
+            _check_counts(dataset, arena, animal, resp.shape, path)
     return dataset
+
+
+def _check_counts(dataset: Dataset, arena, animal, shape, path) -> None:
+    """Optional spike counts and occupancy (issue 13): both or neither, resp's shape, >= 0."""
+    counts = dataset.spike_counts.get(arena, {}).get(animal)
+    occ = dataset.occupancy.get(arena, {}).get(animal)
+    if counts is None and occ is None:
+        return
+    if counts is None or occ is None:
+        raise _fail(path, "spike_counts and occupancy come together; only "
+                          f"{'spike_counts' if occ is None else 'occupancy'} is given",
+                    arena, animal)
+    for name, a in (("spike_counts", counts), ("occupancy", occ)):
+        a = np.asarray(a)
+        if a.shape != tuple(shape):
+            raise _fail(path, f"{name} has shape {a.shape}, resp has {tuple(shape)}",
+                        arena, animal)
+        if not np.issubdtype(a.dtype, np.number) or not np.all(np.isfinite(a)) or np.any(a < 0):
+            raise _fail(path, f"{name} must be finite and >= 0", arena, animal)
+
+
+def occupancy_sessions(occ: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-cell occupancy (nx, ny, n) -> (distinct maps (nx, ny, k), index (n,))."""
+    flat = np.asarray(occ, dtype=np.float64).reshape(-1, occ.shape[-1])
+    uniq, index = np.unique(flat, axis=1, return_inverse=True)
+    return uniq.reshape(occ.shape[0], occ.shape[1], -1), np.asarray(index).ravel()
 
 
 def save_dataset(path: str | os.PathLike, dataset: Mapping, edges: Mapping | None = None,
@@ -290,9 +334,10 @@ def save_dataset(path: str | os.PathLike, dataset: Mapping, edges: Mapping | Non
         attrs = attrs if attrs is not None else dataset.attrs
         truth = truth if truth is not None else dataset.truth
         cell_info = cell_info if cell_info is not None else dataset.cell_info
+    extra = {k: getattr(dataset, k, None) for k in ("recipes", "spike_counts", "occupancy")}
     try:
         ds = Dataset(dataset, edges=edges, arenas=arenas, attrs=attrs, truth=truth,
-                     cell_info=cell_info)
+                     cell_info=cell_info, **extra)
     except ArenaNameError as err:
         raise _fail(path, str(err)) from None
     validate(ds, path)
@@ -311,6 +356,10 @@ def save_dataset(path: str | os.PathLike, dataset: Mapping, edges: Mapping | Non
                     g.attrs[k] = v
                 g.create_dataset("x_edges", data=np.asarray(ds.edges[arena][0], dtype=float))
                 g.create_dataset("y_edges", data=np.asarray(ds.edges[arena][1], dtype=float))
+                if ds.recipes.get(arena) is not None:
+                    from mec.ratemaps import get_recipe
+
+                    g.attrs["recipe"] = get_recipe(ds.recipes[arena]).to_json()
                 for animal, rec in animals.items():
                     a = g.create_group(f"animals/{animal}")
                     a.create_dataset("resp", data=np.asarray(rec["resp"], dtype=np.float64),
@@ -323,6 +372,14 @@ def save_dataset(path: str | os.PathLike, dataset: Mapping, edges: Mapping | Non
                     if true is not None:
                         a.create_dataset("truth/resp", data=np.asarray(true, dtype=np.float64),
                                          compression="gzip", compression_opts=4)
+                    counts = ds.spike_counts.get(arena, {}).get(animal)
+                    if counts is not None:
+                        occ, index = occupancy_sessions(ds.occupancy[arena][animal])
+                        a.create_dataset("spike_counts", data=np.asarray(counts, np.float64),
+                                         compression="gzip", compression_opts=4)
+                        a.create_dataset("occupancy", data=occ, compression="gzip",
+                                         compression_opts=4)
+                        a.create_dataset("occupancy_index", data=index.astype(np.int64))
                     for col, values in ds.cell_info.get(arena, {}).get(animal, {}).items():
                         values = np.asarray(values)
                         a.create_dataset(f"cell_info/{col}", data=values.astype("S")
@@ -372,6 +429,13 @@ def load_dataset(path: str | os.PathLike, arenas=None) -> Dataset:
                     raise _fail(path, f"missing {name}", key)
             ds.edges[arena] = (g["x_edges"][()], g["y_edges"][()])
             ds.arenas[arena] = _arena_info(geom)
+            if "recipe" in g.attrs:
+                from mec.ratemaps import recipe_from_json
+
+                try:
+                    ds.recipes[arena] = recipe_from_json(g.attrs["recipe"])
+                except ValueError as err:
+                    raise _fail(path, str(err), key) from None
             ds[arena] = {}
             if "animals" not in g or not len(g["animals"]):
                 raise _fail(path, "no animals (need at least one per arena)", key)
@@ -385,6 +449,8 @@ def load_dataset(path: str | os.PathLike, arenas=None) -> Dataset:
                 ds[arena][animal] = rec
                 if "truth" in a and "resp" in a["truth"]:
                     ds.truth.setdefault(arena, {})[animal] = a["truth/resp"][()]
+                if "spike_counts" in a or "occupancy" in a:
+                    _read_counts(ds, a, arena, animal, path, key)
                 if "cell_info" in a:
                     ds.cell_info.setdefault(arena, {})[animal] = {
                         k: (v[()].astype(str) if v.dtype.kind == "S" else v[()])
@@ -404,6 +470,23 @@ def _arena_info(geom: ArenaGeometry) -> dict:
     if geom.bins is not None:
         info["bins"] = list(geom.bins)
     return info
+
+
+def _read_counts(ds: Dataset, a, arena, animal, path, key) -> None:
+    """Read spike_counts / occupancy / occupancy_index of one animal into ``ds``."""
+    if "spike_counts" not in a or "occupancy" not in a:
+        raise _fail(path, "spike_counts and occupancy come together; only one is stored",
+                    key, animal)
+    counts = a["spike_counts"][()]
+    occ = a["occupancy"][()]
+    n = counts.shape[-1] if counts.ndim == 3 else -1
+    index = a["occupancy_index"][()] if "occupancy_index" in a else np.zeros(max(n, 0), np.int64)
+    if occ.ndim != 3 or counts.ndim != 3 or index.shape != (n,) or \
+            (index.size and (index.min() < 0 or index.max() >= occ.shape[-1])):
+        raise _fail(path, f"occupancy {occ.shape} with occupancy_index {index.shape} does not "
+                          f"give one session per cell of spike_counts {counts.shape}", key, animal)
+    ds.spike_counts.setdefault(arena, {})[animal] = counts
+    ds.occupancy.setdefault(arena, {})[animal] = occ[:, :, index]
 
 
 def _str(v) -> str:

@@ -70,7 +70,12 @@ averaged over each bin's area (no smoothing; for head-direction and speed cells 
 factor, i.e. the rate averaged over head direction / speed), ``cell_types``, and per-cell
 ``cell_info`` columns: ``module`` (-1 if not grid), ``spacing_m``, ``orientation_rad``,
 ``ellipticity``, ``n_walls``, ``walls`` (e.g. "W+S"), ``peak_rate_hz``, ``mean_rate_hz``,
-``hd_preferred_rad``, ``hd_kappa``, ``speed_slope`` (NaN where not applicable).
+``hd_preferred_rad``, ``hd_kappa``, ``speed_slope`` (NaN where not applicable), ``n_spikes``
+and ``reliability`` (odd vs even minutes, Spearman-Brown corrected,
+:func:`mec.ratemaps.split_half_reliability`). Each animal also stores its spike counts and
+time per bin (``spike_counts``, ``occupancy``: what the recipe saw) and each arena the recipe
+of its maps (:data:`mec.ratemaps.PAPER`), so that other recipes and noise controls can be
+made from the same spikes (issue 13).
 
 Coordinates: the arena is centred on (0, 0) ([-L/2, L/2]^2 for a square of side L), as the
 models' training boxes are (SPEC §1.1), so model and data bins agree.
@@ -746,7 +751,8 @@ def simulate_dataset(arenas: Mapping | None = None, n_animals: int = 12,
     Cell ids: ``f"{arena:.1f}_{animal}_c{index:03d}"``, unique across the file.
     """
     from mec.data.contract import Dataset
-    from mec.ratemaps import bin_activity, make_edges, occupancy, spikes_to_ratemap
+    from mec.ratemaps import (PAPER, bin_activity, bin_spikes, make_edges, occupancy,
+                              rates_from_counts, split_half_reliability)
 
     items = _arena_items(arenas)
     n_animals = int(n_animals)
@@ -799,6 +805,8 @@ def simulate_dataset(arenas: Mapping | None = None, n_animals: int = 12,
         ds.edges[size] = (x_edges, y_edges)
         ds.arenas[size] = {"size": size, "shape": shape}
         ds.truth[size], ds.cell_info[size] = {}, {}
+        ds.recipes[size] = PAPER
+        ds.spike_counts[size], ds.occupancy[size] = {}, {}
         for a, name in enumerate(_iter(names, progress, f"arena {size:.1f} m cells")):
             rng = rng_cells[a]
             n_cells = int(rng.integers(cmin, cmax + 1))
@@ -813,14 +821,21 @@ def simulate_dataset(arenas: Mapping | None = None, n_animals: int = 12,
                 float(pop["gain_noise"]["std"]), float(pop["gain_noise"]["tau_s"]))
             visited = occupancy(pos, x_edges, y_edges, dt) > 0
             mask = visited if arena_mask is None else visited & arena_mask
-            resp = spikes_to_ratemap(pos, times, spikes, x_edges, y_edges, mask=mask)
+            # = spikes_to_ratemap(pos, times, spikes, x_edges, y_edges, mask=mask), keeping
+            # the counts and time per bin for other recipes and noise controls (issue 13)
+            counts, occ = bin_spikes(pos, times, spikes, x_edges, y_edges)
+            resp = rates_from_counts(counts, occ, PAPER, mask=mask)
             truth = bin_activity(pixels[inside_px], rates_px[inside_px], x_edges, y_edges)
             if arena_mask is not None:
                 truth[~arena_mask] = np.nan
             ids = np.array([f"{size:.1f}_{name}_c{c:03d}" for c in range(n_cells)])
             ds[size][name] = {"resp": resp, "cell_ids": ids, "cell_types": np.array(types)}
             ds.truth[size][name] = truth
+            ds.spike_counts[size][name] = counts
+            ds.occupancy[size][name] = np.repeat(occ[..., None], n_cells, axis=2)
             info["n_spikes"] = n_spikes
+            info["reliability"] = split_half_reliability(pos, times, spikes, x_edges, y_edges,
+                                                         mask=mask)
             ds.cell_info[size][name] = info
     ds.attrs = {"name": "synthetic", "source": "synthetic",
                 "provenance": json.dumps(_provenance(items, n_animals, (cmin, cmax), used_minutes,

@@ -46,10 +46,14 @@ __all__ = [
     "model_fit_table",
     "elasticnet_kwargs_per_cell",
     "check_map_edges",
+    "check_map_recipes",
     "TABLE_COLUMNS",
 ]
 
-TABLE_COLUMNS = ["arena", "animal", "cell_id", "cell_type", "source", "layer", "map", "score"]
+#: Columns of the tidy score tables; ``setting`` names the recipe and split of the fit
+#: (mec.fits.settings: "paper" or "robust").
+TABLE_COLUMNS = ["arena", "animal", "cell_id", "cell_type", "source", "layer", "map", "setting",
+                 "score"]
 INTERANIMAL_MODES = ("holdout", "pairwise")
 
 
@@ -76,6 +80,16 @@ def check_map_edges(edges_a, edges_b, what: str) -> None:
     from mec.ratemaps import check_same_edges
 
     check_same_edges(edges_a, edges_b, what)
+
+
+def check_map_recipes(recipe_a, recipe_b, what: str) -> None:
+    """Refuse maps made with different rate-map recipes (mec.ratemaps.check_same_recipe).
+
+    Does nothing when either recipe is None (not recorded).
+    """
+    from mec.ratemaps import check_same_recipe
+
+    check_same_recipe(recipe_a, recipe_b, what)
 
 
 def _normalise_cell_spec(spec, n_splits: int, cell) -> tuple[list[dict], object]:
@@ -472,7 +486,7 @@ def _arena_value(arena):
     return arena_id(arena)
 
 
-def _cell_rows(arena, arena_data, animal, scores, source, layer, map_name):
+def _cell_rows(arena, arena_data, animal, scores, source, layer, map_name, setting="paper"):
     rec = arena_data[animal]
     ids = [str(c) for c in np.asarray(rec["cell_ids"]).ravel()]
     types = rec.get("cell_types") if isinstance(rec, Mapping) else None
@@ -485,6 +499,7 @@ def _cell_rows(arena, arena_data, animal, scores, source, layer, map_name):
         "source": [source] * len(ids),
         "layer": [layer] * len(ids),
         "map": [map_name] * len(ids),
+        "setting": [setting] * len(ids),
         "score": np.asarray(scores, dtype=np.float64),
     }
 
@@ -512,6 +527,7 @@ def interanimal_table(
     map_kwargs_per_cell: Mapping | None = None,
     progress: bool = True,
     blas_threads: int | None = 1,
+    setting: str = "paper",
 ):
     """Inter-animal consistency of one arena as a tidy table (results/consistency/{arena}.csv).
 
@@ -521,6 +537,8 @@ def interanimal_table(
     map_kwargs_per_cell: optional ``{map name: per-cell kwargs}`` (e.g. the ElasticNet choices,
         :func:`elasticnet_kwargs_per_cell`), overriding a map's own entry.
     progress: tqdm bar over animals; blas_threads: as in fit_scores.
+    setting: the label of the ``setting`` column (mec.fits.settings; the maps and split are
+    the caller's).
     Returns a DataFrame with TABLE_COLUMNS, one row per cell and map; source =
     "interanimal_{mode}", layer = "-", score = mean Pearson r over splits.
     """
@@ -545,7 +563,8 @@ def interanimal_table(
         )
         for animal, sc in scores.items():
             frames.append(
-                pd.DataFrame(_cell_rows(arena, arena_data, animal, sc, f"interanimal_{mode}", "-", name))
+                pd.DataFrame(_cell_rows(arena, arena_data, animal, sc, f"interanimal_{mode}", "-",
+                                        name, setting))
             )
     if not frames:
         return pd.DataFrame(columns=TABLE_COLUMNS)
@@ -566,6 +585,8 @@ def model_fit_table(
     model_edges=None,
     progress: bool = True,
     blas_threads: int | None = 1,
+    setting: str = "paper",
+    model_recipe=None,
 ):
     """Model-to-data fits of one model in one arena as a tidy table (results/fits/...csv).
 
@@ -576,6 +597,9 @@ def model_fit_table(
         (``dataset.edges[arena]``) they must match (EdgeMismatchError otherwise).
     maps, map_kwargs_per_cell: as in :func:`interanimal_table`.
     layers: layers to fit (default: all of model_maps, in order).
+    setting: label of the ``setting`` column; model_recipe: the mec.ratemaps.Recipe the model
+        maps were made with; when the dataset records its arena's recipe
+        (``dataset.recipes[arena]``) they must be the same (RecipeMismatchError otherwise).
     Returns a DataFrame with TABLE_COLUMNS; source = model_name.
     """
     import pandas as pd
@@ -585,6 +609,9 @@ def model_fit_table(
     check_map_edges(
         model_edges, data_edges, f"model {model_name} rate maps vs dataset arena {arena}"
     )
+    data_recipe = (getattr(dataset, "recipes", None) or {}).get(arena)
+    check_map_recipes(model_recipe, data_recipe,
+                      f"model {model_name} rate maps vs dataset arena {arena} (setting {setting})")
     layers = list(model_maps) if layers is None else list(layers)
     missing = [layer for layer in layers if layer not in model_maps]
     if missing:
@@ -608,7 +635,8 @@ def model_fit_table(
                 blas_threads=blas_threads,
             )
             for animal, sc in scores.items():
-                frames.append(pd.DataFrame(_cell_rows(arena, arena_data, animal, sc, model_name, layer, name)))
+                frames.append(pd.DataFrame(_cell_rows(arena, arena_data, animal, sc, model_name,
+                                                      layer, name, setting)))
     if not frames:
         return pd.DataFrame(columns=TABLE_COLUMNS)
     return pd.concat(frames, ignore_index=True)[TABLE_COLUMNS]

@@ -3,6 +3,13 @@
 Each function reads its inputs from paths, calls the fitting core and writes one tidy table
 atomically. The workflow's scripts call these with the rule's inputs, params and outputs; a
 notebook can call them the same way.
+
+Settings (issue 13, mec.fits.settings): every table has a ``setting`` column. "paper" is the
+reproduction (the paper's recipe, ``train_frac``); with ``robust=True`` the same fits are
+made again in the "robust" setting (occupancy-normalised maps, blocked splits with
+``blocks`` = config fits.blocks). The ElasticNet map comes from the paper setting's grid and
+is fitted in the paper setting only. :func:`floors` fits the tuning-free controls of
+mec.fits.floors once per arena.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["interanimal", "fit_model", "read_elasticnet_choices", "with_elasticnet",
+__all__ = ["interanimal", "fit_model", "floors", "read_elasticnet_choices", "with_elasticnet",
            "ELASTICNET"]
 
 #: Name of the map whose per-cell hyperparameters come from the ElasticNet grid (SPEC 4.4).
@@ -53,17 +60,25 @@ def with_elasticnet(maps: Mapping, elasticnet_tables: Sequence[str | os.PathLike
     return maps
 
 
+def _settings(train_frac, robust, blocks):
+    from mec.fits.settings import make_settings
+
+    return make_settings(train_frac=train_frac, robust=robust, blocks=blocks)
+
+
 def interanimal(dataset_path: str | os.PathLike, arena: float, maps: Mapping, out_path,
                 mode: str = "holdout", train_frac=0.2, num_splits: int = 10,
                 split_start_seed: int = 0,
-                elasticnet_tables: Sequence[str | os.PathLike] = ()) -> Path:
+                elasticnet_tables: Sequence[str | os.PathLike] = (), robust: bool = False,
+                blocks: Mapping | None = None) -> Path:
     """Inter-animal consistency of one arena -> results/consistency/{arena}.csv.
 
     maps: ``{name: {"map_type", "map_kwargs"}}`` from config ``fits.maps``. With ElasticNet
-    tables, map "elasticnet" is added: in holdout mode its score per cell is the mean over
-    splits of the grid's own test score (the grid already refit each chosen combination on
-    the training bins and scored the test bins, SPEC 4.4); in pairwise mode the chosen
-    hyperparameters are refit for every source animal.
+    tables, map "elasticnet" is added (paper setting): in holdout mode its score per cell is
+    the mean over splits of the grid's own test score (the grid already refit each chosen
+    combination on the training bins and scored the test bins, SPEC 4.4); in pairwise mode
+    the chosen hyperparameters are refit for every source animal. robust, blocks: the robust
+    setting (module docstring).
     """
     import pandas as pd
 
@@ -71,17 +86,24 @@ def interanimal(dataset_path: str | os.PathLike, arena: float, maps: Mapping, ou
     from mec.data.arenas import arena_id
     from mec.data.report import check_animals
     from mec.fits.core import TABLE_COLUMNS, interanimal_table
+    from mec.fits.settings import PAPER_SETTING, dataset_for
     from mec.io import write_table
 
     dataset = load_dataset(dataset_path, arenas=[arena])
     # One animal: the same error as elasticnet_grid (make_dataset refuses such data first).
     check_animals(dataset, where=f"dataset {dataset_path}")
-    maps = dict(maps)
+    settings = _settings(train_frac, robust, blocks)
     choices = read_elasticnet_choices(elasticnet_tables)
-    if choices is not None and mode != "holdout":
-        maps[ELASTICNET] = _elasticnet_map(choices)
-    table = interanimal_table(dataset, arena, maps, mode=mode, train_frac=train_frac,
-                              num_splits=num_splits, split_start_seed=split_start_seed)
+    tables = []
+    for name, setting in settings.items():
+        maps_s = dict(maps)
+        if name == PAPER_SETTING and choices is not None and mode != "holdout":
+            maps_s[ELASTICNET] = _elasticnet_map(choices)
+        data_s = dataset_for(dataset, arena, setting.recipe, where=str(dataset_path))
+        tables.append(interanimal_table(data_s, arena, maps_s, mode=mode,
+                                        train_frac=setting.train_frac, num_splits=num_splits,
+                                        split_start_seed=split_start_seed, setting=name))
+    table = pd.concat(tables, ignore_index=True)
     if choices is not None and mode == "holdout":
         types = {cid: t for _, cid, t in dataset.cells(arena)}
         per_cell = (choices.groupby(["animal", "cell_id"], sort=False)["test_score"]
@@ -91,7 +113,7 @@ def interanimal(dataset_path: str | os.PathLike, arena: float, maps: Mapping, ou
                            "cell_id": per_cell["cell_id"].astype(str),
                            "cell_type": per_cell["cell_id"].astype(str).map(types),
                            "source": f"interanimal_{mode}", "layer": "-", "map": ELASTICNET,
-                           "score": per_cell["test_score"]})
+                           "setting": PAPER_SETTING, "score": per_cell["test_score"]})
         table = pd.concat([table, en[TABLE_COLUMNS]], ignore_index=True)
     return write_table(table, out_path)
 
@@ -99,23 +121,68 @@ def interanimal(dataset_path: str | os.PathLike, arena: float, maps: Mapping, ou
 def fit_model(dataset_path: str | os.PathLike, ratemaps_path: str | os.PathLike, model: str,
               arena: float, maps: Mapping, out_path, layers: Sequence[str] | None = None,
               train_frac=0.2, num_splits: int = 10, split_start_seed: int = 0,
-              elasticnet_tables: Sequence[str | os.PathLike] = ()) -> Path:
+              elasticnet_tables: Sequence[str | os.PathLike] = (), robust: bool = False,
+              blocks: Mapping | None = None) -> Path:
     """Fit one model's rate maps to every animal of one arena -> results/fits/{model}_{arena}.csv.
 
-    The model maps' bin edges must equal the dataset's (EdgeMismatchError otherwise). With
-    ElasticNet tables, map "elasticnet" reuses each cell's per-split choice from the
-    inter-animal grid ("fixed inter-animal", SPEC 4.4).
+    The model maps' bin edges must equal the dataset's (EdgeMismatchError otherwise), and in
+    every setting model and data maps are made with the setting's recipe
+    (mec.fits.settings.model_maps_for / dataset_for; RecipeMismatchError for maps that
+    cannot be). With ElasticNet tables, map "elasticnet" reuses each cell's per-split choice
+    from the inter-animal grid ("fixed inter-animal", SPEC 4.4), in the paper setting.
+    robust, blocks: the robust setting (module docstring).
     """
+    import pandas as pd
+
     from mec.data import load_dataset
     from mec.fits.core import model_fit_table
+    from mec.fits.settings import PAPER_SETTING, dataset_for, model_maps_for
     from mec.io import write_table
-    from mec.ratemaps import load_model_ratemaps
+    from mec.ratemaps import load_model_ratemaps, read_sample_counts, recipe_from_attrs
 
     dataset = load_dataset(dataset_path, arenas=[arena])
-    model_maps, edges, _ = load_model_ratemaps(ratemaps_path, layers=layers)
-    maps = with_elasticnet(maps, elasticnet_tables)
-    # model_fit_table refuses maps whose edges differ from the dataset's (EdgeMismatchError).
-    table = model_fit_table(model_maps, dataset, arena, model, maps, layers=layers,
-                            train_frac=train_frac, num_splits=num_splits,
-                            split_start_seed=split_start_seed, model_edges=edges)
+    model_maps, edges, attrs = load_model_ratemaps(ratemaps_path, layers=layers)
+    stored = recipe_from_attrs(attrs, str(ratemaps_path))
+    counts = read_sample_counts(ratemaps_path)
+    tables = []
+    for name, setting in _settings(train_frac, robust, blocks).items():
+        maps_s = with_elasticnet(maps, elasticnet_tables) if name == PAPER_SETTING else dict(maps)
+        data_s = dataset_for(dataset, arena, setting.recipe, where=str(dataset_path))
+        model_s = model_maps_for(model_maps, counts, stored, setting.recipe,
+                                 where=f"model rate maps {ratemaps_path}")
+        # model_fit_table refuses maps whose edges (EdgeMismatchError) or recipes
+        # (RecipeMismatchError) differ from the dataset's.
+        tables.append(model_fit_table(model_s, data_s, arena, model, maps_s, layers=layers,
+                                      train_frac=setting.train_frac, num_splits=num_splits,
+                                      split_start_seed=split_start_seed, model_edges=edges,
+                                      setting=name, model_recipe=setting.recipe))
+    return write_table(pd.concat(tables, ignore_index=True), out_path)
+
+
+def floors(dataset_path: str | os.PathLike, arena: float, maps: Mapping, out_path,
+           mode: str = "holdout", train_frac=0.2, num_splits: int = 10,
+           split_start_seed: int = 0, elasticnet_tables: Sequence[str | os.PathLike] = (),
+           robust: bool = False, blocks: Mapping | None = None,
+           controls: Sequence[str] = ("poisson", "permuted"), seed: int = 0,
+           draws: int = 1) -> Path:
+    """Noise floors of one arena -> results/floors/{arena}.csv (mec.fits.floors.floor_table).
+
+    The inter-animal fits of :func:`interanimal` in every setting, with each source animal
+    replaced by a tuning-free control (``controls``, drawn ``draws`` times with ``seed``, a
+    cell's score averaged over the draws). With ElasticNet
+    tables, map "elasticnet" (paper setting) refits each cell's per-split choice. An empty
+    ``controls`` writes a header-only table.
+    """
+    from mec.data import load_dataset
+    from mec.fits.floors import floor_table
+    from mec.fits.settings import PAPER_SETTING
+    from mec.io import write_table
+
+    dataset = load_dataset(dataset_path, arenas=[arena])
+    settings = _settings(train_frac, robust, blocks)
+    maps_by = {name: (with_elasticnet(maps, elasticnet_tables) if name == PAPER_SETTING
+                      else dict(maps)) for name in settings}
+    table = floor_table(dataset, arena, maps_by, settings, controls=list(controls), mode=mode,
+                        num_splits=num_splits, split_start_seed=split_start_seed, seed=seed,
+                        draws=draws)
     return write_table(table, out_path)

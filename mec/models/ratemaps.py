@@ -110,7 +110,9 @@ def model_ratemaps(model, cfg, x_edges, y_edges, n_batches: int, seeds: Sequence
     place_cells: "evaluation_box" (default, as released) or "training_box" (module docstring).
     Returns {layer: (nx, ny, n_units) float64}, NaN in unvisited bins; with ``return_info``
     also a dict: n_samples (positions binned), decoding_error_cm (mean over those samples,
-    decoded with the evaluation's place cells, SPEC 1.2), place_cells, stream.
+    decoded with the evaluation's place cells, SPEC 1.2), place_cells, stream, and
+    sample_counts (nx, ny), the samples per bin (what recipes that smooth model maps weigh
+    bins by, mec.ratemaps.smooth_model_maps).
     """
     from scipy import sparse
 
@@ -155,7 +157,8 @@ def model_ratemaps(model, cfg, x_edges, y_edges, n_batches: int, seeds: Sequence
     if not return_info:
         return out
     info = {"n_samples": int(n_samples), "place_cells": place_cells, "stream": EVAL_STREAM,
-            "decoding_error_cm": 100.0 * err_sum / n_samples if n_samples else float("nan")}
+            "decoding_error_cm": 100.0 * err_sum / n_samples if n_samples else float("nan"),
+            "sample_counts": counts.reshape(nx, ny)}
     return out, info
 
 
@@ -243,6 +246,7 @@ def export_ratemaps(model_dir, dataset_path, arena: float, n_batches: int, seeds
     print(f"{info['n_samples']} samples ({len(seeds)} seed(s) x {n_batches} batches of "
           f"{model.cfg['batch_size']} x {model.cfg['sequence_length']}); decoding error "
           f"{info['decoding_error_cm']:.2f} cm; place cells: {place_cells}", flush=True)
+    counts = info["sample_counts"]
     attrs = {"model": model_dir.name, "layers": list(layers), "arena": arena,
              "seeds": np.asarray(list(seeds), dtype=np.int64), "n_batches": int(n_batches),
              "n_samples": int(info["n_samples"]), "trajectory_stream": info["stream"],
@@ -253,4 +257,6 @@ def export_ratemaps(model_dir, dataset_path, arena: float, n_batches: int, seeds
              **recurrent_weight_stats(model),
              "batch_size": int(model.cfg["batch_size"]), "sequence_length": int(model.cfg["sequence_length"]),
              "mec_version": getattr(mec, "__version__", "unknown")}
-    save_model_ratemaps(out_path, maps, x_edges, y_edges, attrs)
+    # plain bin means (the paper's recipe) plus the samples per bin, from which a fit makes
+    # the maps of other recipes (mec.fits.settings.model_maps_for)
+    save_model_ratemaps(out_path, maps, x_edges, y_edges, attrs, counts=counts)

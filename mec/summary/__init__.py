@@ -9,6 +9,8 @@ Missing inputs (documented policy):
   tables and figures are written, the model tables are written with their header only and
   summary.md says so, so the rule's declared outputs always exist;
 - a model without a config entry -> its condition is "unknown" (it still gets its numbers);
+- no floor tables (results/floors/{arena}.csv) -> floors and normalized scores are NaN and
+  floors.csv has its header only;
 - a listed file that does not exist -> FileNotFoundError naming it;
 - no rate-map files -> the dimensionality table has only the fitted layers (PR NaN) and no
   dimensionality figure is drawn; no knockout tables -> knockouts.csv has its header only
@@ -42,6 +44,7 @@ from mec.summary.tables import (
     dimensionality_table,
     figure2_long_table,
     figure2_table,
+    floors_table,
     knockouts_table,
     load_knockouts,
     load_scores,
@@ -74,13 +77,16 @@ __all__ = [
 
 #: Tables written by ``summarize`` to ``out_dir``, each as ``{name}.csv`` and ``{name}.md``;
 #: ``summary.md`` (all of them on one page) and ``figures.csv`` (the figure index) come too.
-TABLES = ("ceiling", "predictivity", "best_layer", "by_cell_type", "figure2",
-          "figure2_fraction", "figure2_long", "dimensionality", "knockouts", "model_health")
+TABLES = ("headline", "ceiling", "floors", "predictivity", "best_layer", "by_cell_type",
+          "figure2", "figure2_fraction", "figure2_long", "dimensionality", "knockouts",
+          "model_health")
 
 log = logging.getLogger(__name__)
 
 _TITLES = {
-    "ceiling": "Noise ceiling (median inter-animal consistency, SPEC 4.3)",
+    "headline": "Headline: scores between floor and ceiling, per arena and setting",
+    "ceiling": "Noise ceiling (median inter-animal consistency, SPEC 4.3) and noise floor",
+    "floors": "Noise floors: median score of each tuning-free control (mec.fits.floors)",
     "predictivity": "Model predictivity per layer (median over cells, SPEC 4.5)",
     "best_layer": "Best layer per model, arena and map",
     "by_cell_type": "Per cell type (grid / border / heterogeneous / other, SPEC 5)",
@@ -194,6 +200,7 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
               max_units_scored: int = 128,
               seed: int = 0,
               knockout_csvs: Sequence[str | os.PathLike] = (),
+              floor_csvs: Sequence[str | os.PathLike] = (),
               log_dir: str | os.PathLike | None = None) -> list[Path]:
     """Write the summary tables and figures.
 
@@ -217,6 +224,9 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
         the units scored when a layer has more than ``max_units_scored`` units.
     knockout_csvs: ``results/knockouts/{model}.csv`` paths (mec.models.knockouts; may be
         empty: knockouts.csv then has its header only).
+    floor_csvs: ``results/floors/{arena}.csv`` paths (mec.fits.floors; may be empty: floors
+        and normalized scores are then NaN). The headline (mec.summary.headline) opens
+        summary.md; the per-cell figures show the paper setting.
     log_dir: ``results/logs``; if given, ``executors.csv``/``.md`` list which executor ran
         each job (local or SLURM job id, node; ``mec.summary.executors``).
 
@@ -234,16 +244,18 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
 
     consistency = load_scores(consistency_csvs, "consistency")
     fits = load_scores(fit_csvs, "fit")
+    floors = load_scores(floor_csvs, "floor")
     if fits.empty:
         f2_map = None
     else:
         f2_map = choose_map(fits["map"].unique(), figure2_map)
 
     tables: dict[str, pd.DataFrame] = {}
-    tables["ceiling"] = ceiling_table(consistency)
+    tables["ceiling"] = ceiling_table(consistency, floors)
+    tables["floors"] = floors_table(floors)
     tables["predictivity"] = predictivity_table(fits, tables["ceiling"], model_configs)
     tables["best_layer"] = best_layer_table(tables["predictivity"])
-    tables["by_cell_type"] = by_cell_type_table(consistency, fits, tables["best_layer"])
+    tables["by_cell_type"] = by_cell_type_table(consistency, fits, tables["best_layer"], floors)
     tables["figure2_long"] = figure2_long_table(tables["best_layer"], f2_map)
     tables["figure2"] = figure2_table(tables["figure2_long"], "median")
     tables["figure2_fraction"] = figure2_table(tables["figure2_long"], "fraction_of_ceiling")
@@ -254,6 +266,15 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
     knockouts = load_knockouts(knockout_csvs)
     tables["knockouts"] = knockouts_table(knockouts)
     tables["model_health"] = health.model_health_table(model_configs, ratemap_files, tables["knockouts"])
+    dataset = None
+    if dataset_path is not None:
+        from mec.data import load_dataset
+
+        dataset = load_dataset(dataset_path)
+    from mec.summary import headline as hl
+
+    tables["headline"] = hl.headline_table(tables["ceiling"], tables["best_layer"],
+                                           hl.reliability_table(dataset))
 
     notes = [
         f"- Ceiling source: {CEILING_SOURCES[0]} where present, else {CEILING_SOURCES[1]}; "
@@ -277,7 +298,8 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
 
         notes.append(write_executor_table(log_dir, out_dir))
 
-    page = ["# Summary", "", *notes, ""]
+    en_paper_only = "elasticnet" in set(fits["map"]) and set(fits["setting"]) != {"paper"}
+    page = ["# Summary", "", hl.headline_markdown(tables["headline"], en_paper_only), *notes, ""]
     for name in TABLES:
         df = tables[name]
         write_csv(df, out_dir / f"{name}.csv")
@@ -286,7 +308,8 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
             md += ("\nSpearman correlation between participation ratio and median predictivity "
                    "across models at their best layer:\n\n" + to_markdown(correlation))
         _write_md(f"# {_TITLES[name]}\n\n{md}", out_dir / f"{name}.md")
-        page += [f"## {_TITLES[name]}", "", md]
+        if name != "headline":  # already at the top of the page
+            page += [f"## {_TITLES[name]}", "", md]
         log.info("wrote %s (%d rows) and its .md", out_dir / f"{name}.csv", len(df))
     _write_md("\n".join(page), out_dir / "summary.md")
 
@@ -298,10 +321,11 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
                       "path": str(path), "caption": f"workflow/report/{kind}.rst"})
         log.info("wrote %s", path)
 
-    if dataset_path is not None:
-        from mec.data import load_dataset
-
-        dataset = load_dataset(dataset_path)
+    out = hl.headline_figure(tables["headline"], hl.headline_figure_path(figure_dir))
+    add("headline", out)
+    # The per-cell figures below show the paper setting (the headline has both).
+    consistency, fits = (d[d["setting"] == "paper"] for d in (consistency, fits))
+    if dataset is not None:
         edges_of = getattr(dataset, "edges", {}) or {}
         for arena in sorted(dataset, key=arena_sort_key):
             out = figs.figure_path(figure_dir, "data_ratemaps", arena=arena)
@@ -342,7 +366,9 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
 
     dim = tables["dimensionality"]
     if not dim.empty and f2_map is not None:
-        ref = reference_ceiling(tables["ceiling"]).set_index(["arena", "map"])["ceiling"]
+        ceil = tables["ceiling"]
+        ref = reference_ceiling(ceil[ceil["setting"] == "paper"], ["arena", "map"])
+        ref = ref.set_index(["arena", "map"])["ceiling"]
         for arena in sorted(set(dim["arena"]), key=arena_sort_key):
             out = figs.figure_path(figure_dir, "dimensionality", arena=arena)
             ceiling = ref.get((arena, f2_map), float("nan"))
@@ -355,7 +381,7 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
         add("knockouts", out, model)
 
     for model, arena, out in health.health_figures(model_configs, ratemap_files, figure_dir):
-        add("model_health", out, model, float(arena))
+        add("model_health", out, model, arena_id(arena))
 
     write_csv(pd.DataFrame(index, columns=["kind", "model", "arena", "layer", "path", "caption"]),
               out_dir / "figures.csv")

@@ -48,7 +48,7 @@ __all__ = [
 #: Figure kinds: sub-folder of the figure directory and caption file
 #: ``workflow/report/{kind}.rst``.
 FIGURE_KINDS = ("data_ratemaps", "unit_gallery", "scatter", "distributions", "training",
-                "dimensionality", "knockouts", "model_health")
+                "dimensionality", "knockouts", "model_health", "headline")
 
 TYPE_COLOURS = {"grid": "tab:red", "border": "tab:blue", "heterogeneous": "tab:gray",
                 "other": "tab:green"}
@@ -70,7 +70,7 @@ def figure_path(figure_dir: str | os.PathLike, kind: str, *, model: str | None =
     data_ratemaps: ``{arena}``; unit_gallery: ``{model}_{arena}_{layer}``; scatter:
     ``{model}_{arena}``; distributions: ``{arena}``; training: ``{model}``;
     dimensionality: ``{arena}``; knockouts, model_health: ``{model}`` (arena written with one
-    decimal, contract)."""
+    decimal, contract). The one "headline" figure is named by mec.summary.headline."""
     if kind not in FIGURE_KINDS:
         raise ValueError(f"figure kind {kind!r} is not one of {FIGURE_KINDS}")
     parts = [p for p in (model, None if arena is None else arena_key(arena), layer) if p is not None]

@@ -11,6 +11,15 @@ spread across animals (statistics of the per-animal medians). "Fraction of the c
 ratio of medians, model median / ceiling median of the same arena and map (brain-score's
 ``ceiled`` score, DESIGN example 5).
 
+Settings and floors (issue 13): tables may carry a ``setting`` column (mec.fits.settings:
+"paper", "robust"; a table without it is the paper's) and every statistic is kept apart per
+setting. The noise floors (``results/floors/{arena}.csv``, mec.fits.floors; sources
+``control_<kind>``) give each arena, map and setting a ``floor``: the highest median over the
+controls (``floor_source`` names it), and every row that has a ceiling gets the floor beside
+it and ``normalized = (median - floor) / (ceiling - floor)``: 0 is what a source without
+spatial tuning scores through the same recipe and splits, 1 is the ceiling. The Figure 2
+pivot and the dimensionality control are the paper's (setting "paper" only).
+
 Baselines (config ``baseline: kind``, mec.baselines, SPEC 4.6) are summarised like models:
 their condition is "baseline" and their row label names the kind, the NMF components and the
 box the baseline was built in (``baseline_label``). The dimensionality control (SPEC 6) puts
@@ -45,6 +54,8 @@ __all__ = [
     "baseline_label",
     "model_descriptor",
     "aggregate_scores",
+    "floor_summary",
+    "floors_table",
     "ceiling_table",
     "reference_ceiling",
     "predictivity_table",
@@ -95,6 +106,9 @@ LAYER_ORDER = ("pre_g", "g", "dc")
 #: Map used for the Figure 2 pivot, in order of preference (the paper's Figure 2 uses the
 #: per-cell ElasticNet, SPEC 4.6).
 MAP_PREFERENCE = ("elasticnet", "ridge")
+
+#: The setting of score tables that carry no ``setting`` column (mec.fits.settings).
+DEFAULT_SETTING = "paper"
 
 _STAT_COLUMNS = ["median", "n_cells", "n_nan", "n_animals", "animal_median", "animal_q25",
                  "animal_q75", "animal_min", "animal_max"]
@@ -160,13 +174,31 @@ def load_scores(paths: Sequence[str | os.PathLike], what: str) -> pd.DataFrame:
         frames.append(df)
     if not frames:
         return pd.DataFrame({c: pd.Series(dtype=float if c in ("arena", "score") else object)
-                             for c in REQUIRED_COLUMNS})
-    df = pd.concat(frames, ignore_index=True)
+                             for c in REQUIRED_COLUMNS + ("setting",)})
+    df = _with_setting(pd.concat(frames, ignore_index=True))
     df["arena"] = _round_arena(df["arena"])
     df["score"] = pd.to_numeric(df["score"], errors="coerce").astype(float)
     df["cell_type"] = df["cell_type"].fillna("unknown").replace("", "unknown")
     df["layer"] = df["layer"].fillna("-")
     return df
+
+
+def _with_setting(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with a ``setting`` column: tables written before settings existed, and rows
+    without one, are the paper's (``DEFAULT_SETTING``)."""
+    if "setting" not in df.columns:
+        return df.assign(setting=DEFAULT_SETTING)
+    return df.assign(setting=df["setting"].fillna(DEFAULT_SETTING).astype(str))
+
+
+def _normalized(median, floor, ceiling) -> np.ndarray:
+    """(median - floor) / (ceiling - floor); NaN where the ceiling is not above the floor."""
+    median, floor, ceiling = (pd.to_numeric(pd.Series(np.asarray(v, dtype=object)),
+                                            errors="coerce").to_numpy(dtype=float)
+                              for v in (median, floor, ceiling))
+    span = ceiling - floor
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(span > 0, (median - floor) / span, np.nan)
 
 
 def cell_type_group(cell_types: Iterable) -> np.ndarray:
@@ -347,25 +379,61 @@ def aggregate_scores(df: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=keys + _STAT_COLUMNS)
 
 
-def ceiling_table(consistency: pd.DataFrame) -> pd.DataFrame:
-    """Noise ceiling per arena, map and source (SPEC 4.3): ``aggregate_scores`` columns,
-    ``median`` being the ceiling (median inter-animal consistency over all cells)."""
-    out = aggregate_scores(consistency, ["arena", "map", "source"])
-    return out.rename(columns={"median": "ceiling"})
+_FLOOR_KEYS = ["arena", "map", "setting"]
 
 
-def reference_ceiling(ceiling: pd.DataFrame, keys: Sequence[str] = ("arena", "map")) -> pd.DataFrame:
-    """One ceiling per group of ``keys``: the first source of ``CEILING_SOURCES`` present
-    (holdout before pairwise), else the alphabetically first source. Columns: keys, ceiling,
-    ceiling_source."""
+def floors_table(floors: pd.DataFrame) -> pd.DataFrame:
+    """Median score of each noise control per arena, map and setting (mec.fits.floors):
+    ``aggregate_scores`` columns, one row per control (``source`` = ``control_<kind>``)."""
+    if floors is None or floors.empty:
+        return pd.DataFrame(columns=_FLOOR_KEYS + ["source"] + _STAT_COLUMNS)
+    return aggregate_scores(_with_setting(floors), _FLOOR_KEYS + ["source"])
+
+
+def floor_summary(floors: pd.DataFrame | None, keys: Sequence[str] = _FLOOR_KEYS) -> pd.DataFrame:
+    """The floor of each group of ``keys`` (default arena, map, setting): the highest median
+    over the controls, and ``floor_source``, the control that gave it. Columns: keys, floor,
+    floor_source."""
     keys = list(keys)
+    if floors is None or floors.empty:
+        return pd.DataFrame(columns=keys + ["floor", "floor_source"])
+    agg = aggregate_scores(_with_setting(floors), keys + ["source"])
+    agg = agg[np.isfinite(agg["median"].to_numpy(dtype=float))]
+    agg = agg.sort_values(keys + ["median", "source"], ascending=[True] * len(keys) + [False, True],
+                          kind="stable").groupby(keys, sort=True, dropna=False).head(1)
+    return (agg[keys + ["median", "source"]]
+            .rename(columns={"median": "floor", "source": "floor_source"}).reset_index(drop=True))
+
+
+def ceiling_table(consistency: pd.DataFrame, floors: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Noise ceiling per arena, map, setting and source (SPEC 4.3): ``aggregate_scores``
+    columns, ``median`` being the ceiling (median inter-animal consistency over all cells),
+    with the floor of the same arena, map and setting (``floor_summary`` of ``floors``; NaN
+    without floors)."""
+    out = aggregate_scores(_with_setting(consistency), ["arena", "map", "setting", "source"])
+    out = out.rename(columns={"median": "ceiling"})
+    out = out.merge(floor_summary(floors), on=_FLOOR_KEYS, how="left")
+    cols = ["arena", "map", "setting", "source", "ceiling", "floor", "floor_source"]
+    return out[cols + [c for c in out.columns if c not in cols]]
+
+
+def reference_ceiling(ceiling: pd.DataFrame, keys: Sequence[str] | None = None) -> pd.DataFrame:
+    """One ceiling per group of ``keys`` (default: arena, map and, where present, setting):
+    the first source of ``CEILING_SOURCES`` present (holdout before pairwise), else the
+    alphabetically first source. Columns: keys, ceiling, ceiling_source, and floor /
+    floor_source when ``ceiling`` has them (``ceiling_table``)."""
+    if keys is None:
+        keys = ["arena", "map"] + (["setting"] if "setting" in ceiling.columns else [])
+    keys = list(keys)
+    extra = [c for c in ("floor", "floor_source") if c in ceiling.columns]
     if ceiling.empty:
-        return pd.DataFrame(columns=keys + ["ceiling", "ceiling_source"])
+        return pd.DataFrame(columns=keys + ["ceiling", "ceiling_source"] + extra)
     rank = {s: i for i, s in enumerate(CEILING_SOURCES)}
     c = ceiling.assign(_rank=ceiling["source"].map(lambda s: rank.get(s, len(rank))))
     c = c.sort_values(keys + ["_rank", "source"], kind="stable")
     c = c.groupby(keys, sort=True, dropna=False).head(1)
-    return c[keys + ["ceiling", "source"]].rename(columns={"source": "ceiling_source"}).reset_index(drop=True)
+    return (c[keys + ["ceiling", "source"] + extra].rename(columns={"source": "ceiling_source"})
+            .reset_index(drop=True))
 
 
 def _add_model_columns(df: pd.DataFrame, model_configs: Mapping[str, Mapping] | None) -> pd.DataFrame:
@@ -383,87 +451,115 @@ def _add_model_columns(df: pd.DataFrame, model_configs: Mapping[str, Mapping] | 
 
 def predictivity_table(fits: pd.DataFrame, ceiling: pd.DataFrame,
                        model_configs: Mapping[str, Mapping] | None = None) -> pd.DataFrame:
-    """Median predictivity per model x arena x layer x map (SPEC 4.5), its fraction of the
-    ceiling of the same arena and map (``reference_ceiling``), and the model's labels
-    (architecture, activation, variant, condition; "unknown" condition without a config).
+    """Median predictivity per model x arena x layer x map x setting (SPEC 4.5), its fraction
+    of the ceiling of the same arena, map and setting (``reference_ceiling``), the floor
+    there and the normalized score (module docstring; NaN without floors), and the model's
+    labels (architecture, activation, variant, condition; "unknown" condition without a
+    config).
 
     ``fits``: concatenated fit tables (``source`` = model name).
     """
-    agg = aggregate_scores(fits.rename(columns={"source": "model"}), ["model", "arena", "layer", "map"])
-    ref = reference_ceiling(ceiling)
-    out = agg.merge(ref, on=["arena", "map"], how="left")
+    agg = aggregate_scores(_with_setting(fits).rename(columns={"source": "model"}),
+                           ["model", "arena", "layer", "map", "setting"])
+    ref = reference_ceiling(_with_setting(ceiling), ["arena", "map", "setting"])
+    if "floor" not in ref.columns:
+        ref = ref.assign(floor=np.nan, floor_source=np.nan)
+    out = agg.merge(ref, on=["arena", "map", "setting"], how="left")
     out["fraction_of_ceiling"] = out["median"] / out["ceiling"]
+    out["normalized"] = _normalized(out["median"], out["floor"], out["ceiling"])
     out = _add_model_columns(out, model_configs)
-    out = out.assign(_l=_layer_key(out["layer"])).sort_values(["model", "arena", "map", "_l", "layer"])
-    cols = ["model", "arena", "layer", "map", "median", "fraction_of_ceiling", "ceiling",
-            "ceiling_source", "n_cells", "n_nan", "n_animals", "animal_median", "animal_q25",
-            "animal_q75", "animal_min", "animal_max", "architecture", "activation", "variant",
-            "condition"]
+    out = out.assign(_l=_layer_key(out["layer"])).sort_values(["model", "arena", "map", "setting",
+                                                                "_l", "layer"])
+    cols = ["model", "arena", "layer", "map", "setting", "median", "fraction_of_ceiling",
+            "ceiling", "floor", "normalized", "ceiling_source", "floor_source", "n_cells",
+            "n_nan", "n_animals", "animal_median", "animal_q25", "animal_q75", "animal_min",
+            "animal_max", "architecture", "activation", "variant", "condition"]
     return out[cols].reset_index(drop=True)
 
 
 def best_layer_table(predictivity: pd.DataFrame) -> pd.DataFrame:
-    """The layer with the highest median per model x arena x map (SPEC 4.5). Ties go to the
-    earlier layer in ``LAYER_ORDER``; a group whose medians are all NaN is dropped."""
-    cols = ["model", "arena", "map", "best_layer", "median", "fraction_of_ceiling", "ceiling",
-            "n_cells", "architecture", "activation", "variant", "condition"]
-    p = predictivity[np.isfinite(predictivity["median"].to_numpy(dtype=float))]
+    """The layer with the highest median per model x arena x map x setting (SPEC 4.5). Ties
+    go to the earlier layer in ``LAYER_ORDER``; a group whose medians are all NaN is dropped.
+    The floor and normalized score of that layer come along."""
+    cols = ["model", "arena", "map", "setting", "best_layer", "median", "fraction_of_ceiling",
+            "ceiling", "floor", "normalized", "n_cells", "architecture", "activation", "variant",
+            "condition"]
+    p = _with_setting(predictivity)
+    for c in ("floor", "normalized"):
+        if c not in p.columns:
+            p = p.assign(**{c: np.nan})
+    p = p[np.isfinite(p["median"].to_numpy(dtype=float))]
     if p.empty:
         return pd.DataFrame(columns=cols)
     p = p.assign(_l=_layer_key(p["layer"]))
     # Highest median first; among equal medians the earlier layer (stable sort on _l).
-    p = p.sort_values(["model", "arena", "map", "median", "_l"],
-                      ascending=[True, True, True, False, True], kind="stable")
-    best = p.groupby(["model", "arena", "map"], sort=True).head(1)
+    keys = ["model", "arena", "map", "setting"]
+    p = p.sort_values(keys + ["median", "_l"], ascending=[True] * len(keys) + [False, True],
+                      kind="stable")
+    best = p.groupby(keys, sort=True).head(1)
     best = best.rename(columns={"layer": "best_layer"})
-    return best[cols].sort_values(["model", "arena", "map"]).reset_index(drop=True)
+    return best[cols].sort_values(keys).reset_index(drop=True)
 
 
 def by_cell_type_table(consistency: pd.DataFrame, fits: pd.DataFrame,
-                       best_layer: pd.DataFrame | None = None) -> pd.DataFrame:
+                       best_layer: pd.DataFrame | None = None,
+                       floors: pd.DataFrame | None = None) -> pd.DataFrame:
     """Ceiling and model numbers per cell-type group (SPEC 5, ``CELL_TYPE_GROUPS``).
 
-    One row per (kind, source, arena, layer, map, cell_type): kind "ceiling" for the
+    One row per (kind, source, arena, layer, map, setting, cell_type): kind "ceiling" for the
     inter-animal rows (source = interanimal_*; layer "-") and "model" for fits (source =
     model). Columns: ``aggregate_scores`` statistics, ``type_ceiling`` = the reference ceiling
-    (holdout preferred) of the same arena, map and cell type, ``fraction_of_type_ceiling`` =
-    median / type_ceiling, ``ceiling`` and ``fraction_of_ceiling`` against the all-cell
-    ceiling, and ``is_best_layer`` (the model's best layer over all cells, ``best_layer``).
+    (holdout preferred) of the same arena, map, setting and cell type, ``type_floor`` the
+    floor of those cells (``floor_summary`` of ``floors``), ``fraction_of_type_ceiling`` =
+    median / type_ceiling, ``type_normalized`` = (median - type_floor) / (type_ceiling -
+    type_floor), ``ceiling``, ``floor`` and ``fraction_of_ceiling`` against all cells, and
+    ``is_best_layer`` (the model's best layer over all cells, ``best_layer``).
     """
     parts = []
     for kind, df in (("ceiling", consistency), ("model", fits)):
         if df.empty:
             continue
-        df = df.assign(cell_type=cell_type_group(df["cell_type"]))
-        agg = aggregate_scores(df, ["source", "arena", "layer", "map", "cell_type"])
+        df = _with_setting(df).assign(cell_type=cell_type_group(df["cell_type"]))
+        agg = aggregate_scores(df, ["source", "arena", "layer", "map", "setting", "cell_type"])
         parts.append(agg.assign(kind=kind))
-    cols = ["kind", "source", "arena", "layer", "map", "cell_type", "median", "type_ceiling",
-            "fraction_of_type_ceiling", "ceiling", "fraction_of_ceiling", "n_cells", "n_nan",
-            "n_animals", "animal_median", "animal_q25", "animal_q75", "animal_min",
-            "animal_max", "is_best_layer"]
+    cols = ["kind", "source", "arena", "layer", "map", "setting", "cell_type", "median",
+            "type_ceiling", "type_floor", "fraction_of_type_ceiling", "type_normalized",
+            "ceiling", "floor", "fraction_of_ceiling", "n_cells", "n_nan", "n_animals",
+            "animal_median", "animal_q25", "animal_q75", "animal_min", "animal_max",
+            "is_best_layer"]
     if not parts:
         return pd.DataFrame(columns=cols)
     out = pd.concat(parts, ignore_index=True)
+    keys = ["arena", "map", "setting"]
     ceil_rows = out[out["kind"] == "ceiling"].rename(columns={"median": "ceiling"})
-    type_ref = reference_ceiling(ceil_rows, ["arena", "map", "cell_type"])
+    type_ref = reference_ceiling(ceil_rows, keys + ["cell_type"])
     out = out.merge(type_ref.rename(columns={"ceiling": "type_ceiling"})
-                    .drop(columns="ceiling_source"), on=["arena", "map", "cell_type"], how="left")
-    all_ref = reference_ceiling(ceiling_table(consistency)) if not consistency.empty else \
-        pd.DataFrame(columns=["arena", "map", "ceiling", "ceiling_source"])
-    out = out.merge(all_ref.drop(columns="ceiling_source"), on=["arena", "map"], how="left")
+                    .drop(columns="ceiling_source"), on=keys + ["cell_type"], how="left")
+    typed_floors = None if floors is None or floors.empty else \
+        floors.assign(cell_type=cell_type_group(floors["cell_type"]))
+    out = out.merge(floor_summary(typed_floors, keys + ["cell_type"])
+                    .rename(columns={"floor": "type_floor"}).drop(columns="floor_source"),
+                    on=keys + ["cell_type"], how="left")
+    all_ref = reference_ceiling(ceiling_table(consistency, floors), keys) \
+        if not consistency.empty else pd.DataFrame(columns=keys + ["ceiling", "ceiling_source",
+                                                                   "floor", "floor_source"])
+    out = out.merge(all_ref.drop(columns=["ceiling_source", "floor_source"]), on=keys, how="left")
     out["fraction_of_type_ceiling"] = out["median"].astype(float) / out["type_ceiling"].astype(float)
+    out["type_normalized"] = _normalized(out["median"], out["type_floor"], out["type_ceiling"])
     out["fraction_of_ceiling"] = out["median"].astype(float) / out["ceiling"].astype(float)
     best = set()
     if best_layer is not None and not best_layer.empty:
-        best = set(zip(best_layer["model"], best_layer["arena"], best_layer["map"], best_layer["best_layer"]))
+        b = _with_setting(best_layer)
+        best = set(zip(b["model"], b["arena"], b["map"], b["setting"], b["best_layer"]))
     out["is_best_layer"] = [
-        (k == "model") and ((s, a, m, l) in best)
-        for k, s, a, m, l in zip(out["kind"], out["source"], out["arena"], out["map"], out["layer"])
+        (k == "model") and ((s, a, m, st, l) in best)
+        for k, s, a, m, st, l in zip(out["kind"], out["source"], out["arena"], out["map"],
+                                     out["setting"], out["layer"])
     ]
     t_order = {t: i for i, t in enumerate(CELL_TYPE_GROUPS)}
     out = out.assign(_k=out["kind"].map({"ceiling": 0, "model": 1}), _l=_layer_key(out["layer"]),
                      _t=out["cell_type"].map(t_order))
-    out = out.sort_values(["_k", "source", "arena", "map", "_l", "_t"])
+    out = out.sort_values(["_k", "source", "arena", "map", "setting", "_l", "_t"])
     return out[cols].reset_index(drop=True)
 
 
@@ -484,18 +580,30 @@ def choose_map(maps: Iterable[str], preferred: str | None = None) -> str | None:
     return maps[0] if maps else None
 
 
+def _paper_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the paper's setting (all rows of a table without a setting column)."""
+    if "setting" not in df.columns:
+        return df
+    return df[_with_setting(df)["setting"] == DEFAULT_SETTING]
+
+
 def figure2_long_table(best_layer: pd.DataFrame, map_name: str | None = None) -> pd.DataFrame:
-    """One row per model and arena at its best layer for the Figure 2 map (``choose_map``):
-    arena, map, architecture, activation, variant, condition, model, best_layer, median,
-    fraction_of_ceiling, ceiling. Models that would share a pivot cell (same architecture,
-    activation, variant, condition and arena, e.g. two seeds) get their model name appended
-    to ``variant`` so no number is silently averaged away."""
+    """One row per model and arena at its best layer for the Figure 2 map (``choose_map``), in
+    the paper's setting: arena, map, architecture, activation, variant, condition, model,
+    best_layer, median, fraction_of_ceiling, ceiling, floor, normalized. Models that would
+    share a pivot cell (same architecture, activation, variant, condition and arena, e.g. two
+    seeds) get their model name appended to ``variant`` so no number is silently averaged
+    away."""
     cols = ["arena", "map", "architecture", "activation", "variant", "condition", "model",
-            "best_layer", "median", "fraction_of_ceiling", "ceiling"]
+            "best_layer", "median", "fraction_of_ceiling", "ceiling", "floor", "normalized"]
+    best_layer = _paper_rows(best_layer)
     chosen = choose_map(best_layer["map"], map_name) if not best_layer.empty else None
     if chosen is None:
         return pd.DataFrame(columns=cols)
     df = best_layer[best_layer["map"] == chosen].copy()
+    for c in ("floor", "normalized"):
+        if c not in df.columns:
+            df[c] = np.nan
     cell = ["arena", "architecture", "activation", "variant", "condition"]
     dup = df.duplicated(cell, keep=False)
     df.loc[dup, "variant"] = [f"{v}+{m}" if v else m
@@ -508,23 +616,26 @@ def figure2_table(long: pd.DataFrame, value: str = "median") -> pd.DataFrame:
     """Pivot of ``figure2_long_table``: rows (arena, map, architecture, activation, variant),
     columns the conditions (``CONDITIONS`` in the paper's order, then any other, e.g.
     "baseline"), cells ``value`` ("median" or "fraction_of_ceiling"), plus the arena's
-    ``ceiling``. Rows follow the paper (``ARCHITECTURE_ORDER``, ``ACTIVATION_ORDER``), the
+    ``ceiling`` and ``floor``. Rows follow the paper (``ARCHITECTURE_ORDER``, ``ACTIVATION_ORDER``), the
     baselines after the networks (``BASELINE_ORDER``; one row each, ``baseline_label``).
     Columns appear only for the conditions present, so the table grows with the models."""
     if value not in ("median", "fraction_of_ceiling"):
         raise ValueError(f"figure 2 value {value!r} must be 'median' or 'fraction_of_ceiling'")
     index = ["arena", "map", "architecture", "activation", "variant"]
     if long.empty:
-        return pd.DataFrame(columns=index + ["ceiling"])
+        return pd.DataFrame(columns=index + ["ceiling", "floor"])
     wide = long.pivot(index=index, columns="condition", values=value)
     present = list(wide.columns)
     conds = [c for c in CONDITIONS if c in present] + sorted(c for c in present if c not in CONDITIONS)
     wide = wide[conds].reset_index()
     wide.columns.name = None
-    ceil = long.groupby(["arena", "map"], sort=True)["ceiling"].first().reset_index()
+    refs = [c for c in ("ceiling", "floor") if c in long.columns]
+    ceil = long.groupby(["arena", "map"], sort=True)[refs].first().reset_index()
     wide = wide.merge(ceil, on=["arena", "map"], how="left")
+    if "floor" not in wide.columns:
+        wide["floor"] = np.nan
     wide = _sort_rows(wide, ["arena", "map"], ["variant"])
-    return wide[index + conds + ["ceiling"]].reset_index(drop=True)
+    return wide[index + conds + ["ceiling", "floor"]].reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------
@@ -545,7 +656,7 @@ def dimensionality_table(participation: pd.DataFrame, predictivity: pd.DataFrame
     participation: columns model, arena (m), layer, n_units, participation_ratio (PR of the
     layer's rate maps, ``mec.dimensionality.participation_ratio``; one row per layer of each
     rate-map file). predictivity / best_layer: ``predictivity_table`` / ``best_layer_table``;
-    only the rows of ``map_name`` (the Figure 2 map) are used. A layer with a PR but no fit
+    only the rows of ``map_name`` (the Figure 2 map) in the paper's setting are used. A layer with a PR but no fit
     (or a fit but no rate maps, e.g. the two-stage baseline's "mec" layer, whose maps exist
     only inside the fit) keeps NaN for what it lacks. ``is_best_layer``: the model's best
     layer for ``map_name``. Columns ``DIMENSIONALITY_COLUMNS``, sorted by model, arena and
@@ -557,6 +668,7 @@ def dimensionality_table(participation: pd.DataFrame, predictivity: pd.DataFrame
         raise ValueError(f"participation ratios lack column(s) {missing}; expected {_PR_COLUMNS}")
     pr = pr[_PR_COLUMNS].copy()
     pr["arena"] = _round_arena(pr["arena"])
+    predictivity, best_layer = _paper_rows(predictivity), _paper_rows(best_layer)
     vals = ["median", "fraction_of_ceiling", "ceiling"]
     if map_name is None or predictivity.empty:
         pred = pd.DataFrame(columns=["model", "arena", "layer"] + vals)

@@ -35,7 +35,7 @@ rule fit_two_stage:
         model=lambda wc: wc.model,
         arena=arena_param,
         maps=fit_maps(),
-        train_frac=config["fits"]["train_frac"],
+        train_frac=PAPER_TRAIN_FRAC,
         num_splits=config["fits"]["num_splits"],
         split_start_seed=config["fits"]["split_start_seed"],
     wildcard_constraints:

@@ -4,12 +4,12 @@ import re
 
 from snakemake.utils import validate
 
-from mec.checks import check_config
-
 from pathlib import Path
 
+from mec.checks import check_config
 from mec.data.arenas import arena_id
 from mec.data.plan import check_dataset_config, results_dir
+from mec.fits.settings import check_fit_settings
 
 validate(config, "../schemas/config.schema.yaml")
 # Relative recording paths are taken from the folder of the config file in use (the last
@@ -20,6 +20,10 @@ CONFIG_DIR = Path(workflow.overwrite_configfiles[-1] if workflow.overwrite_confi
 # the cross-field rules below name arenas.
 RECORDINGS = check_dataset_config(config, CONFIG_DIR)
 check_config(config, source=workflow.overwrite_configfiles or workflow.configfiles)  # cross-field rules, map kwargs
+# Fit settings (issue 13): a blocked split whose guard band is narrower than the smoothing
+# radius is refused here, before any job runs. Rules that take the paper setting's split as
+# it is (ElasticNet grid, two-stage baseline) get it resolved ("blocks" with fits.blocks).
+PAPER_TRAIN_FRAC = check_fit_settings(config["fits"])["paper"].train_frac
 
 RESULTS = results_dir(config)  # results/ or results/{experiment}/
 DATASET = config["dataset"]["name"]
@@ -141,6 +145,11 @@ def fit_targets():
 
 def consistency_targets():
     return expand(f"{RESULTS}/consistency/{{arena}}.csv", arena=ARENAS)
+
+
+def floor_targets():
+    """results/floors/{arena}.csv: one noise-floor table per arena (issue 13)."""
+    return expand(f"{RESULTS}/floors/{{arena}}.csv", arena=ARENAS)
 
 
 def history_targets():

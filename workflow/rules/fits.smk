@@ -10,7 +10,7 @@ rule elasticnet_grid:
         arena=arena_param,
         animal=lambda wc: wc.animal,
         grid=config["elasticnet"]["grid"],
-        train_frac=config["fits"]["train_frac"],
+        train_frac=PAPER_TRAIN_FRAC,
         num_splits=config["fits"]["num_splits"],
         split_start_seed=config["fits"]["split_start_seed"],
         chunk=lambda wc: [int(wc.chunk), config["elasticnet"]["cell_chunks"]],
@@ -54,6 +54,8 @@ rule interanimal:
         train_frac=config["fits"]["train_frac"],
         num_splits=config["fits"]["num_splits"],
         split_start_seed=config["fits"]["split_start_seed"],
+        robust=config["fits"]["robust"],
+        blocks=config["fits"]["blocks"],
     log:
         f"{RESULTS}/logs/interanimal/{{arena}}.log",
     benchmark:
@@ -82,6 +84,8 @@ rule fit_model:
         train_frac=config["fits"]["train_frac"],
         num_splits=config["fits"]["num_splits"],
         split_start_seed=config["fits"]["split_start_seed"],
+        robust=config["fits"]["robust"],
+        blocks=config["fits"]["blocks"],
     log:
         f"{RESULTS}/logs/fit_model/{{model}}_{{arena}}.log",
     benchmark:
@@ -91,3 +95,32 @@ rule fit_model:
         "../../envs/analysis.yaml"
     script:
         "../scripts/fit_model.py"
+
+
+rule floors:
+    input:
+        dataset=DATASET_FILE,
+        elasticnet=elasticnet_tables,
+    output:
+        table=f"{RESULTS}/floors/{{arena}}.csv",
+    params:
+        arena=arena_param,
+        maps=fit_maps(),
+        mode=config["fits"]["interanimal_mode"],
+        train_frac=config["fits"]["train_frac"],
+        num_splits=config["fits"]["num_splits"],
+        split_start_seed=config["fits"]["split_start_seed"],
+        robust=config["fits"]["robust"],
+        blocks=config["fits"]["blocks"],
+        controls=config["fits"]["floors"]["controls"],
+        seed=config["fits"]["floors"]["seed"],
+        draws=config["fits"]["floors"]["draws"],
+    log:
+        f"{RESULTS}/logs/floors/{{arena}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/floors/{{arena}}.tsv"
+    threads: 1
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/floors.py"

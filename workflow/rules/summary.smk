@@ -1,16 +1,17 @@
 # Summary tables and figures over every stage; every output appears in `snakemake --report`.
 
-SUMMARY_TABLES = ["ceiling", "predictivity", "best_layer", "by_cell_type", "figure2",
-                  "figure2_fraction", "figure2_long", "dimensionality", "knockouts",
+SUMMARY_TABLES = ["headline", "ceiling", "floors", "predictivity", "best_layer", "by_cell_type",
+                  "figure2", "figure2_fraction", "figure2_long", "dimensionality", "knockouts",
                   "model_health", "executors"]
 FIGURE_KINDS = ["data_ratemaps", "unit_gallery", "scatter", "distributions", "training",
-                "dimensionality", "knockouts", "model_health"]
+                "dimensionality", "knockouts", "model_health", "headline"]
 
 
 rule summarize:
     input:
         dataset=DATASET_FILE,
         consistency=consistency_targets(),
+        floors=floor_targets(),
         fits=fit_targets(),
         histories=list(history_targets().values()),
         ratemaps=list(ratemap_targets().values()),

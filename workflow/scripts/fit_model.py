@@ -19,4 +19,6 @@ fit_model(
     num_splits=snakemake.params.num_splits,
     split_start_seed=snakemake.params.split_start_seed,
     elasticnet_tables=list(snakemake.input.elasticnet),
+    robust=snakemake.params.robust,
+    blocks=snakemake.params.blocks,
 )

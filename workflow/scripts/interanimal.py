@@ -17,4 +17,6 @@ interanimal(
     num_splits=snakemake.params.num_splits,
     split_start_seed=snakemake.params.split_start_seed,
     elasticnet_tables=list(snakemake.input.elasticnet),
+    robust=snakemake.params.robust,
+    blocks=snakemake.params.blocks,
 )

@@ -50,8 +50,12 @@ kept in the file's attributes ``sessions`` and ``warnings`` (JSON).
 Scores per cell (stored in ``cell_info``): ``grid_score`` (SPEC §5 ring scorer),
 ``border_score`` (Solstad et al. 2008), ``hd_mvl``, ``hd_threshold``, ``hd_p_value``,
 ``hd_significant`` (NaN / False without head direction), plus ``session``, ``n_spikes``,
-``n_spikes_outside`` (outside the tracking window), ``mean_rate_hz`` and ``shape``.
-``cell_types`` come from :func:`mec.scores.classify_cells`.
+``n_spikes_outside`` (outside the tracking window), ``mean_rate_hz``, ``shape`` and
+``reliability`` (within-animal, odd vs even minutes, :func:`mec.ratemaps.split_half_reliability`).
+``cell_types`` come from :func:`mec.scores.classify_cells`. Each cell's spike counts and its
+session's time per bin (what the recipe saw, :func:`mec.ratemaps.bin_spikes`; zero outside
+the session's mask) and the arena's recipe (:data:`mec.ratemaps.PAPER`) are stored too
+(issue 13: other recipes, noise floors).
 """
 
 from __future__ import annotations
@@ -395,7 +399,7 @@ def build_dataset(sessions: Sequence[Session], cfg: Mapping, min_animals: int = 
     animals otherwise).
     """
     from mec.data.contract import Dataset, _arena_info
-    from mec.ratemaps import spikes_to_ratemap
+    from mec.ratemaps import PAPER, bin_spikes, spikes_to_ratemap, split_half_reliability
     from mec.scores import border_score, classify_cells, grid_scores, head_direction_score
 
     opts = _options({**cfg, "recordings": {"paths": "-", **(cfg.get("recordings") or {})}})
@@ -424,6 +428,7 @@ def build_dataset(sessions: Sequence[Session], cfg: Mapping, min_animals: int = 
         ds.edges[arena] = (xe, ye)
         ds.arenas[arena] = _arena_info(geom)
         inside = geom.inside(xe, ye)
+        ds.recipes[arena] = PAPER
         per_animal: dict[str, dict[str, list]] = {}
         visited_any = np.zeros(inside.shape, dtype=bool)
         for s in ss:
@@ -438,6 +443,17 @@ def build_dataset(sessions: Sequence[Session], cfg: Mapping, min_animals: int = 
             maps = spikes_to_ratemap(placed, s.times, [s.spike_times[i] for i in keep], xe, ye,
                                      speed_range=speed, min_occupancy_s=opts["min_occupancy_s"],
                                      mask=mask)
+            # issue 13: the counts and time per bin behind ``maps`` (spikes_to_ratemap =
+            # rates_from_counts(bin_spikes)) and each cell's within-animal reliability
+            # in the arena's frame, kept cells only; nothing outside the session's mask (those
+            # bins are NaN in ``maps``, and zero time keeps them unvisited in every recipe)
+            filters = dict(speed_range=speed, min_occupancy_s=opts["min_occupancy_s"])
+            kept = [s.spike_times[i] for i in keep]
+            counts, occ = bin_spikes(placed, s.times, kept, xe, ye, **filters)
+            counts[~mask] = 0.0
+            occ[~mask] = 0.0
+            reliability = split_half_reliability(placed, s.times, kept, xe, ye, mask=mask,
+                                                 **filters)
             gs = grid_scores(maps)
             bs = [border_score(maps[:, :, i], bin_cm=opts["bin_cm"],
                                shape="circle" if circle else "square")
@@ -446,7 +462,7 @@ def build_dataset(sessions: Sequence[Session], cfg: Mapping, min_animals: int = 
             rec = per_animal.setdefault(s.animal, {k: [] for k in (
                 "resp", "cell_ids", "session", "grid_score", "border_score", "hd_mvl",
                 "hd_threshold", "hd_p_value", "hd_significant", "n_spikes", "n_spikes_outside",
-                "mean_rate_hz", "shape")})
+                "mean_rate_hz", "shape", "reliability", "spike_counts", "occupancy")})
             for j, i in enumerate(keep):
                 cid, st = s.cell_ids[i], s.spike_times[i]
                 if s.head_direction is not None:
@@ -470,6 +486,9 @@ def build_dataset(sessions: Sequence[Session], cfg: Mapping, min_animals: int = 
                 rec["n_spikes_outside"].append(int(outside[i]))
                 rec["mean_rate_hz"].append(len(st) / duration if duration > 0 else np.nan)
                 rec["shape"].append("circle" if circle else "square")
+                rec["reliability"].append(reliability[j])
+                rec["spike_counts"].append(counts[:, :, j])
+                rec["occupancy"].append(occ)
         animals = sorted(per_animal)
         if len(animals) < min_animals:
             raise ValueError(
@@ -490,14 +509,17 @@ def build_dataset(sessions: Sequence[Session], cfg: Mapping, min_animals: int = 
             ds[arena][animal] = {"resp": np.stack(rec["resp"], axis=-1),
                                  "cell_ids": np.array(rec["cell_ids"], dtype=str),
                                  "cell_types": types}
-            info = {k: np.asarray(v) for k, v in rec.items() if k not in ("resp", "cell_ids")}
+            ds.spike_counts.setdefault(arena, {})[animal] = np.stack(rec["spike_counts"], axis=-1)
+            ds.occupancy.setdefault(arena, {})[animal] = np.stack(rec["occupancy"], axis=-1)
+            info = {k: np.asarray(v) for k, v in rec.items()
+                    if k not in ("resp", "cell_ids", "spike_counts", "occupancy")}
             info["session"] = info["session"].astype(str)
             info["shape"] = info["shape"].astype(str)
             info["hd_significant"] = info["hd_significant"].astype(bool)
             info["n_spikes"] = info["n_spikes"].astype(np.int64)
             info["n_spikes_outside"] = info["n_spikes_outside"].astype(np.int64)
             for k in ("grid_score", "border_score", "hd_mvl", "hd_threshold", "hd_p_value",
-                      "mean_rate_hz"):
+                      "mean_rate_hz", "reliability"):
                 info[k] = info[k].astype(float)
             ds.cell_info[arena][animal] = info
     ds.attrs["sessions"] = json.dumps(records)

@@ -1,0 +1,251 @@
+"""The headline of the summary: every score between its floor and its ceiling (issue 13).
+
+One table and one figure, per arena and setting (mec.fits.settings): the ceiling (median
+inter-animal consistency), the floor (the highest median of the tuning-free controls,
+mec.fits.floors), the cells' within-animal reliability, and each model's median score at its
+best layer with its normalized score ``(score - floor) / (ceiling - floor)``. They are drawn
+for one map (:func:`headline_map`: ridge where fitted in every setting), so that the two
+settings compare like with like; every map is in ``predictivity.csv``.
+
+How to read it: a normalized score of 0 is what a source without spatial tuning scores
+through the same recipe and splits, 1 is what another animal's cells score. In the "paper"
+setting (the reproduction) the floor is close to the ceiling, because zero-padded smoothing
+and random-bin splits let any smooth map score; the "robust" setting (occupancy-normalised
+smoothing, blocked splits) is the one to report as evidence about models.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from mec.data.arenas import arena_key, arena_label, arena_sort_key
+
+__all__ = ["HEADLINE_COLUMNS", "RELIABILITY_COLUMNS", "HEADLINE_MAPS", "headline_map",
+           "reliability_table", "headline_table", "headline_markdown", "headline_figure",
+           "headline_figure_path"]
+
+#: Map of the headline, in order of preference, among the maps fitted in every setting (the
+#: ElasticNet map is fitted in the paper setting only).
+HEADLINE_MAPS = ("ridge", "elasticnet")
+
+HEADLINE_COLUMNS = ["arena", "setting", "map", "ceiling", "floor", "floor_source",
+                    "reliability", "unreliable_fraction", "model", "condition", "layer",
+                    "score", "normalized", "fraction_of_ceiling"]
+RELIABILITY_COLUMNS = ["arena", "n_cells", "reliability", "n_unreliable", "unreliable_fraction",
+                       "threshold"]
+
+
+def _settings_order(values) -> list[str]:
+    from mec.fits.settings import SETTING_NAMES
+
+    values = sorted({str(v) for v in values})
+    return [s for s in SETTING_NAMES if s in values] + [s for s in values if s not in SETTING_NAMES]
+
+
+def headline_map(ceiling: pd.DataFrame, preferred: str | None = None) -> str | None:
+    """The headline's map: ``preferred`` if given, else the first of :data:`HEADLINE_MAPS`
+    whose ceiling exists in every setting, else the alphabetically first such map (None if no
+    map is common to all settings)."""
+    if ceiling.empty:
+        return None
+    per_setting = [set(g["map"]) for _, g in ceiling.groupby("setting")]
+    common = sorted(set.intersection(*per_setting)) if per_setting else []
+    if preferred is not None:
+        if preferred not in common:
+            raise ValueError(f"headline map {preferred!r} is not fitted in every setting "
+                             f"(maps in all settings: {common})")
+        return preferred
+    for m in HEADLINE_MAPS:
+        if m in common:
+            return m
+    return common[0] if common else None
+
+
+def _same_arena(column: pd.Series, arena) -> np.ndarray:
+    """(n,) bool: rows of ``column`` naming ``arena`` (numeric names compare as sizes, so
+    2.2 read from two tables matches; word names by their text)."""
+    key = arena_key(arena)
+    return np.array([arena_key(a) == key for a in column], dtype=bool)
+
+
+def reliability_table(dataset) -> pd.DataFrame:
+    """Within-animal reliability per arena (cell_info ``reliability``, odd vs even minutes,
+    Spearman-Brown corrected; mec.ratemaps.split_half_reliability): cells with a value, their
+    median, and how many fall below :data:`mec.ratemaps.RELIABILITY_THRESHOLD` (flagged
+    unreliable). Arenas without the column are left out; None gives an empty table."""
+    from mec.ratemaps import RELIABILITY_THRESHOLD
+
+    from mec.data.arenas import arena_id
+
+    rows = []
+    for arena in sorted(getattr(dataset, "cell_info", {}) if dataset is not None else {},
+                        key=arena_sort_key):
+        values = [np.asarray(info["reliability"], dtype=float)
+                  for info in dataset.cell_info[arena].values() if "reliability" in info]
+        if not values:
+            continue
+        r = np.concatenate(values)
+        r = r[np.isfinite(r)]
+        n_bad = int((r < RELIABILITY_THRESHOLD).sum())
+        rows.append({"arena": arena_id(arena), "n_cells": int(r.size),
+                     "reliability": float(np.median(r)) if r.size else np.nan,
+                     "n_unreliable": n_bad,
+                     "unreliable_fraction": n_bad / r.size if r.size else np.nan,
+                     "threshold": RELIABILITY_THRESHOLD})
+    return pd.DataFrame(rows, columns=RELIABILITY_COLUMNS)
+
+
+def headline_table(ceiling: pd.DataFrame, best_layer: pd.DataFrame,
+                   reliability: pd.DataFrame | None = None, map_name: str | None = None
+                   ) -> pd.DataFrame:
+    """One row per arena, setting and model (models at their best layer) for the headline
+    map; an arena and setting without models gets one row with an empty model.
+
+    ceiling: ``mec.summary.tables.ceiling_table`` (with floors); best_layer:
+    ``best_layer_table``; reliability: :func:`reliability_table`. Columns
+    :data:`HEADLINE_COLUMNS`.
+    """
+    from mec.summary.tables import _with_setting, reference_ceiling
+
+    ceiling = _with_setting(ceiling)
+    chosen = headline_map(ceiling, map_name)
+    if chosen is None:
+        return pd.DataFrame(columns=HEADLINE_COLUMNS)
+    ref = reference_ceiling(ceiling, ["arena", "map", "setting"])
+    ref = ref[ref["map"] == chosen]
+    for c in ("floor", "floor_source"):
+        if c not in ref.columns:
+            ref = ref.assign(**{c: np.nan})
+    rel = reliability if reliability is not None and not reliability.empty else \
+        pd.DataFrame(columns=RELIABILITY_COLUMNS)
+    best = _with_setting(best_layer) if not best_layer.empty else best_layer
+    rows = []
+    order = {s: i for i, s in enumerate(_settings_order(ref["setting"]))}
+    for r in sorted(ref.itertuples(index=False),
+                    key=lambda r: (arena_sort_key(r.arena), order[r.setting])):
+        rr = rel[_same_arena(rel["arena"], r.arena)]
+        base = {"arena": r.arena, "setting": r.setting, "map": chosen,
+                "ceiling": r.ceiling, "floor": r.floor, "floor_source": r.floor_source,
+                "reliability": rr["reliability"].iloc[0] if len(rr) else np.nan,
+                "unreliable_fraction": rr["unreliable_fraction"].iloc[0] if len(rr) else np.nan}
+        models = best.iloc[:0] if best.empty else best[
+            _same_arena(best["arena"], r.arena)
+            & (best["map"] == chosen) & (best["setting"] == r.setting)]
+        if models.empty:
+            rows.append({**base, "model": "", "condition": "", "layer": "", "score": np.nan,
+                         "normalized": np.nan, "fraction_of_ceiling": np.nan})
+        for m in models.sort_values("model").itertuples(index=False):
+            rows.append({**base, "model": m.model, "condition": m.condition,
+                         "layer": m.best_layer, "score": m.median,
+                         "normalized": getattr(m, "normalized", np.nan),
+                         "fraction_of_ceiling": m.fraction_of_ceiling})
+    return pd.DataFrame(rows, columns=HEADLINE_COLUMNS)
+
+
+def headline_markdown(table: pd.DataFrame, elasticnet_note: bool = False) -> str:
+    """The headline section at the top of summary.md: what each number means, the table,
+    and which setting to report."""
+    from mec.summary.tables import to_markdown
+
+    if table.empty:
+        return ("## Headline\n\n_No map was fitted in every setting; see the tables below._\n")
+    m = table["map"].iloc[0]
+    show = table[["arena", "setting", "ceiling", "floor", "reliability", "model", "layer",
+                  "score", "normalized"]]
+    lines = [
+        f"## Headline: every score between its floor and its ceiling (map {m})",
+        "",
+        "- **ceiling**: median inter-animal consistency (another animal's cells as the "
+        "source); **floor**: the median score of sources without spatial tuning (Poisson "
+        "noise with each cell's rate and path, or the data with bins permuted) through the "
+        "same rate-map recipe and splits; **reliability**: median within-animal reliability "
+        "(odd vs even minutes, Spearman-Brown); **score**: a model's median at its best "
+        "layer; **normalized** = (score - floor) / (ceiling - floor): 0 = no better than "
+        "untuned noise, 1 = as good as another animal.",
+        "- **paper**: the reproduction (zero-filled smoothing, random 20 % of bins); its "
+        "floor is near its ceiling, so its raw scores say little about models. **robust**: "
+        "occupancy-normalised smoothing and blocked splits with a guard band; noise scores "
+        "about 0. Report the robust setting's normalized scores.",
+    ]
+    if show["normalized"].isna().any() and show["ceiling"].notna().any():
+        lines.append("- normalized is left empty where the ceiling is not above the floor: "
+                     "there the setting cannot tell the data from untuned noise.")
+    if elasticnet_note:
+        lines.append("- The ElasticNet map is fitted in the paper setting only (its "
+                     "per-cell grid is the costliest step); see predictivity.csv.")
+    lines += ["", to_markdown(show)]
+    return "\n".join(lines)
+
+
+def headline_figure_path(figure_dir: str | os.PathLike) -> Path:
+    """``{figure_dir}/headline/headline.png``."""
+    return Path(figure_dir) / "headline" / "headline.png"
+
+
+def headline_figure(table: pd.DataFrame, out_path: str | os.PathLike) -> Path:
+    """One column of panels per arena. Top: per setting, the band from floor to ceiling and
+    each model's score (dots). Bottom: each model's normalized score per setting (bars; 0 =
+    floor, 1 = ceiling; values beyond [-1, 1.5] are clipped and printed)."""
+    from mec.summary.figures import _empty, _figure, _save
+
+    arenas = sorted({arena_key(a) for a in table["arena"]}, key=arena_sort_key) \
+        if not table.empty else []
+    fig = _figure(4.2 * max(1, len(arenas)) + 0.4, 6.6)
+    if not arenas:
+        fig.suptitle("Headline")
+        _empty(fig, "no map fitted in every setting")
+        return _save(fig, out_path)
+    fig.suptitle(f"Scores between floor and ceiling (map {table['map'].iloc[0]})")
+    axes = fig.subplots(2, len(arenas), squeeze=False, height_ratios=[3, 2])
+    colours = ["tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown", "tab:pink"]
+    lo_clip, hi_clip = -1.0, 1.5
+    for col, arena in enumerate(arenas):
+        ax, axn = axes[0, col], axes[1, col]
+        t = table[_same_arena(table["arena"], arena)]
+        settings = _settings_order(t["setting"])
+        models = sorted(m for m in set(t["model"]) if m)
+        width = 0.7 / max(1, len(models))
+        for x, setting in enumerate(settings):
+            s = t[t["setting"] == setting]
+            ceil, floor = float(s["ceiling"].iloc[0]), float(s["floor"].iloc[0])
+            if np.isfinite(floor):
+                ax.fill_between([x - 0.35, x + 0.35], floor, ceil, color="0.88", lw=0)
+                ax.hlines(floor, x - 0.35, x + 0.35, color="0.3", lw=1.2, ls=":")
+                ax.text(x + 0.37, floor, f"floor {floor:.2f}", fontsize=6, va="top")
+            ax.hlines(ceil, x - 0.35, x + 0.35, color="black", lw=1.5)
+            ax.text(x + 0.37, ceil, f"ceiling {ceil:.2f}", fontsize=6, va="bottom")
+            for k, model in enumerate(models):
+                row = s[s["model"] == model]
+                if row.empty or not np.isfinite(float(row["score"].iloc[0])):
+                    continue
+                dx = -0.35 + width * (k + 0.5)
+                colour = colours[k % len(colours)]
+                ax.plot([x + dx], [float(row["score"].iloc[0])], "o", color=colour, ms=5,
+                        label=model if x == 0 else None)
+                nz = float(row["normalized"].iloc[0])
+                if np.isfinite(nz):
+                    shown = min(max(nz, lo_clip), hi_clip)
+                    axn.bar(x + dx, shown, width=width * 0.9, color=colour)
+                    axn.text(x + dx, shown, f"{nz:.2f}", fontsize=6, ha="center",
+                             va="bottom" if shown >= 0 else "top")
+        for a in (ax, axn):
+            a.set_xticks(range(len(settings)))
+            a.set_xticklabels(settings)
+            a.set_xlim(-0.6, len(settings) - 0.4 + 0.5)
+        lo = float(np.nanmin([0.0, *t["floor"].astype(float), *t["score"].astype(float)]))
+        ax.set_ylim(lo - 0.05, 1.0)
+        ax.axhline(0.0, color="0.6", lw=0.6)
+        ax.set_ylabel("median Pearson r")
+        ax.set_title(f"arena {arena_label(arena)}", fontsize=9)
+        if models:
+            ax.legend(fontsize=6, loc="upper right")
+        axn.axhline(0.0, color="0.3", lw=1.0, ls=":")
+        axn.axhline(1.0, color="black", lw=1.2)
+        axn.set_ylim(lo_clip - 0.1, hi_clip + 0.1)
+        axn.set_ylabel("normalized (0 floor, 1 ceiling)")
+    return _save(fig, out_path)
