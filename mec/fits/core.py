@@ -328,7 +328,6 @@ def _fit_scores(source, target, map_type, map_kwargs, train_frac, num_splits, sp
 
     result = np.full(n_tgt, np.nan)
     per_split = None
-    n_splits_seen = set()
     for tf, cols in fracs.items():
         cols = np.asarray(cols)
         frac = train_frac if tf is None else tf
@@ -343,7 +342,6 @@ def _fit_scores(source, target, map_type, map_kwargs, train_frac, num_splits, sp
             )
         except ValueError as err:
             raise type(err)(f"{_at(where)}{err}") from None
-        n_splits_seen.add(len(splits))
         if raw_specs is None:
             kps = None
         else:
@@ -358,11 +356,11 @@ def _fit_scores(source, target, map_type, map_kwargs, train_frac, num_splits, sp
 
     # cells left out of the joint fit (mec.fits.bins, rule 2): each on its own bins
     for j in kept.alone:
-        name = f"cell {ids[j]!r}" if ids is not None else f"target column {j}"
+        name = f"cell {str(ids[j])!r}" if ids is not None else f"target column {j}"
         one_spec = None if raw_specs is None else (
             map_kwargs_per_cell if isinstance(map_kwargs_per_cell, Mapping) else [raw_specs[j]])
         try:
-            out = _fit_scores([Xk for Xk in Xs], Y[:, [j]], map_type, map_kwargs, train_frac,
+            out = _fit_scores(Xs, Y[:, [j]], map_type, map_kwargs, train_frac,
                               num_splits, split_start_seed, grid, one_spec,
                               None if ids is None else [ids[j]], return_per_split,
                               source_ids, f"{where}, {name} on its own bins" if where else
