@@ -54,7 +54,10 @@ from mec.data.arenas import (ARENA_SHAPES, EDGE_SPAN_TOLERANCE, ArenaGeometry, A
 from mec.data.arenas import arena_key as _arena_key
 
 __all__ = ["Dataset", "DatasetError", "ArenaDict", "load_dataset", "save_dataset", "arena_key",
-           "arena_id", "FORMAT", "FORMAT_VERSION", "ARENA_SHAPES"]
+           "arena_id", "dataset_animals", "FORMAT", "FORMAT_VERSION", "ARENA_SHAPES"]
+
+#: What to do about a dataset file of the workflow that cannot be read.
+REMAKE = "delete it and run the workflow again to remake it (rule make_dataset)"
 
 FORMAT = "mec-dataset"
 FORMAT_VERSION = 1
@@ -274,6 +277,15 @@ def validate(dataset: Dataset, path="<dataset>") -> Dataset:
             ids = np.asarray(rec["cell_ids"]).astype(str)
             if ids.shape != (resp.shape[2],):
                 raise _fail(path, f"{len(ids)} cell_ids for {resp.shape[2]} cells", arena, animal)
+            # A cell NaN in every bin has no map: no fit can score it, and kept in a fit it
+            # would leave no bin for the others (issue 12).
+            empty = np.flatnonzero(~np.isfinite(resp).reshape(-1, resp.shape[2]).any(axis=0))
+            if empty.size:
+                shown = ", ".join(f"{str(ids[i])!r} (column {i})" for i in empty[:10])
+                raise _fail(path, f"{empty.size} of {len(ids)} cell(s) have no finite rate in any "
+                                  f"of the {resp.shape[0] * resp.shape[1]} bins (all NaN): "
+                                  f"{shown}{' ...' if empty.size > 10 else ''}; a cell needs a "
+                                  f"map to be fitted: drop it or remake its map", arena, animal)
             for cid in ids:
                 if cid in seen:
                     raise _fail(path, f"cell id {cid!r} is not unique (also in animal "
@@ -323,10 +335,8 @@ def save_dataset(path: str | os.PathLike, dataset: Mapping, edges: Mapping | Non
     Dataset and they are not given); attrs: file attributes (name, source, provenance...;
     non-string values other than numbers are stored as JSON).
     """
-    import h5py
-
     from mec import __version__
-    from mec.io import atomic_path
+    from mec.io import atomic_hdf5
 
     if isinstance(dataset, Dataset):
         edges = edges if edges is not None else dataset.edges
@@ -341,49 +351,48 @@ def save_dataset(path: str | os.PathLike, dataset: Mapping, edges: Mapping | Non
     except ArenaNameError as err:
         raise _fail(path, str(err)) from None
     validate(ds, path)
-    with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w") as f:
-            f.attrs["format"] = FORMAT
-            f.attrs["format_version"] = FORMAT_VERSION
-            f.attrs["mec_version"] = __version__
-            for k, v in (ds.attrs or {}).items():
-                if k in ("format", "format_version", "mec_version"):
-                    continue
-                f.attrs[k] = v if isinstance(v, (str, int, float, np.number)) else json.dumps(v)
-            for arena, animals in ds.items():
-                g = f.create_group(f"arenas/{arena_key(arena)}")
-                for k, v in ds.geometry(arena).attrs().items():
-                    g.attrs[k] = v
-                g.create_dataset("x_edges", data=np.asarray(ds.edges[arena][0], dtype=float))
-                g.create_dataset("y_edges", data=np.asarray(ds.edges[arena][1], dtype=float))
-                if ds.recipes.get(arena) is not None:
-                    from mec.ratemaps import get_recipe
+    with atomic_hdf5(path) as f:  # built in memory: a full disk is a clean error (mec.io)
+        f.attrs["format"] = FORMAT
+        f.attrs["format_version"] = FORMAT_VERSION
+        f.attrs["mec_version"] = __version__
+        for k, v in (ds.attrs or {}).items():
+            if k in ("format", "format_version", "mec_version"):
+                continue
+            f.attrs[k] = v if isinstance(v, (str, int, float, np.number)) else json.dumps(v)
+        for arena, animals in ds.items():
+            g = f.create_group(f"arenas/{arena_key(arena)}")
+            for k, v in ds.geometry(arena).attrs().items():
+                g.attrs[k] = v
+            g.create_dataset("x_edges", data=np.asarray(ds.edges[arena][0], dtype=float))
+            g.create_dataset("y_edges", data=np.asarray(ds.edges[arena][1], dtype=float))
+            if ds.recipes.get(arena) is not None:
+                from mec.ratemaps import get_recipe
 
-                    g.attrs["recipe"] = get_recipe(ds.recipes[arena]).to_json()
-                for animal, rec in animals.items():
-                    a = g.create_group(f"animals/{animal}")
-                    a.create_dataset("resp", data=np.asarray(rec["resp"], dtype=np.float64),
+                g.attrs["recipe"] = get_recipe(ds.recipes[arena]).to_json()
+            for animal, rec in animals.items():
+                a = g.create_group(f"animals/{animal}")
+                a.create_dataset("resp", data=np.asarray(rec["resp"], dtype=np.float64),
+                                 compression="gzip", compression_opts=4)
+                a.create_dataset("cell_ids", data=np.asarray(rec["cell_ids"]).astype("S"))
+                if rec.get("cell_types") is not None:
+                    a.create_dataset("cell_types",
+                                     data=np.asarray(rec["cell_types"]).astype("S"))
+                true = ds.truth.get(arena, {}).get(animal)
+                if true is not None:
+                    a.create_dataset("truth/resp", data=np.asarray(true, dtype=np.float64),
                                      compression="gzip", compression_opts=4)
-                    a.create_dataset("cell_ids", data=np.asarray(rec["cell_ids"]).astype("S"))
-                    if rec.get("cell_types") is not None:
-                        a.create_dataset("cell_types",
-                                         data=np.asarray(rec["cell_types"]).astype("S"))
-                    true = ds.truth.get(arena, {}).get(animal)
-                    if true is not None:
-                        a.create_dataset("truth/resp", data=np.asarray(true, dtype=np.float64),
-                                         compression="gzip", compression_opts=4)
-                    counts = ds.spike_counts.get(arena, {}).get(animal)
-                    if counts is not None:
-                        occ, index = occupancy_sessions(ds.occupancy[arena][animal])
-                        a.create_dataset("spike_counts", data=np.asarray(counts, np.float64),
-                                         compression="gzip", compression_opts=4)
-                        a.create_dataset("occupancy", data=occ, compression="gzip",
-                                         compression_opts=4)
-                        a.create_dataset("occupancy_index", data=index.astype(np.int64))
-                    for col, values in ds.cell_info.get(arena, {}).get(animal, {}).items():
-                        values = np.asarray(values)
-                        a.create_dataset(f"cell_info/{col}", data=values.astype("S")
-                                         if values.dtype.kind in "UO" else values)
+                counts = ds.spike_counts.get(arena, {}).get(animal)
+                if counts is not None:
+                    occ, index = occupancy_sessions(ds.occupancy[arena][animal])
+                    a.create_dataset("spike_counts", data=np.asarray(counts, np.float64),
+                                     compression="gzip", compression_opts=4)
+                    a.create_dataset("occupancy", data=occ, compression="gzip",
+                                     compression_opts=4)
+                    a.create_dataset("occupancy_index", data=index.astype(np.int64))
+                for col, values in ds.cell_info.get(arena, {}).get(animal, {}).items():
+                    values = np.asarray(values)
+                    a.create_dataset(f"cell_info/{col}", data=values.astype("S")
+                                     if values.dtype.kind in "UO" else values)
     return Path(path)
 
 
@@ -402,64 +411,103 @@ def load_dataset(path: str | os.PathLike, arenas=None) -> Dataset:
     try:
         f = h5py.File(path, "r")
     except OSError as err:
-        raise _fail(path, f"not a readable HDF5 file ({err})") from None
-    with f:
-        if f.attrs.get("format") != FORMAT:
-            raise _fail(path, f"not a {FORMAT} file (attribute 'format' is "
-                              f"{f.attrs.get('format')!r})")
-        version = int(f.attrs.get("format_version", -1))
-        if version != FORMAT_VERSION:
-            raise _fail(path, f"format_version {version} is not supported "
-                              f"(this mec reads {FORMAT_VERSION})")
-        attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
-        if "arenas" not in f or not len(f["arenas"]):
-            raise _fail(path, "no arenas")
-        wanted = None if arenas is None else {arena_key(a) for a in arenas}
-        ds = Dataset(attrs=attrs)
-        for key, g in f["arenas"].items():
-            if wanted is not None and arena_key(key) not in wanted:
-                continue
-            try:
-                arena = arena_id(key)
-                geom = geometry_from_attrs(key, dict(g.attrs))
-            except (ArenaNameError, ValueError, TypeError) as err:
-                raise _fail(path, f"geometry attributes: {err}", key) from None
-            for name in ("x_edges", "y_edges"):
-                if name not in g:
-                    raise _fail(path, f"missing {name}", key)
-            ds.edges[arena] = (g["x_edges"][()], g["y_edges"][()])
-            ds.arenas[arena] = _arena_info(geom)
-            if "recipe" in g.attrs:
-                from mec.ratemaps import recipe_from_json
-
-                try:
-                    ds.recipes[arena] = recipe_from_json(g.attrs["recipe"])
-                except ValueError as err:
-                    raise _fail(path, str(err), key) from None
-            ds[arena] = {}
-            if "animals" not in g or not len(g["animals"]):
-                raise _fail(path, "no animals (need at least one per arena)", key)
-            for animal, a in g["animals"].items():
-                for name in ("resp", "cell_ids"):
-                    if name not in a:
-                        raise _fail(path, f"missing {name}", key, animal)
-                rec = {"resp": a["resp"][()], "cell_ids": a["cell_ids"][()].astype(str)}
-                if "cell_types" in a:
-                    rec["cell_types"] = a["cell_types"][()].astype(str)
-                ds[arena][animal] = rec
-                if "truth" in a and "resp" in a["truth"]:
-                    ds.truth.setdefault(arena, {})[animal] = a["truth/resp"][()]
-                if "spike_counts" in a or "occupancy" in a:
-                    _read_counts(ds, a, arena, animal, path, key)
-                if "cell_info" in a:
-                    ds.cell_info.setdefault(arena, {})[animal] = {
-                        k: (v[()].astype(str) if v.dtype.kind == "S" else v[()])
-                        for k, v in a["cell_info"].items()}
-        if wanted is not None:
-            missing = sorted(wanted - {arena_key(a) for a in ds})
-            if missing:
-                raise _fail(path, f"arena(s) {missing} not in file (has {sorted(f['arenas'])})")
+        raise _fail(path, f"not a readable HDF5 file ({err}); if the workflow made it, "
+                          f"{REMAKE}") from None
+    try:
+        with f:
+            ds = _read(f, path, arenas)
+    except (OSError, KeyError) as err:
+        # a file that opens but whose data cannot be read (truncated, corrupt chunks) or an
+        # object the layout needs that is not where it should be
+        raise _fail(path, f"unreadable ({type(err).__name__}: {err}); if the workflow made "
+                          f"it, {REMAKE}") from None
     return validate(ds, path)
+
+
+def dataset_animals(path: str | os.PathLike, arena) -> list[str]:
+    """Animal names of one arena of a dataset file, sorted (names only: cheap).
+
+    What the workflow plans the per-animal jobs from. DatasetError naming the file when it is
+    not a readable dataset file or lacks the arena; FileNotFoundError when it does not exist.
+    """
+    import h5py
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"dataset file {path} does not exist")
+    try:
+        with h5py.File(path, "r") as f:
+            if f.attrs.get("format") != FORMAT:
+                raise _fail(path, f"not a {FORMAT} file (attribute 'format' is "
+                                  f"{f.attrs.get('format')!r}); {REMAKE}")
+            group = f.get(f"arenas/{arena_key(arena)}/animals")
+            if group is None:
+                have = sorted(f["arenas"]) if "arenas" in f else []
+                raise _fail(path, f"arena {arena_key(arena)} has no animals in this file (arenas "
+                                  f"in it: {have}); was it made with another config? {REMAKE}")
+            return sorted(group)
+    except OSError as err:
+        raise _fail(path, f"not a readable HDF5 file ({err}); {REMAKE}") from None
+
+
+def _read(f, path: Path, arenas) -> Dataset:
+    """The contents of an open dataset file (checked by the caller, validate)."""
+    if f.attrs.get("format") != FORMAT:
+        raise _fail(path, f"not a {FORMAT} file (attribute 'format' is "
+                          f"{f.attrs.get('format')!r})")
+    version = int(f.attrs.get("format_version", -1))
+    if version != FORMAT_VERSION:
+        raise _fail(path, f"format_version {version} is not supported "
+                          f"(this mec reads {FORMAT_VERSION})")
+    attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
+    if "arenas" not in f or not len(f["arenas"]):
+        raise _fail(path, "no arenas")
+    wanted = None if arenas is None else {arena_key(a) for a in arenas}
+    ds = Dataset(attrs=attrs)
+    for key, g in f["arenas"].items():
+        if wanted is not None and arena_key(key) not in wanted:
+            continue
+        try:
+            arena = arena_id(key)
+            geom = geometry_from_attrs(key, dict(g.attrs))
+        except (ArenaNameError, ValueError, TypeError) as err:
+            raise _fail(path, f"geometry attributes: {err}", key) from None
+        for name in ("x_edges", "y_edges"):
+            if name not in g:
+                raise _fail(path, f"missing {name}", key)
+        ds.edges[arena] = (g["x_edges"][()], g["y_edges"][()])
+        ds.arenas[arena] = _arena_info(geom)
+        if "recipe" in g.attrs:
+            from mec.ratemaps import recipe_from_json
+
+            try:
+                ds.recipes[arena] = recipe_from_json(g.attrs["recipe"])
+            except ValueError as err:
+                raise _fail(path, str(err), key) from None
+        ds[arena] = {}
+        if "animals" not in g or not len(g["animals"]):
+            raise _fail(path, "no animals (need at least one per arena)", key)
+        for animal, a in g["animals"].items():
+            for name in ("resp", "cell_ids"):
+                if name not in a:
+                    raise _fail(path, f"missing {name}", key, animal)
+            rec = {"resp": a["resp"][()], "cell_ids": a["cell_ids"][()].astype(str)}
+            if "cell_types" in a:
+                rec["cell_types"] = a["cell_types"][()].astype(str)
+            ds[arena][animal] = rec
+            if "truth" in a and "resp" in a["truth"]:
+                ds.truth.setdefault(arena, {})[animal] = a["truth/resp"][()]
+            if "spike_counts" in a or "occupancy" in a:
+                _read_counts(ds, a, arena, animal, path, key)
+            if "cell_info" in a:
+                ds.cell_info.setdefault(arena, {})[animal] = {
+                    k: (v[()].astype(str) if v.dtype.kind == "S" else v[()])
+                    for k, v in a["cell_info"].items()}
+    if wanted is not None:
+        missing = sorted(wanted - {arena_key(a) for a in ds})
+        if missing:
+            raise _fail(path, f"arena(s) {missing} not in file (has {sorted(f['arenas'])})")
+    return ds
 
 
 def _arena_info(geom: ArenaGeometry) -> dict:

@@ -3,7 +3,9 @@
 One function, :func:`fit_scores`, does every fit of the paper:
 
 1. flatten source and target rate maps to (n_bins, n_units) (C order, bin = ix * ny + iy);
-2. keep the bins where every source unit and every target cell is finite;
+2. keep the bins where every source unit and every target cell is finite (a unit with no
+   finite bin, or one that alone would take most bins from everyone, is left out with a
+   warning naming it: :mod:`mec.fits.bins`);
 3. make train/test splits of the kept bins (:func:`mec.fits.splits.generate_train_test_splits`);
 4. per split: fit the map on the train bins (one multi-output solve for all targets that share
    their map arguments), predict the test bins, score every target by Pearson r on the test
@@ -35,7 +37,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from mec.fits.splits import generate_train_test_splits
+from mec.fits.bins import FitInputError, FitInputWarning, kept_bins, unit_names
+from mec.fits.splits import SplitError, generate_train_test_splits
 from mec.mappers import PLSMap, make_map, pearson_columns
 
 __all__ = [
@@ -47,6 +50,9 @@ __all__ = [
     "elasticnet_kwargs_per_cell",
     "check_map_edges",
     "check_map_recipes",
+    "check_model_maps",
+    "FitInputError",
+    "FitInputWarning",
     "TABLE_COLUMNS",
 ]
 
@@ -212,6 +218,8 @@ def fit_scores(
     cell_ids=None,
     return_per_split: bool = False,
     blas_threads: int | None = 1,
+    source_ids=None,
+    where: str = "",
 ):
     """Score a source against every target cell (SPEC 4.2).
 
@@ -230,19 +238,30 @@ def fit_scores(
     Returns: (n_tgt,) mean Pearson r over splits (nanmean); with ``return_per_split`` also the
         (n_splits, n_tgt) per-split scores (only when every cell uses the same train_frac).
     blas_threads: BLAS threads during the fit (None: unchanged); see _blas.
+    source_ids: (n_src,) names of the source units, for messages (default: their indices).
+    where: what the fit is (e.g. "arena 1.0, target animal a, map ridge"); it starts every
+        error and warning message.
+
+    Bins and units (mec.fits.bins): a cell with no finite bin is not scored (NaN), a source
+    unit with none is left out, and a unit that alone would remove more than half of the
+    bins the others share is left out of the joint fit (a cell is then fitted on its own
+    bins), each with a FitInputWarning naming it. FitInputError when nothing can be fitted
+    (no finite source unit, no bin shared by source and target), SplitError when the kept
+    bins are too few for the split; both name ``where``.
     """
     with _blas(blas_threads):
         return _fit_scores(source, target, map_type, map_kwargs, train_frac, num_splits,
                            split_start_seed, grid_shape, map_kwargs_per_cell, cell_ids,
-                           return_per_split)
+                           return_per_split, source_ids, where)
 
 
 def _fit_scores(source, target, map_type, map_kwargs, train_frac, num_splits, split_start_seed,
-                grid_shape, map_kwargs_per_cell, cell_ids, return_per_split=False):
+                grid_shape, map_kwargs_per_cell, cell_ids, return_per_split=False,
+                source_ids=None, where=""):
     map_kwargs = dict(map_kwargs or {})
     copies = list(source) if isinstance(source, (list, tuple)) else [source]
     if not copies:
-        raise ValueError("source: empty list of maps")
+        raise ValueError(f"{_at(where)}source: empty list of maps")
     Y, ygrid = _flatten(target, "target")
     Xs = []
     grid = ygrid
@@ -250,79 +269,121 @@ def _fit_scores(source, target, map_type, map_kwargs, train_frac, num_splits, sp
         Xk, xgrid = _flatten(c, f"source copy {k}")
         if Xk.shape[0] != Y.shape[0]:
             raise ValueError(
-                f"source copy {k} has {Xk.shape[0]} bins but the target has {Y.shape[0]}; "
-                "maps must be on the same bins"
+                f"{_at(where)}source copy {k} has {Xk.shape[0]} bins but the target has "
+                f"{Y.shape[0]}; maps must be on the same bins"
             )
+        if Xs and Xk.shape[1] != Xs[0].shape[1]:
+            raise ValueError(f"{_at(where)}source copy {k} has {Xk.shape[1]} units, copy 0 has "
+                             f"{Xs[0].shape[1]}")
         if xgrid is not None and ygrid is not None and xgrid != ygrid:
-            raise ValueError(f"source grid {xgrid} differs from target grid {ygrid}")
+            raise ValueError(f"{_at(where)}source grid {xgrid} differs from target grid {ygrid}")
         grid = grid or xgrid
         Xs.append(Xk)
     if grid_shape is not None:
         grid = tuple(int(g) for g in grid_shape)
     n_bins, n_tgt = Y.shape
 
-    valid = np.isfinite(Y).all(axis=1)
-    for Xk in Xs:
-        valid &= np.isfinite(Xk).all(axis=1)
-    n_kept = int(valid.sum())
-    X = np.concatenate([Xk[valid] for Xk in Xs], axis=0)
-    Yk = np.tile(Y[valid], (len(Xs), 1))
-
-    # per-cell specs, grouped by train_frac (the original allows a per-cell train_frac)
+    # per-cell specs (the original allows a per-cell train_frac)
     if map_kwargs_per_cell is None:
-        fracs = {None: np.arange(n_tgt)}
         raw_specs = None
+        ids = None if cell_ids is None else [str(c) for c in np.asarray(cell_ids).ravel()]
+    elif isinstance(map_kwargs_per_cell, Mapping):
+        if cell_ids is None:
+            raise ValueError("map_kwargs_per_cell keyed by cell id needs cell_ids")
+        ids = [str(c) for c in np.asarray(cell_ids).ravel()]
+        if len(ids) != n_tgt:
+            raise ValueError(f"{len(ids)} cell_ids for {n_tgt} target columns")
+        # a cell with no finite bin is not scored, so it needs no entry (mec.fits.bins)
+        scored = np.isfinite(Y).any(axis=0)
+        missing = [c for c, ok in zip(ids, scored) if ok and c not in map_kwargs_per_cell]
+        if missing:
+            raise ValueError(
+                f"{_at(where)}map_kwargs_per_cell has no entry for cell(s) {missing[:5]}"
+                f"{' ...' if len(missing) > 5 else ''}"
+            )
+        raw_specs = [map_kwargs_per_cell.get(c) for c in ids]
     else:
-        if isinstance(map_kwargs_per_cell, Mapping):
-            if cell_ids is None:
-                raise ValueError("map_kwargs_per_cell keyed by cell id needs cell_ids")
-            ids = [str(c) for c in np.asarray(cell_ids).ravel()]
-            if len(ids) != n_tgt:
-                raise ValueError(f"{len(ids)} cell_ids for {n_tgt} target columns")
-            missing = [c for c in ids if c not in map_kwargs_per_cell]
-            if missing:
-                raise ValueError(
-                    f"map_kwargs_per_cell has no entry for cell(s) {missing[:5]}"
-                    f"{' ...' if len(missing) > 5 else ''}"
-                )
-            raw_specs = [map_kwargs_per_cell[c] for c in ids]
-        else:
-            raw_specs = list(map_kwargs_per_cell)
-            ids = list(range(n_tgt)) if cell_ids is None else list(np.asarray(cell_ids).ravel())
-            if len(raw_specs) != n_tgt:
-                raise ValueError(f"{len(raw_specs)} map_kwargs_per_cell for {n_tgt} targets")
-        fracs = {}
-        for j, spec in enumerate(raw_specs):
-            tf = spec.get("train_frac") if isinstance(spec, Mapping) and "map_kwargs" in spec else None
-            fracs.setdefault(tf, []).append(j)
-        fracs = {k: np.asarray(v) for k, v in fracs.items()}
+        raw_specs = list(map_kwargs_per_cell)
+        ids = list(range(n_tgt)) if cell_ids is None else list(np.asarray(cell_ids).ravel())
+        if len(raw_specs) != n_tgt:
+            raise ValueError(f"{len(raw_specs)} map_kwargs_per_cell for {n_tgt} targets")
+
+    # the bins and units of the fit (mec.fits.bins): a unit with no finite bin, or one that
+    # alone would take most bins from everyone, is left out with a warning naming it
+    src_finite = np.logical_and.reduce([np.isfinite(Xk) for Xk in Xs])
+    kept = kept_bins(src_finite, np.isfinite(Y), source_ids=source_ids,
+                     target_ids=None if cell_ids is None else ids, where=where)
+    valid = kept.valid
+    n_kept = int(valid.sum())
+    joint = np.flatnonzero(kept.targets)
+    src_cols = np.flatnonzero(kept.sources)
+    X = np.concatenate([Xk[valid][:, src_cols] for Xk in Xs], axis=0)
+    Yk = np.tile(Y[valid][:, joint], (len(Xs), 1))
+
+    fracs: dict = {}
+    for i, j in enumerate(joint):
+        spec = raw_specs[j] if raw_specs is not None else None
+        tf = spec.get("train_frac") if isinstance(spec, Mapping) and "map_kwargs" in spec else None
+        fracs.setdefault(tf, []).append(i)
 
     result = np.full(n_tgt, np.nan)
     per_split = None
     for tf, cols in fracs.items():
+        cols = np.asarray(cols)
         frac = train_frac if tf is None else tf
-        splits = generate_train_test_splits(
-            n_bins,
-            train_frac=frac,
-            num_splits=num_splits,
-            split_start_seed=split_start_seed,
-            grid_shape=grid,
-            valid=valid,
-        )
+        try:
+            splits = generate_train_test_splits(
+                n_bins,
+                train_frac=frac,
+                num_splits=num_splits,
+                split_start_seed=split_start_seed,
+                grid_shape=grid,
+                valid=valid,
+            )
+        except ValueError as err:
+            raise type(err)(f"{_at(where)}{err}") from None
         if raw_specs is None:
             kps = None
         else:
-            per_cell = [_normalise_cell_spec(raw_specs[j], len(splits), ids[j])[0] for j in cols]
+            per_cell = [_normalise_cell_spec(raw_specs[joint[i]], len(splits), ids[joint[i]])[0]
+                        for i in cols]
             kps = [[per_cell[i][s] for i in range(len(cols))] for s in range(len(splits))]
         sc = _score_prepared(X, Yk[:, cols], splits, n_kept, len(Xs), map_type, kps, map_kwargs)
-        result[cols] = _nanmean0(sc)
+        result[joint[cols]] = _nanmean0(sc)
         if return_per_split and len(fracs) == 1:
-            per_split = sc
+            per_split = np.full((len(splits), n_tgt), np.nan)
+            per_split[:, joint[cols]] = sc
+
+    # cells left out of the joint fit (mec.fits.bins, rule 2): each on its own bins
+    for j in kept.alone:
+        name = f"cell {str(ids[j])!r}" if ids is not None else f"target column {j}"
+        one_spec = None if raw_specs is None else (
+            map_kwargs_per_cell if isinstance(map_kwargs_per_cell, Mapping) else [raw_specs[j]])
+        try:
+            out = _fit_scores(Xs, Y[:, [j]], map_type, map_kwargs, train_frac,
+                              num_splits, split_start_seed, grid, one_spec,
+                              None if ids is None else [ids[j]], return_per_split,
+                              source_ids, f"{where}, {name} on its own bins" if where else
+                              f"{name} on its own bins")
+        except (FitInputError, SplitError) as err:
+            warnings.warn(f"{err}; not scored (NaN)", FitInputWarning, stacklevel=2)
+            continue
+        if return_per_split:
+            out, sc = out
+            if per_split is not None and sc.shape[0] == per_split.shape[0]:
+                per_split[:, j] = sc[:, 0]
+        result[j] = out[0]
     if return_per_split:
         if per_split is None:
-            raise ValueError("return_per_split needs one train_frac for every cell")
+            if len(fracs) > 1:
+                raise ValueError("return_per_split needs one train_frac for every cell")
+            per_split = np.full((0, n_tgt), np.nan)
         return result, per_split
     return result
+
+
+def _at(where: str) -> str:
+    return f"{where}: " if where else ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -357,6 +418,7 @@ def interanimal_scores(
     progress: bool = False,
     desc: str = "inter-animal",
     blas_threads: int | None = 1,
+    where: str = "",
 ) -> dict:
     """Inter-animal consistency of every cell of one arena (SPEC 4.3).
 
@@ -364,15 +426,20 @@ def interanimal_scores(
     mode: "holdout" (source = all OTHER animals' cells concatenated, in dataset order) or
         "pairwise" (each other animal alone; a cell's score is the nanmean over them).
     Returns ``{animal: (n_cells,) scores}``; empty (with a warning) when the arena has one
-    animal. blas_threads: as in fit_scores.
+    animal. blas_threads, where (e.g. "arena 1.0, map ridge"): as in fit_scores.
     """
     with _blas(blas_threads):
         return _interanimal(arena_data, map_type, map_kwargs, mode, train_frac, num_splits,
-                            split_start_seed, map_kwargs_per_cell, grid_shape, progress, desc)
+                            split_start_seed, map_kwargs_per_cell, grid_shape, progress, desc,
+                            where)
+
+
+def _ids(rec) -> list[str]:
+    return [str(c) for c in np.asarray(rec["cell_ids"]).ravel()]
 
 
 def _interanimal(arena_data, map_type, map_kwargs, mode, train_frac, num_splits,
-                 split_start_seed, map_kwargs_per_cell, grid_shape, progress, desc):
+                 split_start_seed, map_kwargs_per_cell, grid_shape, progress, desc, where=""):
     _check_per_cell_mapping(map_kwargs_per_cell)
     if mode not in INTERANIMAL_MODES:
         raise ValueError(f"interanimal mode={mode!r} is not one of {INTERANIMAL_MODES}")
@@ -394,12 +461,17 @@ def _interanimal(arena_data, map_type, map_kwargs, mode, train_frac, num_splits,
         target = arena_data[animal]["resp"]
         cell_ids = arena_data[animal]["cell_ids"]
         others = [a for a in animals if a != animal]  # never the target animal (SPEC 4.3)
+        at = f"{where}, target animal {animal}" if where else f"target animal {animal}"
         if mode == "holdout":
             source = np.concatenate([np.asarray(arena_data[a]["resp"]) for a in others], axis=-1)
-            out[animal] = _fit_scores(source, target, cell_ids=cell_ids, **common)
+            src_ids = [c for a in others for c in _ids(arena_data[a])]
+            out[animal] = _fit_scores(source, target, cell_ids=cell_ids, source_ids=src_ids,
+                                      where=at, **common)
         else:
             per_source = [
-                _fit_scores(arena_data[a]["resp"], target, cell_ids=cell_ids, **common)
+                _fit_scores(arena_data[a]["resp"], target, cell_ids=cell_ids,
+                            source_ids=_ids(arena_data[a]), where=f"{at}, source animal {a}",
+                            **common)
                 for a in others
             ]
             out[animal] = _nanmean0(np.stack(per_source, axis=0))
@@ -419,6 +491,7 @@ def model_scores(
     progress: bool = False,
     desc: str = "model fit",
     blas_threads: int | None = 1,
+    where: str = "",
 ) -> dict:
     """Model-to-data fit of one model layer to every animal of an arena (SPEC 4.5).
 
@@ -429,15 +502,16 @@ def model_scores(
 
     Animals whose kept bins coincide are fitted together (their cells concatenated as targets:
     one solve per split for all of them) when the map treats targets independently; the
-    scores are the same as one fit per animal. blas_threads: as in fit_scores.
+    scores are the same as one fit per animal. blas_threads, where (e.g. "model m, layer g,
+    arena 1.0, map ridge"): as in fit_scores; source units are named by their index.
     """
     with _blas(blas_threads):
         return _model(model_resp, arena_data, map_type, map_kwargs, train_frac, num_splits,
-                      split_start_seed, map_kwargs_per_cell, grid_shape, progress, desc)
+                      split_start_seed, map_kwargs_per_cell, grid_shape, progress, desc, where)
 
 
 def _model(model_resp, arena_data, map_type, map_kwargs, train_frac, num_splits,
-           split_start_seed, map_kwargs_per_cell, grid_shape, progress, desc):
+           split_start_seed, map_kwargs_per_cell, grid_shape, progress, desc, where=""):
     _check_per_cell_mapping(map_kwargs_per_cell)
     map_kwargs = dict(map_kwargs or {})
     animals = list(arena_data.keys())
@@ -450,17 +524,30 @@ def _model(model_resp, arena_data, map_type, map_kwargs, train_frac, num_splits,
         grid_shape=grid_shape,
         map_kwargs_per_cell=map_kwargs_per_cell,
     )
+    pre = f"{where}, " if where else ""
     if not _columns_independent(map_type, map_kwargs):
         return {
-            a: _fit_scores(model_resp, arena_data[a]["resp"], cell_ids=arena_data[a]["cell_ids"], **common)
+            a: _fit_scores(model_resp, arena_data[a]["resp"], cell_ids=arena_data[a]["cell_ids"],
+                           where=f"{pre}animal {a}", **common)
             for a in _progress(animals, desc, progress)
         }
-    # group animals by their finite-bin mask (the source's mask is common to all)
+    # group animals by their finite-bin mask (the source's mask is common to all); an animal
+    # with a cell that mec.fits.bins leaves out or fits alone is fitted on its own, so that
+    # grouping never changes a score
+    copies = model_resp if isinstance(model_resp, (list, tuple)) else [model_resp]
+    src_finite = np.logical_and.reduce([np.isfinite(_flatten(c, "model maps")[0]) for c in copies])
     groups: dict[bytes, list] = {}
     for a in animals:
         resp = np.asarray(arena_data[a]["resp"], dtype=np.float64)
-        flat = resp.reshape(-1, resp.shape[-1])
-        groups.setdefault(np.isfinite(flat).all(axis=1).tobytes(), []).append(a)
+        flat = np.isfinite(resp.reshape(-1, resp.shape[-1]))
+        key = flat.all(axis=1).tobytes()
+        try:
+            if src_finite.shape[0] == flat.shape[0] and \
+                    not kept_bins(src_finite, flat, warn=False).targets.all():
+                key = f"alone {a}"
+        except FitInputError:
+            key = f"alone {a}"  # the animal's own fit raises the error, naming it
+        groups.setdefault(key, []).append(a)
     out = {}
     for members in _progress(list(groups.values()), desc, progress):
         resps = [np.asarray(arena_data[a]["resp"], dtype=np.float64) for a in members]
@@ -468,7 +555,9 @@ def _model(model_resp, arena_data, map_type, map_kwargs, train_frac, num_splits,
         if len(shapes) != 1:
             raise ValueError(f"animals {members} have rate maps on different grids: {shapes}")
         ids = np.concatenate([np.asarray(arena_data[a]["cell_ids"]).ravel() for a in members])
-        scores = _fit_scores(model_resp, np.concatenate(resps, axis=-1), cell_ids=ids, **common)
+        who = f"animal {members[0]}" if len(members) == 1 else f"animals {', '.join(map(str, members))}"
+        scores = _fit_scores(model_resp, np.concatenate(resps, axis=-1), cell_ids=ids,
+                             where=f"{pre}{who}", **common)
         start = 0
         for a, r in zip(members, resps):
             out[a] = scores[start : start + r.shape[-1]]
@@ -502,6 +591,29 @@ def _cell_rows(arena, arena_data, animal, scores, source, layer, map_name, setti
         "setting": [setting] * len(ids),
         "score": np.asarray(scores, dtype=np.float64),
     }
+
+
+def check_model_maps(model_maps: Mapping, where: str = "model rate maps") -> None:
+    """Refuse model layers with units that have no finite bin (FitInputError naming ``where``,
+    the layer and the units).
+
+    A unit NaN in every bin means the network's activity was not finite (a diverged training
+    run) or the export saw no trajectory sample; a fit of such a layer would measure the
+    other units only, so it is refused rather than fitted quietly without them.
+    model_maps: ``{layer: (nx, ny, n_units) or a list of such copies}``.
+    """
+    for layer, maps in model_maps.items():
+        copies = maps if isinstance(maps, (list, tuple)) else [maps]
+        for k, m in enumerate(copies):
+            flat, _ = _flatten(m, f"{where}, layer {layer}")
+            empty = np.flatnonzero(~np.isfinite(flat).any(axis=0))
+            if empty.size:
+                copy = f" (copy {k})" if len(copies) > 1 else ""
+                raise FitInputError(
+                    f"{where}, layer {layer}{copy}: {empty.size} of {flat.shape[1]} units have no "
+                    f"finite value in any bin ({unit_names(None, empty, 'unit')}); the network's "
+                    f"activity was NaN or infinite (did training diverge? see the model's "
+                    f"history.csv) or no trajectory sample fell in the arena")
 
 
 def _map_spec(name, spec) -> tuple[str, dict, object]:
@@ -560,6 +672,7 @@ def interanimal_table(
             progress=progress,
             desc=f"inter-animal {mode} {name} arena {arena}",
             blas_threads=blas_threads,
+            where=f"arena {arena}, setting {setting}, map {name}",
         )
         for animal, sc in scores.items():
             frames.append(
@@ -616,6 +729,7 @@ def model_fit_table(
     missing = [layer for layer in layers if layer not in model_maps]
     if missing:
         raise ValueError(f"model {model_name}: layer(s) {missing} not in the rate maps ({list(model_maps)})")
+    check_model_maps({layer: model_maps[layer] for layer in layers}, f"model {model_name} rate maps")
     arena_data = dataset[arena]
     frames = []
     for layer in layers:
@@ -633,6 +747,8 @@ def model_fit_table(
                 progress=progress,
                 desc=f"{model_name} {layer} {name} arena {arena}",
                 blas_threads=blas_threads,
+                where=f"model {model_name}, layer {layer}, arena {arena}, setting {setting}, "
+                      f"map {name}",
             )
             for animal, sc in scores.items():
                 frames.append(pd.DataFrame(_cell_rows(arena, arena_data, animal, sc, model_name,

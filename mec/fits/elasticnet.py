@@ -911,11 +911,12 @@ def elasticnet_animal_table(dataset, arena, animal, alphas, l1_ratios, train_fra
     arena: float key (m); animal: key of ``dataset[arena]``.
     cells: None (all), a slice / index array, or (i, k) = chunk i of k (np.array_split order).
     The kept bins (finite in every source cell and every target cell of the animal, not only
-    the chunk) and the splits are those of mec.fits.core's inter-animal holdout fit, so the
-    choices line up with its splits.
+    the chunk, with mec.fits.bins' exceptions for single broken units) and the splits are
+    those of mec.fits.core's inter-animal holdout fit, so the choices line up with its splits.
     Returns a DataFrame: arena, animal, cell_id, split, alpha (user convention), l1_ratio,
     cv_score, test_score; rows cell-major (cells in dataset order, then split).
     """
+    from mec.fits.bins import FitInputError, FitInputWarning, kept_bins
     from mec.fits.splits import generate_train_test_splits
 
     if arena not in dataset:
@@ -934,20 +935,48 @@ def elasticnet_animal_table(dataset, arena, animal, alphas, l1_ratios, train_fra
                          f"animal {animal!r} maps {(nx, ny)}")
     X = source.reshape(-1, source.shape[-1])
     Y = target.reshape(-1, n_cells)
-    valid = np.isfinite(X).all(axis=1) & np.isfinite(Y).all(axis=1)
-    splits = generate_train_test_splits(nx * ny, train_frac=train_frac, num_splits=num_splits,
-                                        split_start_seed=split_start_seed, grid_shape=(nx, ny),
-                                        valid=valid)
-    sel = _cell_slice(cells, n_cells)
     ids = np.asarray(adata[animal]["cell_ids"]).astype(str)
+    src_ids = [str(c) for a in others for c in np.asarray(adata[a]["cell_ids"]).ravel()]
+    where = f"ElasticNet grid, arena {arena_key(arena)}, target animal {animal}"
     cols = ["arena", "animal", "cell_id", "split", "alpha", "l1_ratio", "cv_score", "test_score"]
+    sel = _cell_slice(cells, n_cells)
     if sel.size == 0:
         return pd.DataFrame(columns=cols)
-    df = elasticnet_grid_search(X[valid], Y[valid][:, sel], splits, alphas, l1_ratios,
-                                progress=progress)
+    # The bins and units of mec.fits.core's holdout fit (mec.fits.bins): the animal's cells
+    # together on the bins they share; a cell left out of that fit on its own bins.
+    kept = kept_bins(np.isfinite(X), np.isfinite(Y), src_ids, ids, where)
+    fits = []
+    if kept.targets[sel].any():
+        fits.append((sel[kept.targets[sel]], kept, where))
+    for j in sel[np.isin(sel, kept.alone)]:
+        at = f"{where}, cell {ids[j]!r} on its own bins"
+        try:
+            fits.append((np.array([j]), kept_bins(np.isfinite(X), np.isfinite(Y[:, [j]]), src_ids,
+                                                  ids[[j]], at), at))
+        except FitInputError as err:
+            warnings.warn(f"{err}; no choice made", FitInputWarning, stacklevel=2)
+    parts = []
+    for tgt, kb, at in fits:
+        try:
+            splits = generate_train_test_splits(nx * ny, train_frac=train_frac,
+                                                num_splits=num_splits,
+                                                split_start_seed=split_start_seed,
+                                                grid_shape=(nx, ny), valid=kb.valid)
+            part = elasticnet_grid_search(X[kb.valid][:, kb.sources], Y[kb.valid][:, tgt], splits,
+                                          alphas, l1_ratios, progress=progress)
+        except ValueError as err:
+            if at != where:  # one cell on its own bins: the others go on (as in mec.fits.core)
+                warnings.warn(f"{at}: {err}; no choice made", FitInputWarning, stacklevel=2)
+                continue
+            raise type(err)(f"{at}: {err}") from None
+        part["target"] = tgt[part["target"].to_numpy()]
+        parts.append(part)
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    df = pd.concat(parts, ignore_index=True)
     # cell-major rows (cell order of the dataset, then split): chunks concatenate in order
     df = df.sort_values(["target", "split"], kind="stable").reset_index(drop=True)
-    df.insert(0, "cell_id", ids[sel][df["target"].to_numpy()])
+    df.insert(0, "cell_id", ids[df["target"].to_numpy()])
     df.insert(0, "animal", str(animal))
     df.insert(0, "arena", arena_id(arena))
     return df[cols]

@@ -113,14 +113,14 @@ def control_source(dataset, arena, control: str, seed: int = 0, draw: int = 0) -
 def floor_scores(target_data: Mapping, source_maps: Mapping, map_type: str = "sklinear",
                  map_kwargs: dict | None = None, mode: str = "holdout", train_frac=0.2,
                  num_splits: int = 10, split_start_seed: int = 0, map_kwargs_per_cell=None,
-                 blas_threads: int | None = 1) -> dict:
+                 blas_threads: int | None = 1, where: str = "noise floor") -> dict:
     """Inter-animal fit with control sources: ``{animal: (n_cells,) scores}``.
 
     target_data: ``{animal: {"resp", "cell_ids"}}`` (the real maps under the setting's
     recipe); source_maps: ``{animal: (nx, ny, n_cells)}`` control maps, same animals. Each
     animal's cells are predicted from the OTHER animals' controls: all of them at once
     ("holdout") or one at a time, averaged ("pairwise"), as in
-    :func:`mec.fits.core.interanimal_scores`.
+    :func:`mec.fits.core.interanimal_scores`. where: what the fit is, for messages.
     """
     from mec.fits.core import fit_scores
 
@@ -136,11 +136,13 @@ def floor_scores(target_data: Mapping, source_maps: Mapping, map_type: str = "sk
         target = target_data[animal]["resp"]
         ids = target_data[animal]["cell_ids"]
         others = [a for a in animals if a != animal]
+        at = f"{where}, target animal {animal}"
         if mode == "holdout":
             source = np.concatenate([source_maps[a] for a in others], axis=-1)
-            out[animal] = fit_scores(source, target, cell_ids=ids, **common)
+            out[animal] = fit_scores(source, target, cell_ids=ids, where=at, **common)
         elif mode == "pairwise":
-            per = [fit_scores(source_maps[a], target, cell_ids=ids, **common) for a in others]
+            per = [fit_scores(source_maps[a], target, cell_ids=ids,
+                              where=f"{at}, source animal {a}", **common) for a in others]
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
                 out[animal] = np.nanmean(np.stack(per), axis=0)
@@ -192,7 +194,9 @@ def floor_table(dataset, arena, maps_by_setting: Mapping[str, Mapping], settings
                     per_draw.append(floor_scores(
                         arena_data, src_maps, map_type=map_type, map_kwargs=map_kwargs,
                         mode=mode, train_frac=setting.train_frac, num_splits=num_splits,
-                        split_start_seed=split_start_seed, map_kwargs_per_cell=per_cell))
+                        split_start_seed=split_start_seed, map_kwargs_per_cell=per_cell,
+                        where=f"noise floor arena {arena}, control {control}, setting {name}, "
+                              f"map {map_name}"))
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN cell -> NaN
                     scores = {a: np.nanmean(np.stack([d[a] for d in per_draw]), axis=0)

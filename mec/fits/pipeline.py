@@ -135,13 +135,15 @@ def fit_model(dataset_path: str | os.PathLike, ratemaps_path: str | os.PathLike,
     import pandas as pd
 
     from mec.data import load_dataset
-    from mec.fits.core import model_fit_table
+    from mec.fits.core import check_model_maps, model_fit_table
     from mec.fits.settings import PAPER_SETTING, dataset_for, model_maps_for
     from mec.io import write_table
     from mec.ratemaps import load_model_ratemaps, read_sample_counts, recipe_from_attrs
 
     dataset = load_dataset(dataset_path, arenas=[arena])
     model_maps, edges, attrs = load_model_ratemaps(ratemaps_path, layers=layers)
+    # units with no finite bin are refused, naming the file (model_fit_table names the model)
+    check_model_maps(model_maps, f"model rate maps {ratemaps_path}")
     stored = recipe_from_attrs(attrs, str(ratemaps_path))
     counts = read_sample_counts(ratemaps_path)
     tables = []

@@ -28,7 +28,7 @@ from typing import Mapping
 
 import numpy as np
 
-from mec.fits.splits import BLOCKS, DEFAULT_BLOCK_K, blocks_split, parse_blocks
+from mec.fits.splits import BLOCKS, DEFAULT_BLOCK_K, blocks_split, check_train_frac, parse_blocks
 from mec.ratemaps import PAPER, ROBUST, Recipe, RecipeMismatchError, get_recipe, rates_from_counts
 
 __all__ = ["Setting", "PAPER_SETTING", "ROBUST_SETTING", "SETTING_NAMES", "make_settings",
@@ -67,6 +67,7 @@ def resolve_split(train_frac, recipe: Recipe, blocks: Mapping | None = None,
     (:attr:`mec.ratemaps.Recipe.radius_bins`) is refused: train and test bins would share
     smoothing kernels. Other splits are returned unchanged.
     """
+    check_train_frac(train_frac, where)  # a fraction in (0, 1) or a split's name
     blocks = dict(blocks or {})
     unknown = sorted(set(blocks) - {"k", "guard_bins"})
     if unknown:

@@ -14,8 +14,9 @@ non-finite bins (e.g. a circular arena inside its square bounding box):
 2. bins that are not kept (``valid`` False) are dropped from every fold;
 3. the remaining indices are re-indexed into the kept bins (0 .. n_kept - 1, in grid order), so
    they index the rows of the filtered ``(n_kept, n_units)`` arrays;
-4. a split whose train or test part is left empty is skipped with a ``UserWarning`` naming it
-   (it could not be fitted or scored). If every split is empty, ValueError.
+4. a fold whose train or test part is left with fewer than :data:`MIN_SPLIT_BINS` bins is
+   skipped with a ``UserWarning`` naming it (it could not be fitted or scored). If every
+   fold is skipped, :class:`SplitError`.
 
 With ``valid`` all True the result equals the original's.
 
@@ -28,6 +29,11 @@ Gaussian kernel). With ``guard_bins`` at least the smoothing radius of the maps
 (mec.ratemaps.Recipe.radius_bins), no training bin shares a smoothing kernel with a test bin,
 so a fit cannot score by reading a test bin's own noise off its smoothed neighbours. Dropped
 (non-finite) bins are handled as for the structured splits above.
+
+Random splits need ``0 < train_frac < 1``: ``train_frac=1`` would train on every bin and
+leave none to score on (a score is a correlation on held-out bins), so it is refused, like 0.
+A split left with fewer than :data:`MIN_SPLIT_BINS` training or test bins (few bins finite in
+both source and target) raises :class:`SplitError`, which says how many bins were kept.
 """
 
 from __future__ import annotations
@@ -47,9 +53,40 @@ DEFAULT_BLOCK_K = 3
 #: covers the robust recipe's radius of 3 (mec.ratemaps.ROBUST).
 DEFAULT_BLOCK_GUARD = 4
 
+#: Fewest bins on either side of a split: a Pearson r on the test bins needs two, and so does
+#: any fit worth scoring.
+MIN_SPLIT_BINS = 2
+
 __all__ = ["generate_train_test_splits", "STRUCTURED_SPLITS", "BLOCKS", "DEFAULT_BLOCK_K",
-           "DEFAULT_BLOCK_GUARD", "blocks_split", "parse_blocks", "is_structured",
-           "check_split_start_seed"]
+           "DEFAULT_BLOCK_GUARD", "MIN_SPLIT_BINS", "SplitError", "blocks_split",
+           "parse_blocks", "is_structured", "check_split_start_seed", "check_train_frac"]
+
+
+class SplitError(ValueError):
+    """A train/test split that cannot be made: too few kept bins on one side. The message
+    names the split and the reason; callers add the arena and the cells."""
+
+
+def check_train_frac(train_frac, where: str = "train_frac"):
+    """``train_frac`` checked: a number with ``0 < train_frac < 1`` (returned as a float), a
+    structured split name or a blocked split (returned as given). ValueError naming ``where``
+    and the value otherwise; ``train_frac=1`` is refused with the reason (module docstring)."""
+    if isinstance(train_frac, str):
+        if train_frac in STRUCTURED_SPLITS or parse_blocks(train_frac) is not None:
+            return train_frac
+        raise ValueError(f"{where}={train_frac!r} is not a split: use a number in (0, 1), one "
+                         f"of {STRUCTURED_SPLITS} or '{BLOCKS}'")
+    try:
+        frac = float(train_frac)
+    except (TypeError, ValueError):
+        raise ValueError(f"{where} must be a number in (0, 1) or one of {STRUCTURED_SPLITS}, "
+                         f"got {train_frac!r}") from None
+    if isinstance(train_frac, bool) or not 0.0 < frac < 1.0:
+        why = {1.0: ": it would train on every bin and leave none to test on (a score is a "
+                    "correlation on held-out bins); the paper uses 0.2",
+               0.0: ": it would leave no bin to train on"}.get(frac, "")
+        raise ValueError(f"{where} must be in (0, 1), got {train_frac!r}{why}")
+    return frac
 
 
 def blocks_split(k: int = DEFAULT_BLOCK_K, guard_bins: int = DEFAULT_BLOCK_GUARD) -> str:
@@ -182,7 +219,7 @@ def _structured_folds(kind: str, nx: int, ny: int) -> list[tuple[np.ndarray, np.
     else:
         raise ValueError(
             f"train_frac={kind!r} is not a structured split; use one of {STRUCTURED_SPLITS}, "
-            f"'{BLOCKS}' or a number in (0, 1]"
+            f"'{BLOCKS}' or a number in (0, 1)"
         )
     return [(half_1, half_2), (half_2, half_1)]
 
@@ -200,7 +237,7 @@ def generate_train_test_splits(
     num_states: number of bins of the full grid (nx * ny). When ``valid`` is None every bin is
         kept (the original's behaviour, where num_states is the number of bins after NaN
         filtering).
-    train_frac: float in (0, 1] (random splits), one of STRUCTURED_SPLITS, or a blocked split
+    train_frac: float in (0, 1) (random splits), one of STRUCTURED_SPLITS, or a blocked split
         ("blocks" or ``blocks_split(k, guard_bins)``, module docstring).
     num_splits: number of random splits (ignored for structured splits: 2, or 4 for "quad",
         k * k for blocks).
@@ -234,35 +271,34 @@ def generate_train_test_splits(
         for k, (train, test) in enumerate(_structured_folds(train_frac, nx, ny)):
             train_k = remap[train][valid[train]]
             test_k = remap[test][valid[test]]
-            if train_k.size == 0 or test_k.size == 0:
+            if train_k.size < MIN_SPLIT_BINS or test_k.size < MIN_SPLIT_BINS:
                 warnings.warn(
-                    f"structured split {train_frac!r} fold {k} has no kept "
-                    f"{'train' if train_k.size == 0 else 'test'} bins "
-                    f"({n_kept} of {num_states} bins kept); skipping that fold",
+                    f"structured split {train_frac!r} fold {k} has {train_k.size} kept train "
+                    f"and {test_k.size} kept test bins ({n_kept} of {num_states} bins kept; "
+                    f"need {MIN_SPLIT_BINS} of each); skipping that fold",
                     UserWarning,
                     stacklevel=2,
                 )
                 continue
             splits.append({"train": train_k, "test": test_k})
         if not splits:
-            raise ValueError(
-                f"structured split {train_frac!r}: every fold is empty after dropping "
-                f"non-finite bins ({n_kept} of {num_states} kept)"
+            raise SplitError(
+                f"split train_frac={train_frac!r}: every fold has fewer than {MIN_SPLIT_BINS} "
+                f"train or test bins after dropping non-finite bins ({n_kept} of {num_states} "
+                f"bins kept)"
             )
         return splits
 
-    try:
-        frac = float(train_frac)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"train_frac must be a number in (0, 1] or one of {STRUCTURED_SPLITS}, "
-            f"got {train_frac!r}"
-        ) from None
-    if not 0.0 < frac <= 1.0:
-        raise ValueError(f"train_frac must be in (0, 1], got {train_frac!r}")
+    frac = check_train_frac(train_frac)
     if int(num_splits) < 1:
         raise ValueError(f"num_splits must be >= 1, got {num_splits!r}")
     num_train = int(math.ceil(frac * n_kept))
+    if num_train < MIN_SPLIT_BINS or n_kept - num_train < MIN_SPLIT_BINS:
+        raise SplitError(
+            f"split train_frac={train_frac!r}: {n_kept} of {num_states} bins kept (finite in "
+            f"source and target) give {num_train} training and {n_kept - num_train} test bins; "
+            f"need at least {MIN_SPLIT_BINS} of each"
+        )
     splits = []
     for s in range(int(num_splits)):
         perm = np.random.RandomState(seed=int(split_start_seed) + s).permutation(n_kept)

@@ -292,15 +292,13 @@ def _prune(ckpt_dir: Path, keep_weights: int | None, keep_states: int) -> None:
         p.unlink(missing_ok=True)
 
 
-def _remove_stale_temp_files(*dirs: Path) -> None:
-    """Delete the hidden temporary files (mec.io.atomic_path's ".<name>.<random>.tmp<suffix>")
-    that a killed run left in these folders: one training job owns them (Snakemake locks its
-    outputs), and at paper scale each can be a gigabyte."""
-    for d in dirs:
-        for p in d.glob(".*.tmp*"):
-            if p.is_file():
-                print(f"removing {p}, left by an interrupted run", flush=True)
-                p.unlink(missing_ok=True)
+def _remove_stale_temp_files(out_dir: Path) -> None:
+    """Delete the temporary files (mec.io.atomic_path) a killed run left in the run's folder
+    and its checkpoints: one training job owns them (Snakemake locks its outputs), and at
+    paper scale each can be a gigabyte."""
+    from mec.io import remove_stale_temp_files
+
+    remove_stale_temp_files([out_dir], log=lambda msg: print(msg, flush=True))
 
 
 def _tensorboard_callback(out_dir: Path):
@@ -382,7 +380,7 @@ def train_model(cfg: dict, out_dir, *, workers: int = 2, keep_checkpoints: int |
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     verbose = (1 if sys.stdout.isatty() else 2) if verbose is None else verbose
 
-    _remove_stale_temp_files(ckpt_dir, out_dir)
+    _remove_stale_temp_files(out_dir)
     meta = {"model": cfg, "extra": extra, "mec_version": getattr(mec, "__version__", "unknown"),
             "keras_backend": keras.backend.backend()}
     ckpt_cfg = ckpt_dir / "config.json"

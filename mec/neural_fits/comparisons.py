@@ -161,7 +161,7 @@ def get_fits(
     Series, see :func:`mec.neural_fits.utils.package_scores`).
     """
     from mec.checks import check_map
-    from mec.fits.splits import check_split_start_seed
+    from mec.fits.splits import check_split_start_seed, check_train_frac
 
     if num_splits is not None:
         if num_train_test_splits not in (10, num_splits):
@@ -171,6 +171,7 @@ def get_fits(
     map_kwargs = dict(map_kwargs or {})
     # everything that can be checked cheaply is checked before model rate maps are computed
     check_split_start_seed(split_start_seed, num_train_test_splits)
+    check_train_frac(train_frac, "get_fits: train_frac")  # 1.0 leaves no test bins
     check_map(map_type, map_kwargs, where="get_fits: map_kwargs")
     if isinstance(map_kwargs_per_cell, Mapping):
         # cell ids are compared as strings (mec.fits.core), whatever type the user's keys have

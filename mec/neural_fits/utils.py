@@ -60,7 +60,8 @@ def generate_train_test_splits(num_states, split_start_seed=0, num_splits=10, tr
     ``valid`` (bins kept; see :func:`mec.fits.splits.generate_train_test_splits`).
 
     A negative ``split_start_seed`` is refused naming it. Unlike the original, ``train_frac=0``
-    (no training bins) is refused too: every map here has parameters to fit.
+    (no training bins) and ``train_frac=1`` (no test bins) are refused too, as is a split
+    left with fewer than 2 bins on either side (mec.fits.splits.SplitError).
     """
     if shape_2d is not None:
         if grid_shape is not None and tuple(grid_shape) != tuple(shape_2d):

@@ -7,6 +7,7 @@ rule export_baseline:
     output:
         ratemaps=f"{RESULTS}/ratemaps/{{model}}_{{arena}}.h5",
     params:
+        code=code_fingerprint("export_baseline"),  # the mec code it runs: edits rerun it
         kind=lambda wc: config["models"][wc.model]["baseline"],
         cfg=lambda wc: model_cfg(wc.model),
         arena=arena_param,
@@ -32,6 +33,7 @@ rule fit_two_stage:
     output:
         table=f"{RESULTS}/fits/{{model}}_{{arena}}.csv",
     params:
+        code=code_fingerprint("fit_two_stage"),  # the mec code it runs: edits rerun it
         model=lambda wc: wc.model,
         arena=arena_param,
         maps=fit_maps(),
@@ -58,6 +60,7 @@ rule knockouts:
         table=f"{RESULTS}/knockouts/{{model}}.csv",
         summary=f"{RESULTS}/knockouts/{{model}}_summary.csv",
     params:
+        code=code_fingerprint("knockouts"),  # the mec code it runs: edits rerun it
         cfg=lambda wc: model_cfg(wc.model),
         n_resamples=config["knockouts"]["n_resamples"],
         set_size=config["knockouts"]["set_size"],

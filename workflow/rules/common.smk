@@ -8,6 +8,8 @@ from pathlib import Path
 
 from mec.checks import check_config
 from mec.data.arenas import arena_id
+from mec.data.contract import dataset_animals as _dataset_animals
+from mec.fingerprint import script_fingerprint
 from mec.data.plan import check_dataset_config, results_dir
 from mec.fits.settings import check_fit_settings
 
@@ -37,6 +39,16 @@ NETWORKS = [m for m in MODELS if m not in BASELINES]
 LAYERS = config["fits"]["layers"]
 SCALE_KEYS = ("n_units", "n_place_cells", "batch_size", "sequence_length", "epochs",
               "steps_per_epoch", "learning_rate", "n_eval_batches")
+
+
+def code_fingerprint(script):
+    """Fingerprint of the mec code that workflow/scripts/{script}.py runs (mec.fingerprint).
+
+    Rules carry it as ``params: code=``, so that editing that code reruns them: Snakemake
+    itself hashes only the script. Comments and docstrings do not count. train_model carries
+    none (models.smk says why).
+    """
+    return script_fingerprint(Path(workflow.basedir) / "workflow" / "scripts" / f"{script}.py")
 
 
 def _regex_choice(names):
@@ -99,11 +111,9 @@ def dataset_animals(arena):
     make_dataset is a checkpoint: the per-animal ElasticNet jobs are planned once the
     dataset exists, whatever the source names its animals.
     """
-    import h5py
-
-    path = checkpoints.make_dataset.get().output.dataset
-    with h5py.File(path, "r") as f:
-        return sorted(f[f"arenas/{arena}/animals"])
+    # A file that cannot be read (a corrupt or foreign file at the final path) is named with
+    # what to do, instead of h5py's bare OSError (issue 12).
+    return _dataset_animals(checkpoints.make_dataset.get().output.dataset, arena)
 
 
 def elasticnet_arenas():

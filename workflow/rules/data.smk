@@ -5,6 +5,7 @@ checkpoint make_dataset:
     output:
         dataset=DATASET_FILE,
     params:
+        code=code_fingerprint("make_dataset"),  # the mec code it runs: edits rerun it
         source=config["dataset"]["source"],
         arenas=config["dataset"]["arenas"],
         bin_cm=config["dataset"]["bin_cm"],

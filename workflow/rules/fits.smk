@@ -7,6 +7,7 @@ rule elasticnet_grid:
     output:
         table=f"{RESULTS}/elasticnet/{{arena}}/chunks/{{animal}}_{{chunk}}.csv",
     params:
+        code=code_fingerprint("elasticnet_grid"),  # the mec code it runs: edits rerun it
         arena=arena_param,
         animal=lambda wc: wc.animal,
         grid=config["elasticnet"]["grid"],
@@ -33,6 +34,8 @@ rule elasticnet_gather:
         chunks=elasticnet_chunks,
     output:
         table=f"{RESULTS}/elasticnet/{{arena}}/{{animal}}.csv",
+    params:
+        code=code_fingerprint("elasticnet_gather"),  # the mec code it runs: edits rerun it
     log:
         f"{RESULTS}/logs/elasticnet_gather/{{arena}}_{{animal}}.log",
     conda:
@@ -48,6 +51,7 @@ rule interanimal:
     output:
         table=f"{RESULTS}/consistency/{{arena}}.csv",
     params:
+        code=code_fingerprint("interanimal"),  # the mec code it runs: edits rerun it
         arena=arena_param,
         maps=fit_maps(),
         mode=config["fits"]["interanimal_mode"],
@@ -77,6 +81,7 @@ rule fit_model:
     output:
         table=f"{RESULTS}/fits/{{model}}_{{arena}}.csv",
     params:
+        code=code_fingerprint("fit_model"),  # the mec code it runs: edits rerun it
         model=lambda wc: wc.model,
         arena=arena_param,
         maps=fit_maps(),
@@ -104,6 +109,7 @@ rule floors:
     output:
         table=f"{RESULTS}/floors/{{arena}}.csv",
     params:
+        code=code_fingerprint("floors"),  # the mec code it runs: edits rerun it
         arena=arena_param,
         maps=fit_maps(),
         mode=config["fits"]["interanimal_mode"],

@@ -12,8 +12,14 @@ rule train_model:
         model=f"{RESULTS}/models/{{model}}/model.keras",
         config=f"{RESULTS}/models/{{model}}/config.json",
         history=f"{RESULTS}/models/{{model}}/history.csv",
+    # Training settings only decide retraining, and no code fingerprint (issue 12): a rerun
+    # after a code change would find its checkpoints complete and only rewrite model.keras
+    # (and so rerun everything downstream) without training anything, while real retraining
+    # costs hours to days at paper scale. A training-code change that should retrain is made
+    # explicit: delete results/models/{model}/ (its checkpoints included). Every rule that
+    # reads the model (export_ratemaps, knockouts) follows the code.
     params:
-        cfg=lambda wc: train_settings(wc.model),  # training settings only decide retraining
+        cfg=lambda wc: train_settings(wc.model),
     log:
         f"{RESULTS}/logs/train_model/{{model}}.log",
     benchmark:
@@ -43,6 +49,7 @@ rule export_ratemaps:
     output:
         ratemaps=f"{RESULTS}/ratemaps/{{model}}_{{arena}}.h5",
     params:
+        code=code_fingerprint("export_ratemaps"),  # the mec code it runs: edits rerun it
         arena=arena_param,
         n_batches=lambda wc: model_cfg(wc.model)["n_eval_batches"],
         seeds=config["ratemaps"]["seeds"],

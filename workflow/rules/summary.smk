@@ -27,6 +27,7 @@ rule summarize:
             for k in FIGURE_KINDS
         },
     params:
+        code=code_fingerprint("summarize"),  # the mec code it runs: edits rerun it
         models={m: model_cfg(m) for m in MODELS},
     log:
         f"{RESULTS}/logs/summarize/summarize.log",

@@ -2,11 +2,12 @@
 import sys
 from pathlib import Path
 
-from mec.io import redirect_output
+from mec.io import redirect_output, remove_stale_temp_files
 from mec.threads import limit_threads
 
 redirect_output(snakemake.log[0])
 limit_threads(snakemake.threads, where=f"rule {snakemake.rule}")  # BLAS, TF, own pools
+remove_stale_temp_files(snakemake.output)  # temporary files a killed run of this job left
 
 from mec.models.ratemaps import export_ratemaps
 

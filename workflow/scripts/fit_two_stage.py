@@ -1,9 +1,10 @@
 """Rule fit_two_stage: place cells mapped through the other animals' MEC, fitted to each animal."""
-from mec.io import redirect_output
+from mec.io import redirect_output, remove_stale_temp_files
 from mec.threads import limit_threads
 
 redirect_output(snakemake.log[0])
 limit_threads(snakemake.threads, where=f"rule {snakemake.rule}")  # BLAS, TF, own pools
+remove_stale_temp_files(snakemake.output)  # temporary files a killed run of this job left
 
 from mec.baselines import fit_two_stage
 

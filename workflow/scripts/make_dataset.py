@@ -1,9 +1,10 @@
 """Rule make_dataset: simulate the embedded MEC dataset, ingest recordings, or import a file."""
-from mec.io import redirect_output
+from mec.io import redirect_output, remove_stale_temp_files
 from mec.threads import limit_threads
 
 redirect_output(snakemake.log[0])
 limit_threads(snakemake.threads, where=f"rule {snakemake.rule}")  # BLAS, TF, own pools
+remove_stale_temp_files(snakemake.output)  # temporary files a killed run of this job left
 
 import logging
 import sys

@@ -2,11 +2,12 @@
 rerun with nothing left to train rewrites its outputs from them)."""
 from pathlib import Path
 
-from mec.io import redirect_output
+from mec.io import redirect_output, remove_stale_temp_files
 from mec.threads import limit_threads
 
 redirect_output(snakemake.log[0], append=True)  # a resumed run keeps the earlier log
 threads = limit_threads(snakemake.threads, where=f"rule {snakemake.rule}")["threads"]
+remove_stale_temp_files(snakemake.output)  # temporary files a killed run of this job left
 
 from mec.models.train import train_model
 

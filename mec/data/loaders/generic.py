@@ -47,6 +47,16 @@ def _str(v) -> str:
     return v.decode() if isinstance(v, bytes) else str(v)
 
 
+def _floats(get, key: str, where: str) -> np.ndarray:
+    """Array ``key`` as float64 (flattened); RecordingError naming it when it is not numbers."""
+    value = np.asarray(get(key))
+    try:
+        return value.astype(float).ravel()
+    except (TypeError, ValueError):
+        raise RecordingError(f"{where}: {key!r} must hold numbers, got an array of dtype "
+                             f"{value.dtype} (e.g. {value.ravel()[:3].tolist()})") from None
+
+
 def _session(get, keys, where: str, default_name: str) -> Session:
     missing = [k for k in REQUIRED if k not in keys]
     if missing:
@@ -56,21 +66,19 @@ def _session(get, keys, where: str, default_name: str) -> Session:
     ppm = float(np.asarray(get("pixels_per_metre")).ravel()[0]) \
         if "pixels_per_metre" in keys else None
     scale = position_scale(units, ppm, where)
-    t = np.asarray(get("t"), dtype=float).ravel()
-    x = np.asarray(get("x"), dtype=float).ravel()
-    y = np.asarray(get("y"), dtype=float).ravel()
+    t, x, y = (_floats(get, k, where) for k in ("t", "x", "y"))
     if not len(x) == len(y) == len(t):
         raise RecordingError(f"{where}: t, x, y have {len(t)}, {len(x)}, {len(y)} samples; "
                              f"they must be equal")
     ids = np.asarray(get("cell_ids")).ravel()
     ids = [i.decode() if isinstance(i, bytes) else str(i) for i in ids]
-    st = np.asarray(get("spike_times"), dtype=float).ravel()
+    st = _floats(get, "spike_times", where)
     off = np.asarray(get("spike_offsets")).ravel()
     if off.dtype.kind not in "iu" or len(off) != len(ids) + 1 or off[0] != 0 \
             or off[-1] != len(st) or np.any(np.diff(off) < 0):
         raise RecordingError(f"{where}: spike_offsets must be {len(ids) + 1} non-decreasing "
                              f"integers from 0 to len(spike_times) = {len(st)}; got {off[:5]}...")
-    hd = np.asarray(get("hd"), dtype=float).ravel() if "hd" in keys else None
+    hd = _floats(get, "hd", where) if "hd" in keys else None
     name = _str(get("session")) if "session" in keys else default_name
     # Ids unique across animals, as the NWB loader makes them: "<session>_<id>".
     ids = [i if i.startswith(f"{name}_") else f"{name}_{i}" for i in ids]
@@ -95,7 +103,7 @@ def load_generic(paths, base_dir=None, position_units: str | None = None,
             except Exception as err:
                 raise RecordingError(f"{f}: not a readable .npz file ({err})") from None
             with z:
-                data = {k: z[k] for k in z.files}
+                data = {k: _npz_array(z, k, f) for k in z.files}
             _override(data, position_units, pixels_per_metre)
             sessions.append(_session(data.__getitem__, set(data), str(f), f.stem))
         else:
@@ -109,12 +117,33 @@ def load_generic(paths, base_dir=None, position_units: str | None = None,
                 if "sessions" not in h or not len(h["sessions"]):
                     raise RecordingError(f"{f}: no /sessions/<name> groups (generic layout)")
                 for name, g in h["sessions"].items():
-                    data = {k: g[k][()] for k in g if isinstance(g[k], h5py.Dataset)}
+                    try:
+                        data = {k: g[k][()] for k in g if isinstance(g[k], h5py.Dataset)}
+                    except OSError as err:
+                        raise RecordingError(f"{f}:/sessions/{name}: cannot be read ({err}); "
+                                             f"is the file complete?") from None
                     data.update({k: v for k, v in g.attrs.items()})
                     _override(data, position_units, pixels_per_metre)
                     sessions.append(_session(data.__getitem__, set(data),
                                              f"{f}:/sessions/{name}", name))
     return sessions
+
+
+def _npz_array(z, key: str, path: Path) -> np.ndarray:
+    """One array of an open ``.npz``; RecordingError naming the file and the array when it
+    cannot be read (numpy reads arrays lazily, so its errors would otherwise name neither)."""
+    try:
+        return z[key]
+    except ValueError as err:
+        if "allow_pickle" in str(err):  # numpy stores object arrays as pickles
+            raise RecordingError(
+                f"{path}: array {key!r} is an array of Python objects, which is stored as a "
+                f"pickle and not read (pickles can run code); save it with a plain dtype, "
+                f"e.g. np.asarray(values, dtype=str) for ids, float for numbers") from None
+        raise RecordingError(f"{path}: array {key!r} cannot be read ({err})") from None
+    except Exception as err:  # a damaged member: zipfile/zlib errors, EOFError, OSError
+        raise RecordingError(f"{path}: array {key!r} cannot be read ({type(err).__name__}: "
+                             f"{err}); is the file complete?") from None
 
 
 def _override(data: dict, position_units, pixels_per_metre) -> None:
@@ -127,7 +156,7 @@ def _override(data: dict, position_units, pixels_per_metre) -> None:
 def save_generic(path, sessions) -> Path:
     """Write sessions in the generic layout, atomically: ``.npz`` (exactly one session) or
     ``.h5`` (any number). Positions are written in metres."""
-    from mec.io import atomic_path
+    from mec.io import atomic_hdf5, atomic_path
 
     path = Path(path)
     sessions = list(sessions)
@@ -151,15 +180,12 @@ def save_generic(path, sessions) -> Path:
             with open(tmp, "wb") as fh:
                 np.savez_compressed(fh, **arrays(sessions[0]))
         return path
-    import h5py
-
-    with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w") as h:
-            for s in sessions:
-                g = h.create_group(f"sessions/{s.name}")
-                for k, v in arrays(s).items():
-                    if v.dtype.kind == "U" and v.ndim == 0:
-                        g.attrs[k] = str(v)                 # scalar strings: attributes
-                    else:
-                        g.create_dataset(k, data=v.astype("S") if v.dtype.kind == "U" else v)
+    with atomic_hdf5(path) as h:  # built in memory: a full disk is a clean error (mec.io)
+        for s in sessions:
+            g = h.create_group(f"sessions/{s.name}")
+            for k, v in arrays(s).items():
+                if v.dtype.kind == "U" and v.ndim == 0:
+                    g.attrs[k] = str(v)                 # scalar strings: attributes
+                else:
+                    g.create_dataset(k, data=v.astype("S") if v.dtype.kind == "U" else v)
     return path
