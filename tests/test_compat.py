@@ -410,7 +410,11 @@ def test_original_readme_code_runs(readme_world, monkeypatch):
         ("shell", "./get_checkpoints.sh"),
         ("bibtex", "@inproceedings{mectask2021,"),
     ]
-    python = [(k, c) for k, c in blocks if k == "python"]
+    # "# example: ..." blocks need the shared recordings and run in
+    # tests/test_workflow.py::test_second_experiment_leaves_the_first_intact_and_runs_a_rectangle
+    examples = [c for k, c in blocks if k == "python" and c.startswith("# example:")]
+    assert examples == [c for c in examples if c.startswith("# example: rectangle recordings")]
+    python = [(k, c) for k, c in blocks if k == "python" and not c.startswith("# example:")]
     assert len(python) == 6
     monkeypatch.chdir(readme_world)
     ns = {"dataset": load_dataset("results/data/synthetic.h5"), "ARENA_SIZE": 1.0}
@@ -438,9 +442,14 @@ def test_project_readme_code_runs(readme_world, monkeypatch):
     """Every Python block of this project's README, as written, in a folder holding the
     results/ it reads (made by the fixture, not by the workflow)."""
     blocks = project_readme_blocks((ROOT / "README.md").read_text())
-    python = [(k, c) for k, c in blocks if k == "python"]
+    # "# example: ..." blocks need the shared recordings and run in
+    # tests/test_workflow.py::test_second_experiment_leaves_the_first_intact_and_runs_a_rectangle
+    examples = [c for k, c in blocks if k == "python" and c.startswith("# example:")]
+    assert examples == [c for c in examples if c.startswith("# example: rectangle recordings")]
+    python = [(k, c) for k, c in blocks if k == "python" and not c.startswith("# example:")]
     others = {k for k, _ in blocks if k != "python"}
-    assert others <= {"bash", "text"}, others  # shell commands: run by test_workflow, not here
+    # shell commands and config examples: run by test_workflow, not here
+    assert others <= {"bash", "text", "yaml"}, others
     assert len(python) >= 3
     monkeypatch.chdir(readme_world)
     ns = {}
