@@ -793,6 +793,18 @@ def test_summarize_with_a_word_named_arena_beside_a_numeric_one(tmp_path):
 # ---------------------------------------------------------------------------
 # Model health (mec.summary.health)
 # ---------------------------------------------------------------------------
+def test_knockout_readings():
+    from mec.summary.health import KNOCKOUT_READING, knockout_agrees
+
+    assert KNOCKOUT_READING == "heterogeneous_as_involved"
+    table = [(0.8, 0.001), (-0.3, 0.001), (0.3, 0.2), (-0.3, 0.2)]
+    assert [knockout_agrees(d, p) for d, p in table] == [False, True, True, True]
+    assert [knockout_agrees(d, p, "grid_matters_more") for d, p in table] == [True, False, False, False]
+    assert knockout_agrees(np.nan, 0.01) is None
+    with pytest.raises(ValueError, match="knockout reading 'grid' is not one of"):
+        knockout_agrees(1.0, 0.01, "grid")
+
+
 def test_untrained_twins():
     from mec.summary.health import untrained_twins
 
@@ -851,19 +863,21 @@ def test_model_health_table_by_hand(tmp_path):
     assert t.loc["recurrent_rms", "trained"] == pytest.approx(0.2)
     assert t.loc["recurrent_norm", "untrained"] == pytest.approx(0.4)
     k = t.loc["knockout_grid_minus_heterogeneous_cm"]
-    assert k["trained"] == 0.8 and k["p_value"] == 0.001 and bool(k["agrees"])
+    # grid units significantly more important: against "just as involved" (the default reading)
+    assert k["trained"] == 0.8 and k["p_value"] == 0.001 and not bool(k["agrees"])
     for m in ("decoding_error_cm", "recurrent_rms", "grid_fraction_adaptive",
               "grid_fraction_mean_form"):
         assert bool(t.loc[m, "agrees"]), m
     assert not bool(t.loc["dead_g_units", "agrees"])        # 1 of 7 units is not "few" (< 10 %)
     assert pd.isna(t.loc["recurrent_norm", "agrees"])        # nothing expected
     # the wrong direction is called out
-    ko_bad = ko.assign(mean_cm=[-0.3])
-    bad = model_health_table(configs, files, ko_bad).set_index("measure")
-    assert not bool(bad.loc["knockout_grid_minus_heterogeneous_cm", "agrees"])
     from mec.summary.health import health_notes
     assert any("against the paper's direction: dead_g_units, knockout_grid_minus_heterogeneous_cm"
-               in line for line in health_notes(bad.reset_index()))
+               in line for line in health_notes(t.reset_index()))
+    # heterogeneous sets hurting more agrees; a non-significant difference too
+    for diff, p in ((-0.3, 0.001), (0.3, 0.2)):
+        ok = model_health_table(configs, files, ko.assign(mean_cm=[diff], p_welch=[p]))
+        assert bool(ok.set_index("measure").loc["knockout_grid_minus_heterogeneous_cm", "agrees"])
     # figure: trained above twin, a valid PNG
     from mec.summary.health import health_figures
     out = health_figures(configs, files, tmp_path / "figs")
