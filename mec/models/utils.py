@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from mec.core import constants as C
+from mec.models.conditions import training_condition  # noqa: F401  (re-exported)
+from mec.models.scales import PRESETS
 from mec.task import PlaceCells, TrajectoryGenerator, box_from_cfg
 
 __all__ = ["configure_options", "Options", "DEFAULT_MODEL_CFG", "PRESETS", "resolve_model_cfg",
@@ -208,21 +210,8 @@ DEFAULT_MODEL_CFG = {
     "mixed_precision": False,  # bfloat16 compute, float32 weights (GPU speed; not in the paper)
 }
 
-# Scales (mirrored by config.yaml `scales:`; keep "demo" equal to it, a test checks).
-# tiny: seconds, for tests. demo (issue 16): the smallest network that shows the paper's
-# phenomenon on 2 CPU cores - 128 units, 10k Adam steps at lr 2e-3 (20x the paper's 1e-4, so
-# that 10k steps do what 100k do there), about 37 CPU-ms per step (~6 CPU-min); measured on
-# seeds 0 and 1: decoding error ~4.7 cm, ~20 % of g units grid (adaptive rings) against ~4 % in
-# its untrained twin, zeroing grid units hurts decoding more than zeroing heterogeneous ones.
-# Rate maps from 200 batches of 100 x 20 = 400,000 samples (SPEC 3.1). Ng 256 at lr 1e-3
-# decoded as well but its knockouts had the wrong sign (README "Scales"). paper: SPEC 2.1 (GPU).
-PRESETS = {
-    "tiny": dict(n_units=16, n_place_cells=32, batch_size=8, sequence_length=5, epochs=2,
-                 steps_per_epoch=3),
-    "demo": dict(n_units=128, n_place_cells=512, batch_size=100, sequence_length=20, epochs=40,
-                 steps_per_epoch=250, learning_rate=2e-3, n_eval_batches=200),
-    "paper": {},
-}
+# PRESETS (imported above): the scales tiny, demo, fig2demo and paper of mec.models.scales,
+# the one table of them, re-exported here where the original's users look for model settings.
 
 
 def resolve_model_cfg(cfg: dict | None = None, preset: str | None = None) -> dict:
@@ -269,15 +258,6 @@ def resolve_model_cfg(cfg: dict | None = None, preset: str | None = None) -> dic
     for key in ("cues", "reward_zone", "dog", "untrained", "mixed_precision"):
         out[key] = bool(out[key])
     return out
-
-
-def training_condition(cfg: dict, eval_arena: float) -> str:
-    """Figure 2 condition of a model evaluated in ``eval_arena`` metres (SPEC 2.3)."""
-    if cfg.get("untrained"):
-        return "untrained"
-    if cfg.get("loss") == "position":
-        return "position_loss"
-    return "trained" if np.isclose(float(cfg["train_arena"]), float(eval_arena)) else "generalization"
 
 
 def place_cells_from_cfg(cfg: dict) -> PlaceCells:
