@@ -342,6 +342,26 @@ def test_evaluation_place_cells_and_stream(tmp_path):
                                                  place_cells="training_box")["g"])
 
 
+def test_one_loader_of_a_training_run(tmp_path):
+    """load_run is the loader of a run folder; load_trained_model (the original's arguments),
+    export_ratemaps and the knockouts go through it (issue 15)."""
+    from mec.models.utils import load_run
+
+    train_model(dict(TINY, untrained=True), tmp_path / "m", verbose=0)
+    a = load_run(tmp_path / "m")
+    b = load_trained_model(load_dir=tmp_path, run_ID="m")
+    assert a.cfg == b.cfg
+    for wa, wb in zip(a.keras_model.get_weights(), b.keras_model.get_weights()):
+        np.testing.assert_array_equal(wa, wb)
+    with pytest.raises(FileNotFoundError, match=r"no .*nowhere/config.json: train the model first"):
+        load_run(tmp_path / "nowhere")
+    # nothing else in the package loads a Keras model file or reads a run's config.json
+    offenders = [str(p.relative_to(ROOT)) for p in (ROOT / "mec").rglob("*.py")
+                 if p.name not in ("utils.py", "train.py")
+                 and ("load_model(" in p.read_text() or '"config.json").read' in p.read_text())]
+    assert offenders == []
+
+
 def test_model_ratemaps_bin_like_bin_activity(tmp_path):
     """model_ratemaps streams the model's activity through the contract's binning: the same
     maps as mec.ratemaps.bin_activity on all the evaluation samples at once (issue 15)."""

@@ -208,7 +208,7 @@ def export_ratemaps(model_dir, dataset_path, arena: float, n_batches: int, seeds
     from mec.data import Dataset, load_dataset
     from mec.data.arenas import arena_geometry, arena_id
     from mec.models.conditions import training_condition
-    from mec.models.utils import load_trained_model, recurrent_weight_stats
+    from mec.models.utils import load_run, recurrent_weight_stats
     from mec.ratemaps import save_model_ratemaps
 
     model_dir = Path(model_dir)
@@ -220,8 +220,7 @@ def export_ratemaps(model_dir, dataset_path, arena: float, n_batches: int, seeds
     # Figure 2 condition (mec.models.conditions): "trained" only in a square of the training
     # box's side (a bare dict-like dataset without geometry: the numeric name is the side)
     geom = ds.geometry(arena) if isinstance(ds, Dataset) else arena_geometry(arena)
-    model = load_trained_model(load_dir=model_dir.parent, run_ID=model_dir.name,
-                               rnn_type=None, activation=None)
+    model = load_run(model_dir)
     cfg = {"min_x": float(x_edges[0]), "max_x": float(x_edges[-1]),
            "min_y": float(y_edges[0]), "max_y": float(y_edges[-1])}
     print(f"model {model_dir.name}: {model}; box {cfg}; {len(x_edges) - 1} x {len(y_edges) - 1} bins", flush=True)

@@ -2,9 +2,10 @@
 
 ``configure_options(**overrides)`` returns the paper's defaults (SPEC 1-2) in the original's
 option names; ``resolve_model_cfg(cfg)`` fills a model config (config.yaml ``models:`` entry,
-contract names) with defaults; ``load_trained_model(...)`` reads ``config.json`` and
-``model.keras`` of a training run and returns a :class:`TrainedModel` with ``.pre_g``, ``.g``
-and ``.dc``.
+contract names) with defaults; ``load_trained_model(...)`` (the original's arguments) and
+``load_run(run_dir)`` (the project's, the one loader every rule uses) read ``config.json``
+and ``model.keras`` of a training run and return a :class:`TrainedModel` with ``.pre_g``,
+``.g`` and ``.dc``.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ from mec.models.scales import PRESETS
 from mec.task import PlaceCells, TrajectoryGenerator, box_from_cfg
 
 __all__ = ["configure_options", "Options", "DEFAULT_MODEL_CFG", "PRESETS", "resolve_model_cfg",
-           "place_cells_from_cfg", "generator_from_cfg", "load_trained_model", "TrainedModel",
-           "training_condition", "recurrent_weight_stats"]
+           "place_cells_from_cfg", "generator_from_cfg", "load_trained_model", "load_run",
+           "TrainedModel", "training_condition", "recurrent_weight_stats"]
 
 log = logging.getLogger(__name__)
 
@@ -427,11 +428,6 @@ def load_trained_model(load_dir=None, run_ID=None, ckpt_file=None, options=None,
         them (an unknown keyword is refused).
     random_init: return the initialised, untrained model of the config.
     """
-    import keras
-
-    import mec.models.network  # noqa: F401  (registers the custom objects)
-    from mec.models.network import build_model
-
     explicit_options = options is not None
     if options is None:
         options = configure_options(save_dir=load_dir, rnn_type=rnn_type, activation=activation,
@@ -455,7 +451,7 @@ def load_trained_model(load_dir=None, run_ID=None, ckpt_file=None, options=None,
     if activation is None and not explicit_options:
         expect.pop("activation")
     if run_ID is not None and cfg_path.exists():
-        cfg = resolve_model_cfg(json.loads(cfg_path.read_text())["model"])
+        cfg = _saved_cfg(cfg_path)
         compare = ("architecture", "activation", "cues") + (tuple(expect) if explicit_options else ())
         differ = {k: (expect[k], cfg[k]) for k in dict.fromkeys(compare)
                   if k in expect and not _same(expect[k], cfg[k])}
@@ -468,6 +464,39 @@ def load_trained_model(load_dir=None, run_ID=None, ckpt_file=None, options=None,
     else:
         raise FileNotFoundError(f"no {cfg_path}: train the model first (snakemake "
                                 f"results/models/{run_ID}/model.keras) or check load_dir={str(load_dir)!r}")
+    return _load(cfg, run_dir, ckpt_file, random_init)
+
+
+def load_run(run_dir, ckpt_file=None) -> TrainedModel:
+    """The training run in folder ``run_dir`` (``results/models/{model}``, rule train_model)
+    as a :class:`TrainedModel`: the one loader of this project's runs (rate maps, knockouts,
+    the summary and :func:`load_trained_model` all come here).
+
+    Its ``config.json`` defines the model; the weights are ``model.keras`` (else the latest
+    checkpoint), or ``ckpt_file`` as in :func:`load_trained_model`. FileNotFoundError names
+    the folder when it holds no config.json (the model was not trained yet).
+    """
+    run_dir = Path(run_dir)
+    cfg_path = run_dir / "config.json"
+    if not cfg_path.exists():
+        raise FileNotFoundError(f"no {cfg_path}: train the model first (snakemake "
+                                f"{run_dir / 'model.keras'}) or check the folder")
+    return _load(_saved_cfg(cfg_path), run_dir, ckpt_file)
+
+
+def _saved_cfg(cfg_path: Path) -> dict:
+    """The resolved model config a training run saved (config.json's ``"model"``)."""
+    return resolve_model_cfg(json.loads(Path(cfg_path).read_text())["model"])
+
+
+def _load(cfg: dict, run_dir: Path, ckpt_file=None, random_init: bool = False) -> TrainedModel:
+    """The model of ``cfg`` with the weights of ``run_dir`` (module docstring of
+    load_trained_model for ``ckpt_file``), or initialised (``random_init``)."""
+    import keras
+
+    import mec.models.network  # noqa: F401  (registers the custom objects)
+    from mec.models.network import build_model
+
     n_cues = len(C.CUE_EXTENTS) if cfg["cues"] else 0
     if random_init:
         model = build_model(cfg, n_cues=n_cues)
