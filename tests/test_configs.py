@@ -280,3 +280,15 @@ def test_one_config_error_lists_dataset_and_cross_field_problems(tmp_path):
     one = ConfigError("config dataset.bin_cm: 0 is not a size")
     assert str(one) == "config dataset.bin_cm: 0 is not a size" and one.problems == [
         "dataset.bin_cm: 0 is not a size"]
+
+
+# ---------------------------------------------------------------------------------------------
+# one tidy-table builder (mec.fits.core)
+# ---------------------------------------------------------------------------------------------
+def test_fit_tables_are_built_by_fits_core():
+    """The two-stage baseline and the floors make their rows with mec.fits.core.score_rows
+    (the builder of the consistency and fit tables), not a copy of it."""
+    for module in ("mec/baselines.py", "mec/fits/floors.py"):
+        text = (ROOT / module).read_text()
+        assert "score_rows(" in text and "tidy_table(" in text, module
+        assert "pd.DataFrame(" not in text and '"cell_type":' not in text, module
