@@ -559,6 +559,7 @@ def interanimal_table(
     progress: bool = True,
     blas_threads: int | None = 1,
     setting: str = "paper",
+    grid_shape=None,
 ):
     """Inter-animal consistency of one arena as a tidy table (results/consistency/{arena}.csv).
 
@@ -569,7 +570,7 @@ def interanimal_table(
         :func:`elasticnet_kwargs_per_cell`), overriding a map's own entry.
     progress: tqdm bar over animals; blas_threads: as in fit_scores.
     setting: the label of the ``setting`` column (mec.fits.settings; the maps and split are
-    the caller's).
+    the caller's). grid_shape: (nx, ny) for structured splits of flat maps.
     Returns a DataFrame with TABLE_COLUMNS, one row per cell and map; source =
     "interanimal_{mode}", layer = "-", score = mean Pearson r over splits.
     """
@@ -586,6 +587,7 @@ def interanimal_table(
             num_splits=num_splits,
             split_start_seed=split_start_seed,
             map_kwargs_per_cell=per_cell,
+            grid_shape=grid_shape,
             progress=progress,
             desc=f"inter-animal {mode} {name} arena {arena}",
             blas_threads=blas_threads,
@@ -612,6 +614,7 @@ def model_fit_table(
     blas_threads: int | None = 1,
     setting: str = "paper",
     model_recipe=None,
+    grid_shape=None,
 ):
     """Model-to-data fits of one model in one arena as a tidy table (results/fits/...csv).
 
@@ -625,6 +628,7 @@ def model_fit_table(
     setting: label of the ``setting`` column; model_recipe: the mec.ratemaps.Recipe the model
         maps were made with; when the dataset records its arena's recipe
         (``dataset.recipes[arena]``) they must be the same (RecipeMismatchError otherwise).
+    grid_shape: (nx, ny) for structured splits of flat maps.
     Returns a DataFrame with TABLE_COLUMNS; source = model_name.
     """
     known = getattr(dataset, "edges", None)  # mec.data.Dataset knows its edges; a plain dict not
@@ -653,6 +657,7 @@ def model_fit_table(
                 num_splits=num_splits,
                 split_start_seed=split_start_seed,
                 map_kwargs_per_cell=per_cell,
+                grid_shape=grid_shape,
                 progress=progress,
                 desc=f"{model_name} {layer} {name} arena {arena}",
                 blas_threads=blas_threads,
