@@ -1,25 +1,33 @@
 """Checks of a whole workflow config, made when the workflow is planned, before any job runs.
 
 The JSON schema (workflow/schemas/config.schema.yaml) checks every key on its own and fills
-the defaults. What it cannot see is checked here, on the validated config:
+the defaults (a config file holds only what differs from them). What it cannot see is
+checked here, on the validated config:
 
 - every map of ``fits.maps``: its ``map_kwargs`` by constructing the estimator
   (:mod:`mec.mappers`) and running its argument checks, so ``regression_type: Ridgee``,
   ``percentil: 90`` or PLS ``n_components: 0`` fail now rather than after training;
 - the rules that tie keys together (``cells_min <= cells_max``, ``fits.layers`` within
   ``ratemaps.layers``, NMF baselines with ``n_components``, two animals per arena for the
-  inter-animal ceiling, scales, arenas and models that exist, cues and reward zones that fit
-  the training box).
+  inter-animal ceiling, arenas and models that exist, cues and reward zones that fit the
+  training box);
+- the scales (mec.models.scales: the presets plus the config's own, none redefined) and the
+  fit settings (mec.fits.settings: a blocked split's guard band);
+- with :func:`plan_config`, the experiment name and the dataset's recordings
+  (mec.data.plan).
 
-:func:`check_config` raises one :class:`ConfigError` listing every problem, each as
-``key.path: what is wrong (the value)``. The workflow calls it in ``workflow/rules/common.smk``
-right after the schema validation. :func:`check_yaml` names the file, line and column of a
-YAML syntax error (the Snakefile runs it on ``config.yaml`` before Snakemake reads it).
+:func:`plan_config` raises one :class:`ConfigError` listing every problem, each as
+``key.path: what is wrong (the value)``, and returns what the workflow plans with (a
+:class:`Plan`); ``workflow/rules/common.smk`` calls it once, right after the schema
+validation. :func:`check_config` is the same without the files. :func:`check_yaml` names the
+file, line and column of a YAML syntax error (the Snakefile runs it on ``config.yaml`` before
+Snakemake reads it).
 
 ``python -m mec.checks CONFIG.yaml ...`` runs all of it (YAML syntax, the schema with its
-defaults, :func:`check_config`) on config files without Snakemake. Snakemake reads a
-``--configfile`` itself before the Snakefile runs, and its message for a YAML error names
-no line; this command (or ``snakemake --verbose``) does.
+defaults, :func:`plan_config`) on config files without Snakemake; ``--resolved`` prints each
+config with its defaults filled in. Snakemake reads a ``--configfile`` itself before the
+Snakefile runs, and its message for a YAML error names no line; this command (or
+``snakemake --verbose``) does.
 
 No Snakemake and no TensorFlow here: only numpy, scikit-learn (through mec.mappers), PyYAML and,
 for the command line, jsonschema.

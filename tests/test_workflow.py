@@ -427,18 +427,19 @@ def test_second_experiment_leaves_the_first_intact_and_runs_a_rectangle(tiny_run
     assert list(ds) == ["wide"] and len(ds["wide"]) == 4
     xe, ye = ds.edges["wide"]
     _, (mx, my), attrs = load_model_ratemaps(res / "ratemaps" / "tiny_ugrnn_wide.h5")
-    np.testing.assert_array_equal(mx, xe)          # the model walked the same 1.0 x 0.9 box
+    np.testing.assert_array_equal(mx, xe)          # the model walked the same 1.0 x 0.95 box
     np.testing.assert_array_equal(my, ye)
-    assert (len(mx), len(my)) == (21, 19) and attrs["condition"] == "generalization"
+    # the README's example box (1.0 x 0.95 m since the example changed; 20 x 19 bins)
+    assert (len(mx), len(my)) == (21, 20) and attrs["condition"] == "generalization"
     fits = pd.read_csv(res / "fits" / "tiny_ugrnn_wide.csv")
-    assert set(fits["arena"]) == {"wide"} and len(fits) == 11 * 2 * 3
+    assert set(fits["arena"]) == {"wide"} and len(fits) == 11 * 2 * (3 + 2)  # paper + robust
     cons = pd.read_csv(res / "consistency" / "wide.csv")
     assert set(cons["map"]) == {"ridge", "corr", "elasticnet"}
     pred = pd.read_csv(res / "summary" / "predictivity.csv")
     assert set(pred["arena"]) == {"wide"} and pred["fraction_of_ceiling"].notna().any()
     assert (res / "summary" / "figures" / "scatter" / "tiny_ugrnn_wide.png").exists()
     log = (res / "logs" / "make_dataset" / "wide_box.log").read_text()
-    assert "arena wide: rectangle 100 x 90 cm; 20 x 18 bins of 5 x 5 cm" in log
+    assert "arena wide: rectangle 100 x 95 cm; 20 x 19 bins of 5 x 5 cm" in log
     # Both experiments are complete: nothing to redo for either.
     for config in (cfg_dir / "wide_box.yaml", TINY):
         again = smk("-n", "--cores", "1", "--directory", str(work), "--configfile", str(config))

@@ -24,7 +24,7 @@ import numpy as np
 from mec.core import constants as C
 from mec.models.conditions import training_condition  # noqa: F401  (re-exported)
 from mec.models.scales import PRESETS
-from mec.task import PlaceCells, TrajectoryGenerator, box_from_cfg
+from mec.task import PlaceCells, TrajectoryGenerator
 
 __all__ = ["configure_options", "Options", "DEFAULT_MODEL_CFG", "PRESETS", "resolve_model_cfg",
            "place_cells_from_cfg", "generator_from_cfg", "load_trained_model", "load_run",

@@ -242,6 +242,7 @@ def health_figures(model_configs: Mapping[str, Mapping], ratemap_files: Mapping,
     """One :func:`health_figure` per trained network with a rate-map file (training arena
     first, as the table), at ``figure_dir/model_health/{model}.png``. Returns (model,
     arena, path) tuples."""
+    from mec.data.arenas import arena_label
     from mec.ratemaps import load_model_ratemaps
     from mec.summary.figures import figure_path
 
@@ -256,7 +257,7 @@ def health_figures(model_configs: Mapping[str, Mapping], ratemap_files: Mapping,
         if twin is not None and (twin, arena) in ratemap_files:
             twin_maps = load_model_ratemaps(ratemap_files[(twin, arena)], layers=["g"])[0]["g"]
         dest = figure_path(figure_dir, "model_health", model=model)
-        title = (f"{model}, g layer, arena {arena:.1f} m: best grid units"
+        title = (f"{model}, g layer, arena {arena_label(arena)}: best grid units"
                  + (f" beside its untrained twin {twin}" if twin_maps is not None else
                     " (no untrained twin configured)"))
         health_figure(maps["g"], twin_maps, dest,
