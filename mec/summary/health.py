@@ -242,7 +242,7 @@ def health_figures(model_configs: Mapping[str, Mapping], ratemap_files: Mapping,
     """One :func:`health_figure` per trained network with a rate-map file (training arena
     first, as the table), at ``figure_dir/model_health/{model}.png``. Returns (model,
     arena, path) tuples."""
-    from mec.data.arenas import arena_label
+    from mec.data.arenas import arena_label  # "1.0 m", or "'wide'" for a word name
     from mec.ratemaps import load_model_ratemaps
     from mec.summary.figures import figure_path
 
