@@ -10,8 +10,9 @@ from mec.checks import check_yaml
 
 min_version("9.0")
 
-# A --configfile on the command line replaces config.yaml (configs/*.yaml are complete
-# experiments), instead of being merged into it key by key.
+# A --configfile on the command line is used instead of config.yaml, not merged into it key
+# by key: every config file (config.yaml, configs/*.yaml) holds what its experiment sets
+# beyond the schema's defaults, which common.smk fills in (workflow/schemas/).
 if not workflow.overwrite_configfiles:
     # Snakemake's own message for a YAML error names no line; this one names file and line.
     check_yaml(f"{workflow.basedir}/config.yaml")

@@ -406,9 +406,7 @@ def two_stage_fit_table(place_maps, dataset: Mapping, arena, model_name: str, ma
     choices). Returns a DataFrame with mec.fits.core.TABLE_COLUMNS; source = model_name,
     layer = ``layer`` ("mec").
     """
-    import pandas as pd
-
-    from mec.fits.core import TABLE_COLUMNS, fit_scores
+    from mec.fits.core import fit_scores, map_settings, score_rows, tidy_table
     from mec.fits.splits import generate_train_test_splits
 
     if stage1_bins not in STAGE1_BINS:
@@ -430,8 +428,6 @@ def two_stage_fit_table(place_maps, dataset: Mapping, arena, model_name: str, ma
         rec = arena_data[animal]
         target = np.asarray(rec["resp"], dtype=np.float64)
         ids = [str(c) for c in np.asarray(rec["cell_ids"]).ravel()]
-        types = rec.get("cell_types") if isinstance(rec, Mapping) else None
-        types = ["unknown"] * len(ids) if types is None else [str(t) for t in np.asarray(types).ravel()]
         if stage1_bins == "all":
             sources = [two_stage_maps(place_maps, source, alphas=stage1_alphas)]
         else:
@@ -446,13 +442,9 @@ def two_stage_fit_table(place_maps, dataset: Mapping, arena, model_name: str, ma
             sources = [two_stage_maps(place_maps, source, alphas=stage1_alphas,
                                       fit_bins=kept[sp["train"]]) for sp in splits]
         for name, spec in maps.items():
-            if not isinstance(spec, Mapping) or "map_type" not in spec:
-                raise ValueError(f"maps[{name!r}] must be a dict with 'map_type', got {spec!r}")
-            per_cell = spec.get("map_kwargs_per_cell")
-            if map_kwargs_per_cell is not None and name in map_kwargs_per_cell:
-                per_cell = map_kwargs_per_cell[name]
-            kw = dict(map_type=spec["map_type"], map_kwargs=dict(spec.get("map_kwargs") or {}),
-                      train_frac=train_frac, num_splits=num_splits, split_start_seed=split_start_seed,
+            map_type, map_kwargs, per_cell = map_settings(name, spec, map_kwargs_per_cell)
+            kw = dict(map_type=map_type, map_kwargs=map_kwargs, train_frac=train_frac,
+                      num_splits=num_splits, split_start_seed=split_start_seed,
                       map_kwargs_per_cell=per_cell, cell_ids=ids)
             if stage1_bins == "all":
                 scores = fit_scores(sources[0], target, **kw)
@@ -463,11 +455,9 @@ def two_stage_fit_table(place_maps, dataset: Mapping, arena, model_name: str, ma
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN cell -> NaN
                     scores = np.nanmean(per_split, axis=0)
-            frames.append(pd.DataFrame({
-                "arena": arena_id(arena), "animal": str(animal), "cell_id": ids, "cell_type": types,
-                "source": model_name, "layer": layer, "map": name, "setting": "paper",
-                "score": np.asarray(scores, dtype=np.float64)}))
-    return pd.concat(frames, ignore_index=True)[TABLE_COLUMNS]
+            # the tidy rows of every fit table (mec.fits.core), paper setting
+            frames.append(score_rows(arena, arena_data, animal, scores, model_name, layer, name))
+    return tidy_table(frames)
 
 
 def _slice_spec(spec, s: int, n_splits: int):

@@ -1,25 +1,33 @@
 """Checks of a whole workflow config, made when the workflow is planned, before any job runs.
 
 The JSON schema (workflow/schemas/config.schema.yaml) checks every key on its own and fills
-the defaults. What it cannot see is checked here, on the validated config:
+the defaults (a config file holds only what differs from them). What it cannot see is
+checked here, on the validated config:
 
 - every map of ``fits.maps``: its ``map_kwargs`` by constructing the estimator
   (:mod:`mec.mappers`) and running its argument checks, so ``regression_type: Ridgee``,
   ``percentil: 90`` or PLS ``n_components: 0`` fail now rather than after training;
 - the rules that tie keys together (``cells_min <= cells_max``, ``fits.layers`` within
   ``ratemaps.layers``, NMF baselines with ``n_components``, two animals per arena for the
-  inter-animal ceiling, scales, arenas and models that exist, cues and reward zones that fit
-  the training box).
+  inter-animal ceiling, arenas and models that exist, cues and reward zones that fit the
+  training box);
+- the scales (mec.models.scales: the presets plus the config's own, none redefined) and the
+  fit settings (mec.fits.settings: a blocked split's guard band);
+- with :func:`plan_config`, the experiment name and the dataset's recordings
+  (mec.data.plan).
 
-:func:`check_config` raises one :class:`ConfigError` listing every problem, each as
-``key.path: what is wrong (the value)``. The workflow calls it in ``workflow/rules/common.smk``
-right after the schema validation. :func:`check_yaml` names the file, line and column of a
-YAML syntax error (the Snakefile runs it on ``config.yaml`` before Snakemake reads it).
+:func:`plan_config` raises one :class:`ConfigError` listing every problem, each as
+``key.path: what is wrong (the value)``, and returns what the workflow plans with (a
+:class:`Plan`); ``workflow/rules/common.smk`` calls it once, right after the schema
+validation. :func:`check_config` is the same without the files. :func:`check_yaml` names the
+file, line and column of a YAML syntax error (the Snakefile runs it on ``config.yaml`` before
+Snakemake reads it).
 
 ``python -m mec.checks CONFIG.yaml ...`` runs all of it (YAML syntax, the schema with its
-defaults, :func:`check_config`) on config files without Snakemake. Snakemake reads a
-``--configfile`` itself before the Snakefile runs, and its message for a YAML error names
-no line; this command (or ``snakemake --verbose``) does.
+defaults, :func:`plan_config`) on config files without Snakemake; ``--resolved`` prints each
+config with its defaults filled in. Snakemake reads a ``--configfile`` itself before the
+Snakefile runs, and its message for a YAML error names no line; this command (or
+``snakemake --verbose``) does.
 
 No Snakemake and no TensorFlow here: only numpy, scikit-learn (through mec.mappers), PyYAML and,
 for the command line, jsonschema.
@@ -28,6 +36,7 @@ for the command line, jsonschema.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import inspect
 import sys
 from pathlib import Path
@@ -37,23 +46,35 @@ from mec.mappers import MAP_TYPES, MapParamError
 from mec.mappers import _did_you_mean  # one wording of "did you mean" for maps and config keys
 
 __all__ = ["ConfigError", "check_config", "config_problems", "check_map", "map_problems",
-           "check_yaml", "load_config", "SCHEMA_PATH"]
+           "plan_config", "Plan", "check_yaml", "resolve_config", "load_config", "SCHEMA_PATH"]
 
 # The workflow's schema, when mec is used from a checkout of the repository.
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"
 
 
 class ConfigError(ValueError):
-    """A config that cannot run as written. ``problems`` lists each one as
-    ``"key.path: message"``; ``source`` names the config file(s) when known."""
+    """A config that cannot run as written: the one error of every planning check (this
+    module, mec.data.plan, the fit settings).
 
-    def __init__(self, problems: list[str], source=None):
-        self.problems = list(problems)
+    ``problems`` lists each one as ``"key.path: message"`` (a leading ``"config "`` is
+    dropped); ``source`` names the config file(s) when known. One problem reads
+    ``config key.path: message``; several read ``config (source) has N problems:`` and one
+    line each.
+    """
+
+    def __init__(self, problems, source=None):
+        if isinstance(problems, str):
+            problems = [problems]
+        self.problems = [p[len("config "):] if p.startswith("config ") else p for p in map(str, problems)]
         self.source = source
-        where = f" ({source})" if source else ""
         n = len(self.problems)
-        lines = "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(f"config{where} has {n} problem{'s' if n != 1 else ''}:\n{lines}")
+        if n == 1:
+            text = f"config {self.problems[0]}" + (f"\n  (config file: {source})" if source else "")
+        else:
+            where = f" ({source})" if source else ""
+            lines = "\n".join(f"  - {p}" for p in self.problems)
+            text = f"config{where} has {n} problems:\n{lines}"
+        super().__init__(text)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -110,7 +131,11 @@ def config_problems(config: Mapping) -> list[str]:
     problems: list[str] = []
     dataset, fits, models = _section(config, "dataset"), _section(config, "fits"), _section(config, "models")
     arenas = list(_section(dataset, "arenas"))
-    scales = _section(config, "scales")
+    # scales: the presets of mec.models.scales plus the config's own, never a preset redefined
+    from mec.models.scales import DEFAULT_SCALE, PRESETS, scale_problems
+
+    problems += scale_problems(_section(config, "scales"))
+    scales = {**PRESETS, **_section(config, "scales")}
     networks = [m for m, e in models.items() if isinstance(e, Mapping) and not e.get("baseline")]
 
     # maps, each checked by constructing its estimator
@@ -149,7 +174,7 @@ def config_problems(config: Mapping) -> list[str]:
         if not isinstance(entry, Mapping):
             continue
         path = f"models.{name}"
-        scale = entry.get("scale", "demo")
+        scale = entry.get("scale", DEFAULT_SCALE)
         if scale not in scales:
             problems.append(f"{path}.scale: unknown scale {scale!r}; defined scales: {sorted(scales)}"
                             f"{_did_you_mean(scale, scales)}")
@@ -179,6 +204,15 @@ def config_problems(config: Mapping) -> list[str]:
     if bad:
         problems.append(f"knockouts.models: {bad} are not trained models of this config (trained "
                         f"models: {networks})")
+
+    # fit settings (issue 13): a blocked split whose guard band is narrower than the smoothing
+    # radius, or malformed blocks (mec.fits.settings; its messages start with the key path)
+    from mec.fits.settings import check_fit_settings
+
+    try:
+        check_fit_settings(fits)
+    except ValueError as err:
+        problems.append(str(err))
     return problems
 
 
@@ -211,16 +245,64 @@ def _task_problems(path: str, entry: Mapping, scale: Mapping) -> list[str]:
     return out
 
 
+def _source_text(source):
+    if isinstance(source, (list, tuple)):
+        source = ", ".join(str(s) for s in source) or None
+    return str(source) if source else None
+
+
 def check_config(config: Mapping, source=None) -> None:
-    """Raise one ConfigError listing every problem of a schema-validated config.
+    """Raise one ConfigError listing every problem of a schema-validated config
+    (:func:`config_problems`; the dataset's files are checked by :func:`plan_config`).
 
     source: the config file(s) it came from (str, path or list of them), named in the message.
     """
     problems = config_problems(config)
     if problems:
-        if isinstance(source, (list, tuple)):
-            source = ", ".join(str(s) for s in source) or None
-        raise ConfigError(problems, source=str(source) if source else None)
+        raise ConfigError(problems, source=_source_text(source))
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """What the workflow plans with, from a config that passed every check.
+
+    results: the output folder (``results`` or ``results/{experiment}``, mec.data.plan);
+    recordings: ``dataset.recordings`` with paths made absolute (rule make_dataset's; empty
+    for the synthetic source); settings: the fit settings by name (mec.fits.settings,
+    ``"paper"`` and, with ``fits.robust``, ``"robust"``); scales: every scale the models
+    may name (mec.models.scales.scale_table: the presets plus the config's own).
+    """
+
+    results: str
+    recordings: dict
+    settings: dict
+    scales: dict
+
+
+def plan_config(config: Mapping, config_dir, source=None) -> Plan:
+    """Every planning check of a schema-validated config, in one ConfigError: the experiment
+    name and the dataset with its files (mec.data.plan.check_dataset_config; relative paths
+    from ``config_dir``, the folder of the config file in use), then :func:`config_problems`
+    (maps, cross-field rules, scales, fit settings). Returns the :class:`Plan`.
+
+    The workflow calls it once, in workflow/rules/common.smk, right after the schema.
+    """
+    from mec.data.plan import check_dataset_config, results_dir
+    from mec.fits.settings import check_fit_settings
+    from mec.models.scales import scale_table
+
+    problems: list[str] = []
+    recordings: dict = {}
+    try:
+        recordings = check_dataset_config(config, config_dir)
+    except ConfigError as err:  # the dataset's checks stop at its first problem
+        problems += err.problems
+    problems += config_problems(config)
+    if problems:
+        raise ConfigError(problems, source=_source_text(source))
+    return Plan(results=results_dir(config), recordings=recordings,
+                settings=check_fit_settings(_section(config, "fits")),
+                scales=scale_table(_section(config, "scales")))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -284,22 +366,34 @@ def _validator_with_defaults(schema):
     return jsonschema.validators.extend(base, {"properties": fill})(schema)
 
 
-def load_config(path, schema_path=SCHEMA_PATH) -> dict:
-    """A config file parsed (check_yaml), validated against the schema with its defaults filled
-    in, then checked whole (check_config). Raises ConfigError naming every problem."""
+def resolve_config(config: Mapping, schema_path=SCHEMA_PATH, source=None) -> dict:
+    """A copy of ``config`` validated against the schema with its defaults filled in (what
+    Snakemake's ``validate`` makes of a config file: a file holds only what differs from the
+    defaults). Raises ConfigError naming every key the schema refuses."""
     import copy
 
     import yaml
 
-    config = check_yaml(path)
     schema = yaml.safe_load(Path(schema_path).read_text(encoding="utf-8"))
     validator = _validator_with_defaults(schema)
-    config = copy.deepcopy(config)
+    config = copy.deepcopy(dict(config))
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
         raise ConfigError([f"{'.'.join(str(p) for p in e.absolute_path) or '(top level)'}: {e.message}"
-                           for e in errors], source=str(path))
-    check_config(config, source=str(path))
+                           for e in errors], source=_source_text(source))
+    return config
+
+
+def load_config(path, schema_path=SCHEMA_PATH, check_files: bool = True) -> dict:
+    """A config file parsed (check_yaml), validated against the schema with its defaults filled
+    in (:func:`resolve_config`), then checked whole: :func:`plan_config` with the file's
+    folder as the base of relative paths (the recordings must exist), or only
+    :func:`check_config` with ``check_files=False``. Raises ConfigError naming every problem."""
+    config = resolve_config(check_yaml(path), schema_path, source=str(path))
+    if check_files:
+        plan_config(config, Path(path).resolve().parent, source=str(path))
+    else:
+        check_config(config, source=str(path))
     return config
 
 
@@ -307,17 +401,32 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m mec.checks",
         description="Check mec workflow config files: YAML syntax (file and line), the schema, "
-                    "and every cross-field rule, without running Snakemake.")
+                    "the recordings' paths and every cross-field rule, without running "
+                    "Snakemake.")
     parser.add_argument("configs", nargs="+", help="config files (config.yaml, configs/*.yaml)")
     parser.add_argument("--schema", default=str(SCHEMA_PATH), help="the workflow's config schema")
+    parser.add_argument("--resolved", action="store_true",
+                        help="print each config as the workflow uses it: the schema's defaults "
+                             "filled in and the scales the models name (YAML)")
     args = parser.parse_args(argv)
     failed = 0
     for path in args.configs:
         try:
-            load_config(path, args.schema)
+            config = load_config(path, args.schema)
         except ConfigError as err:
             failed += 1
             print(err, file=sys.stderr)
+            continue
+        if args.resolved:
+            import yaml
+
+            from mec.models.scales import scale_table
+
+            used = {e.get("scale") for e in config.get("models", {}).values()}
+            config["scales"] = {k: v for k, v in scale_table(config.get("scales")).items() if k in used}
+            print(f"# {path}, resolved: defaults of {args.schema}; scales: mec.models.scales "
+                  f"and the file's own")
+            print(yaml.safe_dump(config, sort_keys=False, default_flow_style=None, width=100))
         else:
             print(f"{path}: ok")
     return 1 if failed else 0

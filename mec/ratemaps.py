@@ -66,6 +66,7 @@ __all__ = [
     "make_edges",
     "bin_index",
     "bin_activity",
+    "BinMeans",
     "occupancy",
     "spikes_to_ratemap",
     "check_same_edges",
@@ -240,30 +241,75 @@ def bin_index(positions: np.ndarray, x_edges: np.ndarray, y_edges: np.ndarray) -
     return ix * ny + iy
 
 
+class BinMeans:
+    """Mean activity per spatial bin, accumulated batch by batch: the one binning of model
+    activity (SPEC 3.1), which :func:`bin_activity` runs on one batch and
+    mec.models.ratemaps.model_ratemaps streams over many (a paper-scale model's 400,000
+    samples x 4096 units never sit in memory at once).
+
+    Each :meth:`add` bins the samples with finite positions (:func:`bin_index`: positions
+    outside the edges clipped into the outermost bins) and adds their activity to per-bin
+    float64 sums, one per named layer, and their number to the per-bin sample counts.
+    :meth:`means` divides: ``{name: (nx, ny, n_units)}``, NaN in bins no sample visited.
+    The sums of several batches are added in the order of the batches.
+    """
+
+    def __init__(self, x_edges: np.ndarray, y_edges: np.ndarray):
+        self.x_edges = np.asarray(x_edges, dtype=float)
+        self.y_edges = np.asarray(y_edges, dtype=float)
+        self.shape = (len(self.x_edges) - 1, len(self.y_edges) - 1)
+        self.counts = np.zeros(self.shape[0] * self.shape[1])  # samples per bin (flat)
+        self.sums: dict[str, np.ndarray] = {}
+        self.n_samples = 0
+
+    def add(self, positions: np.ndarray, activity: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Bin one batch: positions (n, 2) metres; activity {name: (n, n_units)} (or (n,)).
+        Samples with a non-finite position are left out. Returns the (n,) bool mask of the
+        samples binned."""
+        positions = np.asarray(positions, dtype=float)
+        if positions.ndim != 2 or positions.shape[1] != 2:
+            raise ValueError(f"positions must have shape (n, 2), got {positions.shape}")
+        keep = np.isfinite(positions).all(axis=1)
+        idx = bin_index(positions[keep], self.x_edges, self.y_edges)
+        self.counts += np.bincount(idx, minlength=len(self.counts))
+        self.n_samples += len(idx)
+        for name, values in activity.items():
+            values = np.asarray(values)
+            if values.ndim == 1:
+                values = values[:, None]
+            if values.shape[0] != positions.shape[0]:
+                raise ValueError(f"positions ({positions.shape[0]} samples) and activity {name!r} "
+                                 f"({values.shape[0]} samples) differ in length")
+            if name not in self.sums:
+                self.sums[name] = np.zeros((len(self.counts), values.shape[1]), dtype=np.float64)
+            _sum_by_bin(self.sums[name], idx, values[keep])
+        return keep
+
+    def means(self) -> dict[str, np.ndarray]:
+        """``{name: (nx, ny, n_units)}`` float64 bin means, NaN in unvisited bins."""
+        out = {}
+        with np.errstate(invalid="ignore", divide="ignore"):
+            for name, sums in self.sums.items():
+                m = sums / self.counts[:, None]
+                m[self.counts == 0] = np.nan
+                out[name] = m.reshape(*self.shape, -1)
+        return out
+
+    def sample_counts(self) -> np.ndarray:
+        """(nx, ny) samples per bin."""
+        return self.counts.reshape(self.shape)
+
+
 def bin_activity(positions: np.ndarray, activity: np.ndarray, x_edges: np.ndarray,
                  y_edges: np.ndarray) -> np.ndarray:
-    """Mean activity per spatial bin (SPEC §3.1).
+    """Mean activity per spatial bin (SPEC §3.1): one batch of :class:`BinMeans`.
 
     positions: (n, 2) metres; activity: (n, n_units). Returns (nx, ny, n_units) with NaN in
     bins no sample visited. Samples with non-finite positions are ignored.
     """
-    positions = np.asarray(positions, dtype=float)
-    activity = np.asarray(activity)
-    if activity.ndim == 1:
-        activity = activity[:, None]
-    if activity.shape[0] != positions.shape[0]:
-        raise ValueError(f"positions ({positions.shape[0]} samples) and activity "
-                         f"({activity.shape[0]} samples) differ in length")
-    keep = np.isfinite(positions).all(axis=1)
-    idx = bin_index(positions[keep], x_edges, y_edges)
-    nx, ny = len(x_edges) - 1, len(y_edges) - 1
-    counts = np.bincount(idx, minlength=nx * ny).astype(float)
-    sums = np.zeros((nx * ny, activity.shape[1]), dtype=np.float64)
-    _sum_by_bin(sums, idx, activity[keep])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        means = sums / counts[:, None]
-    means[counts == 0] = np.nan
-    return means.reshape(nx, ny, -1)
+    acc = BinMeans(x_edges, y_edges)
+    acc.add(positions, {"activity": activity})
+    return acc.means()["activity"]
 
 
 def _sum_by_bin(out: np.ndarray, idx: np.ndarray, values: np.ndarray) -> None:

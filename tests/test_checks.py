@@ -186,8 +186,8 @@ def test_yaml_error_in_config_yaml_names_file_and_line(tmp_path):
         src = ROOT / item
         (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / item)
     text = (ROOT / "config.yaml").read_text().splitlines()
-    n = next(i for i, line in enumerate(text) if line.strip().startswith("bin_cm:"))
-    text[n] = "  bin_cm: [5.0"
+    n = next(i for i, line in enumerate(text) if line.strip().startswith('"1.0":'))
+    text[n] = '    "1.0": [5.0'
     (tmp_path / "config.yaml").write_text("\n".join(text) + "\n")
     proc = smk("-n", "--cores", "1", cwd=tmp_path, snakefile=tmp_path / "Snakefile")
     out = proc.stdout + proc.stderr

@@ -462,6 +462,40 @@ def test_get_fits_with_model_uses_data_edges_and_each_seed(monkeypatch):
         get_fits(ds, arena_sizes=[1.0], model=object(), cfg=types.SimpleNamespace(box_width=2.2, box_height=2.2))
 
 
+def test_get_fits_with_a_model_in_a_word_named_arena(monkeypatch):
+    """get_fits(model=...) goes through model_ratemaps and model_fit_table (issue 15): a
+    word-named rectangle works (it used to fail on float("wide")), a cfg box of another size
+    is refused naming the arena's sides, and a plain dict cannot tell a word's shape."""
+    from mec.data import Dataset
+
+    rng = np.random.default_rng(5)
+    maps = smooth_maps(rng, 6)
+
+    def fake_model_ratemaps(model, cfg, x_edges, y_edges, n_batches, seeds, **kw):
+        assert (len(x_edges) - 1, len(y_edges) - 1) == (NX, NY)
+        return {"pre_g": None, "g": maps, "dc": None}
+
+    fake = types.ModuleType("mec.models.ratemaps")
+    fake.model_ratemaps = fake_model_ratemaps
+    monkeypatch.setitem(sys.modules, "mec.models.ratemaps", fake)
+    data = make_dataset(seed=12)
+    edges = (np.linspace(-0.45, 0.45, NX + 1), np.linspace(-0.4, 0.4, NY + 1))
+    ds = Dataset({"wide": data[1.0]}, edges={"wide": edges},
+                 arenas={"wide": {"shape": "rectangle", "width": 0.9, "height": 0.8}})
+    cfg = types.SimpleNamespace(box_width=0.9, box_height=0.8)
+    res = get_fits(ds, model=object(), cfg=cfg, n_eval_seq=2, num_splits=2)
+    assert list(res) == ["wide"]
+    ref = model_fit_table({"g": [maps]}, ds, "wide", "m", {"r": {"map_type": "sklinear"}},
+                          num_splits=2, progress=False)
+    got = np.concatenate([res["wide"][a]["corr"].to_numpy() for a in data[1.0]])
+    np.testing.assert_array_equal(got, ref["score"].to_numpy())
+    with pytest.raises(ValueError, match=r"cfg.box_height=0.9 m but the data's arena 'wide' is "
+                                         r"0.9 x 0.8 m"):
+        get_fits(ds, model=object(), cfg=types.SimpleNamespace(box_width=0.9, box_height=0.9))
+    with pytest.raises(ValueError, match=r"arena 'wide' of a plain dict dataset has no geometry"):
+        get_fits({"wide": data[1.0]}, model=object(), cfg=cfg, nbins=(NX,))
+
+
 def test_per_cell_kwargs_joint_pls_fits_each_cell_alone_and_model_elasticnet_exact():
     data = make_dataset(seed=11)
     arena = data[1.0]

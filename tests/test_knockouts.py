@@ -7,7 +7,7 @@ import pytest
 pytest.importorskip("keras")
 
 from mec.models.knockouts import (KNOCKOUT_COLUMNS, KnockoutEvaluator, knockout_groups,  # noqa: E402
-                                  knockout_summary, knockout_table, load_model_dir)
+                                  knockout_summary, knockout_table)
 
 # small enough to train in ~15 s on one core, trained enough to path-integrate a little
 TINY = dict(n_units=32, n_place_cells=32, batch_size=32, sequence_length=10, epochs=2,
@@ -25,7 +25,9 @@ def model_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def model(model_dir):
-    return load_model_dir(model_dir)
+    from mec.models.utils import load_run
+
+    return load_run(model_dir)
 
 
 def test_evaluator_matches_evaluate_decoding_error_and_zeroing_all_hurts(model):

@@ -16,13 +16,13 @@ keras = pytest.importorskip("keras")
 
 from mec.models.cells import UGRNNCell  # noqa: E402
 from mec.models.network import build_model, place_cell_activation  # noqa: E402
-from mec.models.train import train_model  # noqa: E402
+from mec.models.train import train_model, training_settings  # noqa: E402
 from mec.models.utils import (PRESETS, configure_options, generator_from_cfg,  # noqa: E402
                               load_trained_model, resolve_model_cfg)
 from mec.task import PlaceCells  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = dict(PRESETS["tiny"])
+TINY = training_settings(PRESETS["tiny"])  # the network keys of scale tiny
 
 
 def _np_ugrnn(x, h0, W, b, act):
@@ -131,7 +131,7 @@ _ROUNDTRIP = textwrap.dedent("""
     import json, sys, numpy as np, keras
     from mec.models.network import build_model
     from mec.models.utils import resolve_model_cfg, PRESETS
-    cfg = resolve_model_cfg(dict(PRESETS["tiny"], cues=True))
+    cfg = resolve_model_cfg({"cues": True}, preset="tiny")
     m = build_model(cfg, n_cues=5)
     rng = np.random.default_rng(0)
     x = {"velocity": rng.normal(size=(2, 4, 2)).astype("float32") * 0.02,
@@ -179,23 +179,24 @@ def test_untrained_and_loader(tmp_path):
     m = load_trained_model(load_dir=tmp_path, run_ID="u")
     b = generator_from_cfg(m.cfg).batch(0)
     for name, units in (("pre_g", 16), ("g", 16), ("dc", 32)):
-        assert getattr(m, name)(b.inputs()).shape == (8, 5, units)
+        assert getattr(m, name)(b.inputs()).shape == (TINY["batch_size"], TINY["sequence_length"], units)
     np.testing.assert_allclose(m.g(b), m.activations(b)["g"])
     with pytest.raises(FileNotFoundError):
         load_trained_model(load_dir=tmp_path, run_ID="missing")
 
 
-def test_demo_preset_equals_the_config_scale():
-    """PRESETS["demo"] and config.yaml scales.demo are the same numbers (one table later,
-    issue 15); resolving the preset keeps only network keys."""
+def test_default_run_uses_the_demo_preset_and_its_twin():
+    """config.yaml names scale demo, the preset of mec.models.scales (no copy of it: issue 15,
+    tests/test_configs.py); resolving the preset keeps only network keys."""
     import yaml
 
     cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
-    assert PRESETS["demo"] == cfg["scales"]["demo"]
+    assert "scales" not in cfg
     resolved = resolve_model_cfg(preset="demo")
-    assert resolved["n_units"] == cfg["scales"]["demo"]["n_units"] and "n_eval_batches" not in resolved
+    assert resolved["n_units"] == PRESETS["demo"]["n_units"] == 128 and "n_eval_batches" not in resolved
     # the default run pairs the demo model with its untrained twin
     models = cfg["models"]
+    assert models["ugrnn_relu"]["scale"] == "demo"
     twin = {k: v for k, v in models["ugrnn_relu_untrained"].items() if k != "untrained"}
     assert models["ugrnn_relu_untrained"]["untrained"] is True and twin == models["ugrnn_relu"]
 
@@ -285,7 +286,7 @@ def test_export_ratemaps(tmp_path, monkeypatch):
     np.testing.assert_array_equal(xe, e)
     assert attrs["condition"] == "untrained" and int(attrs["n_batches"]) == 3
     # what was used is recorded: samples, stream, place cells, decoding error, weights
-    assert int(attrs["n_samples"]) == 2 * 3 * 8 * 5
+    assert int(attrs["n_samples"]) == 2 * 3 * TINY["batch_size"] * TINY["sequence_length"]
     assert attrs["trajectory_stream"] == "evaluation" and attrs["place_cells"] == "evaluation_box"
     assert attrs["weight_decay_target"] == "original_bias" and bool(attrs["untrained"])
     m0 = load_trained_model(load_dir=tmp_path / "models", run_ID="m")
@@ -333,12 +334,59 @@ def test_evaluation_place_cells_and_stream(tmp_path):
     a, info = model_ratemaps(m, cfg, e, e, 2, [0], layers=("g",), return_info=True)
     bb = model_ratemaps(m, cfg, e, e, 2, [0], layers=("g",), place_cells="training_box")
     assert not np.allclose(a["g"], bb["g"], equal_nan=True)
-    assert info["place_cells"] == "evaluation_box" and info["n_samples"] == 2 * 8 * 5
+    assert info["place_cells"] == "evaluation_box" and info["n_samples"] == 2 * TINY["batch_size"] * TINY["sequence_length"]
     E = make_edges(-1.1, 1.1)
     big = {"box_width": 2.2, "box_height": 2.2}
     np.testing.assert_array_equal(model_ratemaps(m, big, E, E, 1, [0], layers=("g",))["g"],
                                   model_ratemaps(m, big, E, E, 1, [0], layers=("g",),
                                                  place_cells="training_box")["g"])
+
+
+def test_one_loader_of_a_training_run(tmp_path):
+    """load_run is the loader of a run folder; load_trained_model (the original's arguments),
+    export_ratemaps and the knockouts go through it (issue 15)."""
+    from mec.models.utils import load_run
+
+    train_model(dict(TINY, untrained=True), tmp_path / "m", verbose=0)
+    a = load_run(tmp_path / "m")
+    b = load_trained_model(load_dir=tmp_path, run_ID="m")
+    assert a.cfg == b.cfg
+    for wa, wb in zip(a.keras_model.get_weights(), b.keras_model.get_weights()):
+        np.testing.assert_array_equal(wa, wb)
+    with pytest.raises(FileNotFoundError, match=r"no .*nowhere/config.json: train the model first"):
+        load_run(tmp_path / "nowhere")
+    # nothing else in the package loads a Keras model file or reads a run's config.json
+    offenders = [str(p.relative_to(ROOT)) for p in (ROOT / "mec").rglob("*.py")
+                 if p.name not in ("utils.py", "train.py")
+                 and ("load_model(" in p.read_text() or '"config.json").read' in p.read_text())]
+    assert offenders == []
+
+
+def test_model_ratemaps_bin_like_bin_activity(tmp_path):
+    """model_ratemaps streams the model's activity through the contract's binning: the same
+    maps as mec.ratemaps.bin_activity on all the evaluation samples at once (issue 15)."""
+    from mec.models.ratemaps import _eval_generator, model_ratemaps
+    from mec.ratemaps import bin_activity, make_edges
+
+    train_model(dict(TINY, untrained=True, train_arena=1.0), tmp_path / "m", verbose=0)
+    m = load_trained_model(load_dir=tmp_path, run_ID="m")
+    e = make_edges(-0.5, 0.5, 10.0)
+    cfg = {"box_width": 1.0, "box_height": 1.0}
+    maps, info = model_ratemaps(m, cfg, e, e, 3, [0, 1], layers=("g", "dc"), return_info=True)
+    pos, acts = [], {"g": [], "dc": []}
+    for seed in (0, 1):
+        gen = _eval_generator(m, cfg, seed)
+        for i in range(3):
+            b = gen.batch(i, place_targets=False)
+            pos.append(b.positions.reshape(-1, 2))
+            for name, a in m.activations(b, ("g", "dc")).items():
+                acts[name].append(a.reshape(-1, a.shape[-1]))
+    pos = np.concatenate(pos)
+    for name in ("g", "dc"):
+        ref = bin_activity(pos, np.concatenate(acts[name]), e, e)
+        assert np.array_equal(np.isnan(maps[name]), np.isnan(ref))
+        np.testing.assert_allclose(maps[name], ref, rtol=1e-9)
+    assert info["n_samples"] == len(pos) == info["sample_counts"].sum()
 
 
 def test_recurrent_weight_stats_and_twin_is_the_initialisation(tmp_path):

@@ -42,6 +42,37 @@ def test_bin_activity_matches_loop():
         np.testing.assert_allclose(m[i, j], act[sel].mean(axis=0))
 
 
+def test_streamed_binning_is_bin_activity():
+    """BinMeans (what model rate maps stream through) is bin_activity batch by batch: the
+    same counts exactly, the same means up to the order of the float sums; one batch is
+    bin_activity bit for bit."""
+    from mec.ratemaps import BinMeans
+
+    rng = np.random.default_rng(4)
+    e = make_edges(-0.5, 0.5)
+    pos = rng.uniform(-0.6, 0.6, (3000, 2))  # some outside the edges: clipped
+    pos[rng.random(3000) < 0.05] = np.nan    # lost samples: left out
+    act = {"g": rng.normal(size=(3000, 5)).astype(np.float32), "dc": rng.random((3000, 3))}
+    acc = BinMeans(e, e)
+    kept = [acc.add(pos[i:i + 700], {k: v[i:i + 700] for k, v in act.items()})
+            for i in range(0, 3000, 700)]
+    means = acc.means()
+    assert np.array_equal(np.concatenate(kept), np.isfinite(pos).all(axis=1))
+    assert acc.n_samples == int(np.isfinite(pos).all(axis=1).sum())
+    for name, a in act.items():
+        ref = bin_activity(pos, a, e, e)
+        assert np.array_equal(np.isnan(means[name]), np.isnan(ref))
+        np.testing.assert_allclose(means[name], ref, rtol=1e-12, atol=1e-15)
+    occ = bin_activity(pos, np.ones(len(pos)), e, e)  # visited bins
+    assert acc.sample_counts().sum() == acc.n_samples
+    assert np.array_equal(acc.sample_counts() > 0, np.isfinite(occ[..., 0]))
+    one = BinMeans(e, e)
+    one.add(pos, {"g": act["g"]})
+    assert one.means()["g"].tobytes() == bin_activity(pos, act["g"], e, e).tobytes()
+    with pytest.raises(ValueError, match=r"positions \(3000 samples\) and activity 'g' \(2 samples\)"):
+        one.add(pos, {"g": act["g"][:2]})
+
+
 def test_spikes_to_ratemap_known_answer_unsmoothed():
     # Two bins along x; the animal sits 1 s in each; 3 spikes in the first, 1 in the second.
     dt = 0.02

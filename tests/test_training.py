@@ -27,7 +27,7 @@ from mec.models.utils import PRESETS, load_trained_model, place_cells_from_cfg, 
 from mec.task import prefetch  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = dict(PRESETS["tiny"])
+TINY = training_settings(PRESETS["tiny"])  # the network keys of scale tiny
 ARCHS = [("UGRNN", "relu"), ("SRNN", "tanh"), ("GRU", "relu"), ("LSTM", "tanh"), ("RNN", "relu")]
 
 
@@ -97,7 +97,7 @@ _JAX_EQUIV = textwrap.dedent("""
     from mec.models.utils import PRESETS, place_cells_from_cfg, resolve_model_cfg
     out = {}
     for arch, act in %r:
-        cfg = resolve_model_cfg(dict(PRESETS["tiny"], architecture=arch, activation=act, weight_decay=1e-3))
+        cfg = resolve_model_cfg(dict(architecture=arch, activation=act, weight_decay=1e-3), preset="tiny")
         rng = np.random.default_rng(1)
         x = {"velocity": rng.normal(size=(4, 7, 2)).astype("float32") * 0.03,
              "init_place": rng.dirichlet(np.ones(32), 4).astype("float32")}
@@ -220,13 +220,13 @@ def test_prefetch_reports_its_wait():
 _SEEDS = textwrap.dedent("""
     import hashlib, json, sys, tempfile, numpy as np, keras
     from mec.models.network import build_model
-    from mec.models.train import train_model
+    from mec.models.train import train_model, training_settings
     from mec.models.utils import PRESETS, resolve_model_cfg, generator_from_cfg
     train = sys.argv[1] == "train"
     digest = lambda arrays: hashlib.sha256(b"".join(np.ascontiguousarray(a).tobytes() for a in arrays)).hexdigest()
     out = {}
     for arch, act in %r:
-        cfg = dict(PRESETS["tiny"], architecture=arch, activation=act, seed=3, epochs=1, steps_per_epoch=2)
+        cfg = dict(training_settings(PRESETS["tiny"]), architecture=arch, activation=act, seed=3, epochs=1, steps_per_epoch=2)
         r = resolve_model_cfg(cfg)
         b = generator_from_cfg(r).batch(5)
         out[arch] = {"init": digest(build_model(r).get_weights()),

@@ -1,9 +1,10 @@
 """Checks of a config's experiment name and dataset, run when the workflow is planned.
 
-``workflow/rules/common.smk`` calls :func:`check_dataset_config` once, right after the
-schema validation, so that a missing recordings folder, ``source: hdf5`` without a file, a
-bad arena or an unusable calibration stop ``snakemake`` before any job runs (a training
-job takes minutes to hours). What needs the recordings' contents (duplicate cell ids,
+``workflow/rules/common.smk`` calls :func:`mec.checks.plan_config` once, right after the
+schema validation; it runs :func:`check_dataset_config` and reports its problem with every
+other one in a single :class:`mec.checks.ConfigError`, so that a missing recordings folder,
+``source: hdf5`` without a file, a bad arena or an unusable calibration stop ``snakemake``
+before any job runs (a training job takes minutes to hours). What needs the recordings' contents (duplicate cell ids,
 extents, spike times, animals per arena) is checked by rule make_dataset, which every
 training job waits for.
 
@@ -25,6 +26,7 @@ import re
 from pathlib import Path
 from typing import Mapping
 
+from mec.checks import ConfigError  # the one error of every planning check
 from mec.data.arenas import ArenaNameError, arena_geometry, check_arena_name, is_numeric_name
 
 __all__ = ["ConfigError", "check_dataset_config", "expand_path", "results_dir",
@@ -43,10 +45,6 @@ _EXPERIMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 #: Arena keys the embedded simulator understands (mec.data.synthetic).
 _SYNTHETIC_KEYS = {"shape", "session_min"}
-
-
-class ConfigError(ValueError):
-    """A config value that cannot work; the message names the key and the value."""
 
 
 def results_dir(config: Mapping) -> str:

@@ -47,6 +47,9 @@ __all__ = [
     "model_scores",
     "interanimal_table",
     "model_fit_table",
+    "map_settings",
+    "score_rows",
+    "tidy_table",
     "elasticnet_kwargs_per_cell",
     "check_map_edges",
     "check_map_recipes",
@@ -628,6 +631,34 @@ def _per_cell_for(name, spec_per_cell, map_kwargs_per_cell):
     return spec_per_cell
 
 
+def map_settings(name: str, spec: Mapping, map_kwargs_per_cell: Mapping | None = None):
+    """``(map_type, map_kwargs, per-cell kwargs)`` of map ``name`` of a ``maps`` dict (config
+    fits.maps): ``spec`` is ``{"map_type", "map_kwargs"[, "map_kwargs_per_cell"]}``; an entry
+    of ``map_kwargs_per_cell`` (``{map name: per-cell kwargs}``, e.g. the ElasticNet choices)
+    overrides the map's own per-cell kwargs. ValueError names a malformed map."""
+    map_type, map_kwargs, per_cell = _map_spec(name, spec)
+    return map_type, map_kwargs, _per_cell_for(name, per_cell, map_kwargs_per_cell)
+
+
+def score_rows(arena, arena_data: Mapping, animal, scores, source: str, layer: str,
+               map_name: str, setting: str = "paper"):
+    """The tidy rows (TABLE_COLUMNS) of one animal's per-cell scores: every fit table of the
+    pipeline (consistency, model fits, two-stage baseline, floors) is made of these."""
+    import pandas as pd
+
+    return pd.DataFrame(_cell_rows(arena, arena_data, animal, scores, source, layer, map_name,
+                                   setting))[TABLE_COLUMNS]
+
+
+def tidy_table(frames):
+    """One tidy table (TABLE_COLUMNS) from :func:`score_rows` frames (empty: no rows)."""
+    import pandas as pd
+
+    if not frames:
+        return pd.DataFrame(columns=TABLE_COLUMNS)
+    return pd.concat(frames, ignore_index=True)[TABLE_COLUMNS]
+
+
 def interanimal_table(
     dataset: Mapping,
     arena,
@@ -640,6 +671,7 @@ def interanimal_table(
     progress: bool = True,
     blas_threads: int | None = 1,
     setting: str = "paper",
+    grid_shape=None,
 ):
     """Inter-animal consistency of one arena as a tidy table (results/consistency/{arena}.csv).
 
@@ -650,16 +682,14 @@ def interanimal_table(
         :func:`elasticnet_kwargs_per_cell`), overriding a map's own entry.
     progress: tqdm bar over animals; blas_threads: as in fit_scores.
     setting: the label of the ``setting`` column (mec.fits.settings; the maps and split are
-    the caller's).
+    the caller's). grid_shape: (nx, ny) for structured splits of flat maps.
     Returns a DataFrame with TABLE_COLUMNS, one row per cell and map; source =
     "interanimal_{mode}", layer = "-", score = mean Pearson r over splits.
     """
-    import pandas as pd
-
     arena_data = dataset[arena]
     frames = []
     for name, spec in maps.items():
-        map_type, map_kwargs, per_cell = _map_spec(name, spec)
+        map_type, map_kwargs, per_cell = map_settings(name, spec, map_kwargs_per_cell)
         scores = interanimal_scores(
             arena_data,
             map_type=map_type,
@@ -668,20 +698,17 @@ def interanimal_table(
             train_frac=train_frac,
             num_splits=num_splits,
             split_start_seed=split_start_seed,
-            map_kwargs_per_cell=_per_cell_for(name, per_cell, map_kwargs_per_cell),
+            map_kwargs_per_cell=per_cell,
+            grid_shape=grid_shape,
             progress=progress,
             desc=f"inter-animal {mode} {name} arena {arena}",
             blas_threads=blas_threads,
             where=f"arena {arena}, setting {setting}, map {name}",
         )
         for animal, sc in scores.items():
-            frames.append(
-                pd.DataFrame(_cell_rows(arena, arena_data, animal, sc, f"interanimal_{mode}", "-",
-                                        name, setting))
-            )
-    if not frames:
-        return pd.DataFrame(columns=TABLE_COLUMNS)
-    return pd.concat(frames, ignore_index=True)[TABLE_COLUMNS]
+            frames.append(score_rows(arena, arena_data, animal, sc, f"interanimal_{mode}", "-",
+                                     name, setting))
+    return tidy_table(frames)
 
 
 def model_fit_table(
@@ -700,6 +727,7 @@ def model_fit_table(
     blas_threads: int | None = 1,
     setting: str = "paper",
     model_recipe=None,
+    grid_shape=None,
 ):
     """Model-to-data fits of one model in one arena as a tidy table (results/fits/...csv).
 
@@ -713,10 +741,9 @@ def model_fit_table(
     setting: label of the ``setting`` column; model_recipe: the mec.ratemaps.Recipe the model
         maps were made with; when the dataset records its arena's recipe
         (``dataset.recipes[arena]``) they must be the same (RecipeMismatchError otherwise).
+    grid_shape: (nx, ny) for structured splits of flat maps.
     Returns a DataFrame with TABLE_COLUMNS; source = model_name.
     """
-    import pandas as pd
-
     known = getattr(dataset, "edges", None)  # mec.data.Dataset knows its edges; a plain dict not
     data_edges = known.get(arena) if known else None
     check_map_edges(
@@ -734,7 +761,7 @@ def model_fit_table(
     frames = []
     for layer in layers:
         for name, spec in maps.items():
-            map_type, map_kwargs, per_cell = _map_spec(name, spec)
+            map_type, map_kwargs, per_cell = map_settings(name, spec, map_kwargs_per_cell)
             scores = model_scores(
                 model_maps[layer],
                 arena_data,
@@ -743,7 +770,8 @@ def model_fit_table(
                 train_frac=train_frac,
                 num_splits=num_splits,
                 split_start_seed=split_start_seed,
-                map_kwargs_per_cell=_per_cell_for(name, per_cell, map_kwargs_per_cell),
+                map_kwargs_per_cell=per_cell,
+                grid_shape=grid_shape,
                 progress=progress,
                 desc=f"{model_name} {layer} {name} arena {arena}",
                 blas_threads=blas_threads,
@@ -751,11 +779,9 @@ def model_fit_table(
                       f"map {name}",
             )
             for animal, sc in scores.items():
-                frames.append(pd.DataFrame(_cell_rows(arena, arena_data, animal, sc, model_name,
-                                                      layer, name, setting)))
-    if not frames:
-        return pd.DataFrame(columns=TABLE_COLUMNS)
-    return pd.concat(frames, ignore_index=True)[TABLE_COLUMNS]
+                frames.append(score_rows(arena, arena_data, animal, sc, model_name, layer, name,
+                                         setting))
+    return tidy_table(frames)
 
 
 def elasticnet_kwargs_per_cell(table, regression_type: str = "ElasticNet", extra: dict | None = None) -> dict:

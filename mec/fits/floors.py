@@ -165,9 +165,7 @@ def floor_table(dataset, arena, maps_by_setting: Mapping[str, Mapping], settings
     rows, one per target cell, map, setting and control, with source ``"control_<kind>"``
     and layer "-".
     """
-    import pandas as pd
-
-    from mec.fits.core import TABLE_COLUMNS, _cell_rows, _map_spec
+    from mec.fits.core import map_settings, score_rows, tidy_table
     from mec.fits.settings import dataset_for
     from mec.ratemaps import rates_from_counts
 
@@ -183,7 +181,7 @@ def floor_table(dataset, arena, maps_by_setting: Mapping[str, Mapping], settings
             target = dataset_for(dataset, arena, setting.recipe)
             arena_data = target[arena]
             for map_name, spec in maps_by_setting[name].items():
-                map_type, map_kwargs, per_cell = _map_spec(map_name, spec)
+                map_type, map_kwargs, per_cell = map_settings(map_name, spec)
                 if progress:
                     print(f"floor arena {arena} control {control} setting {name} map {map_name}",
                           flush=True)
@@ -202,9 +200,6 @@ def floor_table(dataset, arena, maps_by_setting: Mapping[str, Mapping], settings
                     scores = {a: np.nanmean(np.stack([d[a] for d in per_draw]), axis=0)
                               for a in per_draw[0]}
                 for animal, sc in scores.items():
-                    frames.append(pd.DataFrame(_cell_rows(arena, arena_data, animal, sc,
-                                                          f"control_{control}", "-", map_name,
-                                                          name)))
-    if not frames:
-        return pd.DataFrame(columns=TABLE_COLUMNS)
-    return pd.concat(frames, ignore_index=True)[TABLE_COLUMNS]
+                    frames.append(score_rows(arena, arena_data, animal, sc, f"control_{control}",
+                                             "-", map_name, name))
+    return tidy_table(frames)

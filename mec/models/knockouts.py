@@ -32,7 +32,6 @@ Only this subpackage imports Keras.
 
 from __future__ import annotations
 
-import json
 import os
 import warnings
 from pathlib import Path
@@ -44,26 +43,10 @@ from mec.scores.grid import DEFAULT_MODE
 from mec.scores.types import BORDER_THRESHOLD, GRID_THRESHOLD
 
 __all__ = ["silent_units", "knockout_table", "knockout_groups", "knockout_summary", "run_knockouts",
-           "KNOCKOUT_COLUMNS", "KnockoutEvaluator", "load_model_dir"]
+           "KNOCKOUT_COLUMNS", "KnockoutEvaluator"]
 
 KNOCKOUT_COLUMNS = ["model", "group", "resample", "n_units_zeroed", "group_size", "decoding_error_cm"]
 GROUPS = ("none", "grid", "heterogeneous")
-
-
-def load_model_dir(model_dir: str | os.PathLike):
-    """mec.models.utils.TrainedModel of a training run folder (config.json + model.keras)."""
-    from mec.core import constants as C
-    from mec.models.utils import load_trained_model
-
-    model_dir = Path(model_dir)
-    cfg_path = model_dir / "config.json"
-    if not cfg_path.exists():
-        raise FileNotFoundError(f"{cfg_path} does not exist: train the model first")
-    saved = json.loads(cfg_path.read_text())["model"]
-    return load_trained_model(rnn_type=saved.get("architecture", "UGRNN"),
-                              activation=saved.get("activation", "relu"),
-                              load_dir=model_dir.parent, run_ID=model_dir.name,
-                              cue_2d_input_kwargs=C.CUE_2D_INPUT_KWARGS if saved.get("cues") else None)
 
 
 def silent_units(maps: np.ndarray) -> np.ndarray:
@@ -193,7 +176,9 @@ def knockout_table(model_dir: str | os.PathLike, cfg: Mapping | None = None, n_r
     if set_size is not None and int(set_size) < 1:
         raise ValueError(f"set_size must be >= 1 or None, got {set_size}")
     name = model_name or cfg.get("name") or Path(model_dir).name
-    model = load_model_dir(model_dir)
+    from mec.models.utils import load_run
+
+    model = load_run(model_dir)
     a = float(model.cfg["train_arena"])
     edges = make_edges(-a / 2, a / 2, bin_cm)
     rm_batches = int(ratemap_batches or cfg.get("n_eval_batches") or 20)

@@ -1,10 +1,11 @@
 """Rate maps and decoding error of a model on fresh trajectories (SPEC 3.1).
 
 The model runs on ``n_batches`` batches per trajectory seed in the evaluation box of ``cfg``;
-each unit's activity is averaged per spatial bin with the binning rule of
-:func:`mec.ratemaps.bin_activity` (positions outside the edges clipped into the outermost
-bins, unvisited bins NaN), streamed batch by batch so that paper-scale models (4096 units,
-400,000 samples) never hold all activations in memory. Samples of all seeds are pooled.
+each unit's activity is averaged per spatial bin by :class:`mec.ratemaps.BinMeans`, the
+binning of :func:`mec.ratemaps.bin_activity` (positions outside the edges clipped into the
+outermost bins, unvisited bins NaN), streamed batch by batch so that paper-scale models (4096
+units, 400,000 samples) never hold all activations in memory. Samples of all seeds are
+pooled.
 
 As the released code evaluates (SPEC 1.2, 3.1):
 
@@ -114,51 +115,34 @@ def model_ratemaps(model, cfg, x_edges, y_edges, n_batches: int, seeds: Sequence
     sample_counts (nx, ny), the samples per bin (what recipes that smooth model maps weigh
     bins by, mec.ratemaps.smooth_model_maps).
     """
-    from scipy import sparse
-
-    from mec.ratemaps import bin_index
+    from mec.ratemaps import BinMeans
     from mec.task import prefetch
 
     model = _as_trained(model)
     if int(n_batches) < 1 or len(seeds) == 0:
         raise ValueError(f"need n_batches >= 1 and at least one seed, got {n_batches}, {list(seeds)}")
-    x_edges, y_edges = np.asarray(x_edges, float), np.asarray(y_edges, float)
-    nx, ny = len(x_edges) - 1, len(y_edges) - 1
     layers = tuple(layers)
     # dc is needed for the decoding error even when its maps are not asked for
     run_layers = layers if "dc" in layers else layers + ("dc",)
-    sums: dict = {}
-    counts = np.zeros(nx * ny)
-    err_sum, n_samples = 0.0, 0
+    binned = BinMeans(x_edges, y_edges)  # the binning of mec.ratemaps.bin_activity, streamed
+    err_sum = 0.0
     for seed in seeds:
         gen = _eval_generator(model, cfg, int(seed), batch_size, place_cells)
         for b in prefetch(lambda i: gen.batch(i, place_targets=False), 0, int(n_batches), depth=4):
             acts = model.activations(b, run_layers)
             pos = b.positions.reshape(-1, 2).astype(np.float64)
-            keep = np.isfinite(pos).all(axis=1)
+            keep = binned.add(pos, {name: acts[name].reshape(-1, acts[name].shape[-1])
+                                    for name in layers})
+            # decoding error on the same samples (finite positions) that are binned
             pred = gen.place_cells.decode(acts["dc"]).reshape(-1, 2)
             err_sum += float(np.linalg.norm(pred[keep] - pos[keep], axis=-1).sum())
-            idx = bin_index(pos[keep], x_edges, y_edges)
-            n_samples += len(idx)
-            onehot = sparse.csr_matrix((np.ones(len(idx)), (idx, np.arange(len(idx)))),
-                                       shape=(nx * ny, len(idx)))
-            counts += np.bincount(idx, minlength=nx * ny)
-            for name in layers:
-                a = acts[name]
-                a = a.reshape(-1, a.shape[-1])[keep].astype(np.float64)
-                s = onehot @ a
-                sums[name] = s if name not in sums else sums[name] + s
-    out = {}
-    with np.errstate(invalid="ignore", divide="ignore"):
-        for name in layers:
-            m = sums[name] / counts[:, None]
-            m[counts == 0] = np.nan
-            out[name] = m.reshape(nx, ny, -1)
+    out = binned.means()
     if not return_info:
         return out
+    n_samples = binned.n_samples
     info = {"n_samples": int(n_samples), "place_cells": place_cells, "stream": EVAL_STREAM,
             "decoding_error_cm": 100.0 * err_sum / n_samples if n_samples else float("nan"),
-            "sample_counts": counts.reshape(nx, ny)}
+            "sample_counts": binned.sample_counts()}
     return out, info
 
 
@@ -223,7 +207,8 @@ def export_ratemaps(model_dir, dataset_path, arena: float, n_batches: int, seeds
     import mec
     from mec.data import Dataset, load_dataset
     from mec.data.arenas import arena_geometry, arena_id
-    from mec.models.utils import load_trained_model, recurrent_weight_stats, training_condition
+    from mec.models.conditions import training_condition
+    from mec.models.utils import load_run, recurrent_weight_stats
     from mec.ratemaps import save_model_ratemaps
 
     model_dir = Path(model_dir)
@@ -232,12 +217,10 @@ def export_ratemaps(model_dir, dataset_path, arena: float, n_batches: int, seeds
     if arena not in ds.edges:
         raise ValueError(f"arena {arena} not in dataset {dataset_path} (arenas {list(ds.edges)})")
     x_edges, y_edges = (np.asarray(e, float) for e in ds.edges[arena])
-    # Figure 2 condition: "trained" only in a square of the training box's side (a bare
-    # dict-like dataset without geometry: the numeric name is the square's side)
+    # Figure 2 condition (mec.models.conditions): "trained" only in a square of the training
+    # box's side (a bare dict-like dataset without geometry: the numeric name is the side)
     geom = ds.geometry(arena) if isinstance(ds, Dataset) else arena_geometry(arena)
-    eval_side = geom.width if geom.shape == "square" else float("nan")
-    model = load_trained_model(load_dir=model_dir.parent, run_ID=model_dir.name,
-                               rnn_type=None, activation=None)
+    model = load_run(model_dir)
     cfg = {"min_x": float(x_edges[0]), "max_x": float(x_edges[-1]),
            "min_y": float(y_edges[0]), "max_y": float(y_edges[-1])}
     print(f"model {model_dir.name}: {model}; box {cfg}; {len(x_edges) - 1} x {len(y_edges) - 1} bins", flush=True)
@@ -251,7 +234,7 @@ def export_ratemaps(model_dir, dataset_path, arena: float, n_batches: int, seeds
              "seeds": np.asarray(list(seeds), dtype=np.int64), "n_batches": int(n_batches),
              "n_samples": int(info["n_samples"]), "trajectory_stream": info["stream"],
              "place_cells": place_cells, "decoding_error_cm": float(info["decoding_error_cm"]),
-             "condition": training_condition(model.cfg, eval_side), "untrained": bool(model.cfg["untrained"]),
+             "condition": training_condition(model.cfg, geom), "untrained": bool(model.cfg["untrained"]),
              "train_arena": float(model.cfg["train_arena"]),
              "weight_decay_target": str(model.cfg["weight_decay_target"]),
              **recurrent_weight_stats(model),

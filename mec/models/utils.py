@@ -2,9 +2,10 @@
 
 ``configure_options(**overrides)`` returns the paper's defaults (SPEC 1-2) in the original's
 option names; ``resolve_model_cfg(cfg)`` fills a model config (config.yaml ``models:`` entry,
-contract names) with defaults; ``load_trained_model(...)`` reads ``config.json`` and
-``model.keras`` of a training run and returns a :class:`TrainedModel` with ``.pre_g``, ``.g``
-and ``.dc``.
+contract names) with defaults; ``load_trained_model(...)`` (the original's arguments) and
+``load_run(run_dir)`` (the project's, the one loader every rule uses) read ``config.json``
+and ``model.keras`` of a training run and return a :class:`TrainedModel` with ``.pre_g``,
+``.g`` and ``.dc``.
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ from pathlib import Path
 import numpy as np
 
 from mec.core import constants as C
-from mec.task import PlaceCells, TrajectoryGenerator, box_from_cfg
+from mec.models.conditions import training_condition  # noqa: F401  (re-exported)
+from mec.models.scales import PRESETS
+from mec.task import PlaceCells, TrajectoryGenerator
 
 __all__ = ["configure_options", "Options", "DEFAULT_MODEL_CFG", "PRESETS", "resolve_model_cfg",
-           "place_cells_from_cfg", "generator_from_cfg", "load_trained_model", "TrainedModel",
-           "training_condition", "recurrent_weight_stats"]
+           "place_cells_from_cfg", "generator_from_cfg", "load_trained_model", "load_run",
+           "TrainedModel", "training_condition", "recurrent_weight_stats"]
 
 log = logging.getLogger(__name__)
 
@@ -208,21 +211,8 @@ DEFAULT_MODEL_CFG = {
     "mixed_precision": False,  # bfloat16 compute, float32 weights (GPU speed; not in the paper)
 }
 
-# Scales (mirrored by config.yaml `scales:`; keep "demo" equal to it, a test checks).
-# tiny: seconds, for tests. demo (issue 16): the smallest network that shows the paper's
-# phenomenon on 2 CPU cores - 128 units, 10k Adam steps at lr 2e-3 (20x the paper's 1e-4, so
-# that 10k steps do what 100k do there), about 37 CPU-ms per step (~6 CPU-min); measured on
-# seeds 0 and 1: decoding error ~4.7 cm, ~20 % of g units grid (adaptive rings) against ~4 % in
-# its untrained twin, zeroing grid units hurts decoding more than zeroing heterogeneous ones.
-# Rate maps from 200 batches of 100 x 20 = 400,000 samples (SPEC 3.1). Ng 256 at lr 1e-3
-# decoded as well but its knockouts had the wrong sign (README "Scales"). paper: SPEC 2.1 (GPU).
-PRESETS = {
-    "tiny": dict(n_units=16, n_place_cells=32, batch_size=8, sequence_length=5, epochs=2,
-                 steps_per_epoch=3),
-    "demo": dict(n_units=128, n_place_cells=512, batch_size=100, sequence_length=20, epochs=40,
-                 steps_per_epoch=250, learning_rate=2e-3, n_eval_batches=200),
-    "paper": {},
-}
+# PRESETS (imported above): the scales tiny, demo, fig2demo and paper of mec.models.scales,
+# the one table of them, re-exported here where the original's users look for model settings.
 
 
 def resolve_model_cfg(cfg: dict | None = None, preset: str | None = None) -> dict:
@@ -269,15 +259,6 @@ def resolve_model_cfg(cfg: dict | None = None, preset: str | None = None) -> dic
     for key in ("cues", "reward_zone", "dog", "untrained", "mixed_precision"):
         out[key] = bool(out[key])
     return out
-
-
-def training_condition(cfg: dict, eval_arena: float) -> str:
-    """Figure 2 condition of a model evaluated in ``eval_arena`` metres (SPEC 2.3)."""
-    if cfg.get("untrained"):
-        return "untrained"
-    if cfg.get("loss") == "position":
-        return "position_loss"
-    return "trained" if np.isclose(float(cfg["train_arena"]), float(eval_arena)) else "generalization"
 
 
 def place_cells_from_cfg(cfg: dict) -> PlaceCells:
@@ -447,11 +428,6 @@ def load_trained_model(load_dir=None, run_ID=None, ckpt_file=None, options=None,
         them (an unknown keyword is refused).
     random_init: return the initialised, untrained model of the config.
     """
-    import keras
-
-    import mec.models.network  # noqa: F401  (registers the custom objects)
-    from mec.models.network import build_model
-
     explicit_options = options is not None
     if options is None:
         options = configure_options(save_dir=load_dir, rnn_type=rnn_type, activation=activation,
@@ -475,7 +451,7 @@ def load_trained_model(load_dir=None, run_ID=None, ckpt_file=None, options=None,
     if activation is None and not explicit_options:
         expect.pop("activation")
     if run_ID is not None and cfg_path.exists():
-        cfg = resolve_model_cfg(json.loads(cfg_path.read_text())["model"])
+        cfg = _saved_cfg(cfg_path)
         compare = ("architecture", "activation", "cues") + (tuple(expect) if explicit_options else ())
         differ = {k: (expect[k], cfg[k]) for k in dict.fromkeys(compare)
                   if k in expect and not _same(expect[k], cfg[k])}
@@ -488,6 +464,39 @@ def load_trained_model(load_dir=None, run_ID=None, ckpt_file=None, options=None,
     else:
         raise FileNotFoundError(f"no {cfg_path}: train the model first (snakemake "
                                 f"results/models/{run_ID}/model.keras) or check load_dir={str(load_dir)!r}")
+    return _load(cfg, run_dir, ckpt_file, random_init)
+
+
+def load_run(run_dir, ckpt_file=None) -> TrainedModel:
+    """The training run in folder ``run_dir`` (``results/models/{model}``, rule train_model)
+    as a :class:`TrainedModel`: the one loader of this project's runs (rate maps, knockouts,
+    the summary and :func:`load_trained_model` all come here).
+
+    Its ``config.json`` defines the model; the weights are ``model.keras`` (else the latest
+    checkpoint), or ``ckpt_file`` as in :func:`load_trained_model`. FileNotFoundError names
+    the folder when it holds no config.json (the model was not trained yet).
+    """
+    run_dir = Path(run_dir)
+    cfg_path = run_dir / "config.json"
+    if not cfg_path.exists():
+        raise FileNotFoundError(f"no {cfg_path}: train the model first (snakemake "
+                                f"{run_dir / 'model.keras'}) or check the folder")
+    return _load(_saved_cfg(cfg_path), run_dir, ckpt_file)
+
+
+def _saved_cfg(cfg_path: Path) -> dict:
+    """The resolved model config a training run saved (config.json's ``"model"``)."""
+    return resolve_model_cfg(json.loads(Path(cfg_path).read_text())["model"])
+
+
+def _load(cfg: dict, run_dir: Path, ckpt_file=None, random_init: bool = False) -> TrainedModel:
+    """The model of ``cfg`` with the weights of ``run_dir`` (module docstring of
+    load_trained_model for ``ckpt_file``), or initialised (``random_init``)."""
+    import keras
+
+    import mec.models.network  # noqa: F401  (registers the custom objects)
+    from mec.models.network import build_model
+
     n_cues = len(C.CUE_EXTENTS) if cfg["cues"] else 0
     if random_init:
         model = build_model(cfg, n_cues=n_cues)

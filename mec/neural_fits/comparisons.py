@@ -28,10 +28,13 @@ from typing import Mapping
 import numpy as np
 
 from mec.core.constants import BIN_CM, N_EVAL_SEQ
-from mec.fits.core import check_map_edges, interanimal_scores, model_scores
+from mec.fits.core import check_map_edges, interanimal_table, model_fit_table
 from mec.neural_fits.utils import package_scores
 
 __all__ = ["get_fits"]
+
+#: Label of the map in the tidy tables get_fits goes through.
+_MAP = "get_fits"
 
 
 def _as_list(x):
@@ -61,27 +64,49 @@ def _cfg_edges(cfg, nbins, bin_cm):
     return tuple(out)
 
 
+def _arena_geometry(dataset, arena):
+    """The arena's geometry: the dataset's (a mec.data.Dataset knows it), else its numeric name
+    (a square of that side); a word name without geometry is refused, naming it."""
+    from mec.data.arenas import ArenaNameError, arena_geometry
+
+    if hasattr(dataset, "geometry"):
+        return dataset.geometry(arena)
+    try:
+        return arena_geometry(arena)
+    except ArenaNameError as err:
+        raise ValueError(f"get_fits: arena {arena!r} of a plain dict dataset has no geometry ({err}); "
+                         "pass a mec.data.Dataset with its arenas (or name the arena by its side "
+                         "in metres)") from None
+
+
 def _model_maps_from_model(model, cfgs, seeds, arena, dataset, layer, n_eval_seq, nbins, bin_cm,
                            ratemap_kwargs):
-    """Model rate maps of one layer, one per (seed, cfg), on the data's bins (SPEC 3.1)."""
+    """Model rate maps of one layer, one per (seed, cfg), on the data's bins (SPEC 3.1), by
+    mec.models.ratemaps.model_ratemaps; and their (x_edges, y_edges).
+
+    Bins: the dataset's edges where it knows them (a ``nbins`` given too must agree), else
+    the original's: the evaluation box of cfg in ``nbins`` or ``bin_cm`` bins, which must
+    give the data's grid. Every cfg's box_width / box_height must be the arena's size (its
+    geometry: a word-named arena's width and height).
+    """
     from mec.models.ratemaps import model_ratemaps  # imports keras: only when a model is given
 
     known = getattr(dataset, "edges", None)
     data_edges = known.get(arena) if known else None
+    geometry = _arena_geometry(dataset, arena)
     grid = np.asarray(next(iter(dataset[arena].values()))["resp"]).shape[:2]
-    maps = []
+    maps, edges = [], data_edges
     for cfg in cfgs:
         if cfg is None:
             raise ValueError("get_fits: a model needs cfg (the evaluation environment)")
-        for size_name in ("box_width", "box_height"):
+        for size_name, side in (("box_width", geometry.width), ("box_height", geometry.height)):
             size = _cfg_get(cfg, size_name)
-            if size is not None and not np.isclose(float(size), float(arena)):
+            if size is not None and not np.isclose(float(size), side):
                 raise ValueError(
-                    f"cfg.{size_name}={size} m but the data's arena is {arena} m; evaluate the "
-                    "model in an environment of the data's size"
+                    f"cfg.{size_name}={size} m but the data's arena {arena!r} is {geometry.width:g} "
+                    f"x {geometry.height:g} m; evaluate the model in an environment of the data's size"
                 )
         if data_edges is not None:
-            edges = data_edges
             if nbins is not None:  # the user asked for a bin count: it must agree with the data
                 check_map_edges(_cfg_edges(cfg, nbins, bin_cm), data_edges,
                                 f"model bins (nbins={nbins}) vs dataset arena {arena}")
@@ -98,7 +123,19 @@ def _model_maps_from_model(model, cfgs, seeds, arena, dataset, layer, n_eval_seq
             if layer not in out:
                 raise ValueError(f"model_pred_layer={layer!r} not among the layers {list(out)}")
             maps.append(out[layer])
-    return maps
+    return maps, edges
+
+
+def _results(table, arena_data) -> dict:
+    """``{animal: {"corr": scores labelled by cell id}}`` from a tidy table of one arena (rows
+    of each animal in its cell order, mec.fits.core.score_rows)."""
+    out = {}
+    fitted = set(table["animal"])  # an arena with one animal has no inter-animal rows
+    for animal, rec in arena_data.items():
+        if str(animal) in fitted:
+            scores = table.loc[table["animal"] == str(animal), "score"].to_numpy(dtype=np.float64)
+            out[animal] = {"corr": package_scores(scores, rec["cell_ids"])}
+    return out
 
 
 def get_fits(
@@ -181,30 +218,23 @@ def get_fits(
     for arena in arena_sizes:
         if arena not in dataset:
             raise ValueError(f"arena {arena!r} not in the dataset (arenas: {list(dataset)})")
-    common = dict(
-        map_type=map_type,
-        map_kwargs=map_kwargs,
-        train_frac=train_frac,
-        num_splits=num_train_test_splits,
-        split_start_seed=split_start_seed,
-        map_kwargs_per_cell=map_kwargs_per_cell,
-        grid_shape=shape_2d,
-        progress=progress,
-        blas_threads=blas_threads,
-    )
+    # every fit goes through the pipeline's table builders (mec.fits.core): one path
+    maps = {_MAP: {"map_type": map_type, "map_kwargs": map_kwargs}}
+    per_cell = None if map_kwargs_per_cell is None else {_MAP: map_kwargs_per_cell}
+    common = dict(train_frac=train_frac, num_splits=num_train_test_splits,
+                  split_start_seed=split_start_seed, map_kwargs_per_cell=per_cell,
+                  grid_shape=shape_2d, progress=progress, blas_threads=blas_threads)
     results = {}
     if model is None and model_resp is None:
         for arena in arena_sizes:
-            scores = interanimal_scores(dataset[arena], mode=interanimal_mode,
-                                        desc=f"inter-animal arena {arena}", **common)
-            results[arena] = {
-                a: {"corr": package_scores(s, dataset[arena][a]["cell_ids"])} for a, s in scores.items()
-            }
+            table = interanimal_table(dataset, arena, maps, mode=interanimal_mode, **common)
+            results[arena] = _results(table, dataset[arena])
         return results
 
     if model is not None and model_resp is not None:
         raise ValueError("get_fits: pass either model (with cfg) or model_resp, not both")
     for arena in arena_sizes:
+        recipe = None  # ready maps: made how, the caller knows
         if model_resp is not None:
             if isinstance(model_resp, Mapping):
                 if arena not in model_resp:
@@ -217,15 +247,18 @@ def get_fits(
                     "model_resp for several arenas must be a dict {arena: maps}; got one for "
                     f"arenas {list(arena_sizes)}"
                 )
-            known = getattr(dataset, "edges", None)
-            check_map_edges(model_edges, known.get(arena) if known else None,
-                            f"model_resp vs dataset arena {arena}")
+            edges = model_edges
         else:
-            source = _model_maps_from_model(
+            from mec.ratemaps import PAPER
+
+            source, edges = _model_maps_from_model(
                 model, _as_list(cfg), _as_list(trajectory_seed), arena, dataset,
                 model_pred_layer, n_eval_seq, nbins, bin_cm, ratemap_kwargs,
             )
-        scores = model_scores(source, dataset[arena], desc=f"model fit arena {arena}", **common)
-        results[arena] = {a: {"corr": package_scores(s, dataset[arena][a]["cell_ids"])}
-                          for a, s in scores.items()}
+            recipe = PAPER  # plain bin means (model_ratemaps): the paper's model maps
+        table = model_fit_table({model_pred_layer: source}, dataset, arena,
+                                "model_resp" if model is None else "model", maps,
+                                layers=[model_pred_layer], model_edges=edges, model_recipe=recipe,
+                                **common)
+        results[arena] = _results(table, dataset[arena])
     return results

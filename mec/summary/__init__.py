@@ -28,7 +28,7 @@ from typing import Iterable, Mapping, Sequence
 
 import pandas as pd
 
-from mec.data.arenas import arena_id, arena_label, arena_sort_key
+from mec.data.arenas import arena_id, arena_key, arena_label, arena_sort_key
 from mec.summary import health
 from mec.summary.tables import (
     CEILING_SOURCES,
@@ -59,6 +59,7 @@ __all__ = [
     "summarize",
     "keys_from_paths",
     "TABLES",
+    "WORKFLOW_TABLES",
     "ceiling_table",
     "predictivity_table",
     "best_layer_table",
@@ -80,6 +81,10 @@ __all__ = [
 TABLES = ("headline", "ceiling", "floors", "predictivity", "best_layer", "by_cell_type",
           "figure2", "figure2_fraction", "figure2_long", "dimensionality", "knockouts",
           "model_health")
+#: The tables of the workflow's summarize rule (its declared outputs, workflow/rules/
+#: summary.smk): ``TABLES`` and ``executors`` (written when ``log_dir`` is given,
+#: mec.summary.executors). Its figure folders are ``mec.summary.figures.FIGURE_KINDS``.
+WORKFLOW_TABLES = TABLES + ("executors",)
 
 log = logging.getLogger(__name__)
 
@@ -250,10 +255,18 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
     else:
         f2_map = choose_map(fits["map"].unique(), figure2_map)
 
+    dataset = None
+    if dataset_path is not None:
+        from mec.data import load_dataset
+
+        dataset = load_dataset(dataset_path)
+    # the arenas' geometry decides each model's condition (mec.models.conditions)
+    arenas = {arena_key(a): dataset.geometry(a) for a in dataset} if dataset is not None else None
+
     tables: dict[str, pd.DataFrame] = {}
     tables["ceiling"] = ceiling_table(consistency, floors)
     tables["floors"] = floors_table(floors)
-    tables["predictivity"] = predictivity_table(fits, tables["ceiling"], model_configs)
+    tables["predictivity"] = predictivity_table(fits, tables["ceiling"], model_configs, arenas)
     tables["best_layer"] = best_layer_table(tables["predictivity"])
     tables["by_cell_type"] = by_cell_type_table(consistency, fits, tables["best_layer"], floors)
     tables["figure2_long"] = figure2_long_table(tables["best_layer"], f2_map)
@@ -261,16 +274,11 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
     tables["figure2_fraction"] = figure2_table(tables["figure2_long"], "fraction_of_ceiling")
     tables["dimensionality"] = dimensionality_table(participation_ratios(ratemap_files),
                                                     tables["predictivity"], tables["best_layer"],
-                                                    f2_map, model_configs)
+                                                    f2_map, model_configs, arenas)
     correlation = dimensionality_correlation(tables["dimensionality"])
     knockouts = load_knockouts(knockout_csvs)
     tables["knockouts"] = knockouts_table(knockouts)
     tables["model_health"] = health.model_health_table(model_configs, ratemap_files, tables["knockouts"])
-    dataset = None
-    if dataset_path is not None:
-        from mec.data import load_dataset
-
-        dataset = load_dataset(dataset_path)
     from mec.summary import headline as hl
 
     tables["headline"] = hl.headline_table(tables["ceiling"], tables["best_layer"],

@@ -41,6 +41,8 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from mec.models.conditions import CONDITIONS, ArenaShapeError, training_condition
+
 __all__ = [
     "REQUIRED_COLUMNS",
     "CEILING_SOURCES",
@@ -82,11 +84,12 @@ REQUIRED_COLUMNS = ("arena", "animal", "cell_id", "cell_type", "source", "layer"
 #: pairwise (lower) is used only where holdout was not computed.
 CEILING_SOURCES = ("interanimal_holdout", "interanimal_pairwise")
 
-#: The paper's Figure 2 conditions, in its column order (SPEC 2.3, 4.6). Baselines get the
-#: extra column ``"baseline"``; a network config without a training arena gets ``"any"``.
-CONDITIONS = ("untrained", "trained", "generalization", "position_loss")
-BASELINE_CONDITION = "baseline"
-NO_CONDITION = "any"
+#: The paper's Figure 2 conditions, in its column order (SPEC 2.3, 4.6), and the rule that
+#: gives a model its condition: mec.models.conditions (imported above), the one definition.
+#: Baselines get the extra column ``"baseline"``; a network config without a training arena
+#: gets ``"any"``; a model without a config, or in a word-named arena whose geometry is not
+#: given, ``"unknown"``.
+UNKNOWN_CONDITION = "unknown"
 
 #: Row order of the Figure 2 pivot: the paper's architectures and activations (SPEC 4.6
 #: table), then its baselines in the order it lists them (velocity, place cells, place cells
@@ -212,37 +215,6 @@ def cell_type_group(cell_types: Iterable) -> np.ndarray:
         t = str(t).strip().lower() if isinstance(t, str) else ""
         out.append(t if t in ("grid", "border", "heterogeneous") else "other")
     return np.asarray(out, dtype=object)
-
-
-def training_condition(cfg: Mapping, eval_arena: float) -> str:
-    """The Figure 2 condition of a model evaluated in ``eval_arena`` metres (SPEC 2.3).
-
-    "baseline" if ``cfg["baseline"]`` is set (checked first: the schema's defaults give every
-    model config, baselines included, ``train_arena`` 2.2 and ``loss`` place_cells);
-    "untrained" if ``cfg["untrained"]``; else "position_loss" if ``cfg["loss"] ==
-    "position"``; else "trained" if ``cfg["train_arena"]`` equals the evaluation arena; else
-    "generalization". A network config without ``train_arena`` gets ``"any"``.
-    """
-    if cfg.get("baseline"):
-        return BASELINE_CONDITION
-    if cfg.get("untrained", False):
-        return "untrained"
-    if cfg.get("loss") == "position":
-        return "position_loss"
-    train_arena = cfg.get("train_arena")
-    if train_arena is None:
-        return NO_CONDITION
-    from mec.data.arenas import is_numeric_name
-
-    if isinstance(eval_arena, str) and not is_numeric_name(eval_arena):
-        # a word-named arena (a rectangle, ...) is never the square training box by name;
-        # name a square by its side ("2.2") to have it recognised as the training box
-        return "generalization"
-    try:
-        same = math.isclose(float(train_arena), float(eval_arena), abs_tol=1e-6)
-    except (TypeError, ValueError):
-        raise ValueError(f"model config train_arena={train_arena!r} is not a size in metres")
-    return "trained" if same else "generalization"
 
 
 def _is_data_arena(baseline_arena) -> bool:
@@ -436,7 +408,23 @@ def reference_ceiling(ceiling: pd.DataFrame, keys: Sequence[str] | None = None) 
             .reset_index(drop=True))
 
 
-def _add_model_columns(df: pd.DataFrame, model_configs: Mapping[str, Mapping] | None) -> pd.DataFrame:
+def _model_condition(cfg: Mapping | None, arena, arenas: Mapping | None) -> str:
+    """training_condition of a table row: the arena's geometry from ``arenas`` (arena key ->
+    mec.data.arenas.ArenaGeometry) when given, else its name; "unknown" without a config or
+    for a word-named arena whose geometry is not given (its name says nothing of its shape)."""
+    from mec.data.arenas import arena_key
+
+    if cfg is None:
+        return UNKNOWN_CONDITION
+    geometry = dict(arenas or {}).get(arena_key(arena))
+    try:
+        return training_condition(cfg, arena if geometry is None else geometry)
+    except ArenaShapeError:
+        return UNKNOWN_CONDITION
+
+
+def _add_model_columns(df: pd.DataFrame, model_configs: Mapping[str, Mapping] | None,
+                       arenas: Mapping | None = None) -> pd.DataFrame:
     model_configs = model_configs or {}
     arch, act, var, cond = [], [], [], []
     for model, arena in zip(df["model"], df["arena"]):
@@ -445,17 +433,20 @@ def _add_model_columns(df: pd.DataFrame, model_configs: Mapping[str, Mapping] | 
         arch.append(d["architecture"])
         act.append(d["activation"])
         var.append(d["variant"])
-        cond.append(training_condition(cfg, arena) if cfg is not None else "unknown")
+        cond.append(_model_condition(cfg, arena, arenas))
     return df.assign(architecture=arch, activation=act, variant=var, condition=cond)
 
 
 def predictivity_table(fits: pd.DataFrame, ceiling: pd.DataFrame,
-                       model_configs: Mapping[str, Mapping] | None = None) -> pd.DataFrame:
+                       model_configs: Mapping[str, Mapping] | None = None,
+                       arenas: Mapping | None = None) -> pd.DataFrame:
     """Median predictivity per model x arena x layer x map x setting (SPEC 4.5), its fraction
     of the ceiling of the same arena, map and setting (``reference_ceiling``), the floor
     there and the normalized score (module docstring; NaN without floors), and the model's
     labels (architecture, activation, variant, condition; "unknown" condition without a
-    config).
+    config). ``arenas``: arena name -> mec.data.arenas.ArenaGeometry (e.g. the dataset's),
+    which the condition is read from (mec.models.conditions.training_condition); without it
+    a numeric name is the square of that side and a word name gets "unknown".
 
     ``fits``: concatenated fit tables (``source`` = model name).
     """
@@ -467,7 +458,7 @@ def predictivity_table(fits: pd.DataFrame, ceiling: pd.DataFrame,
     out = agg.merge(ref, on=["arena", "map", "setting"], how="left")
     out["fraction_of_ceiling"] = out["median"] / out["ceiling"]
     out["normalized"] = _normalized(out["median"], out["floor"], out["ceiling"])
-    out = _add_model_columns(out, model_configs)
+    out = _add_model_columns(out, model_configs, arenas)
     out = out.assign(_l=_layer_key(out["layer"])).sort_values(["model", "arena", "map", "setting",
                                                                 "_l", "layer"])
     cols = ["model", "arena", "layer", "map", "setting", "median", "fraction_of_ceiling",
@@ -650,7 +641,8 @@ _PR_COLUMNS = ["model", "arena", "layer", "n_units", "participation_ratio"]
 
 def dimensionality_table(participation: pd.DataFrame, predictivity: pd.DataFrame,
                          best_layer: pd.DataFrame, map_name: str | None,
-                         model_configs: Mapping[str, Mapping] | None = None) -> pd.DataFrame:
+                         model_configs: Mapping[str, Mapping] | None = None,
+                         arenas: Mapping | None = None) -> pd.DataFrame:
     """Participation ratio beside predictivity, per model x arena x layer (SPEC 6).
 
     participation: columns model, arena (m), layer, n_units, participation_ratio (PR of the
@@ -660,7 +652,7 @@ def dimensionality_table(participation: pd.DataFrame, predictivity: pd.DataFrame
     (or a fit but no rate maps, e.g. the two-stage baseline's "mec" layer, whose maps exist
     only inside the fit) keeps NaN for what it lacks. ``is_best_layer``: the model's best
     layer for ``map_name``. Columns ``DIMENSIONALITY_COLUMNS``, sorted by model, arena and
-    layer (``LAYER_ORDER``).
+    layer (``LAYER_ORDER``). ``arenas``: as in :func:`predictivity_table` (the conditions).
     """
     pr = participation if participation is not None else pd.DataFrame(columns=_PR_COLUMNS)
     missing = [c for c in _PR_COLUMNS if c not in pr.columns]
@@ -687,7 +679,7 @@ def dimensionality_table(participation: pd.DataFrame, predictivity: pd.DataFrame
         b = best_layer[best_layer["map"] == map_name]
         best = set(zip(b["model"], _round_arena(b["arena"]), b["best_layer"]))
     out["is_best_layer"] = [(m, a, l) in best for m, a, l in zip(out["model"], out["arena"], out["layer"])]
-    out = _add_model_columns(out, model_configs)
+    out = _add_model_columns(out, model_configs, arenas)
     out = out.assign(_l=_layer_key(out["layer"])).sort_values(["model", "arena", "_l", "layer"])
     return out[DIMENSIONALITY_COLUMNS].reset_index(drop=True)
 

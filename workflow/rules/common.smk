@@ -6,28 +6,29 @@ from snakemake.utils import validate
 
 from pathlib import Path
 
-from mec.checks import check_config
+from mec.checks import plan_config
 from mec.data.arenas import arena_id
 from mec.data.contract import dataset_animals as _dataset_animals
 from mec.fingerprint import script_fingerprint
-from mec.data.plan import check_dataset_config, results_dir
-from mec.fits.settings import check_fit_settings
+from mec.models.scales import SCALE_KEYS
 
+# A config file holds what differs from the schema's defaults, which validate() fills in.
 validate(config, "../schemas/config.schema.yaml")
 # Relative recording paths are taken from the folder of the config file in use (the last
 # --configfile, else config.yaml beside the Snakefile); see mec.data.plan.
 CONFIG_DIR = Path(workflow.overwrite_configfiles[-1] if workflow.overwrite_configfiles
                   else f"{workflow.basedir}/config.yaml").resolve().parent
-# Experiment, arenas and recordings checked now, before any job (mec.data.plan): first, since
-# the cross-field rules below name arenas.
-RECORDINGS = check_dataset_config(config, CONFIG_DIR)
-check_config(config, source=workflow.overwrite_configfiles or workflow.configfiles)  # cross-field rules, map kwargs
-# Fit settings (issue 13): a blocked split whose guard band is narrower than the smoothing
-# radius is refused here, before any job runs. Rules that take the paper setting's split as
-# it is (ElasticNet grid, two-stage baseline) get it resolved ("blocks" with fits.blocks).
-PAPER_TRAIN_FRAC = check_fit_settings(config["fits"])["paper"].train_frac
+# Every check that the config and its input files allow, before any job, in one error
+# (mec.checks.plan_config): experiment, arenas and recordings, map kwargs, cross-field rules,
+# scales, fit settings (a blocked split narrower than the smoothing radius, issue 13).
+PLAN = plan_config(config, CONFIG_DIR, source=workflow.overwrite_configfiles or workflow.configfiles)
+RECORDINGS = PLAN.recordings  # dataset.recordings, paths made absolute
+# Rules that take the paper setting's split as it is (ElasticNet grid, two-stage baseline)
+# get it resolved ("blocks" with fits.blocks).
+PAPER_TRAIN_FRAC = PLAN.settings["paper"].train_frac
+SCALES = PLAN.scales  # mec.models.scales.PRESETS plus the config's own scales
 
-RESULTS = results_dir(config)  # results/ or results/{experiment}/
+RESULTS = PLAN.results  # results/ or results/{experiment}/
 DATASET = config["dataset"]["name"]
 DATASET_FILE = f"{RESULTS}/data/{DATASET}.h5"
 ARENAS = list(config["dataset"]["arenas"])  # names: e.g. ["1.0", "2.2"] or ["wide"]
@@ -37,8 +38,6 @@ BASELINES = [m for m in MODELS if config["models"][m].get("baseline")]
 TWO_STAGE = [m for m in BASELINES if config["models"][m]["baseline"] == "place_cells_mec"]
 NETWORKS = [m for m in MODELS if m not in BASELINES]
 LAYERS = config["fits"]["layers"]
-SCALE_KEYS = ("n_units", "n_place_cells", "batch_size", "sequence_length", "epochs",
-              "steps_per_epoch", "learning_rate", "n_eval_batches")
 
 
 def code_fingerprint(script):
@@ -75,11 +74,8 @@ def model_cfg(name):
     Returned as a plain dict so that Snakemake reruns a model's jobs when any of it changes.
     """
     entry = dict(config["models"][name])
-    scale = entry.pop("scale")
-    if scale not in config["scales"]:
-        raise ValueError(f"config models.{name}.scale: unknown scale {scale!r}; "
-                         f"defined scales: {sorted(config['scales'])}")
-    cfg = {k: config["scales"][scale][k] for k in SCALE_KEYS}
+    scale = entry.pop("scale")  # known: checked by plan_config
+    cfg = {k: SCALES[scale][k] for k in SCALE_KEYS}
     cfg.update(entry)
     cfg.pop("eval_arenas", None)
     cfg["name"] = name

@@ -1,10 +1,8 @@
 # Summary tables and figures over every stage; every output appears in `snakemake --report`.
 
-SUMMARY_TABLES = ["headline", "ceiling", "floors", "predictivity", "best_layer", "by_cell_type",
-                  "figure2", "figure2_fraction", "figure2_long", "dimensionality", "knockouts",
-                  "model_health", "executors"]
-FIGURE_KINDS = ["data_ratemaps", "unit_gallery", "scatter", "distributions", "training",
-                "dimensionality", "knockouts", "model_health", "headline"]
+# The names come from mec.summary, which writes them (one list each).
+from mec.summary import WORKFLOW_TABLES as SUMMARY_TABLES
+from mec.summary.figures import FIGURE_KINDS
 
 
 rule summarize:

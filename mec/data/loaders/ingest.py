@@ -71,6 +71,7 @@ import numpy as np
 from mec.data.arenas import ArenaGeometry, arena_edges, arena_geometry, arena_id, arena_key, \
     disc_mask
 from mec.data.loaders import RecordingError, Session, load_sessions, match_any
+from mec.scores.types import BORDER_THRESHOLD, GRID_THRESHOLD
 
 __all__ = ["ingest_dataset", "build_dataset", "place_session", "circle_mask", "session_box_mask",
            "DEFAULTS", "MIN_ANIMALS", "MAX_SPIKES_OUTSIDE"]
@@ -92,8 +93,8 @@ DEFAULTS = {
     "empty_cells": "drop",         # a cell with no spike in its maps: drop (warn) | error
     "speed_range": None,           # [lo, hi] m/s filter of rate-map samples (SPEC 3.2: off)
     "min_occupancy_s": 0.0,        # bins with less time are treated as unvisited
-    "grid_threshold": 0.3,         # SPEC 5
-    "border_threshold": 0.5,       # SPEC 5
+    "grid_threshold": GRID_THRESHOLD,      # SPEC 5 (mec.scores.types)
+    "border_threshold": BORDER_THRESHOLD,  # SPEC 5 (mec.scores.types)
     "hd_speed_range": [0.02, 0.8],  # m/s, SPEC 5
     "hd_shuffles": 500,            # SPEC 5
     "hd_alpha": 0.02,              # SPEC 5
