@@ -70,7 +70,7 @@ import numpy as np
 
 from mec.data.arenas import ArenaGeometry, arena_edges, arena_geometry, arena_id, arena_key, \
     disc_mask
-from mec.data.loaders import RecordingError, Session, load_sessions, match_any
+from mec.data.loaders.sessions import RecordingError, Session, load_sessions, match_any
 from mec.scores.types import BORDER_THRESHOLD, GRID_THRESHOLD
 
 __all__ = ["ingest_dataset", "build_dataset", "place_session", "circle_mask", "session_box_mask",
