@@ -55,7 +55,7 @@ from pathlib import Path
 import numpy as np
 
 from mec.io import atomic_path
-from mec.models.utils import generator_from_cfg, place_cells_from_cfg, resolve_model_cfg
+from mec.models.config import generator_from_cfg, place_cells_from_cfg, resolve_model_cfg
 from mec.task import prefetch
 
 __all__ = ["train_model", "latest_checkpoint", "batch_to_xy", "load_weights", "training_settings",
@@ -344,7 +344,7 @@ def train_model(cfg: dict, out_dir, *, workers: int = 2, keep_checkpoints: int |
     """Train the model of ``cfg`` (a config.yaml ``models:`` entry) into ``out_dir``.
 
     cfg: model config (contract keys; missing keys take the paper defaults, see
-        mec.models.utils.resolve_model_cfg; METADATA_KEYS go to config.json's "extra").
+        mec.models.config.resolve_model_cfg; METADATA_KEYS go to config.json's "extra").
         ``untrained: true`` saves the initialised model with an empty history.
     out_dir: folder of the run (results/models/{model}).
     workers: threads generating trajectories ahead of the optimiser.
