@@ -53,10 +53,13 @@ def module_imports(tree, importer):
                 found.update(alias.name for alias in node.names)
             elif isinstance(node, ast.ImportFrom):
                 base = _resolve(node.module, importer, node.level)
-                found.add(base)
-                # `from pkg import sub` imports the submodule pkg.sub
-                found.update(f"{base}.{alias.name}" for alias in node.names
-                             if f"{base}.{alias.name}" in MODULES)
+                # `from pkg import sub` imports the submodule pkg.sub (pkg's __init__ runs
+                # first, as for `import pkg.sub`, which is not counted as an edge to it); a
+                # name that is not a submodule is read from pkg itself
+                subs = {f"{base}.{a.name}" for a in node.names} & set(MODULES)
+                found.update(subs)
+                if not subs or len(subs) < len(node.names):
+                    found.add(base)
             elif isinstance(node, (ast.If, ast.Try, ast.With)):
                 for field in ("body", "orelse", "finalbody", "handlers"):
                     for child in getattr(node, field, []):
@@ -118,7 +121,9 @@ def test_relative_imports_resolve_inside_mec():
     assert _resolve("core", "mec.fits", 1) == "mec.fits.core"  # from a package's __init__
     assert _resolve(None, "mec.fits.elasticnet", 2) == "mec"
     tree = ast.parse("from . import core\nimport numpy\ndef f():\n    import mec.io\n")
-    assert module_imports(tree, "mec.fits.elasticnet") == {"mec.fits", "mec.fits.core", "numpy"}
+    assert module_imports(tree, "mec.fits.elasticnet") == {"mec.fits.core", "numpy"}
+    tree = ast.parse("from mec.fits import core, pipeline, MIN_SCORE\n")
+    assert module_imports(tree, "mec.io") == {"mec.fits", "mec.fits.core", "mec.fits.pipeline"}
 
 
 def test_no_module_imports_snakemake():
