@@ -84,7 +84,6 @@ __all__ = [
     "elasticnet_grid_search",
     "elasticnet_cv_grid",
     "elasticnet_animal_table",
-    "choices_to_map_kwargs_per_cell",
     "inner_folds",
     "grid_constants",
     "elasticnet_coef",
@@ -193,16 +192,6 @@ def elasticnet_animal_table(dataset, arena, animal, alphas, l1_ratios, train_fra
     return df[cols]
 
 
-def choices_to_map_kwargs_per_cell(table) -> dict:
-    """``{cell_id: [per-split kwargs]}`` for ``map_kwargs_per_cell`` ("fixed inter-animal").
-
-    Each entry is ``{"regression_type": "ElasticNet", "alpha": a, "l1_ratio": r}`` with ``a``
-    in the USER convention (not divided): mec.mappers.SKLinearMap divides it by the number of
-    training bins of the fit it does, the same n_fit convention as this module.
-    """
-    from mec.fits.core import elasticnet_kwargs_per_cell
-
-    return elasticnet_kwargs_per_cell(table)
 
 
 # ---------------------------------------------------------------------------------------------
