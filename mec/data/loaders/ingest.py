@@ -1,3 +1,5 @@
+# Long because: placing sessions in arenas and building the dataset from them share the geometry
+# checks and defaults; next seam: the arena masks and placement.
 """Recordings -> dataset contract, with scores and cell types (SPEC §3.2, §5).
 
 :func:`ingest_dataset` loads sessions with a loader, assigns them to arenas, places each
