@@ -1,3 +1,5 @@
+# Long because: three scikit-learn estimators that share a base class, the parameter checks and the
+# alpha convention (SPEC 4.4).
 """Maps from source units to target cells, as scikit-learn estimators (SPEC 4.2).
 
 Three maps, as the paper defines them:

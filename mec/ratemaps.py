@@ -1,3 +1,5 @@
+# Long because: the one binning path (recipes, edges, binning, spike rates, smoothing, model rate-
+# map files) every map goes through; next seam: the model rate-map file I/O.
 """Rate maps: binning model activity and recorded spikes on the same grid.
 
 Two recipes live here, one per side of the comparison:

@@ -288,7 +288,7 @@ def test_one_config_error_lists_dataset_and_cross_field_problems(tmp_path):
 def test_fit_tables_are_built_by_fits_core():
     """The two-stage baseline and the floors make their rows with mec.fits.core.score_rows
     (the builder of the consistency and fit tables), not a copy of it."""
-    for module in ("mec/baselines.py", "mec/fits/floors.py"):
+    for module in ("mec/fits/two_stage.py", "mec/fits/floors.py"):
         text = (ROOT / module).read_text()
         assert "score_rows(" in text and "tidy_table(" in text, module
         assert "pd.DataFrame(" not in text and '"cell_type":' not in text, module

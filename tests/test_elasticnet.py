@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from mec.fits import elasticnet as en
+from mec.fits.core import elasticnet_kwargs_per_cell
 from mec.fits.splits import generate_train_test_splits
 
 sklearn_lm = pytest.importorskip("sklearn.linear_model")
@@ -215,7 +216,7 @@ def test_animal_table_layout_chunks_and_kwargs():
                                         num_splits=3, cells=(i, 3), progress=False)
              for i in range(3)]
     pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), full)
-    kw = en.choices_to_map_kwargs_per_cell(full)
+    kw = elasticnet_kwargs_per_cell(full)  # how the fits read the choices (mec.fits.core)
     first = full[full.cell_id == "m1_c2"].sort_values("split")
     assert [d["alpha"] for d in kw["m1_c2"]] == first["alpha"].tolist()  # raw (user) alpha
     assert kw["m1_c2"][0]["regression_type"] == "ElasticNet"

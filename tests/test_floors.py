@@ -24,7 +24,6 @@ from mec.ratemaps import (
     PAPER,
     ROBUST,
     RecipeMismatchError,
-    make_edges,
     rates_from_counts,
     save_model_ratemaps,
     smooth_model_maps,

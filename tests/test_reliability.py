@@ -22,6 +22,9 @@ import numpy as np
 import pytest
 import yaml
 
+# fixtures of the tiny workflow run, shared with test_workflow.py (one run per session)
+from test_workflow import tiny_run  # noqa: F401
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = sorted((ROOT / "workflow" / "scripts").glob("*.py"))
 
@@ -604,7 +607,7 @@ def _smk(*args, env=None, snakefile=ROOT / "Snakefile", timeout=600):
 
 
 @pytest.mark.slow
-def test_editing_fitting_code_reruns_fits_not_training(tiny_run, tmp_path):
+def test_editing_fitting_code_reruns_fits_not_training(tiny_run, tmp_path):  # noqa: F811
     from test_workflow import TINY, _copy_run, planned_jobs
 
     work = _copy_run(tiny_run[0], tmp_path / "work")
@@ -643,9 +646,6 @@ def test_editing_fitting_code_reruns_fits_not_training(tiny_run, tmp_path):
     jobs = plan()
     assert jobs.get("export_ratemaps", 0) >= 1 and "train_model" not in jobs, jobs
 
-
-# fixtures of the tiny workflow run, shared with test_workflow.py (one run per session)
-from test_workflow import tiny_run  # noqa: E402,F401
 
 
 # =============================================================================================

@@ -1,3 +1,5 @@
+# Long because: the dataset contract is one format (types, validation, save and load read the same
+# layout); next seam: save/load.
 """The dataset contract: one HDF5 file per dataset, read into the original's dict form.
 
 Layout (format ``mec-dataset``, version 1)::

@@ -1,3 +1,5 @@
+# Long because: one generative model (trajectories, grid/border/random-field tuning, spikes, the
+# dataset) whose seeds and parameters run through one call; next seam: the tuning-curve functions.
 """The embedded default dataset: simulated multi-animal MEC recordings in open fields.
 
 ``simulate_dataset`` builds, for every arena, a set of animals (different animals per arena,

@@ -1,3 +1,5 @@
+# Long because: the one fit (fit_scores) and the tables built on it share the input checks; next
+# seam: the tidy tables for the pipeline (map_settings .. model_fit_table).
 """Scoring any source against any target per target cell (SPEC 4.2, 4.3, 4.5).
 
 One function, :func:`fit_scores`, does every fit of the paper:

@@ -33,7 +33,7 @@ from mec.ratemaps import PAPER, ROBUST, Recipe, RecipeMismatchError, get_recipe,
 
 __all__ = ["Setting", "PAPER_SETTING", "ROBUST_SETTING", "SETTING_NAMES", "make_settings",
            "check_fit_settings",
-           "resolve_split", "dataset_for", "model_maps_for", "has_counts"]
+           "resolve_split", "dataset_for", "model_maps_for"]
 
 log = logging.getLogger(__name__)
 
@@ -112,10 +112,6 @@ def check_fit_settings(fits_config: Mapping) -> dict[str, Setting]:
                          blocks=fits_config.get("blocks"))
 
 
-def has_counts(dataset, arena) -> bool:
-    """True when every animal of the arena stores spike counts and occupancy."""
-    counts = getattr(dataset, "spike_counts", {}).get(arena, {})
-    return all(a in counts for a in dataset[arena])
 
 
 def dataset_for(dataset, arena, recipe, where: str = "dataset"):

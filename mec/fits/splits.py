@@ -59,7 +59,7 @@ MIN_SPLIT_BINS = 2
 
 __all__ = ["generate_train_test_splits", "STRUCTURED_SPLITS", "BLOCKS", "DEFAULT_BLOCK_K",
            "DEFAULT_BLOCK_GUARD", "MIN_SPLIT_BINS", "SplitError", "blocks_split",
-           "parse_blocks", "is_structured", "check_split_start_seed", "check_train_frac"]
+           "parse_blocks", "check_split_start_seed", "check_train_frac"]
 
 
 class SplitError(ValueError):
@@ -129,9 +129,6 @@ def parse_blocks(train_frac) -> tuple[int, int] | None:
                          "'blocks:k=<int>,g=<int>'") from None
 
 
-def is_structured(train_frac) -> bool:
-    """True for a structured or blocked split name, False for a fraction of bins."""
-    return isinstance(train_frac, str)
 
 
 def check_split_start_seed(split_start_seed, num_splits=1) -> int:

@@ -106,7 +106,7 @@ def knockout_groups(g_maps: np.ndarray, grid_threshold: float = GRID_THRESHOLD,
 class KnockoutEvaluator:
     """Decoding error (cm) of a model on fixed trajectories with units of ``g`` zeroed.
 
-    model: mec.models.utils.TrainedModel; n_batches batches of trajectory ``seed`` (evaluation
+    model: mec.models.loading.TrainedModel; n_batches batches of trajectory ``seed`` (evaluation
     stream) in the box ``box`` (min_x, max_x, min_y, max_y) m (default: the training box),
     plain walks (no reward-zone episodes), with the place cells of an evaluation in that box
     (mec.models.ratemaps.evaluation_place_cells). ``error_cm(mask)`` with mask (Ng,) (1 keep,
@@ -115,7 +115,7 @@ class KnockoutEvaluator:
 
     def __init__(self, model, n_batches: int, seed: int, box=None, batch_size: int | None = None):
         from mec.models.ratemaps import evaluation_place_cells
-        from mec.models.utils import generator_from_cfg
+        from mec.models.config import generator_from_cfg
 
         if int(n_batches) < 1:
             raise ValueError(f"n_batches must be >= 1, got {n_batches}")
@@ -176,7 +176,7 @@ def knockout_table(model_dir: str | os.PathLike, cfg: Mapping | None = None, n_r
     if set_size is not None and int(set_size) < 1:
         raise ValueError(f"set_size must be >= 1 or None, got {set_size}")
     name = model_name or cfg.get("name") or Path(model_dir).name
-    from mec.models.utils import load_run
+    from mec.models.loading import load_run
 
     model = load_run(model_dir)
     a = float(model.cfg["train_arena"])

@@ -125,7 +125,7 @@ def model_inputs(batch) -> dict:
 
 
 def build_model(cfg: dict, n_cues: int = 0, rnn_impl: str = "fused") -> keras.Model:
-    """Functional model of a resolved model config (mec.models.utils.resolve_model_cfg).
+    """Functional model of a resolved model config (mec.models.config.resolve_model_cfg).
 
     Inputs: "velocity" (batch, T, 2) metres per step, "init_place" (batch, Np) the place-cell
     vector of the initial position, and "cues" (batch, T, n_cues) metres when cfg["cues"].

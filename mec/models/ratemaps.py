@@ -26,7 +26,8 @@ from typing import Sequence
 
 import numpy as np
 
-from mec.models.utils import TrainedModel, generator_from_cfg
+from mec.models.config import generator_from_cfg
+from mec.models.loading import TrainedModel
 from mec.task import box_from_cfg
 
 __all__ = ["model_ratemaps", "decode_error_cm", "evaluate_decoding_error", "evaluation_place_cells",
@@ -45,7 +46,7 @@ BOX_TOLERANCE = 0.01
 def _as_trained(model) -> TrainedModel:
     if isinstance(model, TrainedModel):
         return model
-    raise ValueError(f"model must be a mec.models.utils.TrainedModel (from load_trained_model), "
+    raise ValueError(f"model must be a mec.models.loading.TrainedModel (from load_trained_model), "
                      f"got {type(model).__name__}")
 
 
@@ -199,7 +200,7 @@ def export_ratemaps(model_dir, dataset_path, arena: float, n_batches: int, seeds
     Attributes stored: model, layers, arena, seeds, n_batches, n_samples (positions binned),
     trajectory_stream, place_cells, decoding_error_cm (on the same samples), condition
     (SPEC 2.3), untrained, train_arena, weight_decay_target, recurrent_rms and
-    recurrent_norm (mec.models.utils.recurrent_weight_stats), batch_size, sequence_length,
+    recurrent_norm (mec.models.loading.recurrent_weight_stats), batch_size, sequence_length,
     mec_version.
     """
     from pathlib import Path
@@ -208,7 +209,7 @@ def export_ratemaps(model_dir, dataset_path, arena: float, n_batches: int, seeds
     from mec.data import Dataset, load_dataset
     from mec.data.arenas import arena_geometry, arena_id
     from mec.models.conditions import training_condition
-    from mec.models.utils import load_run, recurrent_weight_stats
+    from mec.models.loading import load_run, recurrent_weight_stats
     from mec.ratemaps import save_model_ratemaps
 
     model_dir = Path(model_dir)

@@ -55,7 +55,7 @@ from pathlib import Path
 import numpy as np
 
 from mec.io import atomic_path
-from mec.models.utils import generator_from_cfg, place_cells_from_cfg, resolve_model_cfg
+from mec.models.config import generator_from_cfg, place_cells_from_cfg, resolve_model_cfg
 from mec.task import prefetch
 
 __all__ = ["train_model", "latest_checkpoint", "batch_to_xy", "load_weights", "training_settings",
@@ -136,13 +136,13 @@ def _read_history(path: Path) -> list[dict]:
             rows = [{"epoch": int(r["epoch"]), "loss": float(r["loss"]),
                      "decoding_error_cm": float(r["decoding_error_cm"])} for r in csv.DictReader(f)]
     except (ValueError, KeyError, TypeError, csv.Error) as err:
-        print(f"{path} is unreadable ({err}); starting the history afresh", flush=True)
+        log.warning(f"{path} is unreadable ({err}); starting the history afresh")
         return []
     good = []
     for r in rows:
         if r["epoch"] != len(good) + 1:
-            print(f"{path}: rows after epoch {len(good)} are out of order (found epoch {r['epoch']}); "
-                  f"kept epochs 1..{len(good)}", flush=True)
+            log.warning(f"{path}: rows after epoch {len(good)} are out of order (found epoch "
+                        f"{r['epoch']}); kept epochs 1..{len(good)}")
             break
         good.append(r)
     return good
@@ -298,7 +298,7 @@ def _remove_stale_temp_files(out_dir: Path) -> None:
     paper scale each can be a gigabyte."""
     from mec.io import remove_stale_temp_files
 
-    remove_stale_temp_files([out_dir], log=lambda msg: print(msg, flush=True))
+    remove_stale_temp_files([out_dir], log=log.warning)
 
 
 def _tensorboard_callback(out_dir: Path):
@@ -325,13 +325,13 @@ def _resume(model, ckpt_dir: Path, history: list[dict]) -> tuple[int, list[dict]
     candidates = sorted(_files(ckpt_dir, _STATE) + _files(ckpt_dir, _LEGACY), reverse=True)
     for epoch, path in candidates:
         if epoch > len(history):
-            print(f"skipping {path.name}: history.csv has epochs 1..{len(history)} only "
-                  f"(the run stopped between the checkpoint and the history)", flush=True)
+            log.warning(f"skipping {path.name}: history.csv has epochs 1..{len(history)} only "
+                        f"(the run stopped between the checkpoint and the history)")
             continue
         try:
             _restore_state(model, path)
         except ValueError as err:
-            print(f"skipping {path.name}: {err}", flush=True)
+            log.warning(f"skipping {path.name}: {err}")
             continue
         return epoch, history[:epoch]
     return 0, []
@@ -344,13 +344,16 @@ def train_model(cfg: dict, out_dir, *, workers: int = 2, keep_checkpoints: int |
     """Train the model of ``cfg`` (a config.yaml ``models:`` entry) into ``out_dir``.
 
     cfg: model config (contract keys; missing keys take the paper defaults, see
-        mec.models.utils.resolve_model_cfg; METADATA_KEYS go to config.json's "extra").
+        mec.models.config.resolve_model_cfg; METADATA_KEYS go to config.json's "extra").
         ``untrained: true`` saves the initialised model with an empty history.
     out_dir: folder of the run (results/models/{model}).
     workers: threads generating trajectories ahead of the optimiser.
     keep_checkpoints: per-epoch weight files kept besides epoch 0 (>= 1; None keeps all).
-    verbose: keras progress (0 silent, 1 bar, 2 one line per epoch); default 1 on a terminal,
-        else 2.
+    verbose: progress (0: none; 1: Keras's progress bar within each epoch and one line per
+        epoch; 2: one line per epoch); default 1 on a terminal, else 2. Every message (the
+        epoch lines, resuming, skipped checkpoints) goes to the logger ``mec.models.train``
+        (epoch lines and resuming at INFO, fallbacks at WARNING): configure logging to see
+        them (the rule's script sends them to the rule's log file).
     restart_on_change: when out_dir holds checkpoints of a different config, delete them and
         start from scratch (what the workflow wants: Snakemake reruns a training job because
         its training settings changed). Without it that case raises ValueError.
@@ -400,7 +403,7 @@ def train_model(cfg: dict, out_dir, *, workers: int = 2, keep_checkpoints: int |
     if reason is not None:
         if not restart_on_change:
             raise ValueError(f"{ckpt_dir} holds checkpoints but {reason}; delete {ckpt_dir} to start again")
-        print(f"discarding the checkpoints in {ckpt_dir}: {reason}", flush=True)
+        log.warning(f"discarding the checkpoints in {ckpt_dir}: {reason}")
         shutil.rmtree(ckpt_dir)
         ckpt_dir.mkdir(parents=True)
     for path in (ckpt_cfg, out_dir / "config.json"):
@@ -426,7 +429,7 @@ def train_model(cfg: dict, out_dir, *, workers: int = 2, keep_checkpoints: int |
     start, history = _resume(model, ckpt_dir, _read_history(hist_paths[0]))
     stats["start_epoch"] = start
     if start:
-        print(f"Resuming from epoch {start} of {cfg['epochs']} ({ckpt_dir})", flush=True)
+        log.info(f"Resuming from epoch {start} of {cfg['epochs']} ({ckpt_dir})")
     if start > cfg["epochs"]:
         raise ValueError(f"{ckpt_dir} holds a state after epoch {start}, beyond cfg epochs = "
                          f"{cfg['epochs']}; delete {ckpt_dir} to start again")
@@ -445,8 +448,9 @@ def train_model(cfg: dict, out_dir, *, workers: int = 2, keep_checkpoints: int |
             data = prefetch(lambda i: batch_to_xy(gen.batch(i, place_targets=False)),
                             epoch * steps, (epoch + 1) * steps, workers=workers, depth=4 * workers,
                             stats=feed)
+            # Keras reports only its progress bar (verbose 1); the epoch's line is logged below
             h = model.fit(data, initial_epoch=epoch, epochs=epoch + 1, steps_per_epoch=steps,
-                          verbose=verbose, callbacks=callbacks, shuffle=False)
+                          verbose=1 if verbose == 1 else 0, callbacks=callbacks, shuffle=False)
             loss = float(h.history["loss"][-1])
             err_cm = 100.0 * float(h.history["decoding_error"][-1])
             if not math.isfinite(loss):
@@ -470,14 +474,14 @@ def train_model(cfg: dict, out_dir, *, workers: int = 2, keep_checkpoints: int |
             stats["data_wait_seconds"].append(feed.get("wait_s", 0.0))
             stats["checkpoint_seconds"].append(t2 - t1)
             if verbose:
-                print(f"epoch {done}/{cfg['epochs']}: loss {loss:.4f}, decoding error {err_cm:.1f} cm; "
-                      f"{t2 - t0:.1f} s ({1e3 * (t1 - t0) / steps:.1f} ms/step), waited "
-                      f"{feed.get('wait_s', 0.0):.2f} s for data, {t2 - t1:.2f} s to snapshot"
-                      f"{' the state' if with_state else ' the weights'}", flush=True)
+                log.info(f"epoch {done}/{cfg['epochs']}: loss {loss:.4f}, decoding error "
+                         f"{err_cm:.1f} cm; {t2 - t0:.1f} s ({1e3 * (t1 - t0) / steps:.1f} ms/step), "
+                         f"waited {feed.get('wait_s', 0.0):.2f} s for data, {t2 - t1:.2f} s to "
+                         f"snapshot{' the state' if with_state else ' the weights'}")
     finally:
         writer.close()
     if start == cfg["epochs"]:
-        print(f"Nothing left to train (epoch {start} of {cfg['epochs']}): rewriting the outputs "
-              f"from {ckpt_dir}", flush=True)
+        log.info(f"Nothing left to train (epoch {start} of {cfg['epochs']}): rewriting the outputs "
+                 f"from {ckpt_dir}")
     _save_keras(model, out_dir / "model.keras")
     return stats

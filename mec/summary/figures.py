@@ -1,3 +1,5 @@
+# Long because: the figures share the lazy pyplot import, the figure index and the layout helpers;
+# next seam: one module per figure kind.
 """Summary figures (PNG): rate-map galleries, predictivity against the ceiling, score
 distributions, training curves, the dimensionality control (SPEC 6) and the in-silico
 knockouts.
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Mapping
 
 import numpy as np
 import pandas as pd

@@ -11,7 +11,7 @@ One table row per (model, measure), each number beside the same number for the m
   file); lower than the twin's;
 * dead g units: units with a flat g rate map (mec.models.knockouts.silent_units); few;
 * recurrent weight RMS and Frobenius norm (``recurrent_rms``, ``recurrent_norm`` attributes,
-  mec.models.utils.recurrent_weight_stats): not collapsed to 0 (issue 16: decay on the
+  mec.models.loading.recurrent_weight_stats): not collapsed to 0 (issue 16: decay on the
   recurrent kernel left 8e-4);
 * grid fraction: share of the live g units whose grid score is above GRID_THRESHOLD (0.3,
   SPEC 5) under the project's scorer (mec.scores.grid_scores default, adaptive rings) and

@@ -1,3 +1,5 @@
+# Long because: every summary table is built from the same per-cell tidy tables with shared helpers;
+# next seams: model descriptors (baseline_label, model_descriptor) and the aggregation.
 """Summary tables derived from the tidy per-cell score tables (never hand-edited).
 
 Inputs are the tidy CSVs of the contract: ``results/consistency/{arena}.csv`` (inter-animal

@@ -6,7 +6,6 @@ statistics change.
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 

@@ -1,5 +1,4 @@
 """Rule export_ratemaps: one model's rate maps (pre_g, g, dc) on the data's bins of one arena."""
-import sys
 from pathlib import Path
 
 from mec.io import redirect_output, remove_stale_temp_files

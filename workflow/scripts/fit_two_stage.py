@@ -6,7 +6,7 @@ redirect_output(snakemake.log[0])
 limit_threads(snakemake.threads, where=f"rule {snakemake.rule}")  # BLAS, TF, own pools
 remove_stale_temp_files(snakemake.output)  # temporary files a killed run of this job left
 
-from mec.baselines import fit_two_stage
+from mec.fits.two_stage import fit_two_stage
 
 fit_two_stage(
     dataset_path=snakemake.input.dataset,

@@ -1,5 +1,4 @@
 """Rule knockouts: zero grid vs heterogeneous units of a trained model, decoding error per set."""
-import sys
 from pathlib import Path
 
 from mec.io import redirect_output, remove_stale_temp_files

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mec.data.loaders import RecordingError, Session, position_scale, resolve_paths
+from mec.data.loaders.sessions import RecordingError, Session, position_scale, resolve_paths
 
 __all__ = ["load_generic", "save_generic", "REQUIRED"]
 

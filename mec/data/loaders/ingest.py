@@ -1,3 +1,5 @@
+# Long because: placing sessions in arenas and building the dataset from them share the geometry
+# checks and defaults; next seam: the arena masks and placement.
 """Recordings -> dataset contract, with scores and cell types (SPEC §3.2, §5).
 
 :func:`ingest_dataset` loads sessions with a loader, assigns them to arenas, places each
@@ -70,7 +72,7 @@ import numpy as np
 
 from mec.data.arenas import ArenaGeometry, arena_edges, arena_geometry, arena_id, arena_key, \
     disc_mask
-from mec.data.loaders import RecordingError, Session, load_sessions, match_any
+from mec.data.loaders.sessions import RecordingError, Session, load_sessions, match_any
 from mec.scores.types import BORDER_THRESHOLD, GRID_THRESHOLD
 
 __all__ = ["ingest_dataset", "build_dataset", "place_session", "circle_mask", "session_box_mask",

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mec.data.loaders import RecordingError, Session, position_scale, resolve_paths
+from mec.data.loaders.sessions import RecordingError, Session, position_scale, resolve_paths
 
 __all__ = ["load_kavli", "parse_kavli_name", "read_mat"]
 

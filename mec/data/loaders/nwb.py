@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mec.data.loaders import (PIXEL_UNITS, UNIT_SCALE, RecordingError, Session, position_scale,
+from mec.data.loaders.sessions import (PIXEL_UNITS, UNIT_SCALE, RecordingError, Session, position_scale,
                               resolve_paths)
 
 __all__ = ["load_nwb"]

@@ -1,0 +1,397 @@
+"""The summary orchestrator: ``summarize`` writes the tidy tables (CSV + Markdown) and figures
+(PNG) of a run (re-exported by :mod:`mec.summary`).
+
+``summarize`` is what the workflow's ``summarize`` rule calls. Everything it writes is
+derived from the per-cell tidy tables (DESIGN example 9); nothing is hand-edited.
+
+Missing inputs (documented policy):
+- no consistency tables -> ValueError: the noise ceiling is the reference of every summary;
+- no fit tables (no models configured or none fitted yet) -> a partial summary: the ceiling
+  tables and figures are written, the model tables are written with their header only and
+  summary.md says so, so the rule's declared outputs always exist;
+- a model without a config entry -> its condition is "unknown" (it still gets its numbers);
+- no floor tables (results/floors/{arena}.csv) -> floors and normalized scores are NaN and
+  floors.csv has its header only;
+- a listed file that does not exist -> FileNotFoundError naming it;
+- no rate-map files -> the dimensionality table has only the fitted layers (PR NaN) and no
+  dimensionality figure is drawn; no knockout tables -> knockouts.csv has its header only
+  and the knockouts figure folder stays empty; model_health.csv (mec.summary.health) has
+  rows only for trained networks with a rate-map file, its untrained columns empty where no
+  untrained twin is configured.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+import pandas as pd
+
+from mec.data.arenas import arena_id, arena_key, arena_label, arena_sort_key
+from mec.summary import health
+from mec.summary.tables import (
+    CEILING_SOURCES,
+    CONDITIONS,
+    KNOCKOUT_DIFFERENCE,
+    LAYER_ORDER,
+    baseline_label,
+    best_layer_table,
+    by_cell_type_table,
+    ceiling_table,
+    choose_map,
+    dimensionality_correlation,
+    dimensionality_table,
+    figure2_long_table,
+    figure2_table,
+    floors_table,
+    knockouts_table,
+    load_knockouts,
+    load_scores,
+    predictivity_table,
+    reference_ceiling,
+    to_markdown,
+    training_condition,
+    write_csv,
+)
+
+__all__ = [
+    "summarize",
+    "keys_from_paths",
+    "TABLES",
+    "WORKFLOW_TABLES",
+    "ceiling_table",
+    "predictivity_table",
+    "best_layer_table",
+    "by_cell_type_table",
+    "figure2_long_table",
+    "figure2_table",
+    "dimensionality_table",
+    "dimensionality_correlation",
+    "participation_ratios",
+    "knockouts_table",
+    "load_knockouts",
+    "training_condition",
+    "baseline_label",
+    "to_markdown",
+]
+
+#: Tables written by ``summarize`` to ``out_dir``, each as ``{name}.csv`` and ``{name}.md``;
+#: ``summary.md`` (all of them on one page) and ``figures.csv`` (the figure index) come too.
+TABLES = ("headline", "ceiling", "floors", "predictivity", "best_layer", "by_cell_type",
+          "figure2", "figure2_fraction", "figure2_long", "dimensionality", "knockouts",
+          "model_health")
+#: The tables of the workflow's summarize rule (its declared outputs, workflow/rules/
+#: summary.smk): ``TABLES`` and ``executors`` (written when ``log_dir`` is given,
+#: mec.summary.executors). Its figure folders are ``mec.summary.figures.FIGURE_KINDS``.
+WORKFLOW_TABLES = TABLES + ("executors",)
+
+log = logging.getLogger(__name__)
+
+_TITLES = {
+    "headline": "Headline: scores between floor and ceiling, per arena and setting",
+    "ceiling": "Noise ceiling (median inter-animal consistency, SPEC 4.3) and noise floor",
+    "floors": "Noise floors: median score of each tuning-free control (mec.fits.floors)",
+    "predictivity": "Model predictivity per layer (median over cells, SPEC 4.5)",
+    "best_layer": "Best layer per model, arena and map",
+    "by_cell_type": "Per cell type (grid / border / heterogeneous / other, SPEC 5)",
+    "figure2": "Figure 2 pivot: median predictivity at the best layer (SPEC 4.6)",
+    "figure2_fraction": "Figure 2 pivot: fraction of the noise ceiling at the best layer",
+    "figure2_long": "Figure 2 cells, one row per model (traceable to the pivot)",
+    "dimensionality": "Dimensionality control: participation ratio of each layer's rate maps "
+                      "beside its predictivity (Figure 2 map; Schaeffer et al., SPEC 6)",
+    "knockouts": "In-silico knockouts: decoding error (cm) with sets of grid vs heterogeneous "
+                 "units zeroed",
+    "model_health": "Model health: each trained network beside its untrained twin and the "
+                    "paper's direction (mec.summary.health)",
+}
+
+
+def keys_from_paths(history_paths: Sequence[str | os.PathLike],
+                    ratemap_paths: Sequence[str | os.PathLike],
+                    models: Iterable[str]) -> tuple[dict, dict]:
+    """Key the workflow's file lists by model (and arena) from the contract's file names.
+
+    history_paths: ``.../models/{model}/history.csv`` -> {model: path};
+    ratemap_paths: ``.../ratemaps/{model}_{arena}.h5`` -> {(model, arena id): path} (the
+    arena is the part after the last "_", contract: arena names contain no "_"; its id is a
+    float for numeric names, the name for words, mec.data.arenas.arena_id).
+    ``models``: the configured model names; a path naming another model raises ValueError.
+    """
+    models = set(models)
+    histories, ratemaps = {}, {}
+    for p in history_paths:
+        model = Path(p).parent.name
+        if model not in models:
+            raise ValueError(f"history file {p}: folder name {model!r} is not a configured model "
+                             f"({sorted(models)})")
+        histories[model] = str(p)
+    for p in ratemap_paths:
+        model, _, arena = Path(p).stem.rpartition("_")
+        try:
+            arena_m = arena_id(arena)
+        except ValueError:
+            raise ValueError(f"rate-map file {p}: {arena!r} after the last '_' is not an arena "
+                             "name (expected {model}_{arena}.h5)") from None
+        if model not in models:
+            raise ValueError(f"rate-map file {p}: {model!r} is not a configured model ({sorted(models)})")
+        ratemaps[(model, arena_m)] = str(p)
+    return histories, ratemaps
+
+
+def _write_md(text: str, path: Path) -> Path:
+    from mec.io import atomic_path
+
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return path
+
+
+def participation_ratios(ratemap_files: Mapping[tuple[str, float], str | os.PathLike]) -> pd.DataFrame:
+    """Participation ratio (SPEC 6) of every layer of every rate-map file.
+
+    ratemap_files: (model, arena m) -> ``results/ratemaps/{model}_{arena}.h5``. Each file is
+    read once (``mec.ratemaps.load_model_ratemaps``) and each layer's (nx, ny, n_units) maps
+    go through ``mec.dimensionality.participation_ratio`` (as
+    ``mec.dimensionality.ratemap_participation_ratios`` does; read here directly to record
+    n_units too). Returns columns model, arena, layer, n_units, participation_ratio.
+    """
+    from mec.dimensionality import participation_ratio
+    from mec.ratemaps import load_model_ratemaps
+
+    rows = []
+    for (model, arena), path in sorted(ratemap_files.items(),
+                                       key=lambda kv: (kv[0][0], arena_sort_key(kv[0][1]))):
+        maps, _edges, _attrs = load_model_ratemaps(path)
+        for layer, m in maps.items():
+            rows.append({"model": model, "arena": arena_id(arena), "layer": layer,
+                         "n_units": int(m.shape[-1]), "participation_ratio": participation_ratio(m)})
+    return pd.DataFrame(rows, columns=["model", "arena", "layer", "n_units", "participation_ratio"])
+
+
+def _dimensionality_notes(corr: pd.DataFrame) -> list[str]:
+    lines = []
+    for r in corr.itertuples(index=False):
+        rho = "n/a (fewer than 3 models)" if not pd.notna(r.spearman_rho) else \
+            f"{r.spearman_rho:.3f} (p = {r.p_value:.3g})"
+        lines.append(f"- Dimensionality (SPEC 6), arena {arena_label(r.arena)}, map {r.map}: "
+                     f"Spearman "
+                     f"rho between participation ratio and median predictivity at the best layer, "
+                     f"{r.models} ({r.n_models} models): {rho}.")
+    return lines
+
+
+def _knockout_notes(table: pd.DataFrame) -> list[str]:
+    lines = []
+    for r in table[table["group"] == KNOCKOUT_DIFFERENCE].itertuples(index=False):
+        lines.append(f"- Knockouts of {r.model}: grid - heterogeneous decoding error "
+                     f"{r.mean_cm:.3g} +/- {r.sem_cm:.2g} cm (mean +/- sem of {r.n_resamples} "
+                     f"resamples, sets of {r.set_size} units), Welch p = {r.p_welch:.3g}.")
+    return lines
+
+
+def summarize(consistency_csvs: Sequence[str | os.PathLike],
+              fit_csvs: Sequence[str | os.PathLike],
+              history_csvs: Mapping[str, str | os.PathLike],
+              model_configs: Mapping[str, Mapping],
+              dataset_path: str | os.PathLike | None,
+              ratemap_files: Mapping[tuple[str, float], str | os.PathLike],
+              out_dir: str | os.PathLike,
+              figure_dir: str | os.PathLike,
+              *,
+              figure2_map: str | None = None,
+              cells_per_animal: int = 6,
+              units_shown: int = 16,
+              max_units_scored: int = 128,
+              seed: int = 0,
+              knockout_csvs: Sequence[str | os.PathLike] = (),
+              floor_csvs: Sequence[str | os.PathLike] = (),
+              log_dir: str | os.PathLike | None = None) -> list[Path]:
+    """Write the summary tables and figures.
+
+    consistency_csvs: ``results/consistency/{arena}.csv`` paths (at least one).
+    fit_csvs: ``results/fits/{model}_{arena}.csv`` paths (may be empty).
+    history_csvs: model -> ``results/models/{model}/history.csv`` (training curves).
+    model_configs: model -> its config.yaml ``models:`` entry (architecture, activation,
+        loss, train_arena m, untrained, optional ``baseline: kind``, ...).
+    dataset_path: the dataset HDF5 (``mec.data.load_dataset``) for the data rate-map
+        galleries, or None to skip them.
+    ratemap_files: (model, arena m) -> ``results/ratemaps/{model}_{arena}.h5`` for the unit
+        galleries and the participation ratios of the dimensionality table
+        (``mec.ratemaps.load_model_ratemaps``); may be empty.
+    out_dir: gets ``{name}.csv`` and ``{name}.md`` for every name in ``TABLES``, plus
+        ``summary.md`` and ``figures.csv`` (kind, model, arena, layer, path, caption).
+    figure_dir: gets ``{kind}/{name}.png`` (``mec.summary.figures.figure_path``); every
+        kind's folder is created even when it holds no figure.
+    figure2_map: map of the Figure 2 pivot; default "elasticnet", else "ridge", else the
+        first fitted map.
+    cells_per_animal, units_shown, max_units_scored, seed: gallery sizes; ``seed`` draws
+        the units scored when a layer has more than ``max_units_scored`` units.
+    knockout_csvs: ``results/knockouts/{model}.csv`` paths (mec.models.knockouts; may be
+        empty: knockouts.csv then has its header only).
+    floor_csvs: ``results/floors/{arena}.csv`` paths (mec.fits.floors; may be empty: floors
+        and normalized scores are then NaN). The headline (mec.summary.headline) opens
+        summary.md; the per-cell figures show the paper setting.
+    log_dir: ``results/logs``; if given, ``executors.csv``/``.md`` list which executor ran
+        each job (local or SLURM job id, node; ``mec.summary.executors``).
+
+    Returns the list of written figure paths (also in ``figures.csv``).
+    """
+    from mec.summary import figures as figs
+
+    if not consistency_csvs:
+        raise ValueError("summarize: no consistency tables given; the inter-animal noise ceiling "
+                         "(results/consistency/{arena}.csv) is needed for every summary")
+    out_dir, figure_dir = Path(out_dir), Path(figure_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for kind in figs.FIGURE_KINDS:
+        (figure_dir / kind).mkdir(parents=True, exist_ok=True)
+
+    consistency = load_scores(consistency_csvs, "consistency")
+    fits = load_scores(fit_csvs, "fit")
+    floors = load_scores(floor_csvs, "floor")
+    if fits.empty:
+        f2_map = None
+    else:
+        f2_map = choose_map(fits["map"].unique(), figure2_map)
+
+    dataset = None
+    if dataset_path is not None:
+        from mec.data import load_dataset
+
+        dataset = load_dataset(dataset_path)
+    # the arenas' geometry decides each model's condition (mec.models.conditions)
+    arenas = {arena_key(a): dataset.geometry(a) for a in dataset} if dataset is not None else None
+
+    tables: dict[str, pd.DataFrame] = {}
+    tables["ceiling"] = ceiling_table(consistency, floors)
+    tables["floors"] = floors_table(floors)
+    tables["predictivity"] = predictivity_table(fits, tables["ceiling"], model_configs, arenas)
+    tables["best_layer"] = best_layer_table(tables["predictivity"])
+    tables["by_cell_type"] = by_cell_type_table(consistency, fits, tables["best_layer"], floors)
+    tables["figure2_long"] = figure2_long_table(tables["best_layer"], f2_map)
+    tables["figure2"] = figure2_table(tables["figure2_long"], "median")
+    tables["figure2_fraction"] = figure2_table(tables["figure2_long"], "fraction_of_ceiling")
+    tables["dimensionality"] = dimensionality_table(participation_ratios(ratemap_files),
+                                                    tables["predictivity"], tables["best_layer"],
+                                                    f2_map, model_configs, arenas)
+    correlation = dimensionality_correlation(tables["dimensionality"])
+    knockouts = load_knockouts(knockout_csvs)
+    tables["knockouts"] = knockouts_table(knockouts)
+    tables["model_health"] = health.model_health_table(model_configs, ratemap_files, tables["knockouts"])
+    from mec.summary import headline as hl
+
+    tables["headline"] = hl.headline_table(tables["ceiling"], tables["best_layer"],
+                                           hl.reliability_table(dataset))
+
+    notes = [
+        f"- Ceiling source: {CEILING_SOURCES[0]} where present, else {CEILING_SOURCES[1]}; "
+        "fraction of ceiling = model median / ceiling median of the same arena and map.",
+        f"- Cells: {len(consistency)} consistency rows, {len(fits)} fit rows; "
+        f"models: {', '.join(sorted(fits['source'].unique())) or 'none'}.",
+        f"- Figure 2 map: {f2_map or 'none'}; conditions {', '.join(CONDITIONS)} (SPEC 2.3); "
+        "models sharing a cell are told apart in the variant column.",
+    ]
+    if fits.empty:
+        notes.append("- No model fits yet: only the noise ceiling is summarised; the model "
+                     "tables are empty.")
+    notes += _dimensionality_notes(correlation)
+    notes += _knockout_notes(tables["knockouts"])
+    if tables["knockouts"].empty:
+        notes.append("- No knockout experiments (config knockouts.models is empty).")
+    notes += health.health_notes(tables["model_health"])
+
+    if log_dir is not None:  # which executor ran each job (mec.summary.executors)
+        from mec.summary.executors import write_executor_table
+
+        notes.append(write_executor_table(log_dir, out_dir))
+
+    en_paper_only = "elasticnet" in set(fits["map"]) and set(fits["setting"]) != {"paper"}
+    page = ["# Summary", "", hl.headline_markdown(tables["headline"], en_paper_only), *notes, ""]
+    for name in TABLES:
+        df = tables[name]
+        write_csv(df, out_dir / f"{name}.csv")
+        md = to_markdown(df)
+        if name == "dimensionality" and not correlation.empty:
+            md += ("\nSpearman correlation between participation ratio and median predictivity "
+                   "across models at their best layer:\n\n" + to_markdown(correlation))
+        _write_md(f"# {_TITLES[name]}\n\n{md}", out_dir / f"{name}.md")
+        if name != "headline":  # already at the top of the page
+            page += [f"## {_TITLES[name]}", "", md]
+        log.info("wrote %s (%d rows) and its .md", out_dir / f"{name}.csv", len(df))
+    _write_md("\n".join(page), out_dir / "summary.md")
+
+    # --- figures -------------------------------------------------------------------
+    index: list[dict] = []
+
+    def add(kind, path, model=None, arena=None, layer=None):
+        index.append({"kind": kind, "model": model or "", "arena": arena, "layer": layer or "",
+                      "path": str(path), "caption": f"workflow/report/{kind}.rst"})
+        log.info("wrote %s", path)
+
+    out = hl.headline_figure(tables["headline"], hl.headline_figure_path(figure_dir))
+    add("headline", out)
+    # The per-cell figures below show the paper setting (the headline has both).
+    consistency, fits = (d[d["setting"] == "paper"] for d in (consistency, fits))
+    if dataset is not None:
+        edges_of = getattr(dataset, "edges", {}) or {}
+        for arena in sorted(dataset, key=arena_sort_key):
+            out = figs.figure_path(figure_dir, "data_ratemaps", arena=arena)
+            figs.data_ratemap_gallery(dataset, arena, out, edges=edges_of.get(arena),
+                                      n_per_animal=cells_per_animal)
+            add("data_ratemaps", out, arena=arena_id(arena))
+
+    if ratemap_files:
+        from mec.ratemaps import load_model_ratemaps
+
+        order = {l: i for i, l in enumerate(LAYER_ORDER)}
+        for (model, arena), path in sorted(ratemap_files.items(),
+                                           key=lambda kv: (kv[0][0], arena_sort_key(kv[0][1]))):
+            maps, edges, _attrs = load_model_ratemaps(path)
+            for layer in sorted(maps, key=lambda l: (order.get(l, len(order)), l)):
+                out = figs.figure_path(figure_dir, "unit_gallery", model=model, arena=arena, layer=layer)
+                figs.unit_gallery(maps[layer], out, edges=edges, n_show=units_shown,
+                                  max_scored=max_units_scored, seed=seed,
+                                  title=f"{model}, arena {arena_label(arena)}, layer {layer}")
+                add("unit_gallery", out, model, arena_id(arena), layer)
+
+    best = tables["best_layer"]
+    for model, arena in sorted(set(zip(fits["source"], fits["arena"])),
+                               key=lambda ma: (ma[0], arena_sort_key(ma[1]))):
+        out = figs.figure_path(figure_dir, "scatter", model=model, arena=arena)
+        figs.predictivity_scatter(fits, consistency, best, model, arena, out)
+        add("scatter", out, model, arena_id(arena))
+
+    for arena in sorted(set(consistency["arena"]) | set(fits["arena"]), key=arena_sort_key):
+        out = figs.figure_path(figure_dir, "distributions", arena=arena)
+        figs.score_distributions(fits, consistency, best, arena, out)
+        add("distributions", out, arena=arena_id(arena))
+
+    for model, path in sorted(history_csvs.items()):
+        out = figs.figure_path(figure_dir, "training", model=model)
+        figs.training_curves(path, out, title=model)
+        add("training", out, model)
+
+    dim = tables["dimensionality"]
+    if not dim.empty and f2_map is not None:
+        ceil = tables["ceiling"]
+        ref = reference_ceiling(ceil[ceil["setting"] == "paper"], ["arena", "map"])
+        ref = ref.set_index(["arena", "map"])["ceiling"]
+        for arena in sorted(set(dim["arena"]), key=arena_sort_key):
+            out = figs.figure_path(figure_dir, "dimensionality", arena=arena)
+            ceiling = ref.get((arena, f2_map), float("nan"))
+            if figs.dimensionality_scatter(dim, arena, out, ceiling=ceiling, correlation=correlation):
+                add("dimensionality", out, arena=arena_id(arena))
+
+    for model in sorted(set(knockouts["model"])):
+        out = figs.figure_path(figure_dir, "knockouts", model=model)
+        figs.knockout_plot(knockouts[knockouts["model"] == model], out, tables["knockouts"])
+        add("knockouts", out, model)
+
+    for model, arena, out in health.health_figures(model_configs, ratemap_files, figure_dir):
+        add("model_health", out, model, arena_id(arena))
+
+    write_csv(pd.DataFrame(index, columns=["kind", "model", "arena", "layer", "path", "caption"]),
+              out_dir / "figures.csv")
+    return [Path(r["path"]) for r in index]
