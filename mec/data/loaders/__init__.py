@@ -15,7 +15,8 @@ from mec.data.loaders.sessions import (
     position_scale,
     resolve_paths,
 )
+from mec.data.loaders.generic import load_generic, save_generic
 from mec.data.loaders.ingest import build_dataset, ingest_dataset
 
 __all__ = ["Session", "RecordingError", "load_sessions", "resolve_paths", "LOADERS",
-           "ingest_dataset", "build_dataset", "UNIT_SCALE", "PIXEL_UNITS", "position_scale"]
+           "ingest_dataset", "build_dataset", "load_generic", "save_generic", "UNIT_SCALE", "PIXEL_UNITS", "position_scale"]

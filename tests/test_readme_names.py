@@ -1,0 +1,48 @@
+"""Every ``mec.<name>`` the README (and docs/) names in backticks exists.
+
+A user copies these names into code; a module split or a rename must not leave the prose
+pointing at nothing (the README once named ``mec.data.loaders.save_generic`` while the function
+was importable only from ``mec.data.loaders.generic``).
+"""
+import importlib
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NAME = re.compile(r"`(mec(?:\.[A-Za-z_][A-Za-z0-9_]*)+)")
+
+
+def documented_names():
+    files = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    return sorted({m.group(1).rstrip(".") for f in files if f.exists()
+                   for m in NAME.finditer(f.read_text())})
+
+
+def resolve(dotted: str):
+    """Import the longest importable module prefix of ``dotted``, then getattr the rest."""
+    parts = dotted.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except ModuleNotFoundError:
+            continue
+        for attr in parts[i:]:
+            obj = getattr(obj, attr)  # AttributeError names the missing part
+        return obj
+    raise ModuleNotFoundError(dotted)
+
+
+def test_resolver_fails_on_a_missing_name():
+    with pytest.raises(AttributeError):
+        resolve("mec.data.loaders.no_such_function")
+
+
+def test_readme_names_at_least_the_loaders():
+    assert "mec.data.loaders.save_generic" in documented_names()
+
+
+@pytest.mark.parametrize("dotted", documented_names())
+def test_documented_name_exists(dotted):
+    resolve(dotted)
