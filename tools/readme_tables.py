@@ -37,7 +37,7 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["TABLES", "make_tables", "replace_tables", "check_tables", "main"]
+__all__ = ["TABLES", "check_tables", "main", "make_tables", "replace_tables"]
 
 
 class ReadmeTablesError(ValueError):
@@ -166,7 +166,7 @@ def make_tables(summary: str | Path, names=None) -> dict[str, str]:
 
 def _block(name: str) -> re.Pattern:
     return re.compile(rf"(<!-- readme-tables:{re.escape(name)} -->\n)(.*?)(\n<!-- /readme-tables:"
-                      rf"{re.escape(name)} -->)", re.S)
+                      rf"{re.escape(name)} -->)", re.DOTALL)
 
 
 def replace_tables(text: str, tables: dict[str, str], where: str = "README") -> str:
@@ -193,8 +193,8 @@ def check_tables(text: str, tables: dict[str, str], where: str = "README") -> li
         current = found[0][1]
         if current != table:
             diffs.append("".join(difflib.unified_diff(
-                current.splitlines(True), (table + "\n").splitlines(True) if not table.endswith("\n")
-                else table.splitlines(True), f"{where} ({name})", f"summary ({name})")))
+                (current + "\n").splitlines(True), (table + "\n").splitlines(True),
+                f"{where} ({name})", f"summary ({name})")))
     return diffs
 
 
