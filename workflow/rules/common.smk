@@ -16,7 +16,8 @@ from mec.models.scales import SCALE_KEYS
 # The conda envs of `--sdm conda` (envs/*.yaml) install mec from ${MEC_ROOT}, this checkout:
 # Snakemake copies an env file into .snakemake/conda/ before conda reads it, so a relative
 # path there would not find the repository.
-os.environ["MEC_ROOT"] = str(Path(workflow.basedir).resolve())
+# (Set with update(): snakemake --lint takes item assignment for a variable the workflow reads.)
+os.environ.update(MEC_ROOT=str(Path(workflow.basedir).resolve()))
 
 # A config file holds what differs from the schema's defaults, which validate() fills in.
 validate(config, "../schemas/config.schema.yaml")
