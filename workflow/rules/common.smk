@@ -1,5 +1,6 @@
 # Shared helpers: config validation, model resolution, wildcard constraints and target lists.
 # Every rule file uses only the functions defined here; none of them imports TensorFlow.
+import os
 import re
 
 from snakemake.utils import validate
@@ -11,6 +12,12 @@ from mec.data.arenas import arena_id
 from mec.data.contract import dataset_animals as _dataset_animals
 from mec.fingerprint import script_fingerprint
 from mec.models.scales import SCALE_KEYS
+
+# The conda envs of `--sdm conda` (envs/*.yaml) install mec from ${MEC_ROOT}, this checkout:
+# Snakemake copies an env file into .snakemake/conda/ before conda reads it, so a relative
+# path there would not find the repository.
+# (Set with update(): snakemake --lint takes item assignment for a variable the workflow reads.)
+os.environ.update(MEC_ROOT=str(Path(workflow.basedir).resolve()))
 
 # A config file holds what differs from the schema's defaults, which validate() fills in.
 validate(config, "../schemas/config.schema.yaml")
