@@ -1,5 +1,5 @@
 """Benchmark: the fast ElasticNet grid (mec.fits.elasticnet) vs the per-combination scikit-learn
-loop, in the same run, on data shaped like the default synthetic dataset (SPEC 4.4).
+loop, in the same run, on data shaped like the default synthetic dataset (methods §4.4).
 
     .venv/bin/python benchmarks/elasticnet_grid.py [--quick] [--dataset PATH] [--arena 1.0]
 
@@ -43,7 +43,7 @@ import numpy as np  # noqa: E402
 from mec.fits import elasticnet as en  # noqa: E402
 from mec.fits.splits import generate_train_test_splits  # noqa: E402
 
-PAPER_CELLS = 620  # SPEC 3.3 / 4.4: 12 mice, 620 cells
+PAPER_CELLS = 620  # methods §3.3 / 4.4: 12 mice, 620 cells
 PAPER_SPLITS = 10
 CORES = 2
 

@@ -1,6 +1,6 @@
 """Benchmark of the whole fit stage against a straightforward per-cell scikit-learn loop.
 
-Stages (SPEC 4.3, 4.5), on a dataset shaped like the default one:
+Stages (methods §4.3, 4.5), on a dataset shaped like the default one:
 - inter-animal consistency, Ridge(alpha=1) holdout, every arena;
 - a model fit of 3 layers of random "model" rate maps (256-512 units) in every arena.
 

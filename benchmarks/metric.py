@@ -1,7 +1,7 @@
 """Regenerate issue 13's table: what the metric scores, with and without spatial tuning.
 
 Every row is a holdout fit (Ridge alpha = 1, each animal's cells predicted from all other
-animals' maps, median Pearson r over cells, SPEC 4.2-4.3) on the embedded dataset; columns
+animals' maps, median Pearson r over cells, methods §4.2-4.3) on the embedded dataset; columns
 are the settings:
 
 - ``random 20 %`` and ``top/bottom``: the paper's recipe (zero-filled smoothing, sigma 1 bin)

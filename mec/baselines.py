@@ -1,4 +1,4 @@
-"""Baseline "models" with no training step, for the paper's Figure 2 (SPEC 4.6).
+"""Baseline "models" with no training step, for the paper's Figure 2 (methods §4.6).
 
 Every baseline produces rate maps on a dataset arena's bin edges as ``{layer: (nx, ny,
 n_units)}``, written by :func:`export_baseline` through the same
@@ -10,14 +10,14 @@ every layer of its file (``layers=None``) rather than config ``fits.layers``.
 The baselines (``kind``):
 
 * ``"velocity"`` - the networks' velocity input, (v cos hd, v sin hd) per step in metres
-  (SPEC 1.1), averaged per bin of the position reached by that step, along fresh task
+  (methods §1.1), averaged per bin of the position reached by that step, along fresh task
   trajectories in the evaluation box (the data's arena, a square of side ``arena`` centred on
   0, as the models are evaluated). 2 units. Layer ``"velocity"``.
-* ``"place_cells"`` - the ground-truth DoG place cells (SPEC 1.2; 512 in the paper), their
+* ``"place_cells"`` - the ground-truth DoG place cells (methods §1.2; 512 in the paper), their
   exact activation at the bin centres (no trajectories needed: the mean over a bin of a smooth
   function differs from its value at the centre by O(bin^2), and bin centres make the maps
-  deterministic). Each bin's vector sums to 1. Centres are drawn uniformly (fixed seed, SPEC
-  1.2) in the box of ``baseline_arena``: ``"data"`` (default; the data's arena) or a size in
+  deterministic). Each bin's vector sums to 1. Centres are drawn uniformly (fixed seed, methods
+  §1.2) in the box of ``baseline_arena``: ``"data"`` (default; the data's arena) or a size in
   metres (e.g. 2.2, the training box: then only the cells whose centres fall in the data's
   arena have fields there). Layer ``"place_cells"``.
 * ``"nmf"`` - the "low-rank grid cell" models: non-negative matrix factorisation of the
@@ -39,7 +39,7 @@ The baselines (``kind``):
   the target animal (stage two).
 
 Random draws come from explicit seeds only (trajectory seeds; NMF ``random_state``; the fixed
-place-cell seed of SPEC 1.2).
+place-cell seed of methods §1.2).
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ BASELINE_LAYERS = {"velocity": "velocity", "place_cells": "place_cells",
 # ---------------------------------------------------------------------------------------------
 def eval_box(arena) -> tuple[float, float, float, float]:
     """(min_x, max_x, min_y, max_y) metres of the arena centred on 0 (the box the models are
-    evaluated in, SPEC 1.1): ``arena`` is a square's side in metres, or (width, height) of a
+    evaluated in, methods §1.1): ``arena`` is a square's side in metres, or (width, height) of a
     rectangle (mec.data.arenas.ArenaGeometry)."""
     w, h = (arena, arena) if np.ndim(arena) == 0 else tuple(arena)
     try:
@@ -121,11 +121,11 @@ def _seed_list(seed) -> list[int]:
 def velocity_ratemaps(x_edges, y_edges, arena: float, n_batches: int = C.N_EVAL_SEQ,
                       batch_size: int = C.BATCH_SIZE, sequence_length: int = C.SEQUENCE_LENGTH,
                       seeds: Sequence[int] | int = 0) -> dict:
-    """Rate maps of the networks' velocity input (SPEC 1.1) along fresh task trajectories.
+    """Rate maps of the networks' velocity input (methods §1.1) along fresh task trajectories.
 
     x_edges, y_edges: (nx+1,), (ny+1,) metres (the data's bins). arena: side in metres of the
     square walking box centred on 0. n_batches x batch_size x sequence_length samples per seed
-    (SPEC 3.1: 100 x 200 x 20); seeds: trajectory seeds (pooled), batch i of seed s drawn from
+    (methods §3.1: 100 x 200 x 20); seeds: trajectory seeds (pooled), batch i of seed s drawn from
     default_rng([s, i]) as in mec.task.TrajectoryGenerator.
     Each step's input (v cos hd, v sin hd) (metres per 20 ms step) is binned at the position
     that step reaches (the network's target of that step), like the models' activity.
@@ -175,7 +175,7 @@ def baseline_place_cells(box_size: float, n_place_cells: int = C.N_PLACE_CELLS,
                          place_cell_rf: float = C.PLACE_CELL_RF,
                          surround_scale: float = C.SURROUND_SCALE, dog: bool = True):
     """The baseline's place cells (mec.task.PlaceCells): centres uniform in the square of side
-    ``box_size`` m centred on 0, drawn from the fixed seed of SPEC 1.2."""
+    ``box_size`` m centred on 0, drawn from the fixed seed of methods §1.2."""
     from mec.task import PlaceCells
 
     b = eval_box(box_size)
@@ -187,7 +187,7 @@ def baseline_place_cells(box_size: float, n_place_cells: int = C.N_PLACE_CELLS,
 def place_cell_ratemaps(x_edges, y_edges, arena: float, baseline_arena="data",
                         n_place_cells: int = C.N_PLACE_CELLS, place_cell_rf: float = C.PLACE_CELL_RF,
                         surround_scale: float = C.SURROUND_SCALE, dog: bool = True) -> dict:
-    """Ground-truth place-cell rate maps at the bin centres (SPEC 1.2).
+    """Ground-truth place-cell rate maps at the bin centres (methods §1.2).
 
     x_edges, y_edges: the data's bin edges (m); arena: the data's arena side (m);
     baseline_arena: "data" (centres in the data's arena) or a box side in m (e.g. 2.2).
@@ -206,7 +206,7 @@ def nmf_ratemaps(x_edges, y_edges, arena: float, n_components: int, baseline_are
                  surround_scale: float = C.SURROUND_SCALE, dog: bool = True, seed: int = 0,
                  bin_cm: float = C.BIN_CM, max_iter: int = 200, tol: float = 1e-4,
                  return_model: bool = False):
-    """NMF of place-cell rate maps: the "low-rank grid cell" models (SPEC 4.6).
+    """NMF of place-cell rate maps: the "low-rank grid cell" models (methods §4.6).
 
     x_edges, y_edges: the data's bins (m); arena: the data's arena side (m);
     n_components: k (the paper: 9, 100, 256, 512); baseline_arena: "data" (fit in the data's

@@ -1,4 +1,4 @@
-"""Dimensionality of rate maps: the participation ratio (SPEC 6).
+"""Dimensionality of rate maps: the participation ratio (methods §6).
 
 Schaeffer, Khona & Fiete (NeurIPS 2022) argue that the neural predictivity of the paper's
 models tracks the dimensionality of their rate maps, measured by the participation ratio

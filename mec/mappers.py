@@ -1,6 +1,6 @@
 # Long because: three scikit-learn estimators that share a base class, the parameter checks and the
-# alpha convention (SPEC 4.4).
-"""Maps from source units to target cells, as scikit-learn estimators (SPEC 4.2).
+# alpha convention (methods §4.4).
+"""Maps from source units to target cells, as scikit-learn estimators (methods §4.2).
 
 Three maps, as the paper defines them:
 
@@ -13,7 +13,7 @@ Three maps, as the paper defines them:
 - ``PLSMap`` ("pls"): PLSRegression with ``n_components`` (required), optionally one fit per
   target.
 
-Alpha convention (SPEC 4.4): the top-level ``alpha`` parameter is in the paper's ("user")
+Alpha convention (methods §4.4): the top-level ``alpha`` parameter is in the paper's ("user")
 convention. For models whose loss averages the squared error over samples (Lasso, ElasticNet,
 their multi-task versions, LassoLars, SGDRegressor, QuantileRegressor) scikit-learn receives
 ``alpha / n_train`` so that it has the scale of Ridge's alpha (Ridge sums the squared error);
@@ -48,7 +48,7 @@ __all__ = [
 ]
 
 # scikit-learn linear models whose data term is (1 / (2 n_samples)) ||y - Xw||^2 (or another
-# per-sample mean): the user alpha is divided by n_train for them (SPEC 4.4).
+# per-sample mean): the user alpha is divided by n_train for them (methods §4.4).
 ALPHA_PER_SAMPLE_MODELS = frozenset(
     {
         "Lasso",
@@ -181,7 +181,7 @@ def _build_linear_model(regression_type, alpha, extra: dict, regression_kwargs, 
             )
         alpha = float(alpha)
         if regression_type in ALPHA_PER_SAMPLE_MODELS:
-            alpha = alpha / n_train  # SPEC 4.4: sklearn alpha = alpha / n_train
+            alpha = alpha / n_train  # methods §4.4: sklearn alpha = alpha / n_train
         kwargs["alpha"] = alpha
     for key, val in extra.items():
         if val is None:
@@ -235,7 +235,7 @@ class _MapBase(RegressorMixin, BaseEstimator):
 
 
 class SKLinearMap(_MapBase):
-    """Any scikit-learn linear model by name (SPEC 4.2 "sklinear"); default Ridge(alpha=1).
+    """Any scikit-learn linear model by name (methods §4.2 "sklinear"); default Ridge(alpha=1).
 
     regression_type: name in sklearn.linear_model ("Ridge", "ElasticNet", "Lasso", ...).
     alpha: regularisation in the user convention (module docstring); None = model default.
@@ -294,7 +294,7 @@ class SKLinearMap(_MapBase):
 
 
 class OneToOneMap(_MapBase):
-    """One-to-one map (SPEC 4.2 "corr") and its top-percentile variant.
+    """One-to-one map (methods §4.2 "corr") and its top-percentile variant.
 
     percentile: keep the sources whose training Pearson r with the target is at or above this
         percentile of the r over sources (100 = only the best one).
@@ -400,7 +400,7 @@ class OneToOneMap(_MapBase):
 
 
 class PLSMap(_MapBase):
-    """Partial least squares map (SPEC 4.2 "pls").
+    """Partial least squares map (methods §4.2 "pls").
 
     n_components: number of PLS components (required).
     scale: scale X and Y to unit variance (the original's default is False).
@@ -488,7 +488,7 @@ MAP_TYPES = {"corr": OneToOneMap, "sklinear": SKLinearMap, "pls": PLSMap}
 
 
 def make_map(map_type: str, **map_kwargs) -> _MapBase:
-    """Map estimator by its SPEC 4.2 name ("corr", "sklinear", "pls"), unfitted.
+    """Map estimator by its methods §4.2 name ("corr", "sklinear", "pls"), unfitted.
 
     map_kwargs: constructor arguments of that map (see the classes). The original's form
         ``{"regression_type": ..., "regression_kwargs": {...}}`` works unchanged.

@@ -4,9 +4,9 @@
 
 Two recipes live here, one per side of the comparison:
 
-* :func:`bin_activity` - model units (SPEC §3.1): the mean activity of each unit over the
+* :func:`bin_activity` - model units (methods §3.1): the mean activity of each unit over the
   samples that fall in each spatial bin; unvisited bins are NaN.
-* :func:`spikes_to_ratemap` - recorded (or simulated) cells (SPEC §3.2): spike count per
+* :func:`spikes_to_ratemap` - recorded (or simulated) cells (methods §3.2): spike count per
   bin divided by time spent in the bin, unvisited bins set to 0, then Gaussian smoothing
   with sigma = 1 bin (``scipy.ndimage.gaussian_filter`` with ``mode="constant"``).
 
@@ -19,7 +19,7 @@ Recipes (issue 13). How counts become maps is a named :class:`Recipe`, stored be
 edges with every dataset arena and model rate-map file, and checked the same way
 (:func:`check_same_recipe`):
 
-* :data:`PAPER` - the paper's (SPEC 3.1, 3.2): data maps zero-filled in unvisited bins, then
+* :data:`PAPER` - the paper's (methods §3.1, 3.2): data maps zero-filled in unvisited bins, then
   a Gaussian of sigma 1 bin with ``mode="constant"``; model maps are plain bin means. The
   zero padding dims every data map along the walls, a pattern all maps share.
 * :data:`ROBUST` - occupancy-normalised smoothing: spike counts and time per bin are smoothed
@@ -76,9 +76,9 @@ __all__ = [
     "load_model_ratemaps",
 ]
 
-#: Bin size of every rate map in the paper, in cm (SPEC §3.1, §3.2).
+#: Bin size of every rate map in the paper, in cm (methods §3.1, §3.2).
 BIN_CM = 5.0
-#: Gaussian smoothing width of data rate maps, in bins (SPEC §3.2).
+#: Gaussian smoothing width of data rate maps, in bins (methods §3.2).
 SMOOTH_SIGMA_BINS = 1.0
 
 
@@ -90,7 +90,7 @@ class RecipeMismatchError(ValueError):
     """Two rate maps (or a map and a dataset) were made with different rate-map recipes."""
 
 
-#: Smoothing modes of a :class:`Recipe`: ``zero_fill`` (SPEC 3.2: unvisited bins set to 0,
+#: Smoothing modes of a :class:`Recipe`: ``zero_fill`` (methods §3.2: unvisited bins set to 0,
 #: then a Gaussian with ``mode="constant"``) and ``normalized`` (counts and occupancy
 #: smoothed separately, then divided; unvisited bins NaN).
 SMOOTHING_MODES = ("zero_fill", "normalized")
@@ -105,7 +105,7 @@ class Recipe:
     sigma_bins: Gaussian sigma in bins (0: no smoothing).
     truncate: the kernel is cut at ``truncate * sigma`` (scipy.ndimage.gaussian_filter's
         default 4.0); :attr:`radius_bins` is the resulting kernel radius.
-    smooth_model: whether model maps (bin means of unit activity, SPEC 3.1) are smoothed
+    smooth_model: whether model maps (bin means of unit activity, methods §3.1) are smoothed
         too; the paper does not smooth them.
 
     Two recipes are the same when every field is (the name included). Stored as JSON
@@ -152,7 +152,7 @@ class Recipe:
         return f"recipe {self.name!r} ({smooth}, {model})"
 
 
-#: The paper's recipe (SPEC 3.1, 3.2): kept for the reproduction.
+#: The paper's recipe (methods §3.1, 3.2): kept for the reproduction.
 PAPER = Recipe("paper", "zero_fill", 1.0, 4.0, smooth_model=False)
 #: Occupancy-normalised smoothing of data and model maps alike (issue 13). The same
 #: Gaussian of sigma 1 bin, cut at 3 sigma instead of 4 (the dropped tails carry 1 % of the
@@ -216,7 +216,7 @@ def make_edges(lo: float, hi: float, bin_cm: float = BIN_CM) -> np.ndarray:
     """Bin edges ``linspace(lo, hi, nbins + 1)`` in metres, ``nbins = (hi - lo) / bin_cm``.
 
     ``nbins`` is rounded to the nearest integer (at least 1), as the original computes it
-    from the box width in cm (SPEC §3.1): a 1 m box gives 20 bins of 5 cm.
+    from the box width in cm (methods §3.1): a 1 m box gives 20 bins of 5 cm.
     """
     lo, hi = float(lo), float(hi)
     if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
@@ -245,7 +245,7 @@ def bin_index(positions: np.ndarray, x_edges: np.ndarray, y_edges: np.ndarray) -
 
 class BinMeans:
     """Mean activity per spatial bin, accumulated batch by batch: the one binning of model
-    activity (SPEC 3.1), which :func:`bin_activity` runs on one batch and
+    activity (methods §3.1), which :func:`bin_activity` runs on one batch and
     mec.models.ratemaps.model_ratemaps streams over many (a paper-scale model's 400,000
     samples x 4096 units never sit in memory at once).
 
@@ -304,7 +304,7 @@ class BinMeans:
 
 def bin_activity(positions: np.ndarray, activity: np.ndarray, x_edges: np.ndarray,
                  y_edges: np.ndarray) -> np.ndarray:
-    """Mean activity per spatial bin (SPEC §3.1): one batch of :class:`BinMeans`.
+    """Mean activity per spatial bin (methods §3.1): one batch of :class:`BinMeans`.
 
     positions: (n, 2) metres; activity: (n, n_units). Returns (nx, ny, n_units) with NaN in
     bins no sample visited. Samples with non-finite positions are ignored.
@@ -338,7 +338,7 @@ def bin_spikes(positions: np.ndarray, times: np.ndarray, spike_times: Sequence[n
                x_edges: np.ndarray, y_edges: np.ndarray,
                speed_range: tuple[float, float] | None = None, min_occupancy_s: float = 0.0,
                samples: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Spike counts and time per bin: what a recipe turns into rate maps (SPEC 3.2).
+    """Spike counts and time per bin: what a recipe turns into rate maps (methods §3.2).
 
     positions: (n, 2) metres, tracked at ``times`` (n,) seconds (NaN rows = lost tracking,
     ignored); spike_times: one array of spike times (s) per cell. Each spike is assigned to
@@ -421,7 +421,7 @@ def rates_from_counts(counts: np.ndarray, occupancy: np.ndarray, recipe=None,
     mask: optional (nx, ny) or (nx, ny, n_cells) bool, bins kept; the others are NaN (e.g.
     outside a cylinder).
 
-    * ``zero_fill`` (the paper, SPEC 3.2): rate = counts / time in visited bins, 0 in the
+    * ``zero_fill`` (the paper, methods §3.2): rate = counts / time in visited bins, 0 in the
       others, then the Gaussian (``mode="constant"``); every bin gets a value.
     * ``normalized``: Gaussian of the counts / Gaussian of the time (both zero outside the
       visited, unmasked bins), kept in visited bins; unvisited bins are NaN. A bin by a wall
@@ -475,7 +475,7 @@ def spikes_to_ratemap(positions: np.ndarray, times: np.ndarray,
                       speed_range: tuple[float, float] | None = None,
                       min_occupancy_s: float = 0.0,
                       mask: np.ndarray | None = None, *, recipe=None) -> np.ndarray:
-    """Smoothed firing-rate maps from spike times and tracked positions (SPEC §3.2).
+    """Smoothed firing-rate maps from spike times and tracked positions (methods §3.2).
 
     Used for both the synthetic dataset and real recordings, so both go through one recipe.
 
@@ -485,7 +485,7 @@ def spikes_to_ratemap(positions: np.ndarray, times: np.ndarray,
     Rate per bin = spikes in bin / time in bin, where each sample counts for the median
     sample period (0.02 s at 50 Hz). Unvisited bins (and bins below ``min_occupancy_s``) are
     set to 0, then the map is smoothed with a Gaussian of ``sigma_bins`` (mode "constant",
-    as the lab did). ``speed_range`` (m/s, optional, off by default per SPEC §3.2) keeps
+    as the lab did). ``speed_range`` (m/s, optional, off by default per methods §3.2) keeps
     only samples whose speed lies in it. ``mask`` (nx, ny) bool marks bins inside the arena;
     bins outside it are NaN in the result (e.g. the corners of a cylinder).
     ``recipe`` (keyword only): another :class:`Recipe` (or its name, e.g. "robust") instead
@@ -512,7 +512,7 @@ def spikes_to_ratemap(positions: np.ndarray, times: np.ndarray,
 
 def smooth_model_maps(resp: np.ndarray, counts: np.ndarray | None = None, recipe=None) -> np.ndarray:
     """Model maps under a recipe: the bin means unchanged when the recipe does not smooth
-    model maps (the paper, SPEC 3.1), else smoothed as data maps are.
+    model maps (the paper, methods §3.1), else smoothed as data maps are.
 
     resp: (nx, ny, n_units) mean activity per bin (NaN: unvisited), as
     :func:`bin_activity` makes it; counts: (nx, ny) samples per bin (None: every finite bin

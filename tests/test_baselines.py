@@ -14,14 +14,14 @@ from mec.fits.core import TABLE_COLUMNS, interanimal_scores
 from mec.ratemaps import load_model_ratemaps, make_edges
 
 # the data's edges come from the animals' extreme positions: a few mm inside the 1 m box and
-# not the same on both axes (SPEC 3.2)
+# not the same on both axes (methods §3.2)
 X_EDGES = make_edges(-0.49, 0.495)
 Y_EDGES = make_edges(-0.48, 0.47)
 NX, NY = len(X_EDGES) - 1, len(Y_EDGES) - 1
 
 
 def ref_place_cells(points, n, box, sigma=0.12, surround=2.0):
-    """SPEC 1.2 written out: centres uniform (x then y, seed 0), DoG of softmaxes, shifted by
+    """methods §1.2 written out: centres uniform (x then y, seed 0), DoG of softmaxes, shifted by
     |min| and renormalised."""
     rng = np.random.default_rng(0)
     cx = rng.uniform(box[0], box[1], n)
@@ -254,7 +254,7 @@ def test_export_baseline_round_trip_and_fit(dataset_file, tmp_path):
     export_baseline("place_cells_mec", {"name": "pcmec", "n_place_cells": 64}, dataset_file, 1.0, pc_out)
     maps, _, attrs = load_model_ratemaps(pc_out)
     np.testing.assert_allclose(maps["place_cells"].sum(-1), 1.0, atol=1e-6)  # stored as float32
-    # per-cell ElasticNet choices of the inter-animal grid (SPEC 4.4) become map "elasticnet"
+    # per-cell ElasticNet choices of the inter-animal grid (methods §4.4) become map "elasticnet"
     from mec.data import load_dataset
     ds = load_dataset(dataset_file)
     en = pd.DataFrame([{"arena": 1.0, "animal": a, "cell_id": c, "split": sp, "alpha": 1e-3,

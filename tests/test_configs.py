@@ -131,8 +131,8 @@ def test_paper_scale_is_the_paper_s_constants():
     o = configure_options()
     assert (paper["n_units"], paper["n_place_cells"], paper["batch_size"], paper["learning_rate"]) == \
         (o.Ng, o.Np, o.batch_size, o.learning_rate)
-    assert paper["epochs"] * paper["steps_per_epoch"] == 100_000  # SPEC 2.1
-    assert paper["n_eval_batches"] * paper["batch_size"] * paper["sequence_length"] == 400_000  # SPEC 3.1
+    assert paper["epochs"] * paper["steps_per_epoch"] == 100_000  # methods §2.1
+    assert paper["n_eval_batches"] * paper["batch_size"] * paper["sequence_length"] == 400_000  # methods §3.1
     assert all(DEFAULT_MODEL_CFG[k] == v for k, v in paper.items() if k in DEFAULT_MODEL_CFG)
     assert paper["n_eval_batches"] == C.N_EVAL_SEQ
 

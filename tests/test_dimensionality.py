@@ -1,4 +1,4 @@
-"""Participation ratio (SPEC 6): known answers and invariances."""
+"""Participation ratio (methods §6): known answers and invariances."""
 
 import numpy as np
 import pytest

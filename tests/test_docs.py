@@ -1,11 +1,10 @@
-"""Citations of the methods resolve: every "SPEC x.y" / "docs/methods.md §x.y" in the repository
-names a section that docs/methods.md has (issue 15 item 5).
+"""Citations of the methods resolve: every "methods §x.y" / "docs/methods.md §x.y" in the
+repository names a section that docs/methods.md has (issue 15 item 5).
 
-The code cites the methods by section number. The old form "SPEC x.y" (also "SPEC §x.y",
-"SPEC 5", ranges "SPEC 4.2-4.5", "SPEC 1-2", alternatives "SPEC 2.1/2.2", and a number on the
-next line after "SPEC" in a wrapped comment) pointed to a document outside the repository;
-docs/methods.md keeps its numbers, and the new form is "docs/methods.md §x.y". Both are
-accepted until the citations are rewritten.
+The code cites the methods by section number: "methods §1.2", "methods §5", ranges
+"methods §4.2-4.5", alternatives "methods §2.1/2.2", and a number on the next line in a wrapped
+comment. The old form "SPEC x.y" pointed to a document outside the repository; it was
+rewritten to "methods §x.y" (same numbers) and must not come back.
 """
 
 from __future__ import annotations
@@ -25,16 +24,14 @@ SEARCHED = ["mec", "workflow", "configs", "tests", "benchmarks", "tools", "docs"
 SUFFIXES = {".py", ".smk", ".yaml", ".yml", ".md", ".toml", ".sh", ".txt", ""}
 
 _NUM = r"\d+(?:\.\d+)?"
-# "SPEC" or "docs/methods.md", then (across a line break and a comment's "#" too) an optional
+# "methods" or "docs/methods.md" (or the old "SPEC", so the test below can name it), then (across a line break and a comment's "#" too) an optional
 # "§" and a section number, then optional ranges / alternatives ("-4.5", "/2.2", "–4.3").
 CITATION = re.compile(
-    rf"(?P<form>\bSPEC\b|docs/methods\.md)(?P<sep>[ \t]*(?:\n[ \t]*#?[ \t]*)?)§?[ \t]*"
+    rf"(?P<form>\bSPEC\b|docs/methods\.md|\bmethods\b(?=[ \t]*(?:\n[ \t]*#?[ \t]*)?§))"
+    rf"(?P<sep>[ \t]*(?:\n[ \t]*#?[ \t]*)?)§?[ \t]*"
     rf"(?P<first>{_NUM})(?P<rest>(?:[ \t]*[-–/][ \t]*§?{_NUM})*)")
-#: "SPEC" followed by something other than a section number.
-BARE_SPEC = re.compile(r"\bSPEC\b(?![ \t]*(?:\n[ \t]*#?[ \t]*)?§?[ \t]*\d)")
-#: Mentions of the old document by path, allowed until the integrator rewrites the citations
-#: (the only one: the module docstring of mec/core/constants.py). Remove with the rewrite.
-ALLOWED_BARE = {("mec/core/constants.py", "SPEC.md")}
+#: Any mention of the old document, which is not in the repository.
+OLD_SPEC = re.compile(r"\bSPEC\b")
 
 
 def methods_sections(text: str) -> set[str]:
@@ -75,14 +72,15 @@ def test_methods_have_the_sections_the_code_was_written_against():
 
 
 def test_citation_parser_reads_every_form_and_refuses_a_missing_section():
-    text = ("# (SPEC 1.2) and SPEC §3.2: SPEC 5's, SPEC 4.2-4.5, SPEC 1-2, SPEC 2.1/2.2\n"
-            "# wrapped, SPEC\n# 4.4; docs/methods.md §7.2; docs/methods.md §9.9\n")
+    text = ("# (methods §1.2) and SPEC §3.2: methods §5's, methods §4.2-4.5, methods §1-2,\n"
+            "# methods §2.1/2.2, wrapped, methods\n# §4.4; docs/methods.md §7.2; methods §9.9\n"
+            "# the methods 3 times (no section sign: not a citation)\n")
     got = [numbers for _, numbers in citations(text)]
     assert got == [["1.2"], ["3.2"], ["5"], ["4.2", "4.5"], ["1", "2"], ["2.1", "2.2"],
                    ["4.4"], ["7.2"], ["9.9"]]
     sections = methods_sections(METHODS.read_text())
     assert "9.9" not in sections  # so the check below would fail on that citation
-    assert BARE_SPEC.findall("see SPEC for it; SPEC 1.1 is fine") == ["SPEC"]
+    assert OLD_SPEC.findall("see SPEC for it; SPECTRUM is not it") == ["SPEC"]
 
 
 def test_every_citation_names_a_section_of_the_methods():
@@ -102,15 +100,13 @@ def test_every_citation_names_a_section_of_the_methods():
             if missing:
                 line = text[:text.find(written)].count("\n") + 1
                 unresolved.append(f"{rel}:{line}: {written!r} names {missing}")
-        for m in BARE_SPEC.finditer(text):
-            word = text[m.start():m.start() + 7]
-            if (rel, word) not in ALLOWED_BARE:
-                line = text[:m.start()].count("\n") + 1
-                bare.append(f"{rel}:{line}: {text[m.start():m.start() + 30]!r}")
+        for m in OLD_SPEC.finditer(text):
+            line = text[:m.start()].count("\n") + 1
+            bare.append(f"{rel}:{line}: {text[m.start():m.start() + 30]!r}")
     assert n > 0, "no citation found: the search is broken"
     assert not unresolved, ("citations of sections docs/methods.md does not have:\n"
                             + "\n".join(unresolved))
-    assert not bare, ("'SPEC' without a section number (cite docs/methods.md §x.y):\n"
+    assert not bare, ("'SPEC' names a document outside the repository (cite methods §x.y):\n"
                       + "\n".join(bare))
 
 

@@ -1,4 +1,4 @@
-"""Neural fits (SPEC 4.2-4.5): exactness against a plain per-cell implementation, sanity, splits.
+"""Neural fits (methods §4.2-4.5): exactness against a plain per-cell implementation, sanity, splits.
 
 The reference below is written independently of mec.fits: plain loops, one scikit-learn model
 per target cell and split, splits built from bin coordinates, np.corrcoef for the score.
@@ -159,7 +159,7 @@ def test_random_splits_invariants(n, frac):
         assert len(d["train"]) == math.ceil(frac * n)
         assert np.intersect1d(d["train"], d["test"]).size == 0
         np.testing.assert_array_equal(np.sort(np.concatenate([d["train"], d["test"]])), np.arange(n))
-        # exactly the original's recipe (SPEC 4.2)
+        # exactly the original's recipe (methods §4.2)
         perm = np.random.RandomState(3 + s).permutation(n)
         np.testing.assert_array_equal(d["train"], perm[: math.ceil(frac * n)])
     again = generate_train_test_splits(n, train_frac=frac, num_splits=4, split_start_seed=3)

@@ -1,4 +1,4 @@
-"""Maps as scikit-learn estimators (mec.mappers, SPEC 4.2): known answers and estimator checks."""
+"""Maps as scikit-learn estimators (mec.mappers, methods §4.2): known answers and estimator checks."""
 
 import numpy as np
 import pytest

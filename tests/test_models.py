@@ -1,4 +1,4 @@
-"""Path-integrator models (SPEC 2): cells, save/reload on TF and JAX, weight decay, training,
+"""Path-integrator models (methods §2): cells, save/reload on TF and JAX, weight decay, training,
 kill-and-resume, loading. Tiny sizes throughout."""
 
 import json
@@ -303,7 +303,7 @@ def test_export_ratemaps(tmp_path, monkeypatch):
 
 def test_evaluation_place_cells_and_stream(tmp_path):
     """A model evaluated in a box other than its training box gets place cells drawn anew,
-    same seed, in that box (the released code; SPEC 1.2), unless asked to keep the training
+    same seed, in that box (the released code; methods §1.2), unless asked to keep the training
     ones; in its training box it keeps its own. Evaluation walks are never training batches."""
     from mec.models.ratemaps import (_eval_generator, evaluation_place_cells, model_ratemaps)
     from mec.ratemaps import make_edges

@@ -1,4 +1,4 @@
-"""Rate-map recipes (SPEC 3.1, 3.2) against hand computations."""
+"""Rate-map recipes (methods §3.1, 3.2) against hand computations."""
 
 import numpy as np
 import pytest
@@ -92,7 +92,7 @@ def test_spikes_to_ratemap_smoothing_and_unvisited():
     spikes = [np.sort(rng.uniform(0, 600, 6000))]
     e = make_edges(-0.5, 0.5)
     raw = spikes_to_ratemap(pos, t, spikes, e, e, sigma_bins=0)
-    assert np.all(raw[10:, 10:, 0] == 0)  # unvisited -> 0 before smoothing (SPEC 3.2)
+    assert np.all(raw[10:, 10:, 0] == 0)  # unvisited -> 0 before smoothing (methods §3.2)
     smooth = spikes_to_ratemap(pos, t, spikes, e, e)
     np.testing.assert_allclose(smooth, gaussian_filter(raw, (1, 1, 0), mode="constant"))
     assert abs(np.mean(raw[1:9, 1:9, 0]) - 10.0) < 1.0  # 6000 spikes / 600 s = 10 Hz

@@ -46,3 +46,18 @@ def test_readme_names_at_least_the_loaders():
 @pytest.mark.parametrize("dotted", documented_names())
 def test_documented_name_exists(dotted):
     resolve(dotted)
+
+
+PATH = re.compile(r"`((?:mec|workflow|tools|benchmarks|tests|profiles|envs)/[A-Za-z0-9_./-]*[A-Za-z0-9_])`")
+
+
+def documented_paths():
+    files = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    return sorted({m.group(1) for f in files if f.exists() for m in PATH.finditer(f.read_text())})
+
+
+def test_documented_paths_exist():
+    paths = documented_paths()
+    assert "workflow/rules/common.smk" in paths or len(paths) > 10  # the search finds paths
+    missing = [p for p in paths if not (ROOT / p).exists()]
+    assert not missing, f"README/docs name files that do not exist: {missing}"

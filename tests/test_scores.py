@@ -1,4 +1,4 @@
-"""Grid, border and head-direction scores and cell types (SPEC §5).
+"""Grid, border and head-direction scores and cell types (methods §5).
 
 The grid scorer is validated against an independent implementation, the Kavli lab's BNT
 (MATLAB) scores of ten mouse rate maps shipped in ../shared/data/opexebo_grid_maps, and

@@ -131,7 +131,7 @@ def test_ceiling_numbers_by_hand():
     assert (row["n_cells"], row["n_nan"], row["n_animals"]) == (6, 1, 2)
     pair = ceil[ceil["source"] == "interanimal_pairwise"].iloc[0]
     assert pair["ceiling"] == pytest.approx(0.1) and pair["n_cells"] == 7
-    # The reference ceiling prefers holdout over the (lower) pairwise estimate (SPEC 4.3).
+    # The reference ceiling prefers holdout over the (lower) pairwise estimate (methods §4.3).
     ref = reference_ceiling(ceil).set_index("map")
     assert ref.loc["ridge", "ceiling"] == pytest.approx(0.55)
     assert ref.loc["ridge", "ceiling_source"] == "interanimal_holdout"
@@ -315,7 +315,7 @@ def test_figure2_row_order_follows_the_paper():
 
 
 # ---------------------------------------------------------------------------
-# Dimensionality control (SPEC 6)
+# Dimensionality control (methods §6)
 # ---------------------------------------------------------------------------
 def _pr_maps():
     """2 x 2-bin maps with hand-computable participation ratios. Flattened (C order):

@@ -32,7 +32,7 @@ def _autocorr(m):
 
 
 def _grid_score(m):
-    """Sixfold rotational symmetry of the autocorrelogram (SPEC §5 scorer, best ring)."""
+    """Sixfold rotational symmetry of the autocorrelogram (methods §5 scorer, best ring)."""
     ac = _autocorr(m)
     c = np.array(ac.shape) // 2
     yy, xx = np.indices(ac.shape)
@@ -168,7 +168,7 @@ def test_ratemaps_approach_the_noise_free_maps_as_sessions_lengthen():
         ds = simulate_dataset(arenas={0.6: {}}, n_animals=1, cells_per_animal=(30, 30),
                               session_min=minutes, seed=11, progress=False)
         (animal, rec), = ds[0.6].items()
-        # the noise-free maps through the same smoothing as the data (SPEC §3.2)
+        # the noise-free maps through the same smoothing as the data (methods §3.2)
         truth = ndimage.gaussian_filter(ds.truth[0.6][animal], sigma=(1, 1, 0), mode="constant")
         medians.append(np.median([_corr(rec["resp"][..., c], truth[..., c])
                                   for c in range(rec["resp"].shape[2])]))
@@ -192,7 +192,7 @@ def test_saved_file_has_the_contract_layout(tmp_path):
     for arena, nbins in ((1.0, 20), (0.5, 10)):
         x_edges, y_edges = ds.edges[arena]
         assert len(x_edges) == len(y_edges) == nbins + 1
-        # SPEC §3.2 edges: the extremes of the positions, inside the (centred) walls
+        # methods §3.2 edges: the extremes of the positions, inside the (centred) walls
         assert -arena / 2 <= x_edges[0] < -arena / 2 + 0.01
         assert arena / 2 - 0.01 < x_edges[-1] <= arena / 2
         assert ds.arenas[arena] == {"size": arena, "shape": "square", "width": arena,

@@ -1,4 +1,4 @@
-"""The path-integration task (SPEC 1): invariants of trajectories, place cells, cues, rewards."""
+"""The path-integration task (methods §1): invariants of trajectories, place cells, cues, rewards."""
 
 import math
 
@@ -104,7 +104,7 @@ def test_evaluation_stream_is_not_the_training_stream(pc):
 
 
 def test_place_cells_redrawn_in_another_box_as_released():
-    """PlaceCells.in_box = the same seed's draws in the new box (SPEC 1.2), for numpy-drawn and
+    """PlaceCells.in_box = the same seed's draws in the new box (methods §1.2), for numpy-drawn and
     hand-set centres alike (an affine map of each axis)."""
     big = PlaceCells(n_cells=64)                                     # 2.2 m box
     small = PlaceCells(n_cells=64, min_x=-0.5, max_x=0.5, min_y=-0.5, max_y=0.5)

@@ -34,7 +34,7 @@ The optional parts (issue 13) let the fits rebuild the maps with another recipe 
 noise controls; files without them still load (recipe None: not recorded).
 
 :func:`load_dataset` returns a :class:`Dataset`: a dict in the original API's form
-(SPEC §4.1) ``dataset[arena][animal] = {"resp": ..., "cell_ids": ..., "cell_types": ...}``
+(methods §4.1) ``dataset[arena][animal] = {"resp": ..., "cell_ids": ..., "cell_types": ...}``
 with float arena keys for numeric names (``dataset[1.0]``) and string keys for word names
 (``dataset["wide"]``), plus the attributes ``edges``, ``arenas``, ``attrs``, ``truth`` and
 ``cell_info``. Any spelling of an arena finds it (``dataset["1.0"] is dataset[1.0]``).

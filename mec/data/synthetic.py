@@ -4,7 +4,7 @@
 
 ``simulate_dataset`` builds, for every arena, a set of animals (different animals per arena,
 as in the paper's 2D data), each with 30-60 simultaneously "recorded" MEC cells; it returns
-a :class:`mec.data.Dataset` in the contract's form (SPEC §4.1) with the noise-free maps and
+a :class:`mec.data.Dataset` in the contract's form (methods §4.1) with the noise-free maps and
 per-cell ground truth attached. ``make_synthetic_dataset`` writes it with
 :func:`mec.data.save_dataset`.
 
@@ -62,7 +62,7 @@ Pipeline per animal (every draw from an explicit ``numpy.random.Generator``)
 3. **Spikes**: inhomogeneous Poisson counts per 20 ms sample from the rate along the
    trajectory, each spike placed at a uniform time within its sample.
 4. **Rate maps**: :func:`mec.ratemaps.spikes_to_ratemap`, the recipe that ingests real
-   recordings (SPEC §3.2: 5 cm bins, edges from the minimum and maximum position over all
+   recordings (methods §3.2: 5 cm bins, edges from the minimum and maximum position over all
    animals in the arena, spikes / time per bin, unvisited bins 0 before a Gaussian
    smoothing of 1 bin); bins the animal never visited (or outside a circular arena) are
    NaN afterwards.
@@ -80,19 +80,19 @@ of its maps (:data:`mec.ratemaps.PAPER`), so that other recipes and noise contro
 made from the same spikes (issue 13).
 
 Coordinates: the arena is centred on (0, 0) ([-L/2, L/2]^2 for a square of side L), as the
-models' training boxes are (SPEC §1.1), so model and data bins agree.
+models' training boxes are (methods §1.1), so model and data bins agree.
 
 Inter-animal consistency of the default dataset (seed 0; holdout, Ridge alpha = 1, 20 % of
-bins for training, 10 splits, Pearson r, SPEC §4.2-4.3): median 0.87 in the 1.0 m arena
+bins for training, 10 splits, Pearson r, methods §4.2-4.3): median 0.87 in the 1.0 m arena
 (paper's 2D data: 0.83 with ElasticNet) and 0.70 in the 2.2 m arena. What sets it: with
 random bin splits the Ridge map mostly interpolates each target map from its own training
 bins through the smooth population, so shared versus private structure matters little
 (heterogeneous cells with wholly private patterns score about as high); noise is what
-lowers it. The SPEC §3.2 smoothing (mode "constant") also dims every map's outer ring of
+lowers it. The methods §3.2 smoothing (mode "constant") also dims every map's outer ring of
 bins by ~30 %, a pattern all cells share: a smoothed map of pure Poisson noise at 3 spikes
 per bin still scores ~0.83 in the 1.0 m arena. Firing rates (log-normal across cells) and
 the gain noise above are set to realistic values and bring the median from ~0.94
-(Poisson noise only) to 0.87. Shared structure shows under structured splits (SPEC §4.2
+(Poisson noise only) to 0.87. Shared structure shows under structured splits (methods §4.2
 "topbottom", 1.0 m: median 0.22; heterogeneous cells 0.21 with ``private_fraction`` 0.5,
 0.35 when fully shared). Simulating the default dataset takes ~20 s on one core.
 """
@@ -113,7 +113,7 @@ __all__ = ["DEFAULT_ARENAS", "DEFAULT_POPULATION", "DEFAULT_MOTION", "CELL_TYPES
            "simulate_dataset", "make_synthetic_dataset", "simulate_trajectories",
            "grid_rate", "border_rate", "random_fields"]
 
-#: The paper's two 2D arenas (SPEC §3.3, §1.1): side in metres -> shape and, optionally,
+#: The paper's two 2D arenas (methods §3.3, §1.1): side in metres -> shape and, optionally,
 #: the session length there (minutes; else ``session_min``). A 20-min RatInABox path visits
 #: 74 % of the 2.2 m box's bins per animal and only 2.5 % of them in all 12 animals (the
 #: holdout fit needs bins every animal visited); 60 min reaches 98.5 % and 83 %.
@@ -789,7 +789,7 @@ def simulate_dataset(arenas: Mapping | None = None, n_animals: int = 12,
                        f"{minutes} min at {1 / dt:g} Hz")
         traj = simulate_trajectories(size, n_steps, rng_motion, dt=dt, shape=shape, motion=mot)
         pos_all = traj["positions"].reshape(-1, 2)
-        # SPEC §3.2: edges from the extremes of all animals' positions in this arena
+        # methods §3.2: edges from the extremes of all animals' positions in this arena
         x_edges = make_edges(pos_all[:, 0].min(), pos_all[:, 0].max(), bin_cm)
         y_edges = make_edges(pos_all[:, 1].min(), pos_all[:, 1].max(), bin_cm)
         n_pix = int(round(size / _PIXEL_M))

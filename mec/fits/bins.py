@@ -1,6 +1,6 @@
 """Which bins and which units a fit uses (issue 12: one bad cell never takes down the others).
 
-A fit keeps the bins where every source unit and every target cell is finite (SPEC 4.2), so
+A fit keeps the bins where every source unit and every target cell is finite (methods §4.2), so
 each unit's NaN bins are everyone's. With the paper's data every cell of a session shares one
 mask and that rule is the original's. A single broken unit, though, would decide for all: a
 cell NaN everywhere leaves no bin at all (and scikit-learn's "Found array with 0 sample(s)",

@@ -1,6 +1,6 @@
 # Long because: the one fit (fit_scores) and the tables built on it share the input checks; next
 # seam: the tidy tables for the pipeline (map_settings .. model_fit_table).
-"""Scoring any source against any target per target cell (SPEC 4.2, 4.3, 4.5).
+"""Scoring any source against any target per target cell (methods §4.2, 4.3, 4.5).
 
 One function, :func:`fit_scores`, does every fit of the paper:
 
@@ -14,18 +14,18 @@ One function, :func:`fit_scores`, does every fit of the paper:
    bins (vectorised over targets);
 5. average over splits with nanmean. A target's score = that mean.
 
-Built on it: :func:`interanimal_scores` (holdout / pairwise, SPEC 4.3), :func:`model_scores`
-(model layer -> every animal, SPEC 4.5), and the tidy table builders
+Built on it: :func:`interanimal_scores` (holdout / pairwise, methods §4.3), :func:`model_scores`
+(model layer -> every animal, methods §4.5), and the tidy table builders
 :func:`interanimal_table` and :func:`model_fit_table` (results/consistency/{arena}.csv and
 results/fits/{model}_{arena}.csv).
 
 Several copies of a source along bins (e.g. the model's rate maps from several trajectory
-seeds, SPEC 4.5): pass a list of maps. The rows are stacked (copy k, bin b), the target is
+seeds, methods §4.5): pass a list of maps. The rows are stacked (copy k, bin b), the target is
 repeated for every copy, and the splits are drawn over the GRID bins with all copies of a bin
 on the same side, so a test bin is never seen in training through another copy. A bin is kept
 when it is finite in the target and in every copy. With one copy this is the plain fit.
 
-Per-cell map arguments (``map_kwargs_per_cell``, SPEC 4.4): ``{cell_id: spec}`` where spec is
+Per-cell map arguments (``map_kwargs_per_cell``, methods §4.4): ``{cell_id: spec}`` where spec is
 a kwargs dict for every split, a list of kwargs dicts (one per split), or the original's form
 ``{"map_kwargs": dict | list, "train_frac": optional}``. With ``map_type="sklinear"`` the
 per-cell ElasticNet choice is ``{"regression_type": "ElasticNet", "alpha": a, "l1_ratio": r}``
@@ -82,7 +82,7 @@ def _flatten(resp, what: str) -> tuple[np.ndarray, tuple[int, int] | None]:
 
 
 def check_map_edges(edges_a, edges_b, what: str) -> None:
-    """Refuse maps made on different bins (mec.ratemaps.check_same_edges, SPEC 3.1).
+    """Refuse maps made on different bins (mec.ratemaps.check_same_edges, methods §3.1).
 
     Does nothing when either edge pair is None (unknown).
     """
@@ -226,13 +226,13 @@ def fit_scores(
     source_ids=None,
     where: str = "",
 ):
-    """Score a source against every target cell (SPEC 4.2).
+    """Score a source against every target cell (methods §4.2).
 
     source: (nx, ny, n_src) or (n_bins, n_src) rate maps, or a list of such copies stacked
         along bins (e.g. several trajectory seeds, module docstring).
     target: (nx, ny, n_tgt) or (n_bins, n_tgt) rate maps; NaN = bin not usable.
     map_type, map_kwargs: the map (mec.mappers.make_map), same for every cell.
-    train_frac, num_splits, split_start_seed: splits (SPEC 4.2); train_frac may name a
+    train_frac, num_splits, split_start_seed: splits (methods §4.2); train_frac may name a
         structured split ("topbottom", "leftright", "diag1", "diag2", "quad").
     grid_shape: (nx, ny) for structured splits when the maps are given flat.
     map_kwargs_per_cell: per-cell map kwargs (module docstring), keyed by cell id (needs
@@ -425,7 +425,7 @@ def interanimal_scores(
     blas_threads: int | None = 1,
     where: str = "",
 ) -> dict:
-    """Inter-animal consistency of every cell of one arena (SPEC 4.3).
+    """Inter-animal consistency of every cell of one arena (methods §4.3).
 
     arena_data: ``dataset[arena]``, ``{animal: {"resp": (nx, ny, n_cells), "cell_ids": ...}}``.
     mode: "holdout" (source = all OTHER animals' cells concatenated, in dataset order) or
@@ -465,7 +465,7 @@ def _interanimal(arena_data, map_type, map_kwargs, mode, train_frac, num_splits,
     for animal in _progress(animals, desc, progress):
         target = arena_data[animal]["resp"]
         cell_ids = arena_data[animal]["cell_ids"]
-        others = [a for a in animals if a != animal]  # never the target animal (SPEC 4.3)
+        others = [a for a in animals if a != animal]  # never the target animal (methods §4.3)
         at = f"{where}, target animal {animal}" if where else f"target animal {animal}"
         if mode == "holdout":
             source = np.concatenate([np.asarray(arena_data[a]["resp"]) for a in others], axis=-1)
@@ -498,7 +498,7 @@ def model_scores(
     blas_threads: int | None = 1,
     where: str = "",
 ) -> dict:
-    """Model-to-data fit of one model layer to every animal of an arena (SPEC 4.5).
+    """Model-to-data fit of one model layer to every animal of an arena (methods §4.5).
 
     model_resp: (nx, ny, n_units) or (n_bins, n_units) model rate maps on the data's bins, or a
         list of them (several seeds, stacked along bins).
@@ -787,7 +787,7 @@ def model_fit_table(
 
 
 def elasticnet_kwargs_per_cell(table, regression_type: str = "ElasticNet", extra: dict | None = None) -> dict:
-    """Per-cell, per-split ElasticNet choices -> ``map_kwargs_per_cell`` (SPEC 4.4).
+    """Per-cell, per-split ElasticNet choices -> ``map_kwargs_per_cell`` (methods §4.4).
 
     table: DataFrame (or concatenation of results/elasticnet/{arena}/{animal}.csv) with columns
         cell_id, split, alpha (user convention), l1_ratio.

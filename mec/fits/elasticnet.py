@@ -1,11 +1,11 @@
-"""The per-cell ElasticNet grid search (SPEC 4.4), exact and fast.
+"""The per-cell ElasticNet grid search (methods §4.4), exact and fast.
 
-Procedure (SPEC 4.4), for every target cell and every outer train/test split:
+Procedure (methods §4.4), for every target cell and every outer train/test split:
 
 1. inner 2-fold cross-validation on that split's training bins. The folds are
    ``sklearn.model_selection.KFold(n_splits=2, shuffle=False)`` over the split's ``train``
    index array *in the order the split gives it* (for random splits that order is already a
-   random permutation, SPEC 4.2): fold 0 validates on ``train[:ceil(n/2)]`` and fits on the
+   random permutation, methods §4.2): fold 0 validates on ``train[:ceil(n/2)]`` and fits on the
    rest, fold 1 the other way round;
 2. for every (alpha, l1_ratio) of the grid: fit an ElasticNet on the fold's fit bins, score
    the Pearson r of its predictions on the fold's validation bins, average the two folds
@@ -15,7 +15,7 @@ Procedure (SPEC 4.4), for every target cell and every outer train/test split:
    ties; the user's ``alphas`` / ``l1_ratios`` order is the grid order);
 4. refit on the whole training part with that choice and score Pearson r on the test bins.
 
-Alpha convention. ``alpha`` is in the user's convention (SPEC 4.4, ``mec.core.constants``);
+Alpha convention. ``alpha`` is in the user's convention (methods §4.4, ``mec.core.constants``);
 scikit-learn's ElasticNet gets ``alpha / n_fit`` where **n_fit is the number of bins of the
 fit being done**: the inner fold's fit half (about n_train / 2) for the cross-validation fits,
 the whole training part (n_train) for the refit - exactly what ``mec.mappers.SKLinearMap``
@@ -114,7 +114,7 @@ def _cell_slice(cells, n_cells: int) -> np.ndarray:
 
 def elasticnet_animal_table(dataset, arena, animal, alphas, l1_ratios, train_frac=0.2,
                             num_splits=10, split_start_seed=0, cells=None, progress=True):
-    """ElasticNet choices of one animal's cells with the inter-animal holdout source (SPEC 4.3,
+    """ElasticNet choices of one animal's cells with the inter-animal holdout source (methods §4.3,
     4.4): results/elasticnet/{arena}/{animal}.csv rows.
 
     dataset: ``dataset[arena][animal] = {"resp": (nx, ny, n_cells), "cell_ids": ...}``.

@@ -1,5 +1,5 @@
 """The ElasticNet grid search on arrays: inner folds, grid scores, choice, refit and test score
-(SPEC 4.4). The procedure, the alpha convention and how it is exact and fast are described in
+(methods §4.4). The procedure, the alpha convention and how it is exact and fast are described in
 the docstring of :mod:`mec.fits.elasticnet`, which re-exports these functions; the compiled
 kernels are in :mod:`mec.fits.enet_kernels` and :mod:`mec.fits.lasso_kernel`.
 """
@@ -24,7 +24,7 @@ def _kernels():
 # helpers
 # ---------------------------------------------------------------------------------------------
 def grid_constants(grid: str = "short") -> tuple[np.ndarray, np.ndarray]:
-    """(alphas, l1_ratios) of the "short" or "full" grid of mec.core.constants (SPEC 4.4)."""
+    """(alphas, l1_ratios) of the "short" or "full" grid of mec.core.constants (methods §4.4)."""
     from mec.core import constants
 
     if grid == "short":
@@ -37,7 +37,7 @@ def grid_constants(grid: str = "short") -> tuple[np.ndarray, np.ndarray]:
 def inner_folds(train: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     """The two inner folds of an outer split: [(fit_bins, validation_bins), ...].
 
-    ``KFold(n_splits=2, shuffle=False)`` over ``train`` in the given order (SPEC 4.4 "two
+    ``KFold(n_splits=2, shuffle=False)`` over ``train`` in the given order (methods §4.4 "two
     halves of 10% each"): validation = train[:ceil(n/2)], then train[ceil(n/2):].
     """
     from sklearn.model_selection import KFold

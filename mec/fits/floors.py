@@ -1,7 +1,7 @@
 """Noise floors: the same fits with sources that have no spatial tuning (issue 13).
 
 A score means little without the two references around it: the ceiling above (inter-animal
-consistency, SPEC 4.3) and a floor below - what a source scores that shares the recipe and the
+consistency, methods §4.3) and a floor below - what a source scores that shares the recipe and the
 splits but carries no spatial tuning. With the paper's recipe and random-bin splits the floor
 is high (smoothed Poisson noise scores 0.83 against the data's 0.87 in the 1.0 m arena of the
 embedded data, issue 13), because the smoothing kernel and the zero padding at the walls are

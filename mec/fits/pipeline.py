@@ -23,7 +23,7 @@ import numpy as np
 __all__ = ["interanimal", "fit_model", "floors", "read_elasticnet_choices", "with_elasticnet",
            "ELASTICNET"]
 
-#: Name of the map whose per-cell hyperparameters come from the ElasticNet grid (SPEC 4.4).
+#: Name of the map whose per-cell hyperparameters come from the ElasticNet grid (methods §4.4).
 ELASTICNET = "elasticnet"
 
 
@@ -40,7 +40,7 @@ def read_elasticnet_choices(paths: Sequence[str | os.PathLike]):
 
 def _elasticnet_map(choices) -> dict:
     """The 'elasticnet' map spec: sklinear with each cell's per-split choice ("fixed
-    inter-animal", SPEC 4.4)."""
+    inter-animal", methods §4.4)."""
     from mec.fits.core import elasticnet_kwargs_per_cell
 
     return {"map_type": "sklinear", "map_kwargs": {"regression_type": "ElasticNet"},
@@ -51,7 +51,7 @@ def with_elasticnet(maps: Mapping, elasticnet_tables: Sequence[str | os.PathLike
     """``maps`` plus map "elasticnet" when ElasticNet choice tables are given.
 
     The added map reuses each cell's per-split choice of the inter-animal grid ("fixed
-    inter-animal", SPEC 4.4) for model-to-data fits.
+    inter-animal", methods §4.4) for model-to-data fits.
     """
     maps = dict(maps)
     choices = read_elasticnet_choices(list(elasticnet_tables))
@@ -76,7 +76,7 @@ def interanimal(dataset_path: str | os.PathLike, arena: float, maps: Mapping, ou
     maps: ``{name: {"map_type", "map_kwargs"}}`` from config ``fits.maps``. With ElasticNet
     tables, map "elasticnet" is added (paper setting): in holdout mode its score per cell is
     the mean over splits of the grid's own test score (the grid already refit each chosen
-    combination on the training bins and scored the test bins, SPEC 4.4); in pairwise mode
+    combination on the training bins and scored the test bins, methods §4.4); in pairwise mode
     the chosen hyperparameters are refit for every source animal. robust, blocks: the robust
     setting (module docstring).
     """
@@ -129,7 +129,7 @@ def fit_model(dataset_path: str | os.PathLike, ratemaps_path: str | os.PathLike,
     every setting model and data maps are made with the setting's recipe
     (mec.fits.settings.model_maps_for / dataset_for; RecipeMismatchError for maps that
     cannot be). With ElasticNet tables, map "elasticnet" reuses each cell's per-split choice
-    from the inter-animal grid ("fixed inter-animal", SPEC 4.4), in the paper setting.
+    from the inter-animal grid ("fixed inter-animal", methods §4.4), in the paper setting.
     robust, blocks: the robust setting (module docstring).
     """
     import pandas as pd

@@ -1,4 +1,4 @@
-"""Train/test splits of rate-map bins (SPEC 4.2).
+"""Train/test splits of rate-map bins (methods §4.2).
 
 Random splits reproduce the original code exactly: for split ``s`` the kept bins are permuted
 with ``np.random.RandomState(split_start_seed + s).permutation(n_kept)`` and the first
@@ -229,7 +229,7 @@ def generate_train_test_splits(
     grid_shape=None,
     valid=None,
 ) -> list[dict]:
-    """Train/test splits of bins (SPEC 4.2).
+    """Train/test splits of bins (methods §4.2).
 
     num_states: number of bins of the full grid (nx * ny). When ``valid`` is None every bin is
         kept (the original's behaviour, where num_states is the number of bins after NaN

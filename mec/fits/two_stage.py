@@ -79,12 +79,12 @@ def two_stage_fit_table(place_maps, dataset: Mapping, arena, model_name: str, ma
 
     For each target animal: stage one (:func:`two_stage_maps`) maps the place cells to the
     cells of all OTHER animals of the arena (the target animal never enters this stage);
-    stage two is the usual fit (mec.fits.core.fit_scores, SPEC 4.2) of those predicted
+    stage two is the usual fit (mec.fits.core.fit_scores, methods §4.2) of those predicted
     MEC-like maps as the source to the target animal's cells.
 
     stage1_bins: which bins stage one is fitted on.
       "train" (default): per split, only that split's training bins (the splits of the
-        stage-two fit, SPEC 4.2), so a test bin's prediction depends on the place cells alone
+        stage-two fit, methods §4.2), so a test bin's prediction depends on the place cells alone
         and on no recorded activity at test bins. Scored per split (stage two runs once per
         split; the score is the nanmean over splits).
       "all": every bin, once. Stage one then sees the other animals' activity at the test
@@ -169,7 +169,7 @@ def _slice_spec(spec, s: int, n_splits: int):
 def _split_scores(source, target, s: int, n_splits: int, kw: dict) -> np.ndarray:
     """Scores (n_tgt,) of split s of a fit_scores call with arguments kw.
 
-    Random splits: split s is the single split of seed split_start_seed + s (SPEC 4.2), so
+    Random splits: split s is the single split of seed split_start_seed + s (methods §4.2), so
     one split is fitted. Structured splits: the whole fit, keeping split s.
     """
     from mec.fits.core import fit_scores
@@ -194,7 +194,7 @@ def fit_two_stage(dataset_path: str | os.PathLike, ratemaps_path: str | os.PathL
 
     ratemaps_path: the baseline's place-cell maps (export_baseline kind "place_cells_mec");
     their edges must equal the dataset's. With ElasticNet tables, map "elasticnet" reuses each
-    cell's per-split choice from the inter-animal grid (SPEC 4.4), as in fit_model.
+    cell's per-split choice from the inter-animal grid (methods §4.4), as in fit_model.
     """
     from mec.data import load_dataset
     from mec.fits.pipeline import with_elasticnet

@@ -1,4 +1,4 @@
-"""Recurrent cells of the path integrators (SPEC 2.2, 2.3), seeded initialisers, and the fused
+"""Recurrent cells of the path integrators (methods §2.2, 2.3), seeded initialisers, and the fused
 recurrence that runs them. Keras 3, ``keras.ops`` only (TensorFlow and JAX backends).
 
 The UGRNN (Collins et al. 2017) is a custom cell; vanilla RNN, GRU and LSTM are Keras' own
@@ -97,7 +97,7 @@ class SeededOrthogonal(keras.initializers.Initializer):
 
 @keras.saving.register_keras_serializable(package="mec")
 class UGRNNCell(keras.layers.Layer):
-    """Update-gate RNN cell (Collins et al. 2017), as the released code builds it (SPEC 2.2).
+    """Update-gate RNN cell (Collins et al. 2017), as the released code builds it (methods §2.2).
 
     z = x @ kernel + h @ recurrent_kernel + bias, shapes (batch, 2 * units);
     gate, candidate = split(z); c = activation(candidate); g = sigmoid(gate + 1);
@@ -311,7 +311,7 @@ class FusedRNN(keras.layers.Layer):
 
 def make_cell(architecture: str, units: int, activation: str, recurrent_regularizer=None,
               bias_regularizer=None, seed=None, use_bias: bool = True, dtype=None):
-    """Cell for an architecture name (SPEC 2.3).
+    """Cell for an architecture name (methods §2.3).
 
     "UGRNN" -> UGRNNCell; "SRNN" and "RNN" -> keras SimpleRNNCell (RNN: no bias, Sorscher et al.);
     "GRU" -> GRUCell; "LSTM" -> LSTMCell. ``activation`` is the cell's nonlinearity; the

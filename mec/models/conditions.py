@@ -1,4 +1,4 @@
-"""The Figure 2 condition of a model evaluated in an arena (SPEC 2.3): the one rule.
+"""The Figure 2 condition of a model evaluated in an arena (methods §2.3): the one rule.
 
 Rate-map files record it (mec.models.ratemaps.export_ratemaps, attribute ``condition``) and
 the summary tables label every model row with it (mec.summary.tables); both call
@@ -13,7 +13,7 @@ from typing import Mapping
 __all__ = ["CONDITIONS", "BASELINE_CONDITION", "NO_CONDITION", "ArenaShapeError",
            "training_condition"]
 
-#: The paper's training conditions, in its order (SPEC 2.3).
+#: The paper's training conditions, in its order (methods §2.3).
 CONDITIONS = ("untrained", "trained", "generalization", "position_loss")
 #: The condition of a model with no training step (config ``baseline:``, mec.baselines).
 BASELINE_CONDITION = "baseline"
@@ -50,7 +50,7 @@ def _evaluation_square(arena):
 
 
 def training_condition(cfg: Mapping, arena) -> str:
-    """The Figure 2 condition of model config ``cfg`` evaluated in ``arena`` (SPEC 2.3).
+    """The Figure 2 condition of model config ``cfg`` evaluated in ``arena`` (methods §2.3).
 
     cfg: a model config (config ``models:`` entry or a resolved one); arena: the evaluation
     arena as an ArenaGeometry, a side in metres or a numeric name (see _evaluation_square;

@@ -1,5 +1,5 @@
 """Model configs: the defaults of one entry of config.yaml ``models:`` (contract names, the
-paper's values, SPEC 1-2), their resolution and checks (:func:`resolve_model_cfg`), and the
+paper's values, methods §1-2), their resolution and checks (:func:`resolve_model_cfg`), and the
 place cells and trajectory generator a config implies. Re-exported by :mod:`mec.models.utils`.
 """
 
@@ -17,14 +17,14 @@ __all__ = ["DEFAULT_MODEL_CFG", "PRESETS", "resolve_model_cfg", "place_cells_fro
            "generator_from_cfg"]
 
 
-# A model config (one entry of config.yaml `models:`), contract names, paper values (SPEC 1-2).
+# A model config (one entry of config.yaml `models:`), contract names, paper values (methods §1-2).
 DEFAULT_MODEL_CFG = {
     "architecture": "UGRNN",  # UGRNN | SRNN | GRU | LSTM | RNN (Sorscher single layer)
     "activation": "relu",  # linear | tanh | sigmoid | relu
     "loss": "place_cells",  # place_cells | position (Cueva & Wei, Np = 2)
-    "cues": False,  # five square cues as extra input (SPEC 1.3)
+    "cues": False,  # five square cues as extra input (methods §1.3)
     "cue_prob": C.CUE_2D_INPUT_KWARGS["cue_prob"],
-    "reward_zone": False,  # reward-zone episodes (SPEC 1.4)
+    "reward_zone": False,  # reward-zone episodes (methods §1.4)
     "reward_zone_prob": C.REWARD_KWARGS["reward_zone_prob"],
     "n_units": C.N_GRID_UNITS,  # Ng
     "n_place_cells": C.N_PLACE_CELLS,  # Np
@@ -41,7 +41,7 @@ DEFAULT_MODEL_CFG = {
     # original_bias: as released, weight_decay * sum(b**2) on the UGRNN's bias (its code decays
     # RNN.weights[1]), the recurrent matrix unregularised; recurrent: on the recurrent kernel.
     # At demo scale "recurrent" drove the recurrent RMS from 0.044 to 8e-4 (a gated input
-    # accumulator, 11.9 cm) where "original_bias" kept 0.19 (4.7 cm); SPEC 2.2, issue 16.
+    # accumulator, 11.9 cm) where "original_bias" kept 0.19 (4.7 cm); methods §2.2, issue 16.
     "weight_decay_target": "original_bias",
     "untrained": False,
     "seed": 0,
@@ -56,7 +56,7 @@ def resolve_model_cfg(cfg: dict | None = None, preset: str | None = None) -> dic
     """Model config with every key present: DEFAULT_MODEL_CFG < preset < cfg.
 
     Raises ValueError on unknown keys (so typos are not silently ignored) and bad values.
-    The position loss forces n_place_cells = 2 (SPEC 1.2).
+    The position loss forces n_place_cells = 2 (methods §1.2).
     """
     out = dict(DEFAULT_MODEL_CFG)
     if preset is not None:
@@ -99,7 +99,7 @@ def resolve_model_cfg(cfg: dict | None = None, preset: str | None = None) -> dic
 
 
 def place_cells_from_cfg(cfg: dict) -> PlaceCells:
-    """The model's place cells: centres in its training box, fixed seed (SPEC 1.2)."""
+    """The model's place cells: centres in its training box, fixed seed (methods §1.2)."""
     a = float(cfg["train_arena"])
     return PlaceCells(n_cells=cfg["n_place_cells"], sigma=cfg["place_cell_rf"],
                       surround_scale=cfg["surround_scale"], dog=cfg["dog"], min_x=-a / 2, max_x=a / 2,
@@ -110,7 +110,7 @@ def generator_from_cfg(cfg: dict, place_cells: PlaceCells | None = None, box=Non
                        batch_size: int | None = None, sequence_length: int | None = None,
                        check_cues: bool = True, stream: str = "training") -> TrajectoryGenerator:
     """TrajectoryGenerator of a resolved model config: training box (or ``box``), its cues and
-    reward zone (SPEC 1.3, 1.4), trajectory ``seed`` (default cfg["seed"]) in random
+    reward zone (methods §1.3, 1.4), trajectory ``seed`` (default cfg["seed"]) in random
     ``stream`` ("training", or "evaluation" for everything that evaluates a model;
     mec.task.trajectories)."""
     a = float(cfg["train_arena"])

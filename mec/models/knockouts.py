@@ -1,16 +1,16 @@
 """In-silico knockouts: zero grid units versus heterogeneous units of a trained model and
-compare the path-integration decoding error (the paper's in-silico experiment, SPEC 2.1, 5).
+compare the path-integration decoding error (the paper's in-silico experiment, methods §2.1, 5).
 
 Procedure of :func:`knockout_table`:
 
-1. Rate maps of the ``g`` layer (SPEC 2.1) in the model's TRAINING box (a square of side
+1. Rate maps of the ``g`` layer (methods §2.1) in the model's TRAINING box (a square of side
    ``train_arena`` centred on 0, 5 cm bins), from ``ratemap_batches`` batches of fresh
    trajectories of seed ``seed`` in the evaluation stream (mec.models.ratemaps.model_ratemaps,
-   SPEC 3.1; never the training batches).
-2. Unit types from those maps (SPEC 5, thresholds of mec.scores.types): grid = grid score
+   methods §3.1; never the training batches).
+2. Unit types from those maps (methods §5, thresholds of mec.scores.types): grid = grid score
    (mec.scores.grid_scores, form ``grid_mode``, default the adaptive rings) >
    ``grid_threshold`` (GRID_THRESHOLD, 0.3); heterogeneous = neither grid nor border (border
-   score > BORDER_THRESHOLD, 0.5, Solstad et al. 2008), as the SPEC 5 type "heterogeneous"
+   score > BORDER_THRESHOLD, 0.5, Solstad et al. 2008), as the methods §5 type "heterogeneous"
    (head direction is not assessed for model units: the task's inputs carry no
    head-direction signal separate from velocity). ``heterogeneous="rest"`` counts every
    non-grid unit instead. Silent units (flat maps, e.g. dead ReLUs) are in neither group; a
@@ -20,7 +20,7 @@ Procedure of :func:`knockout_table`:
    every time). For each resample r, k units drawn
    without replacement from each group (``numpy.random.default_rng([seed, r])``, grid set
    first) are zeroed in the g layer (their activity multiplied by 0 before the decoder).
-4. Decoding error (cm; top-3 place-cell decoding, SPEC 1.2) on FIXED evaluation trajectories:
+4. Decoding error (cm; top-3 place-cell decoding, methods §1.2) on FIXED evaluation trajectories:
    ``n_batches`` batches of trajectory seed ``seed + 1`` (evaluation stream) in the training
    box, the same for
    every knockout, so differences come from the zeroed units only. The g activity of those
@@ -69,7 +69,7 @@ def knockout_groups(g_maps: np.ndarray, grid_threshold: float = GRID_THRESHOLD,
                     border_threshold: float = BORDER_THRESHOLD,
                     heterogeneous: str = "non_grid_non_border", bin_cm: float = 5.0,
                     grid_mode: str = DEFAULT_MODE) -> dict:
-    """Unit groups of a layer from its rate maps (SPEC 5).
+    """Unit groups of a layer from its rate maps (methods §5).
 
     g_maps: (nx, ny, Ng). Returns {"grid": int array, "heterogeneous": int array, "silent":
     int array, "grid_score": (Ng,), "border_score": (Ng,) or None}. grid: score (form

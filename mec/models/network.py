@@ -1,11 +1,11 @@
-"""The path-integrating networks (SPEC 2) as Keras 3 functional models, plus their loss and
+"""The path-integrating networks (methods §2) as Keras 3 functional models, plus their loss and
 decoding-error metric. ``keras.ops`` only, so TensorFlow and JAX backends both run.
 
-Layers the fitting code reads (SPEC 2.1): ``pre_g`` (the RNN's output), ``g`` (the dense layer
+Layers the fitting code reads (methods §2.1): ``pre_g`` (the RNN's output), ``g`` (the dense layer
 after it, the "grid" layer) and ``dc`` (the decoder's place-cell logits). Get them with
 ``model.get_layer("g")`` or through :class:`mec.models.utils.TrainedModel`.
 
-Weight decay (SPEC 2.1/2.2): ``weight_decay * sum(w**2)`` is added to the loss. The released
+Weight decay (methods §2.1/2.2): ``weight_decay * sum(w**2)`` is added to the loss. The released
 code penalises ``RNN.weights[1]``, which for its UGRNN cell is the *bias*, not the recurrent
 matrix, so the paper's models trained with an unregularised recurrent matrix.
 ``weight_decay_target="original_bias"`` (the default) reproduces that exactly: the UGRNN's
@@ -36,7 +36,7 @@ RNN_IMPLEMENTATIONS = ("fused", "keras")
 
 
 def place_cell_activation(pos, centres, sigma: float, surround_scale: float, dog: bool = True):
-    """Backend tensor version of :meth:`mec.task.PlaceCells.activation` (SPEC 1.2).
+    """Backend tensor version of :meth:`mec.task.PlaceCells.activation` (methods §1.2).
 
     pos: (..., 2) metres; centres: (Np, 2) metres -> (..., Np), each vector summing to 1.
     """
@@ -54,7 +54,7 @@ def place_cell_activation(pos, centres, sigma: float, surround_scale: float, dog
 
 @keras.saving.register_keras_serializable(package="mec")
 class PlaceCellLoss(keras.losses.Loss):
-    """Softmax cross-entropy between the dc logits and the place-cell targets (SPEC 2.1),
+    """Softmax cross-entropy between the dc logits and the place-cell targets (methods §2.1),
     averaged over batch and time. The targets are computed on the device from the true
     positions, so the data pipeline ships (batch, T, 2) positions instead of (batch, T, Np).
 
@@ -83,7 +83,7 @@ class PlaceCellLoss(keras.losses.Loss):
 @keras.saving.register_keras_serializable(package="mec")
 class DecodingError(keras.metrics.Mean):
     """Mean Euclidean distance (metres) between the true position and the decoded one: the mean
-    centre of the k = 3 most active predicted place cells (SPEC 1.2), or the output itself for
+    centre of the k = 3 most active predicted place cells (methods §1.2), or the output itself for
     the position loss (``centres=None``).
 
     y_true: (batch, T, 2) metres; y_pred: (batch, T, Np) logits or (batch, T, 2) positions.
@@ -131,10 +131,10 @@ def build_model(cfg: dict, n_cues: int = 0, rnn_impl: str = "fused") -> keras.Mo
     vector of the initial position, and "cues" (batch, T, n_cues) metres when cfg["cues"].
     Output: dc (batch, T, Np) place-cell logits, or (batch, T, 2) positions for the position loss.
 
-    Three-stage model (UGRNN, SRNN, GRU, LSTM; SPEC 2.1): encoder Dense(Ng)(p0) -> initial state;
+    Three-stage model (UGRNN, SRNN, GRU, LSTM; methods §2.1): encoder Dense(Ng)(p0) -> initial state;
     M Dense(Ng)([v, cues]) -> RNN -> "pre_g"; Dense(Ng, activation) -> "g"; Dense(Np) -> "dc".
     LSTM also needs an initial cell state: a second encoder "encoder_c" (the released code has
-    no LSTM; this is our choice). Sorscher RNN ("RNN", SPEC 2.3): single layer, no biases:
+    no LSTM; this is our choice). Sorscher RNN ("RNN", methods §2.3): single layer, no biases:
     encoder -> SimpleRNN on the raw inputs -> "pre_g"; "g" is the same activity (identity
     layer, so every model has the three layers) -> linear decoder "dc".
 
@@ -205,13 +205,13 @@ def build_model(cfg: dict, n_cues: int = 0, rnn_impl: str = "fused") -> keras.Mo
 
 
 def compile_model(model: keras.Model, cfg: dict, centres, steps_per_execution: int = 1) -> keras.Model:
-    """Adam(lr) with the task's loss and the decoding-error metric (SPEC 2.1).
+    """Adam(lr) with the task's loss and the decoding-error metric (methods §2.1).
 
     steps_per_execution: training steps per compiled call (Keras' compile argument; fewer
     Python round trips per step, the same arithmetic).
     """
     if cfg["loss"] == "position":
-        loss = keras.losses.MeanSquaredError(name="position_mse")  # Cueva & Wei (SPEC 1.2)
+        loss = keras.losses.MeanSquaredError(name="position_mse")  # Cueva & Wei (methods §1.2)
         metric = DecodingError(centres=None)
     elif cfg["loss"] == "place_cells":
         loss = PlaceCellLoss(centres, cfg["place_cell_rf"], cfg["surround_scale"], cfg["dog"])

@@ -21,7 +21,7 @@ __all__ = ["load_original_checkpoint", "original_place_cell_centres"]
 #   net/encoder/{kernel,bias}   -> layer "encoder"        (Np, Ng), (Ng,)
 #   net/M/{kernel,bias}         -> layer "M"              (2 [+5 cues], Ng), (Ng,)
 #   net/RNN/cell/weight         -> W (2Ng, 2Ng): rows [:Ng] = cell.kernel, rows [Ng:] =
-#                                  cell.recurrent_kernel (W multiplies [x, h], x first; SPEC 2.2)
+#                                  cell.recurrent_kernel (W multiplies [x, h], x first; methods §2.2)
 #   net/RNN/cell/bias           -> cell.bias              (2Ng,)
 #   net/dense/{kernel,bias}     -> layer "g"; net/decoder/{kernel,bias} -> layer "dc"
 # each followed by "/.ATTRIBUTES/VARIABLE_VALUE". The place-cell centres were drawn by

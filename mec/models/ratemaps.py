@@ -1,4 +1,4 @@
-"""Rate maps and decoding error of a model on fresh trajectories (SPEC 3.1).
+"""Rate maps and decoding error of a model on fresh trajectories (methods §3.1).
 
 The model runs on ``n_batches`` batches per trajectory seed in the evaluation box of ``cfg``;
 each unit's activity is averaged per spatial bin by :class:`mec.ratemaps.BinMeans`, the
@@ -7,7 +7,7 @@ outermost bins, unvisited bins NaN), streamed batch by batch so that paper-scale
 units, 400,000 samples) never hold all activations in memory. Samples of all seeds are
 pooled.
 
-As the released code evaluates (SPEC 1.2, 3.1):
+As the released code evaluates (methods §1.2, 3.1):
 
 * trajectories come from the task's *evaluation* random stream (mec.task.STREAMS), never
   from the batches the model was trained on, whatever the trajectory seed;
@@ -107,12 +107,12 @@ def model_ratemaps(model, cfg, x_edges, y_edges, n_batches: int, seeds: Sequence
     cfg: evaluation box, configure_options-style keys (min_x..max_y, or box_width/box_height);
         optional batch_size and sequence_length (default: the model's training values).
     x_edges, y_edges: (nx+1,), (ny+1,) bin edges in metres (the data's).
-    n_batches: batches per seed (SPEC 3.1: 100 of 200 x 20 = 400,000 samples); seeds:
+    n_batches: batches per seed (methods §3.1: 100 of 200 x 20 = 400,000 samples); seeds:
         trajectory seeds of the evaluation stream, pooled.
     place_cells: "evaluation_box" (default, as released) or "training_box" (module docstring).
     Returns {layer: (nx, ny, n_units) float64}, NaN in unvisited bins; with ``return_info``
     also a dict: n_samples (positions binned), decoding_error_cm (mean over those samples,
-    decoded with the evaluation's place cells, SPEC 1.2), place_cells, stream, and
+    decoded with the evaluation's place cells, methods §1.2), place_cells, stream, and
     sample_counts (nx, ny), the samples per bin (what recipes that smooth model maps weigh
     bins by, mec.ratemaps.smooth_model_maps).
     """
@@ -149,7 +149,7 @@ def model_ratemaps(model, cfg, x_edges, y_edges, n_batches: int, seeds: Sequence
 
 def decode_error_cm(model, dc: np.ndarray, positions: np.ndarray, place_cells=None) -> float:
     """Mean decoding error in cm of dc outputs (batch, T, Np) against positions (batch, T, 2) m
-    (top-3 place-cell decoding, SPEC 1.2; the output itself for the position loss), with the
+    (top-3 place-cell decoding, methods §1.2; the output itself for the position loss), with the
     model's place cells or ``place_cells`` (a mec.task.PlaceCells, e.g. an evaluation's)."""
     model = _as_trained(model)
     pc = model.place_cells if place_cells is None else place_cells
@@ -189,7 +189,7 @@ def evaluate_decoding_error(model, cfg, n_batches: int, seed: int, unit_mask=Non
 def export_ratemaps(model_dir, dataset_path, arena: float, n_batches: int, seeds: Sequence[int],
                     layers: Sequence[str], out_path, place_cells: str = EVAL_PLACE_CELLS[0]) -> None:
     """Rate maps of a trained model on the bins of a dataset's arena, written with
-    :func:`mec.ratemaps.save_model_ratemaps` (SPEC 3.1).
+    :func:`mec.ratemaps.save_model_ratemaps` (methods §3.1).
 
     model_dir: results/models/{model} (model.keras + config.json).
     dataset_path: results/data/{dataset}.h5; its ``edges[arena]`` are the bins, and the
@@ -199,7 +199,7 @@ def export_ratemaps(model_dir, dataset_path, arena: float, n_batches: int, seeds
         released) or "training_box".
     Attributes stored: model, layers, arena, seeds, n_batches, n_samples (positions binned),
     trajectory_stream, place_cells, decoding_error_cm (on the same samples), condition
-    (SPEC 2.3), untrained, train_arena, weight_decay_target, recurrent_rms and
+    (methods §2.3), untrained, train_arena, weight_decay_target, recurrent_rms and
     recurrent_norm (mec.models.loading.recurrent_weight_stats), batch_size, sequence_length,
     mec_version.
     """

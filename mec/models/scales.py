@@ -33,14 +33,14 @@ DEFAULT_SCALE = "demo"
 # do there), about 37 CPU-ms per step (~6 CPU-min); measured on seeds 0 and 1: decoding error
 # ~4.7 cm, ~20 % of g units grid (adaptive rings) against ~4 % in its untrained twin, zeroing
 # grid units hurts decoding more than zeroing heterogeneous ones. Rate maps from 200 batches of
-# 100 x 20 = 400,000 samples, the paper's (SPEC 3.1). Ng 256 at lr 1e-3 decoded as well but
+# 100 x 20 = 400,000 samples, the paper's (methods §3.1). Ng 256 at lr 1e-3 decoded as well but
 # its knockouts had the wrong sign (README "Scales").
 # fig2demo (configs/figure2.yaml): ~30-60 s per model on 2 CPU cores (measured: UGRNN-ReLU
 # 29-54 s, LSTM-tanh 45 s, load-dependent); 1 m models reach ~5 cm decoding error, 2.2 m
 # models ~40 cm (they would need ~10x more steps); 1,000 Adam steps at lr 3e-3; rate maps from
 # 40 x 50 x 20 = 40,000 samples (100 per 5 cm bin of the 1 m arena).
-# paper: Nayebi et al. 2021 (SPEC 2.1), needs a GPU: Ng 4096, Np 512, 100 epochs x 1000
-# steps = 100k Adam steps at lr 1e-4; 100 x 200 x 20 = 400,000 samples per rate map (SPEC 3.1).
+# paper: Nayebi et al. 2021 (methods §2.1), needs a GPU: Ng 4096, Np 512, 100 epochs x 1000
+# steps = 100k Adam steps at lr 1e-4; 100 x 200 x 20 = 400,000 samples per rate map (methods §3.1).
 PRESETS: dict[str, dict] = {
     "tiny": dict(n_units=16, n_place_cells=32, batch_size=8, sequence_length=8, epochs=2,
                  steps_per_epoch=3, learning_rate=1e-3, n_eval_batches=4),

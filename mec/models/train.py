@@ -1,4 +1,4 @@
-"""Training of a path integrator (SPEC 2.1) that always finishes or says why (issues 12, 14).
+"""Training of a path integrator (methods §2.1) that always finishes or says why (issues 12, 14).
 
 ``train_model(cfg, out_dir)`` writes, in ``out_dir``:
   config.json      {"model": resolved cfg, "extra": metadata (name, scale, ...), "mec_version",

@@ -1,6 +1,6 @@
 """Configuration, presets and loading of trained path integrators (the original's API).
 
-``configure_options(**overrides)`` returns the paper's defaults (SPEC 1-2) in the original's
+``configure_options(**overrides)`` returns the paper's defaults (methods §1-2) in the original's
 option names; ``resolve_model_cfg(cfg)`` fills a model config (config.yaml ``models:`` entry,
 contract names) with defaults; ``load_trained_model(...)`` (the original's arguments) and
 ``load_run(run_dir)`` (the project's, the one loader every rule uses) read ``config.json``
@@ -108,7 +108,7 @@ def configure_options(save_dir=None, rnn_type: str = "UGRNN", activation: str = 
                       n_epochs: int = C.N_EPOCHS, n_steps: int = C.N_STEPS_PER_EPOCH,
                       box_width: float = C.BOX_WIDTH, box_height: float = C.BOX_HEIGHT,
                       min_x=None, min_y=None, max_x=None, max_y=None, run_ID=None, **overrides) -> Options:
-    """The paper's options (SPEC 1-2), original names and argument order, as an attribute dict.
+    """The paper's options (methods §1-2), original names and argument order, as an attribute dict.
 
     Ng 4096, Np 512 (2 with the position loss), batch_size 200, sequence_length 20,
     learning_rate 1e-4, place_cell_rf 0.12 m, surround_scale 2, weight_decay 1e-4, DoG,

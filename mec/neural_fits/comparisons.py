@@ -5,9 +5,9 @@ The original's signature: the same positional order and defaults, so
 are keyword-only and come after them.
 
 Results are ``results[arena][animal]["corr"]``: per-cell scores (mean Pearson r over splits,
-SPEC 4.2) along a dimension ``"units"`` labelled by cell id: an xarray DataArray as in the
+methods §4.2) along a dimension ``"units"`` labelled by cell id: an xarray DataArray as in the
 original when xarray is installed, else a pandas Series (mec.neural_fits.utils.package_scores).
-``np.median(unit_concat(results, arena, "corr"))`` is the SPEC 4.3 summary.
+``np.median(unit_concat(results, arena, "corr"))`` is the methods §4.3 summary.
 
 Differences from the original, on purpose:
 - holdout sources are the other animals in dataset order (the original used a Python set,
@@ -50,8 +50,8 @@ def _cfg_get(cfg, key):
 def _cfg_edges(cfg, nbins, bin_cm):
     """Bin edges (m) of the evaluation box of cfg.
 
-    Extent: min_x/max_x/min_y/max_y when all set, else [-w/2, w/2] x [-h/2, h/2] (SPEC 1.1).
-    nbins per axis when given, else the box size in cm / bin_cm (SPEC 3.1).
+    Extent: min_x/max_x/min_y/max_y when all set, else [-w/2, w/2] x [-h/2, h/2] (methods §1.1).
+    nbins per axis when given, else the box size in cm / bin_cm (methods §3.1).
     """
     from mec.ratemaps import make_edges
     from mec.task import box_from_cfg
@@ -81,7 +81,7 @@ def _arena_geometry(dataset, arena):
 
 def _model_maps_from_model(model, cfgs, seeds, arena, dataset, layer, n_eval_seq, nbins, bin_cm,
                            ratemap_kwargs):
-    """Model rate maps of one layer, one per (seed, cfg), on the data's bins (SPEC 3.1), by
+    """Model rate maps of one layer, one per (seed, cfg), on the data's bins (methods §3.1), by
     mec.models.ratemaps.model_ratemaps; and their (x_edges, y_edges).
 
     Bins: the dataset's edges where it knows them (a ``nbins`` given too must agree), else
@@ -164,7 +164,7 @@ def get_fits(
     blas_threads=1,
     **ratemap_kwargs,
 ):
-    """Inter-animal consistency (no model) or model-to-data fits (SPEC 4.2-4.5).
+    """Inter-animal consistency (no model) or model-to-data fits (methods §4.2-4.5).
 
     The original's arguments, in its order and with its defaults:
 
@@ -179,12 +179,12 @@ def get_fits(
     map_type, map_kwargs: "sklinear" (default Ridge alpha=1), "corr", "pls" and their
         arguments (mec.mappers), checked before any work starts.
     train_frac: fraction of bins for training, or a structured split name.
-    num_train_test_splits, split_start_seed: the random splits (SPEC 4.2); split s uses
+    num_train_test_splits, split_start_seed: the random splits (methods §4.2); split s uses
         ``RandomState(split_start_seed + s)``.
     interanimal_mode: "holdout" or "pairwise" (without a model).
     shape_2d: (nx, ny) for structured splits of flat maps.
     map_kwargs_per_cell: ``{cell_id: kwargs dict | list of per-split dicts}``, or the
-        original's ``{cell_id: {"map_kwargs": ..., "train_frac": ...}}`` (SPEC 4.4).
+        original's ``{cell_id: {"map_kwargs": ..., "train_frac": ...}}`` (methods §4.4).
 
     Keyword-only additions of this project: ``num_splits`` (alias of num_train_test_splits);
     ``nbins``, ``bin_cm`` (the original's ``**bin_kwargs``: model rate-map bins when the

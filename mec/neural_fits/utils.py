@@ -51,7 +51,7 @@ def package_scores(scores, cell_ids):
 
 def generate_train_test_splits(num_states, split_start_seed=0, num_splits=10, train_frac=0.2,
                                shape_2d=None, *, grid_shape=None, valid=None):
-    """Train/test splits of ``num_states`` bins (SPEC 4.2), the original's argument order.
+    """Train/test splits of ``num_states`` bins (methods §4.2), the original's argument order.
 
     Split s of a random split permutes the bins with ``RandomState(split_start_seed + s)`` and
     trains on the first ``ceil(train_frac * n)``. ``train_frac`` may name a structured split
@@ -86,7 +86,7 @@ def unit_concat(d, arena_size, inner_key=None):
         original.
     Returns one DataArray along ``"units"`` (xarray installed and labelled parts), a Series with
     index ``"units"`` (Series parts), else a 1-D float array. ``np.median(...)`` of it is the
-    SPEC 4.3 summary.
+    methods §4.3 summary.
     """
     if arena_size not in d:
         raise ValueError(f"unit_concat: arena {arena_size!r} not in the results (arenas: {list(d)})")

@@ -1,4 +1,4 @@
-"""Cell scores and types (SPEC §5), for recorded cells and model units alike.
+"""Cell scores and types (methods §5), for recorded cells and model units alike.
 
 * :func:`grid_score` / :func:`grid_scores` - annular-ring autocorrelogram gridness
   (Banino et al. 2018, Sorscher et al. 2019), validated against the Kavli lab's BNT.

@@ -1,4 +1,4 @@
-"""Border score of Solstad et al. 2008 (Science 322:1865), SPEC §5.
+"""Border score of Solstad et al. 2008 (Science 322:1865), methods §5.
 
     b = (CM - DM) / (CM + DM)
 

@@ -1,4 +1,4 @@
-"""Grid score: rotational symmetry of the spatial autocorrelogram (SPEC §5), three forms.
+"""Grid score: rotational symmetry of the spatial autocorrelogram (methods §5), three forms.
 
 Every form starts from the spatial autocorrelogram (SAC) of the rate map and correlates it,
 within a ring around its centre, with copies rotated by 30, 60, 90, 120 and 150 degrees; a
@@ -40,7 +40,7 @@ others. The forms differ in where the ring lies and how the five correlations ar
     2019): inner radius 0.2, outer radii ``linspace(0.4, 1.0, 10)`` in units of the map's
     side in bins, the SAC rotated by cubic splines, correlation centred on the SAC's ring
     mean (DeepMind's ``get_grid_scores_for_mask``), ``min(r60, r120) - max(r30, r90,
-    r150)``, best ring. This was SPEC §5's stated scorer and this project's default until
+    r150)``, best ring. This was methods §5's stated scorer and this project's default until
     the adaptive rings replaced it.
 
 ``"mean"`` - the same fixed rings with DeepMind's and grid-pattern-formation's default
@@ -69,9 +69,9 @@ __all__ = ["grid_score", "grid_scores", "autocorrelogram", "ring_masks", "GRID_S
 GRID_SCORE_MODES = ("adaptive", "min_max", "mean")
 DEFAULT_MODE = "adaptive"
 
-#: Fixed rings: inner radius, fraction of the map side (SPEC §5; Sorscher et al. 2019).
+#: Fixed rings: inner radius, fraction of the map side (methods §5; Sorscher et al. 2019).
 RING_INNER = 0.2
-#: Fixed rings: outer radii, fraction of the map side (SPEC §5: 0.4..1.0 in 10 steps).
+#: Fixed rings: outer radii, fraction of the map side (methods §5: 0.4..1.0 in 10 steps).
 RING_OUTER = tuple(np.linspace(0.4, 1.0, 10))
 #: Rotation angles of the SAC, degrees (60/120 = hexagonal peaks, 30/90/150 = troughs).
 ANGLES = (30, 60, 90, 120, 150)
@@ -384,7 +384,7 @@ def _adaptive_scores(m: np.ndarray):
 def grid_scores(maps: np.ndarray, mode: str = DEFAULT_MODE, inner: float = RING_INNER,
                 outer: tuple[float, ...] = RING_OUTER, return_details: bool = False,
                 chunk: int = 256):
-    """Grid scores of a stack of rate maps (SPEC §5; the forms: module docstring).
+    """Grid scores of a stack of rate maps (methods §5; the forms: module docstring).
 
     maps: (nx, ny, n) or (nx, ny) rate maps (Hz or arbitrary units; NaN = unvisited /
         outside the arena).
@@ -439,7 +439,7 @@ def _spread(m: np.ndarray) -> np.ndarray:
 
 
 def grid_score(rate_map: np.ndarray, mode: str = DEFAULT_MODE) -> float:
-    """Grid score of one rate map (nx, ny) (SPEC §5); see :func:`grid_scores`."""
+    """Grid score of one rate map (nx, ny) (methods §5); see :func:`grid_scores`."""
     rate_map = np.asarray(rate_map, dtype=float)
     if rate_map.ndim != 2:
         raise ValueError(f"grid_score takes one (nx, ny) map, got shape {rate_map.shape}; "

@@ -1,8 +1,8 @@
-"""Head-direction score: mean resultant vector length against shuffles (SPEC §5).
+"""Head-direction score: mean resultant vector length against shuffles (methods §5).
 
 The head-direction tuning curve is the firing rate per direction bin (spikes in the bin /
 time spent facing it; 60 bins of 6 degrees), using only samples with running speed in
-2-80 cm/s (SPEC §5; Sargolini et al. 2006). Its mean resultant vector length (MVL)
+2-80 cm/s (methods §5; Sargolini et al. 2006). Its mean resultant vector length (MVL)
 
     R = |sum_b rate_b exp(i theta_b)| / sum_b rate_b
 
@@ -10,7 +10,7 @@ is 0 for a uniform curve and 1 for firing in one direction only. A cell is head-
 tuned when R exceeds the (1 - alpha) quantile (alpha = 0.02, the 98th percentile) of 500
 shuffles in which the spike train is shifted circularly in time by at least
 ``min_shift_s`` (20 s) relative to the tracking, which keeps its temporal structure but
-breaks its relation to the head's direction (SPEC §5; Boccara et al. 2010 use the same
+breaks its relation to the head's direction (methods §5; Boccara et al. 2010 use the same
 recipe). Spikes are assigned to the nearest tracking sample, as in the rate maps
 (:func:`mec.ratemaps.spikes_to_ratemap`), so a shift is a whole number of samples.
 """
@@ -22,11 +22,11 @@ import numpy as np
 __all__ = ["head_direction_score", "head_direction_from_leds", "mean_vector_length",
            "HD_SPEED_RANGE", "HD_SHUFFLES", "HD_ALPHA", "HD_BINS"]
 
-#: Speed filter for head-direction scores, m/s (SPEC §5: 2-80 cm/s).
+#: Speed filter for head-direction scores, m/s (methods §5: 2-80 cm/s).
 HD_SPEED_RANGE = (0.02, 0.80)
-#: Number of circular spike-time shuffles (SPEC §5).
+#: Number of circular spike-time shuffles (methods §5).
 HD_SHUFFLES = 500
-#: Significance level: MVL above the 98th percentile of the shuffles (SPEC §5).
+#: Significance level: MVL above the 98th percentile of the shuffles (methods §5).
 HD_ALPHA = 0.02
 #: Direction bins of the tuning curve (6 degrees each).
 HD_BINS = 60

@@ -1,4 +1,4 @@
-"""Cell types from scores (SPEC §5).
+"""Cell types from scores (methods §5).
 
 grid: grid score > 0.3 (robustness checks use 0.55, 0.8, 1.2); border: Solstad border
 score > 0.5; head_direction: MVL significant against shuffles; heterogeneous: none of
@@ -13,7 +13,7 @@ import numpy as np
 
 __all__ = ["classify_cells", "GRID_THRESHOLD", "BORDER_THRESHOLD", "CELL_TYPES"]
 
-#: SPEC §5 thresholds.
+#: methods §5 thresholds.
 GRID_THRESHOLD = 0.3
 BORDER_THRESHOLD = 0.5
 CELL_TYPES = ("grid", "border", "head_direction", "heterogeneous")

@@ -91,16 +91,16 @@ log = logging.getLogger(__name__)
 
 _TITLES = {
     "headline": "Headline: scores between floor and ceiling, per arena and setting",
-    "ceiling": "Noise ceiling (median inter-animal consistency, SPEC 4.3) and noise floor",
+    "ceiling": "Noise ceiling (median inter-animal consistency, methods §4.3) and noise floor",
     "floors": "Noise floors: median score of each tuning-free control (mec.fits.floors)",
-    "predictivity": "Model predictivity per layer (median over cells, SPEC 4.5)",
+    "predictivity": "Model predictivity per layer (median over cells, methods §4.5)",
     "best_layer": "Best layer per model, arena and map",
-    "by_cell_type": "Per cell type (grid / border / heterogeneous / other, SPEC 5)",
-    "figure2": "Figure 2 pivot: median predictivity at the best layer (SPEC 4.6)",
+    "by_cell_type": "Per cell type (grid / border / heterogeneous / other, methods §5)",
+    "figure2": "Figure 2 pivot: median predictivity at the best layer (methods §4.6)",
     "figure2_fraction": "Figure 2 pivot: fraction of the noise ceiling at the best layer",
     "figure2_long": "Figure 2 cells, one row per model (traceable to the pivot)",
     "dimensionality": "Dimensionality control: participation ratio of each layer's rate maps "
-                      "beside its predictivity (Figure 2 map; Schaeffer et al., SPEC 6)",
+                      "beside its predictivity (Figure 2 map; Schaeffer et al., methods §6)",
     "knockouts": "In-silico knockouts: decoding error (cm) with sets of grid vs heterogeneous "
                  "units zeroed",
     "model_health": "Model health: each trained network beside its untrained twin and the "
@@ -149,7 +149,7 @@ def _write_md(text: str, path: Path) -> Path:
 
 
 def participation_ratios(ratemap_files: Mapping[tuple[str, float], str | os.PathLike]) -> pd.DataFrame:
-    """Participation ratio (SPEC 6) of every layer of every rate-map file.
+    """Participation ratio (methods §6) of every layer of every rate-map file.
 
     ratemap_files: (model, arena m) -> ``results/ratemaps/{model}_{arena}.h5``. Each file is
     read once (``mec.ratemaps.load_model_ratemaps``) and each layer's (nx, ny, n_units) maps
@@ -175,7 +175,7 @@ def _dimensionality_notes(corr: pd.DataFrame) -> list[str]:
     for r in corr.itertuples(index=False):
         rho = "n/a (fewer than 3 models)" if not pd.notna(r.spearman_rho) else \
             f"{r.spearman_rho:.3f} (p = {r.p_value:.3g})"
-        lines.append(f"- Dimensionality (SPEC 6), arena {arena_label(r.arena)}, map {r.map}: "
+        lines.append(f"- Dimensionality (methods §6), arena {arena_label(r.arena)}, map {r.map}: "
                      f"Spearman "
                      f"rho between participation ratio and median predictivity at the best layer, "
                      f"{r.models} ({r.n_models} models): {rho}.")
@@ -290,7 +290,7 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
         "fraction of ceiling = model median / ceiling median of the same arena and map.",
         f"- Cells: {len(consistency)} consistency rows, {len(fits)} fit rows; "
         f"models: {', '.join(sorted(fits['source'].unique())) or 'none'}.",
-        f"- Figure 2 map: {f2_map or 'none'}; conditions {', '.join(CONDITIONS)} (SPEC 2.3); "
+        f"- Figure 2 map: {f2_map or 'none'}; conditions {', '.join(CONDITIONS)} (methods §2.3); "
         "models sharing a cell are told apart in the variant column.",
     ]
     if fits.empty:

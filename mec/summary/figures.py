@@ -1,7 +1,7 @@
 # Long because: the figures share the lazy pyplot import, the figure index and the layout helpers;
 # next seam: one module per figure kind.
 """Summary figures (PNG): rate-map galleries, predictivity against the ceiling, score
-distributions, training curves, the dimensionality control (SPEC 6) and the in-silico
+distributions, training curves, the dimensionality control (methods §6) and the in-silico
 knockouts.
 
 matplotlib is used through its object-oriented API (``matplotlib.figure.Figure``, rendered
@@ -188,7 +188,7 @@ def rank_units_by_score(maps: np.ndarray, score_fn: Callable[[np.ndarray], float
     maps: (nx, ny, n_units). When ``n_units > max_scored`` a random subset of
     ``max_scored`` units (``numpy.random.default_rng(seed)``) is scored, since grid scores
     cost a 2-D autocorrelogram and five rotations each. ``score_fn`` maps one (nx, ny) map
-    to a float; by default the grid score (SPEC 5) of ``mec.scores.grid_scores``,
+    to a float; by default the grid score (methods §5) of ``mec.scores.grid_scores``,
     vectorised over units. If ``mec.scores`` cannot be imported the units are returned
     unsorted. Returns (units (k,) int indices, scores (k,) float, sorted: bool), NaN last.
     """
@@ -390,13 +390,13 @@ def training_curves(history: pd.DataFrame | str | os.PathLike, out_path: str | o
 
 
 # ---------------------------------------------------------------------------
-# Dimensionality control (SPEC 6)
+# Dimensionality control (methods §6)
 # ---------------------------------------------------------------------------
 def dimensionality_scatter(dimensionality: pd.DataFrame, arena: float, out_path: str | os.PathLike, *,
                            ceiling: float = float("nan"),
                            correlation: pd.DataFrame | None = None) -> Path | None:
     """Participation ratio (x, log scale) against median predictivity (y) at each model's
-    best layer in one arena, one point per model (Schaeffer et al.'s control, SPEC 6).
+    best layer in one arena, one point per model (Schaeffer et al.'s control, methods §6).
 
     dimensionality: ``mec.summary.tables.dimensionality_table`` (rows with
     ``is_best_layer`` and finite PR and median are drawn). Networks are circles coloured by

@@ -6,7 +6,7 @@ One table row per (model, measure), each number beside the same number for the m
 (same seed, so its weights are the trained run's initialisation; config.yaml ships
 ``ugrnn_relu_untrained`` beside ``ugrnn_relu``) - and beside the paper's direction:
 
-* decoding error (cm): top-3 place-cell decoding (SPEC 1.2) on the evaluation trajectories
+* decoding error (cm): top-3 place-cell decoding (methods §1.2) on the evaluation trajectories
   of the rate maps (evaluation stream, ``decoding_error_cm`` attribute of the rate-map
   file); lower than the twin's;
 * dead g units: units with a flat g rate map (mec.models.knockouts.silent_units); few;
@@ -14,7 +14,7 @@ One table row per (model, measure), each number beside the same number for the m
   mec.models.loading.recurrent_weight_stats): not collapsed to 0 (issue 16: decay on the
   recurrent kernel left 8e-4);
 * grid fraction: share of the live g units whose grid score is above GRID_THRESHOLD (0.3,
-  SPEC 5) under the project's scorer (mec.scores.grid_scores default, adaptive rings) and
+  methods §5) under the project's scorer (mec.scores.grid_scores default, adaptive rings) and
   under the mean-form scorer of DeepMind/Sorscher et al. (fixed rings, ``mode="mean"``);
   higher than the twin's under both (Sorscher et al. 2019; Nayebi et al. 2021);
 * knockouts: decoding error with sets of grid units zeroed minus with sets of

@@ -3,12 +3,12 @@
 """Summary tables derived from the tidy per-cell score tables (never hand-edited).
 
 Inputs are the tidy CSVs of the contract: ``results/consistency/{arena}.csv`` (inter-animal
-consistency, the noise ceiling, SPEC 4.3) and ``results/fits/{model}_{arena}.csv`` (model
-predictivity, SPEC 4.5), both with columns
+consistency, the noise ceiling, methods §4.3) and ``results/fits/{model}_{arena}.csv`` (model
+predictivity, methods §4.5), both with columns
 ``arena, animal, cell_id, cell_type, source, layer, map, score`` and one row per cell.
 
 Every summary statistic is a median over cells of ``score`` (finite scores only; NaN scores
-are counted in ``n_nan``), as the paper does (``unit_concat`` then median, SPEC 4.3), plus the
+are counted in ``n_nan``), as the paper does (``unit_concat`` then median, methods §4.3), plus the
 spread across animals (statistics of the per-animal medians). "Fraction of the ceiling" is a
 ratio of medians, model median / ceiling median of the same arena and map (brain-score's
 ``ceiled`` score, DESIGN example 5).
@@ -22,9 +22,9 @@ it and ``normalized = (median - floor) / (ceiling - floor)``: 0 is what a source
 spatial tuning scores through the same recipe and splits, 1 is the ceiling. The Figure 2
 pivot and the dimensionality control are the paper's (setting "paper" only).
 
-Baselines (config ``baseline: kind``, mec.baselines, SPEC 4.6) are summarised like models:
+Baselines (config ``baseline: kind``, mec.baselines, methods §4.6) are summarised like models:
 their condition is "baseline" and their row label names the kind, the NMF components and the
-box the baseline was built in (``baseline_label``). The dimensionality control (SPEC 6) puts
+box the baseline was built in (``baseline_label``). The dimensionality control (methods §6) puts
 the participation ratio of each layer's rate maps next to its predictivity; the knockout
 table summarises the in-silico experiment (mec.models.knockouts).
 
@@ -82,18 +82,18 @@ __all__ = [
 #: Columns every tidy score table must have (contract: consistency and fit tables).
 REQUIRED_COLUMNS = ("arena", "animal", "cell_id", "cell_type", "source", "layer", "map", "score")
 
-#: Ceiling sources in order of preference: holdout is the paper's noise ceiling (SPEC 4.3);
+#: Ceiling sources in order of preference: holdout is the paper's noise ceiling (methods §4.3);
 #: pairwise (lower) is used only where holdout was not computed.
 CEILING_SOURCES = ("interanimal_holdout", "interanimal_pairwise")
 
-#: The paper's Figure 2 conditions, in its column order (SPEC 2.3, 4.6), and the rule that
+#: The paper's Figure 2 conditions, in its column order (methods §2.3, 4.6), and the rule that
 #: gives a model its condition: mec.models.conditions (imported above), the one definition.
 #: Baselines get the extra column ``"baseline"``; a network config without a training arena
 #: gets ``"any"``; a model without a config, or in a word-named arena whose geometry is not
 #: given, ``"unknown"``.
 UNKNOWN_CONDITION = "unknown"
 
-#: Row order of the Figure 2 pivot: the paper's architectures and activations (SPEC 4.6
+#: Row order of the Figure 2 pivot: the paper's architectures and activations (methods §4.6
 #: table), then its baselines in the order it lists them (velocity, place cells, place cells
 #: through MEC, NMF; mec.baselines.BASELINE_KINDS). Unknown names sort after, alphabetically.
 ARCHITECTURE_ORDER = ("RNN", "SRNN", "GRU", "LSTM", "UGRNN")
@@ -101,15 +101,15 @@ ACTIVATION_ORDER = ("linear", "tanh", "sigmoid", "relu")
 BASELINE_ORDER = ("velocity", "place_cells", "place_cells_mec", "nmf")
 BASELINE_ARCHITECTURE = "baseline"
 
-#: Cell-type groups of the per-type summary (SPEC 5). Head-direction, weakly spatial and
+#: Cell-type groups of the per-type summary (methods §5). Head-direction, weakly spatial and
 #: untyped cells are all "other".
 CELL_TYPE_GROUPS = ("grid", "border", "heterogeneous", "other")
 
-#: Display order of model layers (SPEC 2.1: RNN -> dense -> decoder).
+#: Display order of model layers (methods §2.1: RNN -> dense -> decoder).
 LAYER_ORDER = ("pre_g", "g", "dc")
 
 #: Map used for the Figure 2 pivot, in order of preference (the paper's Figure 2 uses the
-#: per-cell ElasticNet, SPEC 4.6).
+#: per-cell ElasticNet, methods §4.6).
 MAP_PREFERENCE = ("elasticnet", "ridge")
 
 #: The setting of score tables that carry no ``setting`` column (mec.fits.settings).
@@ -207,7 +207,7 @@ def _normalized(median, floor, ceiling) -> np.ndarray:
 
 
 def cell_type_group(cell_types: Iterable) -> np.ndarray:
-    """Map raw cell types (SPEC 5, contract) onto ``CELL_TYPE_GROUPS``.
+    """Map raw cell types (methods §5, contract) onto ``CELL_TYPE_GROUPS``.
 
     ``grid``, ``border`` and ``heterogeneous`` keep their name (case-insensitive); every other
     value (``head_direction``, ``weakly_spatial``, missing) becomes ``"other"``.
@@ -225,7 +225,7 @@ def _is_data_arena(baseline_arena) -> bool:
 
 def baseline_label(cfg: Mapping) -> str:
     """Row label of a baseline config (``cfg["baseline"]`` = kind), unique per baseline of
-    the paper's Figure 2 (SPEC 4.6): the kind, then ``k={n_components}`` when set, then the
+    the paper's Figure 2 (methods §4.6): the kind, then ``k={n_components}`` when set, then the
     box it was built in - "(data arena)" or "({size} m)" - for NMF always (both boxes are
     in the table) and for other kinds only when not the data's arena. Examples:
     "velocity", "place_cells", "place_cells_mec", "nmf k=100 (data arena)",
@@ -380,7 +380,7 @@ def floor_summary(floors: pd.DataFrame | None, keys: Sequence[str] = _FLOOR_KEYS
 
 
 def ceiling_table(consistency: pd.DataFrame, floors: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Noise ceiling per arena, map, setting and source (SPEC 4.3): ``aggregate_scores``
+    """Noise ceiling per arena, map, setting and source (methods §4.3): ``aggregate_scores``
     columns, ``median`` being the ceiling (median inter-animal consistency over all cells),
     with the floor of the same arena, map and setting (``floor_summary`` of ``floors``; NaN
     without floors)."""
@@ -442,7 +442,7 @@ def _add_model_columns(df: pd.DataFrame, model_configs: Mapping[str, Mapping] | 
 def predictivity_table(fits: pd.DataFrame, ceiling: pd.DataFrame,
                        model_configs: Mapping[str, Mapping] | None = None,
                        arenas: Mapping | None = None) -> pd.DataFrame:
-    """Median predictivity per model x arena x layer x map x setting (SPEC 4.5), its fraction
+    """Median predictivity per model x arena x layer x map x setting (methods §4.5), its fraction
     of the ceiling of the same arena, map and setting (``reference_ceiling``), the floor
     there and the normalized score (module docstring; NaN without floors), and the model's
     labels (architecture, activation, variant, condition; "unknown" condition without a
@@ -471,7 +471,7 @@ def predictivity_table(fits: pd.DataFrame, ceiling: pd.DataFrame,
 
 
 def best_layer_table(predictivity: pd.DataFrame) -> pd.DataFrame:
-    """The layer with the highest median per model x arena x map x setting (SPEC 4.5). Ties
+    """The layer with the highest median per model x arena x map x setting (methods §4.5). Ties
     go to the earlier layer in ``LAYER_ORDER``; a group whose medians are all NaN is dropped.
     The floor and normalized score of that layer come along."""
     cols = ["model", "arena", "map", "setting", "best_layer", "median", "fraction_of_ceiling",
@@ -497,7 +497,7 @@ def best_layer_table(predictivity: pd.DataFrame) -> pd.DataFrame:
 def by_cell_type_table(consistency: pd.DataFrame, fits: pd.DataFrame,
                        best_layer: pd.DataFrame | None = None,
                        floors: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Ceiling and model numbers per cell-type group (SPEC 5, ``CELL_TYPE_GROUPS``).
+    """Ceiling and model numbers per cell-type group (methods §5, ``CELL_TYPE_GROUPS``).
 
     One row per (kind, source, arena, layer, map, setting, cell_type): kind "ceiling" for the
     inter-animal rows (source = interanimal_*; layer "-") and "model" for fits (source =
@@ -557,7 +557,7 @@ def by_cell_type_table(consistency: pd.DataFrame, fits: pd.DataFrame,
 
 
 # ---------------------------------------------------------------------------
-# The Figure 2 pivot (SPEC 4.6)
+# The Figure 2 pivot (methods §4.6)
 # ---------------------------------------------------------------------------
 def choose_map(maps: Iterable[str], preferred: str | None = None) -> str | None:
     """The map of the Figure 2 pivot: ``preferred`` if given (ValueError if absent), else
@@ -632,7 +632,7 @@ def figure2_table(long: pd.DataFrame, value: str = "median") -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------
-# Dimensionality control (SPEC 6)
+# Dimensionality control (methods §6)
 # ---------------------------------------------------------------------------
 #: Columns of ``dimensionality_table``.
 DIMENSIONALITY_COLUMNS = ["model", "arena", "layer", "n_units", "participation_ratio", "map",
@@ -645,7 +645,7 @@ def dimensionality_table(participation: pd.DataFrame, predictivity: pd.DataFrame
                          best_layer: pd.DataFrame, map_name: str | None,
                          model_configs: Mapping[str, Mapping] | None = None,
                          arenas: Mapping | None = None) -> pd.DataFrame:
-    """Participation ratio beside predictivity, per model x arena x layer (SPEC 6).
+    """Participation ratio beside predictivity, per model x arena x layer (methods §6).
 
     participation: columns model, arena (m), layer, n_units, participation_ratio (PR of the
     layer's rate maps, ``mec.dimensionality.participation_ratio``; one row per layer of each
@@ -688,7 +688,7 @@ def dimensionality_table(participation: pd.DataFrame, predictivity: pd.DataFrame
 
 def dimensionality_correlation(dimensionality: pd.DataFrame) -> pd.DataFrame:
     """Spearman correlation between participation ratio and median predictivity across
-    models at their best layer (Schaeffer et al.'s claim, SPEC 6), per arena: once over all
+    models at their best layer (Schaeffer et al.'s claim, methods §6), per arena: once over all
     models ("all") and once over the networks only ("networks", baselines excluded).
 
     Uses the rows of ``dimensionality_table`` with ``is_best_layer`` and a finite PR and

@@ -1,4 +1,4 @@
-"""The path-integration task (SPEC 1): trajectories, place cells, cues and reward zones.
+"""The path-integration task (methods §1): trajectories, place cells, cues and reward zones.
 
 Pure numpy, no TensorFlow: every random number comes from an explicit numpy Generator.
 """

@@ -1,4 +1,4 @@
-"""Visual cue inputs of the CueUGRNN model (SPEC 1.3). Pure numpy."""
+"""Visual cue inputs of the CueUGRNN model (methods §1.3). Pure numpy."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def cue_bounds(cue_extents) -> np.ndarray:
 
 
 def check_cues(cue_extents, min_x: float, max_x: float, min_y: float, max_y: float) -> None:
-    """Raise ValueError if a cue leaves the box or two cues overlap (SPEC 1.3)."""
+    """Raise ValueError if a cue leaves the box or two cues overlap (methods §1.3)."""
     b = cue_bounds(cue_extents)
     if len(b) == 0:
         raise ValueError("cue_extents is empty")
@@ -39,7 +39,7 @@ def check_cues(cue_extents, min_x: float, max_x: float, min_y: float, max_y: flo
 
 def cue_distances(pos: np.ndarray, cue_extents) -> np.ndarray:
     """Distance from each position to each cue square: 0 inside, else the Euclidean distance
-    to its nearest edge (SPEC 1.3).
+    to its nearest edge (methods §1.3).
 
     pos: (..., 2) metres -> (..., n_cues) metres.
     """
@@ -55,7 +55,7 @@ def cue_distances(pos: np.ndarray, cue_extents) -> np.ndarray:
 
 def cue_inputs(rng: np.random.Generator, positions_before: np.ndarray, cue_extents,
                cue_prob: float) -> tuple[np.ndarray, np.ndarray]:
-    """Cue inputs of a batch (SPEC 1.3).
+    """Cue inputs of a batch (methods §1.3).
 
     positions_before: (batch, T, 2) metres, the position before each step's movement (the
         initial position at t = 0, then the previous target).

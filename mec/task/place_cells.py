@@ -1,4 +1,4 @@
-"""Difference-of-Gaussians place cells: the targets of the path-integration task (SPEC 1.2).
+"""Difference-of-Gaussians place cells: the targets of the path-integration task (methods §1.2).
 
 Pure numpy. The centres are drawn once from a fixed seed so that every training run and every
 evaluation of a model uses the same centres.
@@ -22,16 +22,16 @@ def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
 
 
 class PlaceCells:
-    """Np place cells with centres uniform in a box, DoG tuning (SPEC 1.2).
+    """Np place cells with centres uniform in a box, DoG tuning (methods §1.2).
 
     Parameters
     ----------
-    n_cells: Np; must be 2 when ``identity`` (the Cueva & Wei position loss, SPEC 1.2).
+    n_cells: Np; must be 2 when ``identity`` (the Cueva & Wei position loss, methods §1.2).
     sigma: centre width in metres (``place_cell_rf``, 0.12).
     surround_scale: ratio of surround to centre variance (2).
     dog: difference of Gaussians (True) or a plain softmax bump (False).
     min_x, max_x, min_y, max_y: box extents in metres in which the centres are drawn.
-    seed: seed of the centres (fixed, SPEC 1.2).
+    seed: seed of the centres (fixed, methods §1.2).
     identity: the "place cells" are the position itself (position loss).
     """
 
@@ -85,13 +85,13 @@ class PlaceCells:
         out = softmax(-norm2 / (2 * self.sigma**2))
         if self.dog:
             out -= softmax(-norm2 / (2 * self.surround_scale * self.sigma**2))
-            # shift by |min| and renormalise so the vector is a probability vector (SPEC 1.2)
+            # shift by |min| and renormalise so the vector is a probability vector (methods §1.2)
             out += np.abs(np.min(out, axis=-1, keepdims=True))
             out /= np.sum(out, axis=-1, keepdims=True)
         return out
 
     def decode(self, activation: np.ndarray, k: int = C.DECODE_TOP_K) -> np.ndarray:
-        """Decoded position (..., 2) metres: mean centre of the k most active cells (SPEC 1.2).
+        """Decoded position (..., 2) metres: mean centre of the k most active cells (methods §1.2).
 
         activation: (..., Np) place-cell activity or logits (the order is what matters).
         """
@@ -105,7 +105,7 @@ class PlaceCells:
         """The same place cells with their centres drawn anew, same seed, in another box.
 
         What the released code does for a model evaluated in a box other than its training
-        box (SPEC 1.2, the Generalization condition): it builds the place cells from the
+        box (methods §1.2, the Generalization condition): it builds the place cells from the
         evaluation config, so the same uniform draws land in the new box. A uniform draw is
         ``lo + (hi - lo) * u`` (numpy's ``Generator.uniform`` and TensorFlow's
         ``random.uniform`` alike), so the new centres are the old ones mapped affinely from

@@ -1,4 +1,4 @@
-"""Reward-zone episodes (SPEC 1.4): navigate straight to a square zone, then wander inside it.
+"""Reward-zone episodes (methods §1.4): navigate straight to a square zone, then wander inside it.
 
 Pure numpy. The reward is not a network input in the released model; only the trajectory
 statistics change.
@@ -44,7 +44,7 @@ def reward_zone_walk(rng: np.random.Generator, start: np.ndarray, sequence_lengt
 
     start: (batch, 2) metres, the network's initial position.
     Returns (velocity (batch, T, 2) metres per step, positions (batch, T, 2) metres) with
-    positions[:, t] = start + sum(velocity[:, :t+1]) exactly as in a plain walk (SPEC 1.1/1.4):
+    positions[:, t] = start + sum(velocity[:, :t+1]) exactly as in a plain walk (methods §1.1/1.4):
     ``navigate_timesteps`` equal steps reach the centre, the rest is a walk with the zone as box.
     """
     from mec.task.trajectories import random_walk, walk_inputs

@@ -1,4 +1,4 @@
-"""Random-walk trajectories and batches of the path-integration task (SPEC 1.1-1.4).
+"""Random-walk trajectories and batches of the path-integration task (methods §1.1-1.4).
 
 Pure numpy, vectorised over the batch (the only Python loop is over time steps). Every random
 number comes from an explicit ``numpy.random.Generator``; batch ``i`` of a generator with seed
@@ -59,7 +59,7 @@ def _avoid_wall(pos: np.ndarray, hd: np.ndarray, min_x, max_x, min_y, max_y, bor
 def random_walk(rng: np.random.Generator, batch_size: int, samples: int, min_x: float, max_x: float,
                 min_y: float, max_y: float, start: np.ndarray | None = None, dt: float = C.DT,
                 border_region: float = C.BORDER_REGION) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Random walk with wall avoidance in a rectangular box (SPEC 1.1).
+    """Random walk with wall avoidance in a rectangular box (methods §1.1).
 
     Returns (position (batch, samples+2, 2) m, head_dir (batch, samples+2) rad,
     displacement (batch, samples+2) m): step t moves position[t] by displacement[t] along
@@ -95,7 +95,7 @@ def walk_inputs(head_dir: np.ndarray, disp: np.ndarray, first: int, n: int) -> n
 
 def box_from_cfg(cfg) -> tuple[float, float, float, float]:
     """(min_x, max_x, min_y, max_y) metres from a config mapping: explicit min/max keys if all
-    four are set, else [-w/2, w/2] x [-h/2, h/2] from box_width/box_height (SPEC 1.1), else a
+    four are set, else [-w/2, w/2] x [-h/2, h/2] from box_width/box_height (methods §1.1), else a
     square of side ``train_arena``."""
     get = cfg.get
     keys = ("min_x", "max_x", "min_y", "max_y")
@@ -151,14 +151,14 @@ class TrajectoryGenerator:
     ----------
     place_cells: the model's place cells (their centres stay those of the training box even
         when the walk happens in another box).
-    batch_size, sequence_length: episodes per batch and steps per episode (200, 20; SPEC 1.1).
+    batch_size, sequence_length: episodes per batch and steps per episode (200, 20; methods §1.1).
     min_x, max_x, min_y, max_y: the box of the walk, metres.
     cue_kwargs: None, or {"cue_extents": [...], "cue_prob": p} (mec.core.constants.CUE_2D_INPUT_KWARGS).
     reward_kwargs: None, or mec.core.constants.REWARD_KWARGS-like dict.
     seed: base seed; batch i uses np.random.default_rng([seed, i]) in the training stream.
     stream: "training" (the optimiser's batches) or "evaluation" (rate maps, decoding errors,
         knockouts): independent draws for the same seed (:func:`batch_rng`).
-    check_cues: refuse cues outside the box or overlapping (SPEC 1.3). Evaluation in a smaller
+    check_cues: refuse cues outside the box or overlapping (methods §1.3). Evaluation in a smaller
         box than the training box may switch this off; distances stay well defined.
     dtype: dtype of the float arrays handed out (float32 for training).
     """
@@ -208,7 +208,7 @@ class TrajectoryGenerator:
         rng = batch_rng(self.seed, index, self.stream)
         B, T = self.batch_size, self.sequence_length
         position, head_dir, disp = random_walk(rng, B, T, *self.box)
-        # SPEC 1.1: the network starts at position[1]; inputs are steps 1..T; targets 2..T+1
+        # methods §1.1: the network starts at position[1]; inputs are steps 1..T; targets 2..T+1
         init_pos = position[:, 1].copy()
         velocity = walk_inputs(head_dir, disp, 1, T)
         positions = position[:, 2:T + 2].copy()

@@ -2,7 +2,7 @@
 
 Every loader returns a list of :class:`Session` (one tracked recording and the spike
 times of its cells, in metres and seconds); :func:`ingest_dataset` turns sessions into the
-dataset contract (SPEC §3.2) with grid, border and head-direction scores and cell types.
+dataset contract (methods §3.2) with grid, border and head-direction scores and cell types.
 """
 
 from mec.data.loaders.sessions import (

@@ -1,6 +1,6 @@
 # Long because: placing sessions in arenas and building the dataset from them share the geometry
 # checks and defaults; next seam: the arena masks and placement.
-"""Recordings -> dataset contract, with scores and cell types (SPEC §3.2, §5).
+"""Recordings -> dataset contract, with scores and cell types (methods §3.2, §5).
 
 :func:`ingest_dataset` loads sessions with a loader, assigns them to arenas, places each
 session in its arena, checks units, ids and spike times, makes one rate map per cell with
@@ -31,7 +31,7 @@ into the arena's frame, centred on (0, 0):
   arena; for ``circle_sessions``, outside the circle through its extremes) are NaN: no
   data, never 0 Hz;
 * bins inside both that the animal never visited (or visited less than
-  ``min_occupancy_s``) are 0 before the smoothing, as the lab's recipe does (SPEC §3.2):
+  ``min_occupancy_s``) are 0 before the smoothing, as the lab's recipe does (methods §3.2):
   rate = spikes / time per bin, then a Gaussian of sigma = 1 bin (``mode="constant"``);
 * samples a little outside the edges (tracking overshooting a wall) count in the outermost
   bins.
@@ -49,7 +49,7 @@ warning (``empty_cells: drop``) or refused (``error``); every arena needs at lea
 animals (the inter-animal ceiling). Everything is logged (see :func:`build_dataset`) and
 kept in the file's attributes ``sessions`` and ``warnings`` (JSON).
 
-Scores per cell (stored in ``cell_info``): ``grid_score`` (SPEC §5 ring scorer),
+Scores per cell (stored in ``cell_info``): ``grid_score`` (methods §5 ring scorer),
 ``border_score`` (Solstad et al. 2008), ``hd_mvl``, ``hd_threshold``, ``hd_p_value``,
 ``hd_significant`` (NaN / False without head direction), plus ``session``, ``n_spikes``,
 ``n_spikes_outside`` (outside the tracking window), ``mean_rate_hz``, ``shape`` and
@@ -93,13 +93,13 @@ DEFAULTS = {
     "offsets": {},                 # {session pattern: [dx, dy]} m, added after align
     "extent_range": [0.5, 1.5],    # a session's extent / arena side, per axis; null: no check
     "empty_cells": "drop",         # a cell with no spike in its maps: drop (warn) | error
-    "speed_range": None,           # [lo, hi] m/s filter of rate-map samples (SPEC 3.2: off)
+    "speed_range": None,           # [lo, hi] m/s filter of rate-map samples (methods §3.2: off)
     "min_occupancy_s": 0.0,        # bins with less time are treated as unvisited
-    "grid_threshold": GRID_THRESHOLD,      # SPEC 5 (mec.scores.types)
-    "border_threshold": BORDER_THRESHOLD,  # SPEC 5 (mec.scores.types)
-    "hd_speed_range": [0.02, 0.8],  # m/s, SPEC 5
-    "hd_shuffles": 500,            # SPEC 5
-    "hd_alpha": 0.02,              # SPEC 5
+    "grid_threshold": GRID_THRESHOLD,      # methods §5 (mec.scores.types)
+    "border_threshold": BORDER_THRESHOLD,  # methods §5 (mec.scores.types)
+    "hd_speed_range": [0.02, 0.8],  # m/s, methods §5
+    "hd_shuffles": 500,            # methods §5
+    "hd_alpha": 0.02,              # methods §5
     "seed": 0,                     # seed of the head-direction shuffles
 }
 ALIGN = ("center", "none")
