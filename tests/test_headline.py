@@ -140,3 +140,21 @@ def test_summary_page_opens_with_the_headline(tmp_path):
     # The Figure 2 pivot stays the paper's.
     assert set(pd.read_csv(out / "figure2_long.csv")["map"]) == {"elasticnet"}
     assert load_scores([paths["fits"]], "fit")["setting"].nunique() == 2
+
+
+def test_headline_text_names_scores_above_the_ceiling_and_the_papers_floor_share():
+    from mec.summary.headline import headline_markdown
+
+    t = pd.DataFrame({
+        "arena": ["1.0", "1.0", "1.0"], "setting": ["paper", "robust", "paper"],
+        "map": "ridge", "ceiling": [0.40, 0.14, 0.40], "floor": [0.24, 0.0, 0.24],
+        "reliability": 0.9, "model": ["net", "net", "twin"], "layer": "dc",
+        "score": [0.90, 0.03, 0.30]})
+    t["normalized"] = (t["score"] - t["floor"]) / (t["ceiling"] - t["floor"])
+    text = headline_markdown(t)
+    assert "floor = 60 % of the ceiling here" in text          # 0.24 / 0.40
+    above = [line for line in text.splitlines() if line.startswith("- **Above the ceiling**")]
+    assert len(above) == 1 and "net in arena 1.0, paper (4.12)" in above[0]  # (0.9-0.24)/0.16
+    assert "twin" not in above[0] and "robust" not in above[0]
+    # nothing above the ceiling: no such line
+    assert "Above the ceiling" not in headline_markdown(t[t["score"] < 0.5])

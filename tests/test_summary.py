@@ -878,8 +878,35 @@ def test_model_health_table_by_hand(tmp_path):
     for diff, p in ((-0.3, 0.001), (0.3, 0.2)):
         ok = model_health_table(configs, files, ko.assign(mean_cm=[diff], p_welch=[p]))
         assert bool(ok.set_index("measure").loc["knockout_grid_minus_heterogeneous_cm", "agrees"])
+    # without a twin and knockouts, the note counts what it judged and names what it could not
+    lone = t.reset_index().copy()
+    lone.loc[lone["measure"].isin(["decoding_error_cm", "grid_fraction_adaptive",
+                                   "grid_fraction_mean_form",
+                                   "knockout_grid_minus_heterogeneous_cm"]), "agrees"] = None
+    lone.loc[lone["measure"] == "dead_g_units", "agrees"] = True
+    note = [line for line in health_notes(lone) if line.startswith("- Model health")]
+    assert note == ["- Model health of net (untrained twin: net_u): 2 of 6 measures judged, all "
+                    "in the paper's direction; not judged: decoding_error_cm, "
+                    "grid_fraction_adaptive, grid_fraction_mean_form, "
+                    "knockout_grid_minus_heterogeneous_cm."], note
     # figure: trained above twin, a valid PNG
     from mec.summary.health import health_figures
     out = health_figures(configs, files, tmp_path / "figs")
     assert [(m, a) for m, a, _ in out] == [("net", 1.0)]
     _check_png(out[0][2])
+
+
+def test_health_note_says_when_maps_are_not_from_the_training_box():
+    from mec.summary.health import HEALTH_COLUMNS, health_notes
+
+    rows = [{"model": "net", "untrained_twin": "net_u", "arena": a, "measure": "decoding_error_cm",
+             "trained": 5.0, "untrained": 90.0, "p_value": np.nan,
+             "expected": "lower than untrained", "agrees": True} for a in (1.0,)]
+    t = pd.DataFrame(rows, columns=HEALTH_COLUMNS)
+    note = [x for x in health_notes(t, {"net": {"train_arena": 2.2}}) if "Model health" in x][0]
+    assert "Measured in arena 1.0, not in the 2.2 m training box" in note
+    same = [x for x in health_notes(t, {"net": {"train_arena": 1.0}}) if "Model health" in x][0]
+    assert "Measured in" not in same
+    wide = [x for x in health_notes(t.assign(arena="wide"), {"net": {"train_arena": 1.0}})
+            if "Model health" in x][0]
+    assert "Measured in arena wide" in wide

@@ -300,7 +300,7 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
     notes += _knockout_notes(tables["knockouts"])
     if tables["knockouts"].empty:
         notes.append("- No knockout experiments (config knockouts.models is empty).")
-    notes += health.health_notes(tables["model_health"])
+    notes += health.health_notes(tables["model_health"], model_configs)
 
     if log_dir is not None:  # which executor ran each job (mec.summary.executors)
         from mec.summary.executors import write_executor_table

@@ -146,6 +146,17 @@ def headline_table(ceiling: pd.DataFrame, best_layer: pd.DataFrame,
     return pd.DataFrame(rows, columns=HEADLINE_COLUMNS)
 
 
+def _floor_share(table: pd.DataFrame, setting: str) -> str:
+    """" (floor = 64-92 % of the ceiling here)" for the setting's rows, "" when undefined."""
+    t = table[(table["setting"] == setting) & (table["ceiling"] > 0)]
+    share = (t["floor"] / t["ceiling"]).dropna()
+    if share.empty:
+        return ""
+    lo, hi = 100 * share.min(), 100 * share.max()
+    span = f"{lo:.0f} %" if round(lo) == round(hi) else f"{lo:.0f}-{hi:.0f} %"
+    return f" (floor = {span} of the ceiling here)"
+
+
 def headline_markdown(table: pd.DataFrame, elasticnet_note: bool = False) -> str:
     """The headline section at the top of summary.md: what each number means, the table,
     and which setting to report."""
@@ -167,10 +178,20 @@ def headline_markdown(table: pd.DataFrame, elasticnet_note: bool = False) -> str
         "layer; **normalized** = (score - floor) / (ceiling - floor): 0 = no better than "
         "untuned noise, 1 = as good as another animal.",
         "- **paper**: the reproduction (zero-filled smoothing, random 20 % of bins); its "
-        "floor is near its ceiling, so its raw scores say little about models. **robust**: "
-        "occupancy-normalised smoothing and blocked splits with a guard band; noise scores "
-        "about 0. Report the robust setting's normalized scores.",
+        f"floor is high{_floor_share(show, 'paper')}, so its raw scores say little about "
+        "models. **robust**: occupancy-normalised smoothing and blocked splits with a guard "
+        "band; noise scores about 0. Report the robust setting's normalized scores.",
     ]
+    above = show[show["normalized"] > 1]
+    if len(above):
+        which = "; ".join(f"{r.model} in arena {r.arena}, {r.setting} ({r.normalized:.2f})"
+                          for r in above.itertuples())
+        lines.append(
+            f"- **Above the ceiling** (normalized > 1): {which}. The ceiling's sources are "
+            "other animals' noisy recorded maps and a model's maps are noise-free, and in the "
+            "paper setting a smooth source also interpolates held-out bins from the training "
+            "bins around them: a score above the ceiling is not by itself evidence of a "
+            "better model (README \"Reading the numbers\").")
     if show["normalized"].isna().any() and show["ceiling"].notna().any():
         lines.append("- normalized is left empty where the ceiling is not above the floor: "
                      "there the setting cannot tell the data from untuned noise.")

@@ -162,6 +162,14 @@ def knockout_agrees(difference_cm: float, p: float, reading: str = KNOCKOUT_READ
     return grid_more if reading == "grid_matters_more" else not grid_more
 
 
+def _same_box(arena, train_arena) -> bool:
+    """Is the arena named ``arena`` the square training box of side ``train_arena`` (m)?"""
+    try:
+        return abs(float(arena) - float(train_arena)) < 1e-9
+    except (TypeError, ValueError):  # a word-named arena ("wide") is never the training box
+        return False
+
+
 def model_health_table(model_configs: Mapping[str, Mapping],
                        ratemap_files: Mapping[tuple[str, float], str | os.PathLike],
                        knockouts: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -207,8 +215,12 @@ def model_health_table(model_configs: Mapping[str, Mapping],
     return out
 
 
-def health_notes(table: pd.DataFrame) -> list[str]:
-    """Summary lines: per model, the measures that agree with the paper's direction."""
+def health_notes(table: pd.DataFrame,
+                 model_configs: Mapping[str, Mapping] | None = None) -> list[str]:
+    """Summary lines: per model, the measures that agree with the paper's direction, and
+    (given the model configs) whether its maps come from its training box: rate maps exist
+    only on the data's arenas, and in another box the grid fractions are the generalization
+    condition's, which the paper's claims are not about."""
     from mec.scores.grid import describe_mode
 
     lines = [f"- Grid scores: {describe_mode('adaptive')} (mec.scores.grid_scores default); "
@@ -217,10 +229,23 @@ def health_notes(table: pd.DataFrame) -> list[str]:
         judged = t[t["agrees"].notna()]
         bad = judged[judged["agrees"] == False]  # noqa: E712 (object column)
         twin = t["untrained_twin"].iloc[0] or "none configured"
-        verdict = ("every measure in the paper's direction" if bad.empty and len(judged)
-                   else "against the paper's direction: " + ", ".join(bad["measure"]) if len(bad)
-                   else "nothing to judge")
-        lines.append(f"- Model health of {model} (untrained twin: {twin}): {verdict}.")
+        # measures with a direction that could not be judged (no twin to compare with, no
+        # knockouts run) are named, so that "every measure" never covers two of six
+        unjudged = t[t["agrees"].isna() & (t["expected"].fillna("") != "")]
+        n_dir = len(judged) + len(unjudged)
+        verdict = (f"against the paper's direction: {', '.join(bad['measure'])}" if len(bad)
+                   else f"{len(judged)} of {n_dir} measures judged, all in the paper's direction"
+                   if len(judged) else "nothing to judge")
+        if len(unjudged):
+            verdict += f"; not judged: {', '.join(unjudged['measure'])}"
+        line = f"- Model health of {model} (untrained twin: {twin}): {verdict}."
+        train = (model_configs or {}).get(model, {}).get("train_arena")
+        maps_in = t.loc[t["measure"].isin(_MAP_MEASURES), "arena"]
+        if train is not None and len(maps_in) and not _same_box(maps_in.iloc[0], train):
+            line += (f" Measured in arena {maps_in.iloc[0]}, not in the {train} m training box "
+                     "(the data have no arena of that size): grid fractions and decoding there "
+                     "are the generalization condition's.")
+        lines.append(line)
     return lines
 
 
