@@ -169,14 +169,20 @@ def _block(name: str) -> re.Pattern:
                       rf"{re.escape(name)} -->)", re.DOTALL)
 
 
+def _one_block(text: str, name: str, where: str) -> str:
+    """The content of the one block of table `name` in `text` (an error names the file)."""
+    found = _block(name).findall(text)
+    if len(found) != 1:
+        raise ReadmeTablesError(
+            f"{where}: expected one block '<!-- readme-tables:{name} -->' ... "
+            f"'<!-- /readme-tables:{name} -->', found {len(found)}")
+    return found[0][1]
+
+
 def replace_tables(text: str, tables: dict[str, str], where: str = "README") -> str:
     """`text` with the content between each table's markers replaced by the table."""
     for name, table in tables.items():
-        found = _block(name).findall(text)
-        if len(found) != 1:
-            raise ReadmeTablesError(
-                f"{where}: expected one block '<!-- readme-tables:{name} -->' ... "
-                f"'<!-- /readme-tables:{name} -->', found {len(found)}")
+        _one_block(text, name, where)
         text = _block(name).sub(lambda m, t=table: m.group(1) + t + m.group(3), text)
     return text
 
@@ -185,12 +191,7 @@ def check_tables(text: str, tables: dict[str, str], where: str = "README") -> li
     """A unified diff per table whose README block differs from `tables` (empty: all equal)."""
     diffs = []
     for name, table in tables.items():
-        found = _block(name).findall(text)
-        if len(found) != 1:
-            raise ReadmeTablesError(
-                f"{where}: expected one block '<!-- readme-tables:{name} -->' ... "
-                f"'<!-- /readme-tables:{name} -->', found {len(found)}")
-        current = found[0][1]
+        current = _one_block(text, name, where)
         if current != table:
             diffs.append("".join(difflib.unified_diff(
                 (current + "\n").splitlines(True), (table + "\n").splitlines(True),
