@@ -268,6 +268,21 @@ def test_original_checkpoint_mapping(tmp_path):
         load_original_checkpoint(model, tmp_path / "ckpts" / "ckpt-101")
 
 
+def test_export_training_box_ratemaps_bins_the_training_box(tmp_path):
+    from mec.models.ratemaps import export_training_box_ratemaps
+    from mec.ratemaps import load_model_ratemaps
+
+    train_model(dict(TINY, untrained=True, train_arena=1.2), tmp_path / "m", verbose=0)
+    export_training_box_ratemaps(tmp_path / "m", bin_cm=10.0, n_batches=2, seeds=[0],
+                                 layers=["g"], out_path=tmp_path / "h.h5")
+    maps, (xe, ye), attrs = load_model_ratemaps(tmp_path / "h.h5")
+    np.testing.assert_allclose(xe, np.linspace(-0.6, 0.6, 13))  # 1.2 m in 10 cm bins
+    np.testing.assert_allclose(ye, xe)
+    assert maps["g"].shape == (12, 12, 16)
+    assert float(attrs["arena"]) == 1.2 and attrs["condition"] == "untrained"
+    assert float(attrs["train_arena"]) == 1.2 and 0 < float(attrs["decoding_error_cm"]) < 150
+
+
 def test_export_ratemaps(tmp_path, monkeypatch):
     import mec.data
     from mec.models.ratemaps import evaluate_decoding_error, export_ratemaps

@@ -910,3 +910,17 @@ def test_health_note_says_when_maps_are_not_from_the_training_box():
     wide = [x for x in health_notes(t.assign(arena="wide"), {"net": {"train_arena": 1.0}})
             if "Model health" in x][0]
     assert "Measured in arena wide" in wide
+
+
+def test_with_training_box_adds_the_box_and_refuses_a_clash():
+    from mec.summary.health import _ratemap_file, with_training_box
+
+    cfgs = {"net": {"train_arena": 2.2}, "net_u": {"train_arena": 2.2, "untrained": True}}
+    data = {("net", 1.0): "net_1.0.h5", ("net_u", 1.0): "net_u_1.0.h5"}
+    merged = with_training_box(data, {"net": "health/net.h5", "net_u": "health/net_u.h5"}, cfgs)
+    assert merged[("net", 2.2)] == "health/net.h5" and merged[("net", 1.0)] == "net_1.0.h5"
+    assert _ratemap_file("net", cfgs["net"], merged) == (2.2, "health/net.h5")  # box first
+    assert _ratemap_file("net", cfgs["net"], data) == (1.0, "net_1.0.h5")       # else first
+    assert with_training_box(data, None, cfgs) == data
+    with pytest.raises(ValueError, match=r"model net: a training-box rate-map file"):
+        with_training_box({("net", 2.2): "net_2.2.h5"}, {"net": "health/net.h5"}, cfgs)

@@ -171,7 +171,7 @@ def test_slurm_profile_bad_site_values_name_key_and_value(monkeypatch, env, expe
 @pytest.mark.parametrize("argv,lost", [
     (["--default-resources", "slurm_account=lab"], "mem_mb, runtime"),
     (["--default-res=slurm_account=lab"], "mem_mb, runtime"),
-    (["--set-threads", "train_model=4", "-n"], "export_ratemaps, knockouts"),
+    (["--set-threads", "train_model=4", "-n"], "export_ratemaps, export_training_box, knockouts"),
     (["--set-resources", "train_model:runtime=60"], "train_model:mem_mb"),
 ])
 def test_slurm_profile_refuses_command_line_blocks_that_drop_its_keys(monkeypatch, argv, lost):
@@ -440,6 +440,12 @@ def test_second_experiment_leaves_the_first_intact_and_runs_a_rectangle(tiny_run
     assert (res / "summary" / "figures" / "scatter" / "tiny_ugrnn_wide.png").exists()
     log = (res / "logs" / "make_dataset" / "wide_box.log").read_text()
     assert "arena wide: rectangle 100 x 95 cm; 20 x 19 bins of 5 x 5 cm" in log
+    # no data arena is the model's 1.0 m training box: model health reads maps made there
+    _, (hx, hy), hattrs = load_model_ratemaps(res / "health" / "tiny_ugrnn.h5")
+    assert (hx[0], hx[-1], len(hx)) == (-0.5, 0.5, 21) and hattrs["condition"] == "trained"
+    health = pd.read_csv(res / "summary" / "model_health.csv")
+    assert set(health["arena"].astype(str)) == {"1.0"}, health
+    assert not (work / "results" / "health").exists()  # the first experiment's box is an arena
     # Both experiments are complete: nothing to redo for either.
     for config in (cfg_dir / "wide_box.yaml", TINY):
         again = smk("-n", "--cores", "1", "--directory", str(work), "--configfile", str(config))

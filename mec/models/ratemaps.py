@@ -30,7 +30,7 @@ from mec.models.config import generator_from_cfg
 from mec.models.loading import TrainedModel
 from mec.task import box_from_cfg
 
-__all__ = ["model_ratemaps", "decode_error_cm", "evaluate_decoding_error", "evaluation_place_cells",
+__all__ = ["model_ratemaps", "export_ratemaps", "export_training_box_ratemaps", "decode_error_cm", "evaluate_decoding_error", "evaluation_place_cells",
            "EVAL_PLACE_CELLS", "EVAL_STREAM"]
 
 log = logging.getLogger(__name__)
@@ -205,12 +205,9 @@ def export_ratemaps(model_dir, dataset_path, arena: float, n_batches: int, seeds
     """
     from pathlib import Path
 
-    import mec
     from mec.data import Dataset, load_dataset
     from mec.data.arenas import arena_geometry, arena_id
-    from mec.models.conditions import training_condition
-    from mec.models.loading import load_run, recurrent_weight_stats
-    from mec.ratemaps import save_model_ratemaps
+    from mec.models.loading import load_run
 
     model_dir = Path(model_dir)
     ds = load_dataset(dataset_path)
@@ -221,7 +218,48 @@ def export_ratemaps(model_dir, dataset_path, arena: float, n_batches: int, seeds
     # Figure 2 condition (mec.models.conditions): "trained" only in a square of the training
     # box's side (a bare dict-like dataset without geometry: the numeric name is the side)
     geom = ds.geometry(arena) if isinstance(ds, Dataset) else arena_geometry(arena)
+    _export(load_run(model_dir), model_dir, arena, geom, x_edges, y_edges, n_batches, seeds,
+            layers, out_path, place_cells)
+
+
+def export_training_box_ratemaps(model_dir, bin_cm: float, n_batches: int,
+                                 seeds: Sequence[int], layers: Sequence[str], out_path,
+                                 place_cells: str = EVAL_PLACE_CELLS[0]) -> None:
+    """Rate maps of a trained model in its own training box (the square of side
+    ``train_arena`` m centred on 0, square bins of ``bin_cm`` cm), for the model-health
+    table when the data have no arena of that size (mec.summary.health): grid fractions and
+    decoding error are the paper's measures in the training box, not in another.
+
+    Same file, attributes and evaluation stream as :func:`export_ratemaps` (``arena`` is the
+    training box's side, ``condition`` "trained" or "untrained"); these maps are never fitted
+    to data (their bins are not the data's).
+    """
+    from pathlib import Path
+
+    from mec.data.arenas import arena_edges, arena_geometry, arena_id
+    from mec.models.loading import load_run
+
+    model_dir = Path(model_dir)
     model = load_run(model_dir)
+    side = float(model.cfg["train_arena"])
+    arena = arena_id(side)
+    geom = arena_geometry(arena)
+    x_edges, y_edges, notes = arena_edges(geom, bin_cm)
+    for note in notes:
+        print(f"note: {note}", flush=True)
+    _export(model, model_dir, arena, geom, x_edges, y_edges, n_batches, seeds, layers, out_path,
+            place_cells)
+
+
+def _export(model, model_dir, arena, geom, x_edges, y_edges, n_batches, seeds, layers, out_path,
+            place_cells) -> None:
+    """Rate maps of ``model`` on (x_edges, y_edges) in the box they span, written to out_path
+    with the attributes listed in :func:`export_ratemaps`."""
+    import mec
+    from mec.models.conditions import training_condition
+    from mec.models.loading import recurrent_weight_stats
+    from mec.ratemaps import save_model_ratemaps
+
     cfg = {"min_x": float(x_edges[0]), "max_x": float(x_edges[-1]),
            "min_y": float(y_edges[0]), "max_y": float(y_edges[-1])}
     print(f"model {model_dir.name}: {model}; box {cfg}; {len(x_edges) - 1} x {len(y_edges) - 1} bins", flush=True)

@@ -207,7 +207,8 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
               seed: int = 0,
               knockout_csvs: Sequence[str | os.PathLike] = (),
               floor_csvs: Sequence[str | os.PathLike] = (),
-              log_dir: str | os.PathLike | None = None) -> list[Path]:
+              log_dir: str | os.PathLike | None = None,
+              training_box_files: Mapping[str, str | os.PathLike] | None = None) -> list[Path]:
     """Write the summary tables and figures.
 
     consistency_csvs: ``results/consistency/{arena}.csv`` paths (at least one).
@@ -235,6 +236,10 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
         summary.md; the per-cell figures show the paper setting.
     log_dir: ``results/logs``; if given, ``executors.csv``/``.md`` list which executor ran
         each job (local or SLURM job id, node; ``mec.summary.executors``).
+    training_box_files: model -> ``results/health/{model}.h5``, rate maps in the model's own
+        training box for the networks whose training box is not a data arena
+        (mec.models.ratemaps.export_training_box_ratemaps); the model-health table and
+        figure read them instead of another box's maps.
 
     Returns the list of written figure paths (also in ``figures.csv``).
     """
@@ -279,7 +284,9 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
     correlation = dimensionality_correlation(tables["dimensionality"])
     knockouts = load_knockouts(knockout_csvs)
     tables["knockouts"] = knockouts_table(knockouts)
-    tables["model_health"] = health.model_health_table(model_configs, ratemap_files, tables["knockouts"])
+    # model health in each network's training box (mec.summary.health.with_training_box)
+    health_files = health.with_training_box(ratemap_files, training_box_files, model_configs)
+    tables["model_health"] = health.model_health_table(model_configs, health_files, tables["knockouts"])
     from mec.summary import headline as hl
 
     tables["headline"] = hl.headline_table(tables["ceiling"], tables["best_layer"],
@@ -389,7 +396,7 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
         figs.knockout_plot(knockouts[knockouts["model"] == model], out, tables["knockouts"])
         add("knockouts", out, model)
 
-    for model, arena, out in health.health_figures(model_configs, ratemap_files, figure_dir):
+    for model, arena, out in health.health_figures(model_configs, health_files, figure_dir):
         add("model_health", out, model, arena_id(arena))
 
     write_csv(pd.DataFrame(index, columns=["kind", "model", "arena", "layer", "path", "caption"]),

@@ -22,8 +22,9 @@ One table row per (model, measure), each number beside the same number for the m
   :data:`KNOCKOUT_READING` (below).
 
 The g maps, decoding error and weights come from the model's rate-map file in its training
-arena (the arena whose size equals ``train_arena``), else from its first arena (stated in
-the ``arena`` column). Importing this module pulls in neither Keras nor pyplot.
+arena (the arena whose size equals ``train_arena``, or the training-box file the workflow
+exports when the data have no such arena: :func:`with_training_box`), else from its first
+arena (stated in the ``arena`` column, and said in the summary note). Importing this module pulls in neither Keras nor pyplot.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-__all__ = ["HEALTH_COLUMNS", "HEALTH_MEASURES", "KNOCKOUT_READINGS", "KNOCKOUT_READING",
+__all__ = ["with_training_box", "HEALTH_COLUMNS", "HEALTH_MEASURES", "KNOCKOUT_READINGS", "KNOCKOUT_READING",
            "knockout_agrees", "untrained_twins", "model_health_table",
            "health_notes", "health_maps", "health_figure", "health_figures"]
 
@@ -90,6 +91,23 @@ def untrained_twins(model_configs: Mapping[str, Mapping]) -> dict:
     for m, c in trained.items():
         twins = [u for u, uc in untrained.items() if net(uc) == net(c)]
         out[m] = sorted(twins)[0] if twins else None
+    return out
+
+
+def with_training_box(ratemap_files: Mapping, training_box_files: Mapping | None,
+                      model_configs: Mapping[str, Mapping]) -> dict:
+    """``ratemap_files`` plus each model's training-box file (model -> path, made where the
+    data have no arena of the training box's size) under the key (model, train_arena), so
+    that the health table and figure, which prefer the training arena, read it."""
+    from mec.data.arenas import arena_id
+
+    out = dict(ratemap_files)
+    for model, path in (training_box_files or {}).items():
+        key = (model, arena_id(float(model_configs[model]["train_arena"])))
+        if key in out:
+            raise ValueError(f"model {model}: a training-box rate-map file ({path}) and a data "
+                             f"arena's ({out[key]}) for the same box {key[1]}")
+        out[key] = path
     return out
 
 
@@ -239,12 +257,13 @@ def health_notes(table: pd.DataFrame,
         if len(unjudged):
             verdict += f"; not judged: {', '.join(unjudged['measure'])}"
         line = f"- Model health of {model} (untrained twin: {twin}): {verdict}."
+        # the workflow exports training-box maps where the data lack the box; a caller
+        # without them (or a word-named training arena) gets this warning
         train = (model_configs or {}).get(model, {}).get("train_arena")
         maps_in = t.loc[t["measure"].isin(_MAP_MEASURES), "arena"]
         if train is not None and len(maps_in) and not _same_box(maps_in.iloc[0], train):
-            line += (f" Measured in arena {maps_in.iloc[0]}, not in the {train} m training box "
-                     "(the data have no arena of that size): grid fractions and decoding there "
-                     "are the generalization condition's.")
+            line += (f" Measured in arena {maps_in.iloc[0]}, not in the {train} m training box: "
+                     "grid fractions and decoding there are the generalization condition's.")
         lines.append(line)
     return lines
 

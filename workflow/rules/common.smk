@@ -187,6 +187,19 @@ def ratemap_targets():
     return {f"{m}_{a}": f"{RESULTS}/ratemaps/{m}_{a}.h5" for m in MODELS for a in model_arenas(m)}
 
 
+def training_box_targets():
+    """model -> results/health/{model}.h5: rate maps in the network's own training box, for
+    the model-health table, where none of the model's arenas is that box (a numeric arena
+    name equal to train_arena); mec.summary.health.with_training_box reads them."""
+    out = {}
+    for m in NETWORKS:
+        side = float(model_cfg(m)["train_arena"])
+        names = [arena_id(a) for a in model_arenas(m)]
+        if not any(isinstance(a, float) and abs(a - side) < 1e-9 for a in names):
+            out[m] = f"{RESULTS}/health/{m}.h5"
+    return out
+
+
 def summary_outputs():
     return [f"{RESULTS}/summary/summary.md", f"{RESULTS}/summary/ceiling.csv",
             f"{RESULTS}/summary/predictivity.csv"]

@@ -67,3 +67,33 @@ rule export_ratemaps:
         "../../envs/train.yaml"
     script:
         "../scripts/export_ratemaps.py"
+
+
+# The model-health table measures a network in its training box; where the data have no arena
+# of that size, this exports maps there (never fitted: their bins are not the data's).
+rule export_training_box:
+    wildcard_constraints:
+        model=_regex_choice(NETWORKS),
+    input:
+        model=f"{RESULTS}/models/{{model}}/model.keras",
+    output:
+        ratemaps=f"{RESULTS}/health/{{model}}.h5",
+    params:
+        code=code_fingerprint("export_training_box"),  # the mec code it runs: edits rerun it
+        bin_cm=config["dataset"]["bin_cm"],
+        n_batches=lambda wc: model_cfg(wc.model)["n_eval_batches"],
+        seeds=config["ratemaps"]["seeds"],
+        layers=config["ratemaps"]["layers"],
+        place_cells=config["ratemaps"]["place_cells"],
+    log:
+        f"{RESULTS}/logs/export_training_box/{{model}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/export_training_box/{{model}}.tsv"
+    threads: 2
+    resources:
+        gpu=1,
+        mem_mb=8000,
+    conda:
+        "../../envs/train.yaml"
+    script:
+        "../scripts/export_training_box.py"

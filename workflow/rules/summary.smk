@@ -13,6 +13,7 @@ rule summarize:
         fits=fit_targets(),
         histories=list(history_targets().values()),
         ratemaps=list(ratemap_targets().values()),
+        training_box=list(training_box_targets().values()),
         knockouts=knockout_targets(),
     output:
         **{t: report(f"{RESULTS}/summary/{t}.csv", category="Tables") for t in SUMMARY_TABLES},

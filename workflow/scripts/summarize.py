@@ -35,4 +35,6 @@ summarize(
     # results/floors/{arena}.csv: noise floors of every arena, map and setting (issue 13)
     floor_csvs=list(snakemake.input.get("floors", [])),
     log_dir=Path(snakemake.log[0]).parents[1],  # results/logs: executors.csv (who ran each job)
+    # results/health/{model}.h5: maps in a network's training box where no data arena is it
+    training_box_files={Path(p).stem: p for p in snakemake.input.get("training_box", [])},
 )

@@ -1,0 +1,21 @@
+"""Rule export_training_box: one network's rate maps in its own training box (model health)."""
+from pathlib import Path
+
+from mec.io import redirect_output, remove_stale_temp_files
+from mec.threads import limit_threads
+
+redirect_output(snakemake.log[0])
+limit_threads(snakemake.threads, where=f"rule {snakemake.rule}")  # BLAS, TF, own pools
+remove_stale_temp_files(snakemake.output)  # temporary files a killed run of this job left
+
+from mec.models.ratemaps import export_training_box_ratemaps
+
+export_training_box_ratemaps(
+    model_dir=Path(snakemake.input.model).parent,
+    bin_cm=float(snakemake.params.bin_cm),
+    n_batches=int(snakemake.params.n_batches),
+    seeds=list(snakemake.params.seeds),
+    layers=list(snakemake.params.layers),
+    place_cells=snakemake.params.place_cells,
+    out_path=snakemake.output.ratemaps,
+)
