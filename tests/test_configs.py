@@ -292,3 +292,16 @@ def test_fit_tables_are_built_by_fits_core():
         text = (ROOT / module).read_text()
         assert "score_rows(" in text and "tidy_table(" in text, module
         assert "pd.DataFrame(" not in text and '"cell_type":' not in text, module
+
+
+def test_is_training_box_matches_training_condition():
+    from mec.data.arenas import arena_geometry
+    from mec.models.conditions import is_training_box, training_condition
+
+    assert is_training_box(2.2, "2.2") and is_training_box(2.2, 2.2 + 1e-9)
+    assert not is_training_box(2.2, "1.0") and not is_training_box(1.0, "wide")
+    rect = arena_geometry("wide", {"shape": "rectangle", "width": 1.0, "height": 0.95})
+    assert not is_training_box(1.0, rect)
+    for arena in ("1.0", "2.2", rect):
+        cond = training_condition({"train_arena": 2.2}, arena)
+        assert (cond == "trained") == is_training_box(2.2, arena)

@@ -14,10 +14,14 @@ ROOT = Path(__file__).resolve().parents[1]
 NAME = re.compile(r"`(mec(?:\.[A-Za-z_][A-Za-z0-9_]*)+)")
 
 
-def documented_names():
+def _doc_texts():
+    """The text of README.md and of every docs/*.md."""
     files = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-    return sorted({m.group(1).rstrip(".") for f in files if f.exists()
-                   for m in NAME.finditer(f.read_text())})
+    return [f.read_text() for f in files if f.exists()]
+
+
+def documented_names():
+    return sorted({m.group(1).rstrip(".") for t in _doc_texts() for m in NAME.finditer(t)})
 
 
 def resolve(dotted: str):
@@ -52,8 +56,7 @@ PATH = re.compile(r"`((?:mec|workflow|tools|benchmarks|tests|profiles|envs)/[A-Z
 
 
 def documented_paths():
-    files = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-    return sorted({m.group(1) for f in files if f.exists() for m in PATH.finditer(f.read_text())})
+    return sorted({m.group(1) for t in _doc_texts() for m in PATH.finditer(t)})
 
 
 def test_documented_paths_exist():

@@ -326,42 +326,46 @@ def test_checkpoint_layout(reference):
         np.testing.assert_array_equal(x, y)
 
 
-def test_rerun_with_nothing_left_rewrites_the_outputs(reference, tmp_path, caplog):
+@pytest.fixture
+def train_log(caplog):
+    """caplog with mec.models.train's INFO messages (epoch lines, resuming, fallbacks)."""
     caplog.set_level(logging.INFO, logger="mec.models.train")
+    return caplog
+
+
+def test_rerun_with_nothing_left_rewrites_the_outputs(reference, tmp_path, train_log):
     """A finished job rerun (Snakemake deleted its outputs first; or the run crashed after the
     last checkpoint, before model.keras) rewrites them instead of failing."""
     run = _copy(reference, tmp_path)
     stats = train_model(CFG, run, verbose=0, workers=1)
     assert stats["epochs_trained"] == 0 and stats["start_epoch"] == 4
-    assert "Nothing left to train (epoch 4 of 4)" in caplog.text
+    assert "Nothing left to train (epoch 4 of 4)" in train_log.text
     for name in ("model.keras", "history.csv", "config.json"):
         assert (run / name).exists(), name
     pd.testing.assert_frame_equal(pd.read_csv(run / "history.csv"), pd.read_csv(reference / "history.csv"))
     _same_weights(run, reference)
 
 
-def test_state_ahead_of_history_falls_back(reference, tmp_path, caplog):
-    caplog.set_level(logging.INFO, logger="mec.models.train")
+def test_state_ahead_of_history_falls_back(reference, tmp_path, train_log):
     """A crash between a checkpoint and its history row: the state is skipped (and said so),
     training resumes from the one before and ends with the same weights."""
     run = _copy(reference, tmp_path)
     hist = pd.read_csv(run / "checkpoints" / "history.csv")
     hist.iloc[:3].to_csv(run / "checkpoints" / "history.csv", index=False)
     stats = train_model(CFG, run, verbose=0, workers=1)
-    out = caplog.text
+    out = train_log.text
     assert "skipping state_0004.npz: history.csv has epochs 1..3 only" in out
     assert stats["start_epoch"] == 3 and stats["epochs_trained"] == 1
     pd.testing.assert_frame_equal(pd.read_csv(run / "history.csv"), pd.read_csv(reference / "history.csv"))
     _same_weights(run, reference)
 
 
-def test_truncated_newest_state_falls_back(reference, tmp_path, caplog):
-    caplog.set_level(logging.INFO, logger="mec.models.train")
+def test_truncated_newest_state_falls_back(reference, tmp_path, train_log):
     run = _copy(reference, tmp_path)
     path = run / "checkpoints" / "state_0004.npz"
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     stats = train_model(CFG, run, verbose=0, workers=1)
-    out = caplog.text
+    out = train_log.text
     assert "skipping state_0004.npz:" in out and "state_0004.npz is unreadable" in out
     assert stats["start_epoch"] == 3
     _same_weights(run, reference)
@@ -377,26 +381,24 @@ def test_history_ahead_of_states_is_cut(reference, tmp_path):
     _same_weights(run, reference)
 
 
-def test_no_usable_state_starts_over(reference, tmp_path, caplog):
-    caplog.set_level(logging.INFO, logger="mec.models.train")
+def test_no_usable_state_starts_over(reference, tmp_path, train_log):
     run = _copy(reference, tmp_path)
     for p in (run / "checkpoints").glob("state_*.npz"):
         p.write_bytes(b"not a zip")
     stats = train_model(CFG, run, verbose=0, workers=1)
     assert stats["start_epoch"] == 0 and stats["epochs_trained"] == 4
-    assert caplog.text.count("is unreadable") == 2
+    assert train_log.text.count("is unreadable") == 2
     _same_weights(run, reference)
 
 
-def test_temp_files_of_a_killed_run_are_removed(reference, tmp_path, caplog):
-    caplog.set_level(logging.INFO, logger="mec.models.train")
+def test_temp_files_of_a_killed_run_are_removed(reference, tmp_path, train_log):
     run = _copy(reference, tmp_path)
     left = [run / "checkpoints" / ".state_0005.k2j3.tmp.npz", run / ".model.x81.tmp.keras"]
     for p in left:
         p.write_bytes(b"half a file")
     train_model(CFG, run, verbose=0, workers=1)
     assert not any(p.exists() for p in left)
-    assert f"removing {left[0]}, left by an interrupted run" in caplog.text
+    assert f"removing {left[0]}, left by an interrupted run" in train_log.text
     _same_weights(run, reference)
 
 

@@ -11,7 +11,7 @@ import math
 from typing import Mapping
 
 __all__ = ["CONDITIONS", "BASELINE_CONDITION", "NO_CONDITION", "ArenaShapeError",
-           "training_condition"]
+           "training_condition", "is_training_box"]
 
 #: The paper's training conditions, in its order (methods §2.3).
 CONDITIONS = ("untrained", "trained", "generalization", "position_loss")
@@ -78,6 +78,19 @@ def training_condition(cfg: Mapping, arena) -> str:
         train_side = float(train_arena)
     except (TypeError, ValueError):
         raise ValueError(f"model config train_arena={train_arena!r} is not a size in metres") from None
-    side = _evaluation_square(arena)
-    same = side is not None and math.isclose(train_side, side, abs_tol=SIDE_TOLERANCE)
-    return "trained" if same else "generalization"
+    return "trained" if _same_square(train_side, _evaluation_square(arena)) else "generalization"
+
+
+def _same_square(train_side: float, side: float | None) -> bool:
+    return side is not None and math.isclose(train_side, side, abs_tol=SIDE_TOLERANCE)
+
+
+def is_training_box(train_arena, arena) -> bool:
+    """Is ``arena`` the square training box of side ``train_arena`` (m)? arena: as for
+    :func:`training_condition`, except that a word-named arena given without its geometry is
+    never the training box (nothing says it is a square of that side)."""
+    try:
+        side = _evaluation_square(arena)
+    except ArenaShapeError:
+        return False
+    return _same_square(float(train_arena), side)

@@ -35,6 +35,8 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
+from mec.models.conditions import is_training_box
+
 __all__ = ["with_training_box", "HEALTH_COLUMNS", "HEALTH_MEASURES", "KNOCKOUT_READINGS", "KNOCKOUT_READING",
            "knockout_agrees", "untrained_twins", "model_health_table",
            "health_notes", "health_maps", "health_figure", "health_figures"]
@@ -122,7 +124,7 @@ def _ratemap_file(model: str, cfg: Mapping, ratemap_files: Mapping) -> tuple[flo
         return None
     train = cfg.get("train_arena")
     for a, p in mine:
-        if isinstance(a, float) and train is not None and abs(a - float(train)) < 1e-6:
+        if train is not None and is_training_box(train, a):
             return a, p
     return mine[0]
 
@@ -178,14 +180,6 @@ def knockout_agrees(difference_cm: float, p: float, reading: str = KNOCKOUT_READ
         return None
     grid_more = bool(difference_cm > 0 and p < 0.05)
     return grid_more if reading == "grid_matters_more" else not grid_more
-
-
-def _same_box(arena, train_arena) -> bool:
-    """Is the arena named ``arena`` the square training box of side ``train_arena`` (m)?"""
-    try:
-        return abs(float(arena) - float(train_arena)) < 1e-9
-    except (TypeError, ValueError):  # a word-named arena ("wide") is never the training box
-        return False
 
 
 def model_health_table(model_configs: Mapping[str, Mapping],
@@ -261,7 +255,7 @@ def health_notes(table: pd.DataFrame,
         # without them (or a word-named training arena) gets this warning
         train = (model_configs or {}).get(model, {}).get("train_arena")
         maps_in = t.loc[t["measure"].isin(_MAP_MEASURES), "arena"]
-        if train is not None and len(maps_in) and not _same_box(maps_in.iloc[0], train):
+        if train is not None and len(maps_in) and not is_training_box(train, maps_in.iloc[0]):
             line += (f" Measured in arena {maps_in.iloc[0]}, not in the {train} m training box: "
                      "grid fractions and decoding there are the generalization condition's.")
         lines.append(line)

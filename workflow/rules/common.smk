@@ -11,6 +11,7 @@ from mec.checks import plan_config
 from mec.data.arenas import arena_id
 from mec.data.contract import dataset_animals as _dataset_animals
 from mec.fingerprint import script_fingerprint
+from mec.models.conditions import is_training_box
 from mec.models.scales import SCALE_KEYS
 
 # The conda envs of `--sdm conda` (envs/*.yaml) install mec from ${MEC_ROOT}, this checkout:
@@ -191,13 +192,8 @@ def training_box_targets():
     """model -> results/health/{model}.h5: rate maps in the network's own training box, for
     the model-health table, where none of the model's arenas is that box (a numeric arena
     name equal to train_arena); mec.summary.health.with_training_box reads them."""
-    out = {}
-    for m in NETWORKS:
-        side = float(model_cfg(m)["train_arena"])
-        names = [arena_id(a) for a in model_arenas(m)]
-        if not any(isinstance(a, float) and abs(a - side) < 1e-9 for a in names):
-            out[m] = f"{RESULTS}/health/{m}.h5"
-    return out
+    return {m: f"{RESULTS}/health/{m}.h5" for m in NETWORKS
+            if not any(is_training_box(model_cfg(m)["train_arena"], a) for a in model_arenas(m))}
 
 
 def summary_outputs():
