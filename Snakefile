@@ -4,11 +4,21 @@
 #   snakemake --cores 8 --resources gpu=1            everything in config.yaml
 #   snakemake --cores 2 results/fits/ugrnn_relu_2.2.csv     one fit and what it needs
 #   snakemake --cores 2 --configfile configs/sargolini2006.yaml   another experiment
+import os
+import sys
+
 from snakemake.utils import min_version
 
 from mec.checks import check_yaml
+from mec.runlock import check_lock, record_run
 
 min_version("9.0")
+
+# A run killed outright (SIGKILL, a lost node) leaves Snakemake's lock behind: removed here
+# when provably stale, so the same command goes on; otherwise the message names the command
+# that removes it (mec/runlock.py; README "Troubleshooting").
+if workflow.is_main_process and (lock_note := check_lock(os.getcwd(), sys.argv)):
+    print(lock_note, file=sys.stderr)
 
 # A --configfile on the command line is used instead of config.yaml, not merged into it key
 # by key: every config file (config.yaml, configs/*.yaml) holds what its experiment sets
@@ -29,6 +39,10 @@ include: "workflow/rules/models.smk"
 include: "workflow/rules/fits.smk"
 include: "workflow/rules/baselines.smk"
 include: "workflow/rules/summary.smk"
+
+
+onstart:
+    record_run(os.getcwd(), sys.argv, local_jobs=workflow.executor_plugin.common_settings.local_exec)
 
 
 onsuccess:
