@@ -38,7 +38,7 @@ import numpy as np
 
 __all__ = ["ARENA_SHAPES", "ArenaGeometry", "ArenaNameError", "arena_geometry", "arena_edges",
            "arena_id", "arena_key", "arena_label", "arena_sort_key", "check_arena_name",
-           "is_numeric_name", "EDGE_SPAN_TOLERANCE"]
+           "find_arena", "is_numeric_name", "EDGE_SPAN_TOLERANCE"]
 
 #: Shapes an arena may have.
 ARENA_SHAPES = ("square", "rectangle", "circle")
@@ -96,6 +96,33 @@ def arena_id(arena):
     name (the original API's ``dataset[1.0]``), the name itself for a word."""
     key = arena_key(arena)
     return float(key) if is_numeric_name(key) else key
+
+
+def find_arena(mapping: Mapping, arena, what: str = "the dataset"):
+    """The key under which ``mapping`` holds ``arena``, whatever form each uses: ``1.0``,
+    ``1``, ``"1.0"`` and ``"1.00"`` name one arena, ``"wide"`` another. The key itself first
+    (a dict keyed ``"1.0"`` and ``1.0`` alike answers for the form asked); ValueError naming
+    the arena, ``what`` and the arenas it has when none names it.
+
+    Results are keyed as the data key them, so every function taking an arena (the original
+    API's ``get_fits`` and ``unit_concat``, the fit tables) finds it in any of its forms.
+    """
+    try:
+        want = arena_key(arena)
+    except (ArenaNameError, TypeError):
+        want = None
+    match = []
+    for key in mapping:
+        if key == arena and type(key) is type(arena):
+            return key
+        try:
+            if want is not None and arena_key(key) == want:
+                match.append(key)
+        except (ArenaNameError, TypeError):
+            continue
+    if match:
+        return match[0]
+    raise ValueError(f"arena {arena!r} not in {what} (arenas: {list(mapping)})")
 
 
 def arena_label(arena) -> str:

@@ -39,6 +39,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from mec.data.arenas import find_arena
 from mec.fits.bins import FitInputError, FitInputWarning, kept_bins, unit_names
 from mec.fits.splits import SplitError, generate_train_test_splits
 from mec.mappers import PLSMap, make_map, pearson_columns
@@ -688,7 +689,7 @@ def interanimal_table(
     Returns a DataFrame with TABLE_COLUMNS, one row per cell and map; source =
     "interanimal_{mode}", layer = "-", score = mean Pearson r over splits.
     """
-    arena_data = dataset[arena]
+    arena_data = dataset[find_arena(dataset, arena)]  # 1.0, "1.0": one arena
     frames = []
     for name, spec in maps.items():
         map_type, map_kwargs, per_cell = map_settings(name, spec, map_kwargs_per_cell)
@@ -759,7 +760,7 @@ def model_fit_table(
     if missing:
         raise ValueError(f"model {model_name}: layer(s) {missing} not in the rate maps ({list(model_maps)})")
     check_model_maps({layer: model_maps[layer] for layer in layers}, f"model {model_name} rate maps")
-    arena_data = dataset[arena]
+    arena_data = dataset[find_arena(dataset, arena)]  # 1.0, "1.0": one arena
     frames = []
     for layer in layers:
         for name, spec in maps.items():

@@ -69,7 +69,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from mec.data.arenas import arena_id, arena_key
+from mec.data.arenas import arena_id, arena_key, find_arena
 # the search on arrays (re-exported: this module is the public face of the ElasticNet grid)
 from mec.fits.enet_search import (  # noqa: F401
     _choose,
@@ -129,9 +129,7 @@ def elasticnet_animal_table(dataset, arena, animal, alphas, l1_ratios, train_fra
     from mec.fits.bins import FitInputError, FitInputWarning, kept_bins
     from mec.fits.splits import generate_train_test_splits
 
-    if arena not in dataset:
-        raise ValueError(f"arena {arena!r} not in the dataset (arenas: {list(dataset)})")
-    adata = dataset[arena]
+    adata = dataset[find_arena(dataset, arena)]  # 1.0, "1.0": one arena
     if animal not in adata:
         raise ValueError(f"animal {animal!r} not in arena {arena!r} (animals: {list(adata)})")
     others = [a for a in adata if a != animal]

@@ -28,6 +28,7 @@ from typing import Mapping
 import numpy as np
 
 from mec.core.constants import BIN_CM, N_EVAL_SEQ
+from mec.data.arenas import find_arena
 from mec.fits.core import check_map_edges, interanimal_table, model_fit_table
 from mec.neural_fits.utils import package_scores
 
@@ -215,9 +216,9 @@ def get_fits(
         map_kwargs_per_cell = {str(k): v for k, v in map_kwargs_per_cell.items()}
     if arena_sizes is None:
         arena_sizes = list(dataset.keys())
-    for arena in arena_sizes:
-        if arena not in dataset:
-            raise ValueError(f"arena {arena!r} not in the dataset (arenas: {list(dataset)})")
+    # results are keyed as the dataset keys its arenas, whatever form the caller used
+    # (1.0, "1.0"), so that unit_concat and the dataset itself find them in any form
+    arena_sizes = [find_arena(dataset, arena) for arena in arena_sizes]
     # every fit goes through the pipeline's table builders (mec.fits.core): one path
     maps = {_MAP: {"map_type": map_type, "map_kwargs": map_kwargs}}
     per_cell = None if map_kwargs_per_cell is None else {_MAP: map_kwargs_per_cell}
@@ -237,9 +238,7 @@ def get_fits(
         recipe = None  # ready maps: made how, the caller knows
         if model_resp is not None:
             if isinstance(model_resp, Mapping):
-                if arena not in model_resp:
-                    raise ValueError(f"model_resp has no maps for arena {arena!r}")
-                source = model_resp[arena]
+                source = model_resp[find_arena(model_resp, arena, "model_resp")]
             elif len(arena_sizes) == 1:
                 source = model_resp
             else:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from mec.data.arenas import find_arena
 from mec.fits.splits import generate_train_test_splits as _splits
 
 __all__ = ["unit_concat", "generate_train_test_splits", "package_scores", "has_xarray"]
@@ -88,8 +89,11 @@ def unit_concat(d, arena_size, inner_key=None):
     index ``"units"`` (Series parts), else a 1-D float array. ``np.median(...)`` of it is the
     methods §4.3 summary.
     """
-    if arena_size not in d:
-        raise ValueError(f"unit_concat: arena {arena_size!r} not in the results (arenas: {list(d)})")
+    # 1.0, "1.0" and "1" name one arena, as in the dataset (mec.data.arenas.find_arena)
+    try:
+        arena_size = find_arena(d, arena_size, "the results")
+    except ValueError as err:
+        raise ValueError(f"unit_concat: {err}") from None
     per_animal = d[arena_size]
     if inner_key is None:
         parts = []
