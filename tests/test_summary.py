@@ -585,6 +585,7 @@ def test_summarize_end_to_end(tmp_path):
     assert "| 0.440 |" in (out / "figure2.md").read_text()
     summary = (out / "summary.md").read_text()
     assert "Figure 2 map: elasticnet" in summary and "| 0.550 |" in summary
+    assert "- Constant cells (zero-variance rate maps" in summary  # mec.data.constant_cells
 
     # Baselines have their own rows in every Figure 2 table and in the Markdown.
     f2 = f2.set_index("activation")

@@ -15,7 +15,7 @@ __all__ = ["ARENA_SHAPES", "ArenaGeometry", "Dataset", "DatasetError", "arena_ge
 
 def make_dataset(out_path, source: str, arenas: dict, bin_cm: float = 5.0,
                  synthetic: dict | None = None, recordings: dict | None = None,
-                 base_dir=None, name: str | None = None):
+                 base_dir=None, name: str | None = None, constant_cells: str = "keep"):
     """Build results/data/{name}.h5 from config ``dataset`` (what rule make_dataset runs).
 
     source "synthetic": simulate (mec.data.synthetic); "kavli" | "nwb" | "generic": ingest
@@ -26,6 +26,8 @@ def make_dataset(out_path, source: str, arenas: dict, bin_cm: float = 5.0,
     Every arena must hold at least two animals (the noise ceiling needs them): ValueError
     naming the arena and its animal otherwise, before any model is trained. Logs the
     dataset's description (:func:`mec.data.report.describe_dataset`) at INFO.
+    Cells with a constant rate map are named and kept or dropped (``constant_cells``, config
+    ``dataset.constant_cells``; :mod:`mec.data.constant_cells`).
     """
     import logging
 
@@ -62,6 +64,9 @@ def make_dataset(out_path, source: str, arenas: dict, bin_cm: float = 5.0,
         if name is not None:
             cfg["name"] = name
         out = ingest_dataset(out_path, cfg, base_dir=base_dir)
+    from mec.data.constant_cells import check_constant_cells
+
+    check_constant_cells(out, constant_cells, log)
     for line in describe_dataset(load_dataset(out), out):
         log.info("%s", line)
     return out

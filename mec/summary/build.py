@@ -300,6 +300,10 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
         f"- Figure 2 map: {f2_map or 'none'}; conditions {', '.join(CONDITIONS)} (methods §2.3); "
         "models sharing a cell are told apart in the variant column.",
     ]
+    if dataset is not None:  # zero-variance cells, kept (NaN) or dropped (mec.data.constant_cells)
+        from mec.data.constant_cells import constant_cell_note
+
+        notes.append(constant_cell_note(dataset))
     if fits.empty:
         notes.append("- No model fits yet: only the noise ceiling is summarised; the model "
                      "tables are empty.")

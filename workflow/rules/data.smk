@@ -12,6 +12,7 @@ checkpoint make_dataset:
         synthetic=config["dataset"]["synthetic"],
         recordings=RECORDINGS,  # paths made absolute when planning (mec.data.plan)
         name=DATASET,
+        constant_cells=config["dataset"]["constant_cells"],
     log:
         f"{RESULTS}/logs/make_dataset/{DATASET}.log",
     benchmark:

@@ -21,4 +21,5 @@ make_dataset(
     synthetic=dict(snakemake.params.synthetic),
     recordings=dict(snakemake.params.recordings),
     name=snakemake.params.name,
+    constant_cells=snakemake.params.constant_cells,
 )
