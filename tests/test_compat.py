@@ -20,6 +20,7 @@ from mec.fits.core import interanimal_scores, model_scores
 from mec.neural_fits import utils as nf_utils
 from mec.neural_fits.comparisons import get_fits
 from mec.neural_fits.utils import generate_train_test_splits, package_scores, unit_concat
+from conftest import requires_shared
 
 xr = pytest.importorskip("xarray")
 
@@ -394,7 +395,7 @@ def test_original_readme_code_runs(readme_world, monkeypatch):
     from mec.data import load_dataset
     from mec.models.utils import TrainedModel
 
-    blocks = original_readme_blocks(ORIGINAL_README.read_text())
+    blocks = original_readme_blocks(requires_shared(ORIGINAL_README).read_text())
     skipped = [(k, c.splitlines()[0]) for k, c in blocks if k != "python"]
     # Not Python, so not run: installation and training commands (this project trains with
     # Snakemake), the checkpoint download, and the citation.

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from mec.checks import SCHEMA_PATH, ConfigError, config_problems, load_config, plan_config
+from conftest import requires_shared
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = yaml.safe_load(SCHEMA_PATH.read_text())
@@ -82,8 +83,8 @@ def test_the_delta_rule_finds_restated_defaults():
 def test_every_config_file_plans(path, tmp_path):
     """snakemake -n --configfile FILE plans (the README's commands) and python -m mec.checks
     passes it."""
-    if "sargolini" in path.name and not SARGOLINI.exists():
-        pytest.skip(f"shared data {SARGOLINI} absent")
+    if "sargolini" in path.name:
+        requires_shared(SARGOLINI)
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     args = [] if path.name == "config.yaml" else ["--configfile", str(path)]
     proc = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-n",

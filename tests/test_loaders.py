@@ -15,6 +15,7 @@ from mec.data.loaders.generic import load_generic, save_generic
 from mec.data.loaders.ingest import session_box_mask
 from mec.data.loaders.kavli import load_kavli
 from mec.ratemaps import spikes_to_ratemap
+from conftest import requires_shared
 
 DATA = Path(__file__).parents[1] / ".." / "shared" / "data"
 SARGOLINI = DATA / "sargolini2006"
@@ -22,8 +23,7 @@ SARGOLINI = DATA / "sargolini2006"
 
 @pytest.fixture(scope="module")
 def sargolini():
-    if not SARGOLINI.exists():
-        pytest.skip(f"shared data {SARGOLINI} absent")
+    requires_shared(SARGOLINI)
     return {s.name + "/" + s.cell_ids[0]: s for s in load_kavli(SARGOLINI)}
 
 

@@ -20,6 +20,7 @@ from mec.data.loaders.ingest import session_box_mask
 from mec.data.loaders.kavli import load_kavli
 from mec.ratemaps import spikes_to_ratemap
 from mec.scores import grid_scores
+from conftest import requires_shared
 
 ROOT = Path(__file__).parents[1]
 SARGOLINI = ROOT / ".." / "shared" / "data" / "sargolini2006"
@@ -31,8 +32,7 @@ CAMERA = {"10073": (0.8, 0.6), "10704": (1.4, 0.7), "11207": (0.9, 1.3), "11343"
 
 @pytest.fixture(scope="module")
 def box_sessions():
-    if not SARGOLINI.exists():
-        pytest.skip(f"shared data {SARGOLINI} absent")
+    requires_shared(SARGOLINI)
     return [s for s in load_kavli(SARGOLINI) if s.name != CYLINDER]
 
 

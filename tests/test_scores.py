@@ -14,6 +14,7 @@ from scipy.ndimage import gaussian_filter, rotate
 from mec.scores import (autocorrelogram, border_score, classify_cells, grid_score, grid_scores,
                         head_direction_score)
 from mec.scores.grid import DEFAULT_MODE, GRID_SCORE_MODES, describe_mode
+from conftest import requires_shared
 
 DATA = Path(__file__).parents[1] / ".." / "shared" / "data"
 
@@ -32,8 +33,7 @@ def hex_grid(n=20, spacing=8.0, angle=0.0, phase=(0.3, 0.7)):
 @pytest.fixture(scope="module")
 def bnt():
     path = DATA / "opexebo_grid_maps" / "mouse_grids.mat"
-    if not path.exists():
-        pytest.skip(f"shared data {path} absent")
+    requires_shared(path)
     from scipy.io import loadmat
 
     d = loadmat(str(path))

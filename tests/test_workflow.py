@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import requires_shared
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
@@ -397,8 +398,7 @@ def test_second_experiment_leaves_the_first_intact_and_runs_a_rectangle(tiny_run
     """The tiny default-like run (results/), then the README's rectangular-arena example as a
     second experiment (results/wide_box/): both results intact, the rectangle end to end."""
     sargolini = ROOT / ".." / "shared" / "data" / "sargolini2006"
-    if not sargolini.exists():
-        pytest.skip(f"shared data {sargolini} absent")
+    requires_shared(sargolini)
     work = _copy_run(tiny_run[0], tmp_path / "work")
     first = _snapshot(work / "results", work / "results" / "wide_box")
     assert any(k.startswith("fits/") for k in first)
