@@ -10,6 +10,7 @@ nothing is skipped for want of the recordings.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,9 @@ def requires_shared(path: str | os.PathLike) -> Path:
     path = Path(path)
     if path.exists():
         return path
-    reason = f"needs the shared recordings: {path.resolve()} is absent (a clone without ../shared)"
+    caller = sys._getframe(1).f_code.co_name  # the test or fixture that needs it
+    reason = (f"{caller} needs the shared recordings: {path.resolve()} is absent (a clone "
+              "without ../shared)")
     if os.environ.get(REQUIRE_ENV, "") not in ("", "0"):
         pytest.fail(f"{reason}; {REQUIRE_ENV}={os.environ[REQUIRE_ENV]} requires it", pytrace=False)
     pytest.skip(reason)
