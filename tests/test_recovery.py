@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from mec.runlock import LOCKS_DIR, RUNS_DIR, check_lock, lock_state, record_run
+from test_workflow import tiny_run  # noqa: F401  (the uninterrupted tiny run, one per session)
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests" / "data" / "tiny.yaml"
@@ -170,3 +171,35 @@ def test_sigkill_during_training_is_recovered_by_the_same_command(tmp_path):
     for a, b in zip(got, want):
         np.testing.assert_array_equal(a, b)  # same machine, same code: bit for bit
     assert (work / MODEL / "history.csv").read_text() == (ref / MODEL / "history.csv").read_text()
+
+
+@pytest.mark.slow
+def test_sigkill_during_the_dataset_write_is_recovered_by_the_same_command(tiny_run, tmp_path):  # noqa: F811
+    """Killed while make_dataset runs (its log begun, its file not yet written; a kill inside
+    the write itself, which lasts milliseconds, was checked by hand and leaves the same
+    state plus a temporary file that the job removes): the same command makes the dataset,
+    the same as the uninterrupted tiny run's."""
+    from mec.data import load_dataset
+
+    work = tmp_path / "work"
+    cmd = [*_command(work, TINY)[:3], "results/data/tiny.h5", *_command(work, TINY)[4:]]
+    proc = subprocess.Popen(cmd, env=_env(), start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 600
+    try:
+        log = work / "results" / "logs" / "make_dataset" / "tiny.log"
+        while not (log.exists() and log.stat().st_size > 0):
+            assert proc.poll() is None and time.time() < deadline, "make_dataset ended before the kill"
+            time.sleep(0.002)
+        os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    assert not (work / "results" / "data" / "tiny.h5").exists()
+    again = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=900)
+    out = again.stdout + again.stderr
+    assert again.returncode == 0 and "mec: removed the lock of a run that was killed" in out, out[-4000:]
+    assert not list((work / "results" / "data").glob(".tiny.h5.*mec-tmp*"))
+    got, want = (load_dataset(w / "results" / "data" / "tiny.h5") for w in (work, tiny_run[0]))
+    assert sorted(got[1.0]) == sorted(want[1.0])
+    for animal in want[1.0]:
+        np.testing.assert_array_equal(got[1.0][animal]["resp"], want[1.0][animal]["resp"])

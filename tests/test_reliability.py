@@ -57,6 +57,8 @@ ELSEWHERE = {
         "test_threads.py::test_every_workflow_script_limits_threads_right_after_redirecting_its_log",
     "training removes the temporary files of a killed run":
         "test_training.py::test_temp_files_of_a_killed_run_are_removed",
+    "a whole run killed with SIGKILL is recovered by the same command, bit-identical":
+        "test_recovery.py::test_sigkill_during_training_is_recovered_by_the_same_command",
 }
 
 
