@@ -203,3 +203,18 @@ def test_sigkill_during_the_dataset_write_is_recovered_by_the_same_command(tiny_
     assert sorted(got[1.0]) == sorted(want[1.0])
     for animal in want[1.0]:
         np.testing.assert_array_equal(got[1.0][animal]["resp"], want[1.0][animal]["resp"])
+
+
+def test_readme_troubleshooting_comes_first_and_names_the_remedies():
+    """Where a newcomer looks first: the README's Troubleshooting section, before the
+    pipeline, is the first place naming `python -m mec.checks FILE` (Snakemake reports a YAML
+    error in a --configfile with no file or line) and the recovery from a hard kill."""
+    text = (ROOT / "README.md").read_text()
+    start = text.index("## Troubleshooting")
+    section = text[start:text.index("\n## ", start + 1)]
+    assert start < text.index("## Pipeline")
+    assert text.index("python -m mec.checks") > start and "python -m mec.checks FILE" in section
+    assert "run the same command again" in section and "profiles/default/" in section
+    assert "snakemake --unlock" in section and "MEC_REQUIRE_SHARED_DATA=1" in section
+    profile = yaml.safe_load((ROOT / "profiles" / "default" / "config.yaml").read_text())
+    assert profile == {"rerun-incomplete": True}  # nothing unsafe (no nolock) by default
