@@ -40,12 +40,12 @@ def test_weighted_median_equals_the_median_of_the_repeated_sample():
         counts[0] = 0
         counts[0, -1] = 1  # a replicate of one cell
         counts[1] = 1      # the original sample
-        got = weighted_medians(values, counts)
+        got = weighted_medians(values, np.ascontiguousarray(counts.T))  # (cells, replicates)
         for r in range(50):
             sample = np.repeat(values, counts[r])
             want = np.median(sample) if sample.size else np.nan
             np.testing.assert_allclose(got[r], want, rtol=0, atol=1e-12, equal_nan=True)
-    assert np.isnan(weighted_medians(np.array([]), np.zeros((3, 0), dtype=int))).all()
+    assert np.isnan(weighted_medians(np.array([]), np.zeros((0, 3), dtype=int))).all()
 
 
 def test_hierarchical_draws_keep_animals_whole_and_flat_draws_keep_the_size():
@@ -54,7 +54,8 @@ def test_hierarchical_draws_keep_animals_whole_and_flat_draws_keep_the_size():
     animals = np.array([a for a, n in sizes.items() for _ in range(n)])
     animals = animals[rng.permutation(animals.size)]  # cells of an animal need not be adjacent
     counts = resample_counts(animals, 400, np.random.default_rng(2))
-    assert counts.shape == (400, animals.size) and (counts >= 0).all()
+    assert counts.shape == (animals.size, 400) and (counts >= 0).all()
+    counts = counts.T  # one replicate per row below
     for r in range(400):
         # each animal enters k times (k drawn animals), each time with as many cells as it has
         per_animal = {a: counts[r, animals == a].sum() for a in sizes}
@@ -64,7 +65,7 @@ def test_hierarchical_draws_keep_animals_whole_and_flat_draws_keep_the_size():
     # every animal is drawn in some replicate and missed in another
     missed = np.array([[counts[r, animals == a].sum() == 0 for a in sizes] for r in range(400)])
     assert missed.any(axis=0).all() and (~missed).any(axis=0).all()
-    flat = resample_counts(animals, 300, np.random.default_rng(3), hierarchical=False)
+    flat = resample_counts(animals, 300, np.random.default_rng(3), hierarchical=False).T
     assert (flat.sum(axis=1) == animals.size).all()
     # cells are equally likely: mean count 1 each (tolerance ~5 standard errors)
     np.testing.assert_allclose(flat.mean(axis=0), 1.0, atol=0.3)

@@ -84,12 +84,12 @@ def comparisons_table(fits: pd.DataFrame, best_layer: pd.DataFrame,
     (None: the defaults). A pair without a shared finite cell gets n_cells 0 and NaN
     statistics.
     """
-    from mec.stats import Bootstrap, bootstrap_p, is_resolved, key_rng, percentile_interval, \
-        resample_counts, weighted_medians, wilcoxon_p
+    from mec.stats import Replicates, bootstrap_p, is_resolved, percentile_interval, \
+        weighted_medians, wilcoxon_p
     from mec.summary.health import untrained_twins
     from mec.summary.tables import _with_setting, floor_summary
 
-    boot = Bootstrap.from_config(bootstrap)
+    replicates = Replicates(bootstrap)
     if best_layer is None or best_layer.empty or fits is None or fits.empty:
         return pd.DataFrame(columns=COMPARISON_COLUMNS)
     twin_pairs = {(m, t) for m, t in untrained_twins(model_configs or {}).items() if t}
@@ -128,6 +128,7 @@ def comparisons_table(fits: pd.DataFrame, best_layer: pd.DataFrame,
         table = pd.concat(series, axis=1, keys=names + ([floor_name] if fl is not None else []))
         scores = table.to_numpy(dtype=float).T                      # (n_sources, n_cells)
         animals = table.index.get_level_values("animal").astype(str).to_numpy()
+        cell_ids = table.index.get_level_values("cell_id").astype(str).to_numpy()
         finite = np.isfinite(scores)
         index = {n: i for i, n in enumerate(table.columns)}
 
@@ -142,16 +143,14 @@ def comparisons_table(fits: pd.DataFrame, best_layer: pd.DataFrame,
         if fl is not None:
             pairs += [("model_vs_floor", a, floor_name) for a in names]
 
-        group_key = (str(arena_k), str(map_name), str(setting))
         counts_of, medians_of = {}, {}
 
         def replicate_medians(name, mask, mkey):
-            # one draw of animals and cells per set of shared cells: every pair on the same
-            # cells is paired on the same replicates (mec.stats, methods §7.7)
+            # one draw of animals and cells per set of shared cells, seeded by the cells
+            # (mec.stats.Replicates): every pair on the same cells is paired on the same
+            # replicates, those of the summary tables' intervals on these cells
             if mkey not in counts_of:
-                counts_of[mkey] = resample_counts(
-                    animals[mask], boot.n_boot,
-                    key_rng(boot.seed, ("paired",) + group_key + (mkey,)), boot.hierarchical)
+                counts_of[mkey] = replicates.counts(animals[mask], cell_ids[mask])
             if (name, mkey) not in medians_of:
                 medians_of[(name, mkey)] = weighted_medians(scores[index[name]][mask],
                                                             counts_of[mkey])

@@ -334,12 +334,16 @@ def aggregate_scores(df: pd.DataFrame, keys: Sequence[str], bootstrap=None) -> p
     defaults, 1000 replicates, seed 0); False skips the intervals (NaN), for tables that
     only need the medians.
     """
-    from mec.stats import Bootstrap, median_ci
+    from mec.stats import Replicates, cell_identities, median_ci
 
-    boot = None if bootstrap is False else Bootstrap.from_config(bootstrap)
+    # one draw per set of cells, shared by every group on those cells (mec.stats.Replicates)
+    replicates = None if bootstrap is False else Replicates(bootstrap)
     keys = list(keys)
     if df.empty:
         return pd.DataFrame(columns=keys + _STAT_COLUMNS)
+    if replicates is not None:  # the cells' identities, hashed once for the whole table
+        ids = df["cell_id"] if "cell_id" in df.columns else pd.Series(np.arange(len(df)))
+        df = df.assign(_cell_ident=cell_identities(df["animal"].to_numpy(), ids.to_numpy()))
     rows = []
     for key, g in df.groupby(keys, sort=True, dropna=False):
         key = key if isinstance(key, tuple) else (key,)
@@ -349,10 +353,11 @@ def aggregate_scores(df: pd.DataFrame, keys: Sequence[str], bootstrap=None) -> p
         row = dict(zip(keys, key))
         row["median"] = float(np.median(s[fin])) if fin.any() else np.nan
         row["ci_low"] = row["ci_high"] = np.nan
-        if boot is not None and fin.any():
-            # the group's key seeds its draws: its interval does not depend on other groups
+        if replicates is not None and fin.any():
+            # the cells seed the draws: an interval does not depend on the other groups
             _, row["ci_low"], row["ci_high"] = median_ci(
-                s[fin], g["animal"].to_numpy()[fin], boot, key=(tuple(keys), key))
+                s[fin], g["animal"].to_numpy()[fin], replicates=replicates,
+                identities=g["_cell_ident"].to_numpy()[fin])
         row["n_cells"] = int(fin.sum())
         row["n_nan"] = int((~fin).sum())
         row["n_animals"] = int(per_animal.size)
