@@ -94,19 +94,26 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n-boot", type=int, default=1000)
     parser.add_argument("--models", type=int, default=2)
+    parser.add_argument("--no-summarize", action="store_true",
+                        help="time only the tables and comparisons (summarize draws a figure "
+                             "per model: minutes at --models 44)")
+    parser.add_argument("--keep", metavar="DIR", help="write the summary into DIR and keep it")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     from mec.summary import summarize
     from mec.summary import tables as tb
 
     has_boot = "bootstrap" in inspect.signature(summarize).parameters
+    total = total_cpu = float("nan")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         t = make_tables(tmp, args.models)
         kwargs = {"bootstrap": {"n_boot": args.n_boot, "seed": 0}} if has_boot else {}
+        out = Path(args.keep) if args.keep else tmp / "out"
         start, cpu = time.perf_counter(), time.process_time()
-        summarize(t["consistency"], t["fits"], {}, t["configs"], None, {}, tmp / "out",
-                  tmp / "out" / "figures", floor_csvs=t["floors"], **kwargs)
+        if not args.no_summarize:
+            summarize(t["consistency"], t["fits"], {}, t["configs"], None, {}, out,
+                      out / "figures", floor_csvs=t["floors"], **kwargs)
         total, total_cpu = time.perf_counter() - start, time.process_time() - cpu
         n_rows = sum(len(pd.read_csv(p)) for p in t["fits"] + t["consistency"] + t["floors"])
         print(f"| tidy rows | {n_rows} |")

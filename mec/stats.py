@@ -263,19 +263,35 @@ def bootstrap_p(differences: np.ndarray) -> float:
     return float(min(1.0, 2 * min(below, above)))
 
 
-def wilcoxon_p(differences: np.ndarray) -> float:
+def wilcoxon_p(differences: np.ndarray):
     """Wilcoxon signed-rank p (two-sided, zero differences dropped) of per-cell paired
-    differences; 1.0 when every difference is 0 (nothing to test), NaN for no finite one.
-    It treats cells as independent, which they are not within an animal (methods §7.7)."""
+    differences (normal approximation with the tie correction, as scipy uses for more than
+    50 cells; the same for one row or many); 1.0 when every difference is 0 (nothing to
+    test), NaN for no finite one. It treats cells as independent, which they are not within an animal (methods §7.7).
+
+    differences: (n,) -> a float; (n_pairs, n) finite rows -> (n_pairs,) p-values in one
+    vectorised call (scipy.stats.wilcoxon along axis 1).
+    """
+    from scipy import stats
+
     d = np.asarray(differences, dtype=float)
+    if d.ndim == 2:
+        if d.shape[0] == 0:
+            return np.zeros(0)
+        if not np.isfinite(d).all():
+            raise ValueError("wilcoxon_p: rows of differences must be finite (shared cells)")
+        with np.errstate(invalid="ignore", divide="ignore"):
+            p = np.asarray(stats.wilcoxon(d, axis=1, zero_method="wilcox",
+                                          method="approx").pvalue, dtype=float)
+        zero = ~np.any(d != 0, axis=1)
+        p[zero] = 1.0 if d.shape[1] else np.nan
+        return p
     d = d[np.isfinite(d)]
     if d.size == 0:
         return np.nan
     if not np.any(d != 0):
         return 1.0
-    from scipy import stats
-
-    return float(stats.wilcoxon(d, zero_method="wilcox").pvalue)
+    return float(stats.wilcoxon(d, zero_method="wilcox", method="approx").pvalue)
 
 
 def is_resolved(ci_low: float, ci_high: float) -> bool:

@@ -180,3 +180,24 @@ def test_notes_say_which_differences_are_resolved():
     # beyond max_ranked models only the count is given
     assert ": net" not in "\n".join(comparison_notes(t, "ridge", max_ranked=2)).split("ranking")[-1]
     assert comparison_notes(t, "pls") == []
+
+
+def test_table_intervals_depend_only_on_their_cells_and_bracket_the_median():
+    from mec.summary.tables import aggregate_scores
+
+    cells = _cells(np.random.default_rng(7))
+    fits = _fits(cells, {"net": 0.0, "net_untrained": -0.05}, noise=0.05)
+    one = aggregate_scores(fits[fits["source"] == "net"], ["source", "layer"], BOOT)
+    both = aggregate_scores(fits.sample(frac=1.0, random_state=0), ["source", "layer"], BOOT)
+    # another group beside it and another row order: the same interval
+    pd.testing.assert_frame_equal(one, both[both["source"] == "net"].reset_index(drop=True))
+    assert ((both["ci_low"] <= both["median"]) & (both["median"] <= both["ci_high"])).all()
+    assert (both["ci_high"] - both["ci_low"] < 0.15).all()
+    no_ci = aggregate_scores(fits, ["source", "layer"], bootstrap=False)
+    np.testing.assert_array_equal(no_ci["median"], both["median"])
+    assert no_ci["ci_low"].isna().all()
+    # the comparisons' replicates are the tables' (same cells, same draws): a model against
+    # a copy of itself shifted by c has the interval [c, c]
+    shifted = _fits(cells, {"net": 0.0, "copy": 0.03}, noise=0.0)
+    t = comparisons_table(shifted, _best(shifted), None, CONFIGS, BOOT)
+    np.testing.assert_allclose(t[["difference", "ci_low", "ci_high"]].iloc[0], -0.03, atol=1e-12)

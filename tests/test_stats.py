@@ -157,6 +157,13 @@ def test_bootstrap_p_and_percentiles_known_answers():
     assert not is_resolved(np.nan, 0.5)
     p = wilcoxon_p(np.r_[np.full(30, 0.1), 0.0])
     assert 0 < p < 1e-5
+    # rows at once: the same p-values as one at a time, 1.0 for all-zero rows
+    rng = np.random.default_rng(8)
+    d = rng.normal(0.02, 0.1, (5, 40))
+    d[1] = 0.0
+    d[2, :10] = 0.0
+    np.testing.assert_allclose(wilcoxon_p(d), [wilcoxon_p(row) for row in d], rtol=1e-12)
+    assert wilcoxon_p(d)[1] == 1.0
 
 
 def test_bootstrap_settings_are_checked():

@@ -56,7 +56,8 @@ def _keyed(df: pd.DataFrame) -> pd.DataFrame:
     """``df`` with ``arena_key_``: the arena's canonical key (numeric names compare as sizes)."""
     from mec.data.arenas import arena_key
 
-    return df.assign(arena_key_=[arena_key(a) for a in df["arena"]])
+    keys = {a: arena_key(a) for a in pd.unique(df["arena"])}  # once per arena, not per row
+    return df.assign(arena_key_=df["arena"].map(keys))
 
 
 def _cell_scores(rows: pd.DataFrame, what: str) -> pd.Series:
@@ -143,7 +144,12 @@ def comparisons_table(fits: pd.DataFrame, best_layer: pd.DataFrame,
         if fl is not None:
             pairs += [("model_vs_floor", a, floor_name) for a in names]
 
-        counts_of, medians_of = {}, {}
+        counts_of, medians_of, n_animals_of, point_of = {}, {}, {}, {}
+
+        def median_of(name, values, mkey):
+            if (name, mkey) not in point_of:
+                point_of[(name, mkey)] = float(np.median(values))
+            return point_of[(name, mkey)]
 
         def replicate_medians(name, mask, mkey):
             # one draw of animals and cells per set of shared cells, seeded by the cells
@@ -156,25 +162,33 @@ def comparisons_table(fits: pd.DataFrame, best_layer: pd.DataFrame,
                                                             counts_of[mkey])
             return medians_of[(name, mkey)]
 
+        pending: dict = {}  # mask key -> [(row index, per-cell differences)]: one Wilcoxon call
         for kind, a, bname in pairs:
             mask = finite[index[a]] & finite[index[bname]]
+            mkey = zlib.crc32(np.packbits(mask).tobytes()) ^ int(mask.size)
+            if mkey not in n_animals_of:
+                n_animals_of[mkey] = int(np.unique(animals[mask]).size)
             row = {"arena": arena, "map": map_name, "setting": setting, "kind": kind,
                    "model_a": a, "layer_a": layers[a], "model_b": bname,
                    "layer_b": layers[bname], "n_cells": int(mask.sum()),
-                   "n_animals": int(np.unique(animals[mask]).size)}
+                   "n_animals": n_animals_of[mkey]}
             if not mask.any():
                 rows.append({**row, "median_a": np.nan, "median_b": np.nan, "difference": np.nan,
                              "ci_low": np.nan, "ci_high": np.nan, "resolved": False,
                              "p_bootstrap": np.nan, "p_wilcoxon": np.nan})
                 continue
-            mkey = zlib.crc32(np.packbits(mask).tobytes()) ^ int(mask.size)
             sa, sb = scores[index[a]][mask], scores[index[bname]][mask]
             diffs = replicate_medians(a, mask, mkey) - replicate_medians(bname, mask, mkey)
             lo, hi = percentile_interval(diffs)
-            ma, mb = float(np.median(sa)), float(np.median(sb))
+            ma, mb = median_of(a, sa, mkey), median_of(bname, sb, mkey)
+            pending.setdefault(mkey, []).append((len(rows), sa - sb))
             rows.append({**row, "median_a": ma, "median_b": mb, "difference": ma - mb,
                          "ci_low": lo, "ci_high": hi, "resolved": is_resolved(lo, hi),
-                         "p_bootstrap": bootstrap_p(diffs), "p_wilcoxon": wilcoxon_p(sa - sb)})
+                         "p_bootstrap": bootstrap_p(diffs), "p_wilcoxon": np.nan})
+        for items in pending.values():  # pairs on the same cells: one vectorised test
+            ps = wilcoxon_p(np.stack([d for _, d in items]))
+            for (i, _), p in zip(items, ps):
+                rows[i]["p_wilcoxon"] = float(p)
     out = pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
     out["resolved"] = out["resolved"].astype(bool)
     return out
