@@ -196,8 +196,13 @@ def test_table_intervals_depend_only_on_their_cells_and_bracket_the_median():
     no_ci = aggregate_scores(fits, ["source", "layer"], bootstrap=False)
     np.testing.assert_array_equal(no_ci["median"], both["median"])
     assert no_ci["ci_low"].isna().all()
-    # the comparisons' replicates are the tables' (same cells, same draws): a model against
-    # a copy of itself shifted by c has the interval [c, c]
+    # paired: a model against a copy of itself shifted by c has the interval [c, c] (a
+    # model's own spread cancels), and the table interval of each is c apart
     shifted = _fits(cells, {"net": 0.0, "copy": 0.03}, noise=0.0)
-    t = comparisons_table(shifted, _best(shifted), None, CONFIGS, BOOT)
-    np.testing.assert_allclose(t[["difference", "ci_low", "ci_high"]].iloc[0], -0.03, atol=1e-12)
+    best = _best(shifted).set_index("model")
+    t = comparisons_table(shifted, best.reset_index(), None, CONFIGS, BOOT)
+    assert (t["model_a"].iloc[0], t["model_b"].iloc[0]) == ("copy", "net")  # a before b by name
+    np.testing.assert_allclose(t[["difference", "ci_low", "ci_high"]].iloc[0], 0.03, atol=1e-12)
+    np.testing.assert_allclose(best.loc["copy", ["ci_low", "ci_high"]].to_numpy(dtype=float),
+                               best.loc["net", ["ci_low", "ci_high"]].to_numpy(dtype=float) + 0.03,
+                               atol=1e-12)
