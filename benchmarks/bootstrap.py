@@ -117,8 +117,11 @@ def main(argv=None) -> int:
         total, total_cpu = time.perf_counter() - start, time.process_time() - cpu
         n_rows = sum(len(pd.read_csv(p)) for p in t["fits"] + t["consistency"] + t["floors"])
         print(f"| tidy rows | {n_rows} |")
-        print(f"| summarize, wall (s) | {total:.2f} |")
-        print(f"| summarize, CPU (s) | {total_cpu:.2f} |")
+        if args.no_summarize:
+            total = total_cpu = float("nan")
+        else:
+            print(f"| summarize, wall (s) | {total:.2f} |")
+            print(f"| summarize, CPU (s) | {total_cpu:.2f} |")
         if has_boot:
             from mec.stats import Bootstrap
             from mec.summary.comparisons import comparisons_table
