@@ -9,7 +9,9 @@ predictivity, methods §4.5), both with columns
 
 Every summary statistic is a median over cells of ``score`` (finite scores only; NaN scores
 are counted in ``n_nan``), as the paper does (``unit_concat`` then median, methods §4.3), plus the
-spread across animals (statistics of the per-animal medians). "Fraction of the ceiling" is a
+spread across animals (statistics of the per-animal medians) and its 95 % interval (ci_low,
+ci_high: hierarchical bootstrap over animals, then cells, mec.stats, methods §7.7). "Fraction
+of the ceiling" is a
 ratio of medians, model median / ceiling median of the same arena and map (brain-score's
 ``ceiled`` score, DESIGN example 5).
 
