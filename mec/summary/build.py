@@ -7,8 +7,8 @@ derived from the per-cell tidy tables (DESIGN example 9); nothing is hand-edited
 Missing inputs (documented policy):
 - no consistency tables -> ValueError: the noise ceiling is the reference of every summary;
 - no fit tables (no models configured or none fitted yet) -> a partial summary: the ceiling
-  tables and figures are written, the model tables are written with their header only and
-  summary.md says so, so the rule's declared outputs always exist;
+  tables and figures are written, the model tables (comparisons.csv too) are written with
+  their header only and summary.md says so, so the rule's declared outputs always exist;
 - a model without a config entry -> its condition is "unknown" (it still gets its numbers);
 - no floor tables (results/floors/{arena}.csv) -> floors and normalized scores are NaN and
   floors.csv has its header only;
