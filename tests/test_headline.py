@@ -131,7 +131,10 @@ def test_summary_page_opens_with_the_headline(tmp_path):
                         out / "figures", floor_csvs=[paths["floors"]])
     page = (out / "summary.md").read_text()
     assert page.splitlines()[2].startswith("## Headline")
-    assert "| 1.0 | robust | 0.250 | 0.050 |" in page
+    # each median with its 95 % interval beside it (hierarchical bootstrap, methods §7.7)
+    robust = [line for line in page.splitlines() if line.startswith("| 1.0 | robust | 0.250 | [")]
+    assert len(robust) >= 1 and "| 0.050 |" in robust[0]
+    assert "Paired comparisons" in page and (out / "comparisons.csv").is_file()
     assert "paper setting only" in page                # ElasticNet fitted in paper only
     assert (out / "figures" / "headline" / "headline.png").stat().st_size > 5000
     assert any(p.name == "headline.png" for p in written)

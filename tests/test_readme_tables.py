@@ -95,3 +95,17 @@ def test_the_readme_has_one_block_per_table():
     for name in rt.TABLES:
         assert text.count(f"<!-- readme-tables:{name} -->") == 1, name
         assert text.count(f"<!-- /readme-tables:{name} -->") == 1, name
+
+
+def test_intervals_follow_the_medians_where_the_summary_has_them(summary):
+    # a summary written with intervals (hierarchical bootstrap, methods §7.7)
+    h = pd.read_csv(summary / "headline.csv")
+    h.assign(ceiling_ci_low=0.0512, ceiling_ci_high=0.0871, score_ci_low=0.0403,
+             score_ci_high=float("nan")).to_csv(summary / "headline.csv", index=False)
+    b = pd.read_csv(summary / "best_layer.csv")
+    b.assign(ci_low=b["median"] - 0.02, ci_high=b["median"] + 0.03).to_csv(
+        summary / "best_layer.csv", index=False)
+    tables = rt.make_tables(summary)
+    assert "| 1.0 | robust | ridge | 0.069 [0.051, 0.087] | 0.009 | control_poisson | net | dc " \
+           "| 0.065 | 0.93 |" in tables["headline"]  # a missing end: no interval
+    assert "| 0.834 [0.814, 0.864] (dc) | 0.96 |" in tables["predictivity"]

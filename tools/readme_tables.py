@@ -16,6 +16,9 @@ them is the CSV's value, rounded as printed here):
 * ``headline``: ``headline.csv`` (ceiling, floor, score and normalized score per arena and
   setting).
 
+Where the summary has them (mec.summary since methods §7.7), each median is followed by its
+95 % interval, "0.834 [0.801, 0.862]" (hierarchical bootstrap over animals and cells).
+
 Usage, from the repository root after a default run::
 
     python tools/readme_tables.py                         # print the tables (markdown)
@@ -64,6 +67,14 @@ def _num(value, digits: int = 3) -> str:
     if isinstance(value, (bool, str)):
         return str(value)
     return f"{float(value):.{digits}f}"
+
+
+def _ci(row, low: str, high: str, digits: int = 3) -> str:
+    """" [low, high]" from the row's interval columns; "" when absent or not finite."""
+    if low not in row.index or high not in row.index:
+        return ""
+    lo, hi = _num(row[low], digits), _num(row[high], digits)
+    return f" [{lo}, {hi}]" if lo and hi else ""
 
 
 def _p(value) -> str:
@@ -126,14 +137,15 @@ def predictivity_table(summary: Path) -> str:
         header += [f"{m}: median (layer)", "fraction"]
     rows = []
     for _, c in ceiling.iterrows():
-        row = [c["arena"], c["map"], _num(c["ceiling"])]
+        row = [c["arena"], c["map"], _num(c["ceiling"]) + _ci(c, "ceiling_ci_low", "ceiling_ci_high")]
         for m in models:
             b = best[(best["model"] == m) & (best["arena"] == c["arena"]) & (best["map"] == c["map"])]
             if len(b) == 0:
                 row += ["", ""]
             else:
                 b = b.iloc[0]
-                row += [f"{_num(b['median'])} ({b['best_layer']})", _num(b["fraction_of_ceiling"], 2)]
+                row += [f"{_num(b['median'])}{_ci(b, 'ci_low', 'ci_high')} ({b['best_layer']})",
+                        _num(b["fraction_of_ceiling"], 2)]
         rows.append(row)
     return _markdown(header, rows, "`ceiling.csv` and `best_layer.csv`, paper setting")
 
@@ -142,9 +154,11 @@ def headline_table(summary: Path) -> str:
     cols = ["arena", "setting", "map", "ceiling", "floor", "floor_source", "model", "layer",
             "score", "normalized"]
     t = _read(summary, "headline.csv", cols)
-    rows = [[r["arena"], r["setting"], r["map"], _num(r["ceiling"]), _num(r["floor"]),
+    rows = [[r["arena"], r["setting"], r["map"],
+             _num(r["ceiling"]) + _ci(r, "ceiling_ci_low", "ceiling_ci_high"), _num(r["floor"]),
              "" if pd.isna(r["floor_source"]) else r["floor_source"], r["model"], r["layer"],
-             _num(r["score"]), _num(r["normalized"], 2)] for _, r in t.iterrows()]
+             _num(r["score"]) + _ci(r, "score_ci_low", "score_ci_high"), _num(r["normalized"], 2)]
+            for _, r in t.iterrows()]
     header = ["arena", "setting", "map", "ceiling", "floor", "floor from", "model", "best layer",
               "score", "normalized"]
     return _markdown(header, rows, "`headline.csv`")

@@ -7,8 +7,8 @@ derived from the per-cell tidy tables (DESIGN example 9); nothing is hand-edited
 Missing inputs (documented policy):
 - no consistency tables -> ValueError: the noise ceiling is the reference of every summary;
 - no fit tables (no models configured or none fitted yet) -> a partial summary: the ceiling
-  tables and figures are written, the model tables are written with their header only and
-  summary.md says so, so the rule's declared outputs always exist;
+  tables and figures are written, the model tables (comparisons.csv too) are written with
+  their header only and summary.md says so, so the rule's declared outputs always exist;
 - a model without a config entry -> its condition is "unknown" (it still gets its numbers);
 - no floor tables (results/floors/{arena}.csv) -> floors and normalized scores are NaN and
   floors.csv has its header only;
@@ -81,7 +81,7 @@ __all__ = [
 #: ``summary.md`` (all of them on one page) and ``figures.csv`` (the figure index) come too.
 TABLES = ("headline", "ceiling", "floors", "predictivity", "best_layer", "by_cell_type",
           "figure2", "figure2_fraction", "figure2_long", "dimensionality", "knockouts",
-          "model_health")
+          "model_health", "comparisons")
 #: The tables of the workflow's summarize rule (its declared outputs, workflow/rules/
 #: summary.smk): ``TABLES`` and ``executors`` (written when ``log_dir`` is given,
 #: mec.summary.executors). Its figure folders are ``mec.summary.figures.FIGURE_KINDS``.
@@ -105,6 +105,8 @@ _TITLES = {
                  "units zeroed",
     "model_health": "Model health: each trained network beside its untrained twin and the "
                     "paper's direction (mec.summary.health)",
+    "comparisons": "Paired comparisons: difference of medians on shared cells with its 95 % "
+                   "interval (paired hierarchical bootstrap, methods §7.7)",
 }
 
 
@@ -208,7 +210,8 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
               knockout_csvs: Sequence[str | os.PathLike] = (),
               floor_csvs: Sequence[str | os.PathLike] = (),
               log_dir: str | os.PathLike | None = None,
-              training_box_files: Mapping[str, str | os.PathLike] | None = None) -> list[Path]:
+              training_box_files: Mapping[str, str | os.PathLike] | None = None,
+              bootstrap: Mapping | None = None) -> list[Path]:
     """Write the summary tables and figures.
 
     consistency_csvs: ``results/consistency/{arena}.csv`` paths (at least one).
@@ -240,11 +243,17 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
         training box for the networks whose training box is not a data arena
         (mec.models.ratemaps.export_training_box_ratemaps); the model-health table and
         figure read them instead of another box's maps.
+    bootstrap: ``{n_boot, seed}`` (config ``summary.bootstrap``; None: 1000 replicates,
+        seed 0) of the hierarchical bootstrap that gives every median its 95 % interval and
+        the paired comparisons theirs (mec.stats, mec.summary.comparisons, methods §7.7).
 
     Returns the list of written figure paths (also in ``figures.csv``).
     """
+    from mec.stats import Bootstrap
     from mec.summary import figures as figs
+    from mec.summary.comparisons import comparisons_table
 
+    boot = Bootstrap.from_config(bootstrap)
     if not consistency_csvs:
         raise ValueError("summarize: no consistency tables given; the inter-animal noise ceiling "
                          "(results/consistency/{arena}.csv) is needed for every summary")
@@ -270,11 +279,13 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
     arenas = {arena_key(a): dataset.geometry(a) for a in dataset} if dataset is not None else None
 
     tables: dict[str, pd.DataFrame] = {}
-    tables["ceiling"] = ceiling_table(consistency, floors)
-    tables["floors"] = floors_table(floors)
-    tables["predictivity"] = predictivity_table(fits, tables["ceiling"], model_configs, arenas)
+    tables["ceiling"] = ceiling_table(consistency, floors, bootstrap=boot)
+    tables["floors"] = floors_table(floors, bootstrap=boot)
+    tables["predictivity"] = predictivity_table(fits, tables["ceiling"], model_configs, arenas,
+                                                bootstrap=boot)
     tables["best_layer"] = best_layer_table(tables["predictivity"])
-    tables["by_cell_type"] = by_cell_type_table(consistency, fits, tables["best_layer"], floors)
+    tables["by_cell_type"] = by_cell_type_table(consistency, fits, tables["best_layer"], floors,
+                                                bootstrap=boot)
     tables["figure2_long"] = figure2_long_table(tables["best_layer"], f2_map)
     tables["figure2"] = figure2_table(tables["figure2_long"], "median")
     tables["figure2_fraction"] = figure2_table(tables["figure2_long"], "fraction_of_ceiling")
@@ -287,6 +298,8 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
     # model health in each network's training box (mec.summary.health.with_training_box)
     health_files = health.with_training_box(ratemap_files, training_box_files, model_configs)
     tables["model_health"] = health.model_health_table(model_configs, health_files, tables["knockouts"])
+    tables["comparisons"] = comparisons_table(fits, tables["best_layer"], floors, model_configs,
+                                              bootstrap=boot)
     from mec.summary import headline as hl
 
     tables["headline"] = hl.headline_table(tables["ceiling"], tables["best_layer"],
@@ -299,6 +312,9 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
         f"models: {', '.join(sorted(fits['source'].unique())) or 'none'}.",
         f"- Figure 2 map: {f2_map or 'none'}; conditions {', '.join(CONDITIONS)} (methods §2.3); "
         "models sharing a cell are told apart in the variant column.",
+        f"- Intervals (ci_low, ci_high, *_ci_*): 95 % percentile intervals of a hierarchical "
+        f"bootstrap (animals, then cells within them; {boot.n_boot} replicates, seed "
+        f"{boot.seed}; methods §7.7); the Figure 2 pivots' are in figure2_long.",
     ]
     if dataset is not None:  # zero-variance cells, kept (NaN) or dropped (mec.data.constant_cells)
         from mec.data.constant_cells import constant_cell_note
@@ -319,7 +335,8 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
         notes.append(write_executor_table(log_dir, out_dir))
 
     en_paper_only = "elasticnet" in set(fits["map"]) and set(fits["setting"]) != {"paper"}
-    page = ["# Summary", "", hl.headline_markdown(tables["headline"], en_paper_only), *notes, ""]
+    page = ["# Summary", "", hl.headline_markdown(tables["headline"], en_paper_only,
+                                                  tables["comparisons"]), *notes, ""]
     for name in TABLES:
         df = tables[name]
         write_csv(df, out_dir / f"{name}.csv")
@@ -328,6 +345,12 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
             md += ("\nSpearman correlation between participation ratio and median predictivity "
                    "across models at their best layer:\n\n" + to_markdown(correlation))
         _write_md(f"# {_TITLES[name]}\n\n{md}", out_dir / f"{name}.md")
+        if name == "comparisons":  # every pair grows as models squared: the page keeps the
+            # twins and floors and counts the rest (all in comparisons.md / .csv)
+            others = df["kind"] == "model_vs_model"
+            md = to_markdown(df[~others]) + (
+                f"\n{int(others.sum())} model-vs-model rows ({int(df.loc[others, 'resolved'].sum())} "
+                "resolved) are in comparisons.csv and comparisons.md.\n" if others.any() else "")
         if name != "headline":  # already at the top of the page
             page += [f"## {_TITLES[name]}", "", md]
         log.info("wrote %s (%d rows) and its .md", out_dir / f"{name}.csv", len(df))
@@ -376,7 +399,7 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
 
     for arena in sorted(set(consistency["arena"]) | set(fits["arena"]), key=arena_sort_key):
         out = figs.figure_path(figure_dir, "distributions", arena=arena)
-        figs.score_distributions(fits, consistency, best, arena, out)
+        figs.score_distributions(fits, consistency, best, arena, out, ceiling=tables["ceiling"])
         add("distributions", out, arena=arena_id(arena))
 
     for model, path in sorted(history_csvs.items()):

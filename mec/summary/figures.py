@@ -310,11 +310,43 @@ def predictivity_scatter(fits: pd.DataFrame, consistency: pd.DataFrame, best_lay
     return _save(fig, out_path)
 
 
+def _interval_of(table: pd.DataFrame | None, select: Mapping, low: str, high: str):
+    """(low, high) of the first row of ``table`` matching ``select`` (column -> value;
+    arena by size), or None when the table, the row or a finite end is missing."""
+    if table is None or table.empty or low not in table.columns:
+        return None
+    keep = np.ones(len(table), dtype=bool)
+    for col, value in select.items():
+        if col not in table.columns:
+            continue
+        keep &= same_arena(table[col], value) if col == "arena" else \
+            (table[col].astype(str) == str(value)).to_numpy()
+    rows = table[keep]
+    if rows.empty:
+        return None
+    lo, hi = float(rows[low].iloc[0]), float(rows[high].iloc[0])
+    return (lo, hi) if np.isfinite(lo) and np.isfinite(hi) else None
+
+
+def _draw_interval(ax, x: float, interval, colour: str = "black") -> None:
+    """The 95 % interval of a median as a thick vertical bar with caps at x (methods §7.7)."""
+    if interval is not None:
+        ax.errorbar([x], [0.5 * (interval[0] + interval[1])],
+                    yerr=[[0.5 * (interval[1] - interval[0])]], fmt="none", ecolor=colour,
+                    elinewidth=2.5, capsize=4, zorder=5)
+
+
 def score_distributions(fits: pd.DataFrame, consistency: pd.DataFrame, best_layer: pd.DataFrame,
-                        arena: float, out_path: str | os.PathLike) -> Path:
+                        arena: float, out_path: str | os.PathLike,
+                        ceiling: pd.DataFrame | None = None) -> Path:
     """Distributions of per-cell scores in one arena, one panel per map: box plots (median,
     quartiles, 1.5 IQR whiskers) of the inter-animal consistency ("ceiling") and of each
-    model at its best layer, with the ceiling median as a dashed line."""
+    model at its best layer, with the ceiling median as a dashed line. The 95 % interval of
+    each median (hierarchical bootstrap, methods §7.7) is drawn as a thick bar over its
+    box where the tables have it: ``best_layer``'s ci_low / ci_high for the models, and
+    ``ceiling`` (``ceiling_table``) for the ceiling, in the setting of ``fits``."""
+    settings = sorted(set(fits["setting"])) if "setting" in fits.columns else []
+    setting = {"setting": settings[0]} if len(settings) == 1 else {}
     a_fit = fits[same_arena(fits["arena"], arena)]
     a_con = consistency[same_arena(consistency["arena"], arena)]
     maps = sorted(set(a_fit["map"]) | set(a_con["map"]))
@@ -333,15 +365,22 @@ def score_distributions(fits: pd.DataFrame, consistency: pd.DataFrame, best_laye
         cs = cs[np.isfinite(cs)]
         data.append(cs)
         labels.append(f"ceiling\n({c['source'].iloc[0].replace('interanimal_', '')})" if len(c) else "ceiling")
+        intervals = [_interval_of(ceiling, {"arena": arena, "map": m, **setting,
+                                            "source": c["source"].iloc[0] if len(c) else ""},
+                                  "ceiling_ci_low", "ceiling_ci_high")]
         for model in models:
             f, layer = _best_layer_scores(fits, best_layer, model, arena, m)
             s = f["score"].to_numpy(dtype=float)
             data.append(s[np.isfinite(s)])
             labels.append(f"{model}\n{layer}" if layer else model)
+            intervals.append(_interval_of(best_layer, {"model": model, "arena": arena, "map": m,
+                                                       **setting}, "ci_low", "ci_high"))
         positions = [i for i, d in enumerate(data) if len(d)]
         if positions:
             ax.boxplot([data[i] for i in positions], positions=positions, widths=0.6,
                        showfliers=True, flierprops={"markersize": 2}, patch_artist=False)
+            for i in positions:
+                _draw_interval(ax, i, intervals[i], "tab:red" if i == 0 else "black")
         if len(cs):
             ax.axhline(float(np.median(cs)), color="tab:red", ls="--", lw=0.9,
                        label=f"ceiling median {np.median(cs):.2f}")
@@ -392,11 +431,25 @@ def training_curves(history: pd.DataFrame | str | os.PathLike, out_path: str | o
 # ---------------------------------------------------------------------------
 # Dimensionality control (methods §6)
 # ---------------------------------------------------------------------------
+def _median_error_bars(ax, rows: pd.DataFrame, colour: str) -> None:
+    """Vertical 95 % intervals (ci_low, ci_high) of the rows' medians, where finite."""
+    if rows.empty or "ci_low" not in rows.columns:
+        return
+    lo, hi = (rows[c].to_numpy(dtype=float) for c in ("ci_low", "ci_high"))
+    y = rows["median"].to_numpy(dtype=float)
+    ok = np.isfinite(lo) & np.isfinite(hi)
+    if ok.any():
+        ax.errorbar(rows["participation_ratio"].to_numpy(dtype=float)[ok], y[ok],
+                    yerr=[np.maximum(y[ok] - lo[ok], 0), np.maximum(hi[ok] - y[ok], 0)],
+                    fmt="none", ecolor=colour, elinewidth=0.9, capsize=2, alpha=0.8)
+
+
 def dimensionality_scatter(dimensionality: pd.DataFrame, arena: float, out_path: str | os.PathLike, *,
                            ceiling: float = float("nan"),
                            correlation: pd.DataFrame | None = None) -> Path | None:
     """Participation ratio (x, log scale) against median predictivity (y) at each model's
-    best layer in one arena, one point per model (Schaeffer et al.'s control, methods §6).
+    best layer in one arena, one point per model (Schaeffer et al.'s control, methods §6),
+    with the median's 95 % interval (ci_low, ci_high; methods §7.7) as an error bar.
 
     dimensionality: ``mec.summary.tables.dimensionality_table`` (rows with
     ``is_best_layer`` and finite PR and median are drawn). Networks are circles coloured by
@@ -424,10 +477,12 @@ def dimensionality_scatter(dimensionality: pd.DataFrame, arena: float, out_path:
         ax.scatter(nets.loc[k, "participation_ratio"], nets.loc[k, "median"], s=22, alpha=0.8,
                    color=CONDITION_COLOURS.get(c, "tab:green"), edgecolors="none",
                    label=f"{c} ({int(k.sum())})")
+        _median_error_bars(ax, nets[k], CONDITION_COLOURS.get(c, "tab:green"))
     base = d[is_base]
     if len(base):
         ax.scatter(base["participation_ratio"], base["median"], s=34, marker="^", color="black",
                    label=f"baselines ({len(base)})")
+        _median_error_bars(ax, base, "black")
         for x, y, label in zip(base["participation_ratio"], base["median"], base["activation"]):
             ax.annotate(str(label), (x, y), xytext=(3, 3), textcoords="offset points", fontsize=6)
     if np.isfinite(ceiling):

@@ -32,9 +32,10 @@ __all__ = ["HEADLINE_COLUMNS", "RELIABILITY_COLUMNS", "HEADLINE_MAPS", "headline
 #: ElasticNet map is fitted in the paper setting only).
 HEADLINE_MAPS = ("ridge", "elasticnet")
 
-HEADLINE_COLUMNS = ["arena", "setting", "map", "ceiling", "floor", "floor_source",
+HEADLINE_COLUMNS = ["arena", "setting", "map", "ceiling", "ceiling_ci_low", "ceiling_ci_high",
+                    "floor", "floor_ci_low", "floor_ci_high", "floor_source",
                     "reliability", "unreliable_fraction", "model", "condition", "layer",
-                    "score", "normalized", "fraction_of_ceiling"]
+                    "score", "score_ci_low", "score_ci_high", "normalized", "fraction_of_ceiling"]
 RELIABILITY_COLUMNS = ["arena", "n_cells", "reliability", "n_unreliable", "unreliable_fraction",
                        "threshold"]
 
@@ -107,7 +108,9 @@ def headline_table(ceiling: pd.DataFrame, best_layer: pd.DataFrame,
 
     ceiling: ``mec.summary.tables.ceiling_table`` (with floors); best_layer:
     ``best_layer_table``; reliability: :func:`reliability_table`. Columns
-    :data:`HEADLINE_COLUMNS`.
+    :data:`HEADLINE_COLUMNS`; ``*_ci_low`` / ``*_ci_high`` are the 95 % intervals of the
+    ceiling, floor and score medians (hierarchical bootstrap, methods §7.7; NaN when the
+    input tables have none).
     """
     from mec.summary.tables import _with_setting, reference_ceiling
 
@@ -117,7 +120,8 @@ def headline_table(ceiling: pd.DataFrame, best_layer: pd.DataFrame,
         return pd.DataFrame(columns=HEADLINE_COLUMNS)
     ref = reference_ceiling(ceiling, ["arena", "map", "setting"])
     ref = ref[ref["map"] == chosen]
-    for c in ("floor", "floor_source"):
+    for c in ("floor", "floor_source", "ceiling_ci_low", "ceiling_ci_high", "floor_ci_low",
+              "floor_ci_high"):
         if c not in ref.columns:
             ref = ref.assign(**{c: np.nan})
     rel = reliability if reliability is not None and not reliability.empty else \
@@ -129,7 +133,10 @@ def headline_table(ceiling: pd.DataFrame, best_layer: pd.DataFrame,
                     key=lambda r: (arena_sort_key(r.arena), order[r.setting])):
         rr = rel[_same_arena(rel["arena"], r.arena)]
         base = {"arena": r.arena, "setting": r.setting, "map": chosen,
-                "ceiling": r.ceiling, "floor": r.floor, "floor_source": r.floor_source,
+                "ceiling": r.ceiling, "ceiling_ci_low": r.ceiling_ci_low,
+                "ceiling_ci_high": r.ceiling_ci_high, "floor": r.floor,
+                "floor_ci_low": r.floor_ci_low, "floor_ci_high": r.floor_ci_high,
+                "floor_source": r.floor_source,
                 "reliability": rr["reliability"].iloc[0] if len(rr) else np.nan,
                 "unreliable_fraction": rr["unreliable_fraction"].iloc[0] if len(rr) else np.nan}
         models = best.iloc[:0] if best.empty else best[
@@ -137,10 +144,13 @@ def headline_table(ceiling: pd.DataFrame, best_layer: pd.DataFrame,
             & (best["map"] == chosen) & (best["setting"] == r.setting)]
         if models.empty:
             rows.append({**base, "model": "", "condition": "", "layer": "", "score": np.nan,
+                         "score_ci_low": np.nan, "score_ci_high": np.nan,
                          "normalized": np.nan, "fraction_of_ceiling": np.nan})
         for m in models.sort_values("model").itertuples(index=False):
             rows.append({**base, "model": m.model, "condition": m.condition,
                          "layer": m.best_layer, "score": m.median,
+                         "score_ci_low": getattr(m, "ci_low", np.nan),
+                         "score_ci_high": getattr(m, "ci_high", np.nan),
                          "normalized": getattr(m, "normalized", np.nan),
                          "fraction_of_ceiling": m.fraction_of_ceiling})
     return pd.DataFrame(rows, columns=HEADLINE_COLUMNS)
@@ -157,16 +167,32 @@ def _floor_share(table: pd.DataFrame, setting: str) -> str:
     return f" (floor = {span} of the ceiling here)"
 
 
-def headline_markdown(table: pd.DataFrame, elasticnet_note: bool = False) -> str:
-    """The headline section at the top of summary.md: what each number means, the table,
-    and which setting to report."""
+def _interval(low, high) -> list[str]:
+    """"[0.801, 0.862]" per row; "" where an end is missing."""
+    return [f"[{lo:.3f}, {hi:.3f}]" if np.isfinite(lo) and np.isfinite(hi) else ""
+            for lo, hi in zip(pd.to_numeric(low, errors="coerce").astype(float),
+                              pd.to_numeric(high, errors="coerce").astype(float))]
+
+
+def headline_markdown(table: pd.DataFrame, elasticnet_note: bool = False,
+                      comparisons: pd.DataFrame | None = None) -> str:
+    """The headline section at the top of summary.md: what each number means, the table
+    (each median with its 95 % interval), which setting to report and, given
+    ``comparisons`` (mec.summary.comparisons.comparisons_table), which paired differences
+    are resolved and which are not."""
     from mec.summary.tables import to_markdown
 
     if table.empty:
         return ("## Headline\n\n_No map was fitted in every setting; see the tables below._\n")
     m = table["map"].iloc[0]
+    table = table.assign(**{c: table[c] if c in table.columns else np.nan
+                            for c in HEADLINE_COLUMNS})
     show = table[["arena", "setting", "ceiling", "floor", "reliability", "model", "layer",
                   "score", "normalized"]]
+    shown = show.assign(**{"ceiling 95% CI": _interval(table["ceiling_ci_low"], table["ceiling_ci_high"]),
+                           "score 95% CI": _interval(table["score_ci_low"], table["score_ci_high"])})
+    shown = shown[["arena", "setting", "ceiling", "ceiling 95% CI", "floor", "reliability",
+                   "model", "layer", "score", "score 95% CI", "normalized"]]
     lines = [
         f"## Headline: every score between its floor and its ceiling (map {m})",
         "",
@@ -176,7 +202,8 @@ def headline_markdown(table: pd.DataFrame, elasticnet_note: bool = False) -> str
         "same rate-map recipe and splits; **reliability**: median within-animal reliability "
         "(odd vs even minutes, Spearman-Brown); **score**: a model's median at its best "
         "layer; **normalized** = (score - floor) / (ceiling - floor): 0 = no better than "
-        "untuned noise, 1 = as good as another animal.",
+        "untuned noise, 1 = as good as another animal. **95% CI**: the median's interval "
+        "from a hierarchical bootstrap (animals, then cells within them; methods §7.7).",
         "- **paper**: the reproduction (zero-filled smoothing, random 20 % of bins); its "
         f"floor is high{_floor_share(show, 'paper')}, so its raw scores say little about "
         "models. **robust**: occupancy-normalised smoothing and blocked splits with a guard "
@@ -198,7 +225,10 @@ def headline_markdown(table: pd.DataFrame, elasticnet_note: bool = False) -> str
     if elasticnet_note:
         lines.append("- The ElasticNet map is fitted in the paper setting only (its "
                      "per-cell grid is the costliest step); see predictivity.csv.")
-    lines += ["", to_markdown(show)]
+    from mec.summary.comparisons import comparison_notes
+
+    lines += comparison_notes(comparisons, m)
+    lines += ["", to_markdown(shown)]
     return "\n".join(lines)
 
 
@@ -207,12 +237,22 @@ def headline_figure_path(figure_dir: str | os.PathLike) -> Path:
     return Path(figure_dir) / "headline" / "headline.png"
 
 
+def _error_bar(ax, x: float, y: float, low, high, colour) -> None:
+    """A vertical 95 % interval at x (nothing when an end or y is missing)."""
+    low, high = float(low), float(high)
+    if np.isfinite(y) and np.isfinite(low) and np.isfinite(high):
+        ax.errorbar([x], [y], yerr=[[max(y - low, 0.0)], [max(high - y, 0.0)]], fmt="none",
+                    ecolor=colour, elinewidth=1.0, capsize=2.5)
+
+
 def headline_figure(table: pd.DataFrame, out_path: str | os.PathLike) -> Path:
     """One column of panels per arena. Top: per setting, the band from floor to ceiling and
-    each model's score (dots). Bottom: each model's normalized score per setting (bars; 0 =
+    each model's score (dots), with their 95 % intervals as error bars where the table has
+    them (hierarchical bootstrap, methods §7.7). Bottom: each model's normalized score per setting (bars; 0 =
     floor, 1 = ceiling; values beyond [-1, 1.5] are clipped and printed)."""
     from mec.summary.figures import _empty, _figure, _save
 
+    table = table.assign(**{c: np.nan for c in HEADLINE_COLUMNS if c not in table.columns})
     arenas = sorted({arena_key(a) for a in table["arena"]}, key=arena_sort_key) \
         if not table.empty else []
     fig = _figure(4.2 * max(1, len(arenas)) + 0.4, 6.6)
@@ -238,6 +278,9 @@ def headline_figure(table: pd.DataFrame, out_path: str | os.PathLike) -> Path:
                 ax.hlines(floor, x - 0.35, x + 0.35, color="0.3", lw=1.2, ls=":")
                 ax.text(x + 0.37, floor, f"floor {floor:.2f}", fontsize=6, va="top")
             ax.hlines(ceil, x - 0.35, x + 0.35, color="black", lw=1.5)
+            for ref, name in ((ceil, "ceiling"), (floor, "floor")):
+                _error_bar(ax, x - 0.37, ref, s[f"{name}_ci_low"].iloc[0],
+                           s[f"{name}_ci_high"].iloc[0], "black")
             ax.text(x + 0.37, ceil, f"ceiling {ceil:.2f}", fontsize=6, va="bottom")
             for k, model in enumerate(models):
                 row = s[s["model"] == model]
@@ -247,6 +290,8 @@ def headline_figure(table: pd.DataFrame, out_path: str | os.PathLike) -> Path:
                 colour = colours[k % len(colours)]
                 ax.plot([x + dx], [float(row["score"].iloc[0])], "o", color=colour, ms=5,
                         label=model if x == 0 else None)
+                _error_bar(ax, x + dx, float(row["score"].iloc[0]), row["score_ci_low"].iloc[0],
+                           row["score_ci_high"].iloc[0], colour)
                 nz = float(row["normalized"].iloc[0])
                 if np.isfinite(nz):
                     shown = min(max(nz, lo_clip), hi_clip)

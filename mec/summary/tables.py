@@ -9,7 +9,9 @@ predictivity, methods §4.5), both with columns
 
 Every summary statistic is a median over cells of ``score`` (finite scores only; NaN scores
 are counted in ``n_nan``), as the paper does (``unit_concat`` then median, methods §4.3), plus the
-spread across animals (statistics of the per-animal medians). "Fraction of the ceiling" is a
+spread across animals (statistics of the per-animal medians) and its 95 % interval (ci_low,
+ci_high: hierarchical bootstrap over animals, then cells, mec.stats, methods §7.7). "Fraction
+of the ceiling" is a
 ratio of medians, model median / ceiling median of the same arena and map (brain-score's
 ``ceiled`` score, DESIGN example 5).
 
@@ -115,8 +117,10 @@ MAP_PREFERENCE = ("elasticnet", "ridge")
 #: The setting of score tables that carry no ``setting`` column (mec.fits.settings).
 DEFAULT_SETTING = "paper"
 
-_STAT_COLUMNS = ["median", "n_cells", "n_nan", "n_animals", "animal_median", "animal_q25",
-                 "animal_q75", "animal_min", "animal_max"]
+_STAT_COLUMNS = ["median", "ci_low", "ci_high", "n_cells", "n_nan", "n_animals", "animal_median",
+                 "animal_q25", "animal_q75", "animal_min", "animal_max"]
+#: The per-animal statistics of ``_STAT_COLUMNS`` (NaN for a group without a finite score).
+_ANIMAL_COLUMNS = _STAT_COLUMNS[6:]
 
 
 # ---------------------------------------------------------------------------
@@ -320,17 +324,28 @@ def _layer_key(layers: pd.Series) -> pd.Series:
 # ---------------------------------------------------------------------------
 # Aggregation
 # ---------------------------------------------------------------------------
-def aggregate_scores(df: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+def aggregate_scores(df: pd.DataFrame, keys: Sequence[str], bootstrap=None) -> pd.DataFrame:
     """Median over cells of ``score`` per group of ``keys``, with the spread across animals.
 
-    Columns added: median (over finite cell scores), n_cells (finite scores), n_nan,
-    n_animals (animals with a finite score), and animal_median / animal_q25 / animal_q75 /
-    animal_min / animal_max: statistics of the per-animal medians (linear-interpolated
-    quartiles). A group with no finite score has NaN statistics.
+    Columns added: median (over finite cell scores), ci_low / ci_high (its 95 % interval
+    from the hierarchical bootstrap over animals, then cells within them: mec.stats,
+    methods §7.7), n_cells (finite scores), n_nan, n_animals (animals with a finite score),
+    and animal_median / animal_q25 / animal_q75 / animal_min / animal_max: statistics of the
+    per-animal medians (linear-interpolated quartiles). A group with no finite score has NaN
+    statistics. ``bootstrap``: mec.stats.Bootstrap or its config mapping (None: the
+    defaults, 1000 replicates, seed 0); False skips the intervals (NaN), for tables that
+    only need the medians.
     """
+    from mec.stats import Replicates, cell_identities, median_ci
+
+    # one draw per set of cells, shared by every group on those cells (mec.stats.Replicates)
+    replicates = None if bootstrap is False else Replicates(bootstrap)
     keys = list(keys)
     if df.empty:
         return pd.DataFrame(columns=keys + _STAT_COLUMNS)
+    if replicates is not None:  # the cells' identities, hashed once for the whole table
+        ids = df["cell_id"] if "cell_id" in df.columns else pd.Series(np.arange(len(df)))
+        df = df.assign(_cell_ident=cell_identities(df["animal"].to_numpy(), ids.to_numpy()))
     rows = []
     for key, g in df.groupby(keys, sort=True, dropna=False):
         key = key if isinstance(key, tuple) else (key,)
@@ -339,6 +354,12 @@ def aggregate_scores(df: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
         per_animal = g.loc[fin].groupby("animal")["score"].median().to_numpy(dtype=float)
         row = dict(zip(keys, key))
         row["median"] = float(np.median(s[fin])) if fin.any() else np.nan
+        row["ci_low"] = row["ci_high"] = np.nan
+        if replicates is not None and fin.any():
+            # the cells seed the draws: an interval does not depend on the other groups
+            _, row["ci_low"], row["ci_high"] = median_ci(
+                s[fin], g["animal"].to_numpy()[fin], replicates=replicates,
+                identities=g["_cell_ident"].to_numpy()[fin])
         row["n_cells"] = int(fin.sum())
         row["n_nan"] = int((~fin).sum())
         row["n_animals"] = int(per_animal.size)
@@ -347,7 +368,7 @@ def aggregate_scores(df: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
             row["animal_q25"], row["animal_q75"] = (float(v) for v in np.percentile(per_animal, [25, 75]))
             row["animal_min"], row["animal_max"] = float(per_animal.min()), float(per_animal.max())
         else:
-            for c in _STAT_COLUMNS[4:]:
+            for c in _ANIMAL_COLUMNS:
                 row[c] = np.nan
         rows.append(row)
     return pd.DataFrame(rows, columns=keys + _STAT_COLUMNS)
@@ -356,38 +377,62 @@ def aggregate_scores(df: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
 _FLOOR_KEYS = ["arena", "map", "setting"]
 
 
-def floors_table(floors: pd.DataFrame) -> pd.DataFrame:
+def floors_table(floors: pd.DataFrame, bootstrap=None) -> pd.DataFrame:
     """Median score of each noise control per arena, map and setting (mec.fits.floors):
-    ``aggregate_scores`` columns, one row per control (``source`` = ``control_<kind>``)."""
+    ``aggregate_scores`` columns (with the median's interval, ``bootstrap``), one row per
+    control (``source`` = ``control_<kind>``)."""
     if floors is None or floors.empty:
         return pd.DataFrame(columns=_FLOOR_KEYS + ["source"] + _STAT_COLUMNS)
-    return aggregate_scores(_with_setting(floors), _FLOOR_KEYS + ["source"])
+    return aggregate_scores(_with_setting(floors), _FLOOR_KEYS + ["source"], bootstrap)
 
 
-def floor_summary(floors: pd.DataFrame | None, keys: Sequence[str] = _FLOOR_KEYS) -> pd.DataFrame:
+def floor_summary(floors: pd.DataFrame | None, keys: Sequence[str] = _FLOOR_KEYS,
+                  bootstrap=False) -> pd.DataFrame:
     """The floor of each group of ``keys`` (default arena, map, setting): the highest median
     over the controls, and ``floor_source``, the control that gave it. Columns: keys, floor,
-    floor_source."""
+    floor_source; with ``bootstrap`` (not False: mec.stats.Bootstrap, its config mapping or
+    None for the defaults) also floor_ci_low / floor_ci_high, the interval of that
+    control's median (``aggregate_scores``)."""
     keys = list(keys)
+    ci = [] if bootstrap is False else ["floor_ci_low", "floor_ci_high"]
     if floors is None or floors.empty:
-        return pd.DataFrame(columns=keys + ["floor", "floor_source"])
-    agg = aggregate_scores(_with_setting(floors), keys + ["source"])
+        return pd.DataFrame(columns=keys + ["floor", "floor_source"] + ci)
+    floors = _with_setting(floors)
+    agg = aggregate_scores(floors, keys + ["source"], bootstrap=False)
     agg = agg[np.isfinite(agg["median"].to_numpy(dtype=float))]
     agg = agg.sort_values(keys + ["median", "source"], ascending=[True] * len(keys) + [False, True],
                           kind="stable").groupby(keys, sort=True, dropna=False).head(1)
-    return (agg[keys + ["median", "source"]]
-            .rename(columns={"median": "floor", "source": "floor_source"}).reset_index(drop=True))
+    out = (agg[keys + ["median", "source"]]
+           .rename(columns={"median": "floor", "source": "floor_source"}).reset_index(drop=True))
+    if ci:  # the interval of the chosen control only (the others' are in floors_table)
+        chosen = floors.merge(out[keys + ["floor_source"]].rename(columns={"floor_source": "source"}),
+                              on=keys + ["source"], how="inner")
+        cis = aggregate_scores(chosen, keys + ["source"], bootstrap)
+        out = out.merge(cis[keys + ["ci_low", "ci_high"]]
+                        .rename(columns={"ci_low": "floor_ci_low", "ci_high": "floor_ci_high"}),
+                        on=keys, how="left")
+    return out
 
 
-def ceiling_table(consistency: pd.DataFrame, floors: pd.DataFrame | None = None) -> pd.DataFrame:
+def ceiling_table(consistency: pd.DataFrame, floors: pd.DataFrame | None = None,
+                  bootstrap=None) -> pd.DataFrame:
     """Noise ceiling per arena, map, setting and source (methods §4.3): ``aggregate_scores``
     columns, ``median`` being the ceiling (median inter-animal consistency over all cells),
     with the floor of the same arena, map and setting (``floor_summary`` of ``floors``; NaN
-    without floors)."""
-    out = aggregate_scores(_with_setting(consistency), ["arena", "map", "setting", "source"])
-    out = out.rename(columns={"median": "ceiling"})
-    out = out.merge(floor_summary(floors), on=_FLOOR_KEYS, how="left")
-    cols = ["arena", "map", "setting", "source", "ceiling", "floor", "floor_source"]
+    without floors). Intervals (hierarchical bootstrap, ``bootstrap`` as in
+    ``aggregate_scores``; False: none): ceiling_ci_low / ceiling_ci_high and floor_ci_low /
+    floor_ci_high."""
+    out = aggregate_scores(_with_setting(consistency), ["arena", "map", "setting", "source"],
+                           bootstrap)
+    out = out.rename(columns={"median": "ceiling", "ci_low": "ceiling_ci_low",
+                              "ci_high": "ceiling_ci_high"})
+    fl = floor_summary(floors, bootstrap=bootstrap)
+    out = out.merge(fl, on=_FLOOR_KEYS, how="left")
+    cols = ["arena", "map", "setting", "source", "ceiling", "ceiling_ci_low", "ceiling_ci_high",
+            "floor", "floor_ci_low", "floor_ci_high", "floor_source"]
+    for c in cols:
+        if c not in out.columns:
+            out[c] = np.nan
     return out[cols + [c for c in out.columns if c not in cols]]
 
 
@@ -395,11 +440,13 @@ def reference_ceiling(ceiling: pd.DataFrame, keys: Sequence[str] | None = None) 
     """One ceiling per group of ``keys`` (default: arena, map and, where present, setting):
     the first source of ``CEILING_SOURCES`` present (holdout before pairwise), else the
     alphabetically first source. Columns: keys, ceiling, ceiling_source, and floor /
-    floor_source when ``ceiling`` has them (``ceiling_table``)."""
+    floor_source and the intervals (ceiling_ci_low, ceiling_ci_high, floor_ci_low,
+    floor_ci_high) when ``ceiling`` has them (``ceiling_table``)."""
     if keys is None:
         keys = ["arena", "map"] + (["setting"] if "setting" in ceiling.columns else [])
     keys = list(keys)
-    extra = [c for c in ("floor", "floor_source") if c in ceiling.columns]
+    extra = [c for c in ("floor", "floor_source", "ceiling_ci_low", "ceiling_ci_high",
+                         "floor_ci_low", "floor_ci_high") if c in ceiling.columns]
     if ceiling.empty:
         return pd.DataFrame(columns=keys + ["ceiling", "ceiling_source"] + extra)
     rank = {s: i for i, s in enumerate(CEILING_SOURCES)}
@@ -441,7 +488,7 @@ def _add_model_columns(df: pd.DataFrame, model_configs: Mapping[str, Mapping] | 
 
 def predictivity_table(fits: pd.DataFrame, ceiling: pd.DataFrame,
                        model_configs: Mapping[str, Mapping] | None = None,
-                       arenas: Mapping | None = None) -> pd.DataFrame:
+                       arenas: Mapping | None = None, bootstrap=None) -> pd.DataFrame:
     """Median predictivity per model x arena x layer x map x setting (methods §4.5), its fraction
     of the ceiling of the same arena, map and setting (``reference_ceiling``), the floor
     there and the normalized score (module docstring; NaN without floors), and the model's
@@ -450,10 +497,11 @@ def predictivity_table(fits: pd.DataFrame, ceiling: pd.DataFrame,
     which the condition is read from (mec.models.conditions.training_condition); without it
     a numeric name is the square of that side and a word name gets "unknown".
 
-    ``fits``: concatenated fit tables (``source`` = model name).
+    ``fits``: concatenated fit tables (``source`` = model name). ci_low / ci_high: the
+    median's 95 % interval (``aggregate_scores``, ``bootstrap``).
     """
     agg = aggregate_scores(_with_setting(fits).rename(columns={"source": "model"}),
-                           ["model", "arena", "layer", "map", "setting"])
+                           ["model", "arena", "layer", "map", "setting"], bootstrap)
     ref = reference_ceiling(_with_setting(ceiling), ["arena", "map", "setting"])
     if "floor" not in ref.columns:
         ref = ref.assign(floor=np.nan, floor_source=np.nan)
@@ -463,7 +511,8 @@ def predictivity_table(fits: pd.DataFrame, ceiling: pd.DataFrame,
     out = _add_model_columns(out, model_configs, arenas)
     out = out.assign(_l=_layer_key(out["layer"])).sort_values(["model", "arena", "map", "setting",
                                                                 "_l", "layer"])
-    cols = ["model", "arena", "layer", "map", "setting", "median", "fraction_of_ceiling",
+    cols = ["model", "arena", "layer", "map", "setting", "median", "ci_low", "ci_high",
+            "fraction_of_ceiling",
             "ceiling", "floor", "normalized", "ceiling_source", "floor_source", "n_cells",
             "n_nan", "n_animals", "animal_median", "animal_q25", "animal_q75", "animal_min",
             "animal_max", "architecture", "activation", "variant", "condition"]
@@ -473,12 +522,14 @@ def predictivity_table(fits: pd.DataFrame, ceiling: pd.DataFrame,
 def best_layer_table(predictivity: pd.DataFrame) -> pd.DataFrame:
     """The layer with the highest median per model x arena x map x setting (methods §4.5). Ties
     go to the earlier layer in ``LAYER_ORDER``; a group whose medians are all NaN is dropped.
-    The floor and normalized score of that layer come along."""
-    cols = ["model", "arena", "map", "setting", "best_layer", "median", "fraction_of_ceiling",
+    The median's interval (ci_low, ci_high), the floor and normalized score of that layer
+    come along. The best layer is chosen by the median alone (the interval says how sure)."""
+    cols = ["model", "arena", "map", "setting", "best_layer", "median", "ci_low", "ci_high",
+            "fraction_of_ceiling",
             "ceiling", "floor", "normalized", "n_cells", "architecture", "activation", "variant",
             "condition"]
     p = _with_setting(predictivity)
-    for c in ("floor", "normalized"):
+    for c in ("floor", "normalized", "ci_low", "ci_high"):
         if c not in p.columns:
             p = p.assign(**{c: np.nan})
     p = p[np.isfinite(p["median"].to_numpy(dtype=float))]
@@ -496,7 +547,7 @@ def best_layer_table(predictivity: pd.DataFrame) -> pd.DataFrame:
 
 def by_cell_type_table(consistency: pd.DataFrame, fits: pd.DataFrame,
                        best_layer: pd.DataFrame | None = None,
-                       floors: pd.DataFrame | None = None) -> pd.DataFrame:
+                       floors: pd.DataFrame | None = None, bootstrap=None) -> pd.DataFrame:
     """Ceiling and model numbers per cell-type group (methods §5, ``CELL_TYPE_GROUPS``).
 
     One row per (kind, source, arena, layer, map, setting, cell_type): kind "ceiling" for the
@@ -506,17 +557,19 @@ def by_cell_type_table(consistency: pd.DataFrame, fits: pd.DataFrame,
     floor of those cells (``floor_summary`` of ``floors``), ``fraction_of_type_ceiling`` =
     median / type_ceiling, ``type_normalized`` = (median - type_floor) / (type_ceiling -
     type_floor), ``ceiling``, ``floor`` and ``fraction_of_ceiling`` against all cells, and
-    ``is_best_layer`` (the model's best layer over all cells, ``best_layer``).
+    ``is_best_layer`` (the model's best layer over all cells, ``best_layer``). ci_low /
+    ci_high: the interval of ``median`` (``aggregate_scores``, ``bootstrap``).
     """
     parts = []
     for kind, df in (("ceiling", consistency), ("model", fits)):
         if df.empty:
             continue
         df = _with_setting(df).assign(cell_type=cell_type_group(df["cell_type"]))
-        agg = aggregate_scores(df, ["source", "arena", "layer", "map", "setting", "cell_type"])
+        agg = aggregate_scores(df, ["source", "arena", "layer", "map", "setting", "cell_type"],
+                               bootstrap)
         parts.append(agg.assign(kind=kind))
     cols = ["kind", "source", "arena", "layer", "map", "setting", "cell_type", "median",
-            "type_ceiling", "type_floor", "fraction_of_type_ceiling", "type_normalized",
+            "ci_low", "ci_high", "type_ceiling", "type_floor", "fraction_of_type_ceiling", "type_normalized",
             "ceiling", "floor", "fraction_of_ceiling", "n_cells", "n_nan", "n_animals",
             "animal_median", "animal_q25", "animal_q75", "animal_min", "animal_max",
             "is_best_layer"]
@@ -533,10 +586,10 @@ def by_cell_type_table(consistency: pd.DataFrame, fits: pd.DataFrame,
     out = out.merge(floor_summary(typed_floors, keys + ["cell_type"])
                     .rename(columns={"floor": "type_floor"}).drop(columns="floor_source"),
                     on=keys + ["cell_type"], how="left")
-    all_ref = reference_ceiling(ceiling_table(consistency, floors), keys) \
+    all_ref = reference_ceiling(ceiling_table(consistency, floors, bootstrap=False), keys) \
         if not consistency.empty else pd.DataFrame(columns=keys + ["ceiling", "ceiling_source",
                                                                    "floor", "floor_source"])
-    out = out.merge(all_ref.drop(columns=["ceiling_source", "floor_source"]), on=keys, how="left")
+    out = out.merge(all_ref[keys + ["ceiling", "floor"]], on=keys, how="left")
     out["fraction_of_type_ceiling"] = out["median"].astype(float) / out["type_ceiling"].astype(float)
     out["type_normalized"] = _normalized(out["median"], out["type_floor"], out["type_ceiling"])
     out["fraction_of_ceiling"] = out["median"].astype(float) / out["ceiling"].astype(float)
@@ -583,18 +636,20 @@ def _paper_rows(df: pd.DataFrame) -> pd.DataFrame:
 def figure2_long_table(best_layer: pd.DataFrame, map_name: str | None = None) -> pd.DataFrame:
     """One row per model and arena at its best layer for the Figure 2 map (``choose_map``), in
     the paper's setting: arena, map, architecture, activation, variant, condition, model,
-    best_layer, median, fraction_of_ceiling, ceiling, floor, normalized. Models that would
+    best_layer, median, ci_low, ci_high (its 95 % interval), fraction_of_ceiling, ceiling,
+    floor, normalized. Models that would
     share a pivot cell (same architecture, activation, variant, condition and arena, e.g. two
     seeds) get their model name appended to ``variant`` so no number is silently averaged
     away."""
     cols = ["arena", "map", "architecture", "activation", "variant", "condition", "model",
-            "best_layer", "median", "fraction_of_ceiling", "ceiling", "floor", "normalized"]
+            "best_layer", "median", "ci_low", "ci_high", "fraction_of_ceiling", "ceiling",
+            "floor", "normalized"]
     best_layer = _paper_rows(best_layer)
     chosen = choose_map(best_layer["map"], map_name) if not best_layer.empty else None
     if chosen is None:
         return pd.DataFrame(columns=cols)
     df = best_layer[best_layer["map"] == chosen].copy()
-    for c in ("floor", "normalized"):
+    for c in ("floor", "normalized", "ci_low", "ci_high"):
         if c not in df.columns:
             df[c] = np.nan
     cell = ["arena", "architecture", "activation", "variant", "condition"]
@@ -636,7 +691,7 @@ def figure2_table(long: pd.DataFrame, value: str = "median") -> pd.DataFrame:
 # ---------------------------------------------------------------------------
 #: Columns of ``dimensionality_table``.
 DIMENSIONALITY_COLUMNS = ["model", "arena", "layer", "n_units", "participation_ratio", "map",
-                          "median", "fraction_of_ceiling", "ceiling", "is_best_layer",
+                          "median", "ci_low", "ci_high", "fraction_of_ceiling", "ceiling", "is_best_layer",
                           "architecture", "activation", "variant", "condition"]
 _PR_COLUMNS = ["model", "arena", "layer", "n_units", "participation_ratio"]
 
@@ -663,7 +718,9 @@ def dimensionality_table(participation: pd.DataFrame, predictivity: pd.DataFrame
     pr = pr[_PR_COLUMNS].copy()
     pr["arena"] = _round_arena(pr["arena"])
     predictivity, best_layer = _paper_rows(predictivity), _paper_rows(best_layer)
-    vals = ["median", "fraction_of_ceiling", "ceiling"]
+    vals = ["median", "ci_low", "ci_high", "fraction_of_ceiling", "ceiling"]
+    predictivity = predictivity.assign(**{c: np.nan for c in ("ci_low", "ci_high")
+                                          if c not in predictivity.columns})
     if map_name is None or predictivity.empty:
         pred = pd.DataFrame(columns=["model", "arena", "layer"] + vals)
     else:

@@ -28,6 +28,7 @@ rule summarize:
     params:
         code=code_fingerprint("summarize"),  # the mec code it runs: edits rerun it
         models={m: model_cfg(m) for m in MODELS},
+        bootstrap=config["summary"]["bootstrap"],  # intervals and paired comparisons (methods §7.7)
     log:
         f"{RESULTS}/logs/summarize/summarize.log",
     benchmark:

@@ -37,4 +37,6 @@ summarize(
     log_dir=Path(snakemake.log[0]).parents[1],  # results/logs: executors.csv (who ran each job)
     # results/health/{model}.h5: maps in a network's training box where no data arena is it
     training_box_files={Path(p).stem: p for p in snakemake.input.get("training_box", [])},
+    # config summary.bootstrap: n_boot and seed of every interval (mec.stats, methods §7.7)
+    bootstrap=dict(snakemake.params.get("bootstrap") or {}),
 )
