@@ -18,13 +18,14 @@ Rows, for each Ng and precision, all measured in this one run:
                    always snapshots the full state; paper scale snapshots it every 4th). "data
                    wait" is the time the training loop waited for trajectories, per step.
   ensemble         (--ensemble K ...) K networks that differ only in seed (mec.models.ensemble):
-                   "K one after another" steps K Keras models in turn (K x the keras step),
-                   "K in one step" trains all K in one compiled step (EnsembleStep, --batching
-                   loop and/or vmap); the ratio column is the speed-up of the one step, measured
-                   in the same run. --ensemble-e2e-steps adds train_ensemble against K
-                   train_model runs end to end (data and checkpoints included).
-                   --ensemble-only skips the other rows; --peak-tflops prints the fraction of
-                   the device's peak (benchmarks/gpu_check.sh passes the GPU's).
+                   "K one after another" is K steps of the keras step per step (K networks of
+                   one shape cost what K steps of one cost); "K in one step" trains all K in
+                   one compiled step (EnsembleStep; --batching loop and/or vmap), each on its
+                   own batch. x is the one step's speed-up, measured in the same run; TFLOP/s
+                   counts all K networks (on a known GPU also as a fraction of its peak,
+                   DEVICE_PEAKS). --ensemble-e2e-steps adds train_ensemble against K
+                   train_model runs end to end (data and checkpoints included);
+                   --ensemble-only skips the other rows.
 Times are ms per step, (t(--steps) - t(1)) / (--steps - 1) with each t the minimum over
 --repeats, so that a call's fixed cost (Keras' fit setup, the final wait for the device) does not
 count as step time: wall time, and the process CPU time (all threads; meaningful on CPU only,
@@ -72,7 +73,7 @@ def parse():
                    help="steps per epoch of train_ensemble against K train_model runs (0: skip)")
     p.add_argument("--ensemble-only", action="store_true", help="only the ensemble rows")
     p.add_argument("--peak-tflops", type=float, default=None,
-                   help="the device's peak TFLOP/s for --precision (prints the fraction of it)")
+                   help="the device's peak TFLOP/s (default: DEVICE_PEAKS for a known GPU under JAX)")
     return p.parse_args()
 
 
@@ -268,27 +269,25 @@ def e2e(ng, npc, b, t, mixed, steps):
 
 
 def ensemble_rows(k, ng, npc, b, t, mixed, max_steps, batchings):
-    """{name: run(n)}: K Keras models stepped in turn, and K in one EnsembleStep per batching.
-    The members differ only in seed and each trains on its own batch, as in train_ensemble."""
+    """{name: run(n)}: K Keras steps one after another, and K networks in one EnsembleStep per
+    batching. The sequential row steps one Keras model K times per step: K networks of one
+    shape cost what K steps of one network cost, without K compilations (minutes at paper
+    scale). The ensemble's members differ only in seed, each on its own batch, as in
+    train_ensemble."""
     import numpy as np
 
     from mec.models.ensemble import EnsembleStep
     from mec.models.network import build_model, compile_model
     centres = None
-    models, xs, ys = [], [], []
+    xs, ys = [], []
     for seed in range(k):
         centres, batch = data(npc, b, t, seed=seed)
-        cfg = model_cfg(ng, npc, b, t, mixed, seed=seed)
-        models.append(compile_model(build_model(cfg), cfg, centres))
         xs.append({"velocity": batch.velocity, "init_place": batch.init_place})
         ys.append(batch.positions)
-    tile = lambda a: np.concatenate([a] * max_steps)  # noqa: E731
-    xt = [{key: tile(v) for key, v in x.items()} for x in xs]
-    yt = [tile(y) for y in ys]
+    alone = keras_fit(ng, npc, b, t, mixed, "fused", k * max_steps)
 
     def one_after_another(n):
-        for m, x, y in zip(models, xt, yt):
-            m.fit(x, y, batch_size=b, epochs=1, steps_per_epoch=n, shuffle=False, verbose=0)
+        alone(k * n)
 
     rows = {f"{k} one after another": one_after_another}
     for batching in batchings:
@@ -323,6 +322,35 @@ def ensemble_e2e(k, ng, npc, b, t, mixed, steps):
     return 1e3 * alone / steps, 1e3 * together / steps
 
 
+#: Dense tensor-core peaks, TFLOP/s (NVIDIA datasheets; float32 matmuls run as TF32 under
+#: JAX's default precision): device kind (jax.Device.device_kind) -> precision -> peak. Matched
+#: longest name first ("NVIDIA H200 NVL" before "NVIDIA H200").
+DEVICE_PEAKS = {
+    "NVIDIA H100 80GB HBM3": {"bfloat16": 989.4, "float32": 494.7},  # H100 SXM5
+    "NVIDIA H100 PCIe": {"bfloat16": 756.0, "float32": 378.0},
+    "NVIDIA H100 NVL": {"bfloat16": 835.5, "float32": 417.5},
+    "NVIDIA H200": {"bfloat16": 989.4, "float32": 494.7},  # H200 SXM
+    "NVIDIA H200 NVL": {"bfloat16": 835.5, "float32": 417.5},
+    "NVIDIA A100-SXM4-80GB": {"bfloat16": 312.0, "float32": 156.0},
+    "NVIDIA A100-SXM4-40GB": {"bfloat16": 312.0, "float32": 156.0},
+}
+
+
+def device_peak(prec: str, override: float | None) -> tuple[float | None, str]:
+    """(peak TFLOP/s of this device in ``prec``, where it came from), or (None, why not)."""
+    if override:
+        return override, "--peak-tflops"
+    import keras
+    if keras.backend.backend() != "jax":
+        return None, "no peak: pass --peak-tflops"
+    import jax
+    kind = jax.devices()[0].device_kind
+    for name in sorted(DEVICE_PEAKS, key=len, reverse=True):
+        if kind.startswith(name):
+            return DEVICE_PEAKS[name][prec], f"{name} datasheet"
+    return None, f"no peak known for {kind!r}: pass --peak-tflops"
+
+
 def print_ensemble(args, ng, prec, mixed):
     """The ensemble rows of one Ng and precision: ms per step of all K networks."""
     import keras
@@ -333,9 +361,10 @@ def print_ensemble(args, ng, prec, mixed):
         best = measure(rows, args.steps, args.repeats)
         ref_name = f"{k} one after another"
         ref_w, ref_c = best[ref_name]
+        peak_tf, source = device_peak(prec, args.peak_tflops)
         for name, (w, c) in best.items():
             tf_s = k * fl1 / w / 1e9
-            peak = f"{tf_s / args.peak_tflops:.3f} of peak" if args.peak_tflops else ""
+            peak = f"{tf_s / peak_tf:.3f} of {peak_tf:.0f} ({source})" if peak_tf else ""
             print(f"| {ng:>5} | {prec:<9} | {name:<24} | {w:>9.2f} | {ref_w / w:>6.2f} | {c:>11.2f} | "
                   f"{ref_c / c:>6.2f} | {tf_s:>7.2f} | {peak}", flush=True)
         if args.ensemble_e2e_steps > 0:
