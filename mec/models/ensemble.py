@@ -28,6 +28,12 @@ The step (``batching``):
   "auto"  "vmap" with JAX on a GPU, else "loop" (on CPU the batched products measured no
           faster than the branches; benchmarks/train_step.py).
 
+In the workflow: :func:`plan_ensembles` groups the configured networks (a resource-aware
+ensemble size: 1, off, on 2 CPU cores where it measured no faster; 4-8 on a GPU), and one job
+per group calls ``train_ensemble`` with the members' training settings and folders, declares
+every member's model.keras, config.json and history.csv as its outputs, and one GPU for the
+whole group (resources gpu=1); networks in no group keep rule train_model.
+
 Checkpoints and resume: every epoch each member's weights (and every ``state_every`` epochs its
 full training state) are written into its own checkpoints/ folder, as train_model writes them.
 A rerun after a kill resumes all members from the newest epoch at which every member has a
@@ -52,7 +58,7 @@ from mec.models.train import (_LEGACY, _STATE, METADATA_KEYS, _files, _prepare_r
                               _write_npz, _Writer, batch_to_xy, default_state_every, train_model)
 from mec.task import prefetch
 
-__all__ = ["train_ensemble", "ensemble_key", "EnsembleStep", "BATCHINGS"]
+__all__ = ["train_ensemble", "ensemble_key", "plan_ensembles", "EnsembleStep", "BATCHINGS", "MEMBER_KEYS"]
 
 log = logging.getLogger(__name__)
 BATCHINGS = ("auto", "loop", "vmap")
@@ -67,6 +73,35 @@ def ensemble_key(cfg: dict) -> tuple:
     models by it."""
     cfg = resolve_model_cfg({k: v for k, v in dict(cfg).items() if k not in METADATA_KEYS})
     return tuple(sorted((k, v) for k, v in cfg.items() if k not in MEMBER_KEYS))
+
+
+def plan_ensembles(settings, size: int) -> list[list[str]]:
+    """Group networks into ensembles of at most ``size`` members.
+
+    settings: network name -> its config.yaml entry or training settings (in config order).
+    Networks join one group when their :func:`ensemble_key` agrees (they differ only in
+    seed); groups fill in the order the names come, a full group starts a new one. Untrained
+    networks (nothing to train together) and ``size`` 1 give groups of one. Returns every
+    name exactly once, as lists of names.
+    """
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+        raise ValueError(f"ensemble size must be an int >= 1, got {size!r}")
+    groups: list[list[str]] = []
+    open_group: dict = {}
+    for name, entry in dict(settings).items():
+        try:
+            key = ensemble_key(entry)
+        except ValueError as err:
+            raise ValueError(f"network {name!r}: {err}") from err
+        if size == 1 or dict(key)["untrained"] or dict(key)["epochs"] == 0:
+            groups.append([name])
+            continue
+        group = open_group.get(key)
+        if group is None or len(group) >= size:
+            group = open_group[key] = []
+            groups.append(group)
+        group.append(name)
+    return groups
 
 
 def _check_members(cfgs, out_dirs, metadata) -> tuple[list[dict], list[dict], list[Path]]:
