@@ -4,7 +4,7 @@
 (the seed decides the initial weights and the training batches, nothing of the graph) with one
 compiled training step for all K, and writes into every member's folder exactly the files
 :func:`mec.models.train.train_model` writes there (config.json, history.csv, model.keras,
-checkpoints/), so that everything downstream (rate maps, knockouts, a later rerun with
+checkpoints/; not the TensorBoard logs/), so that everything downstream (rate maps, knockouts, a later rerun with
 ``train_model``) reads a member as a network trained alone.
 
 Why each member is exactly the network trained alone:
