@@ -277,9 +277,10 @@ def test_untrained_members_are_train_model_runs(tmp_path):
     assert (tmp_path / "a" / "model.keras").exists() and pd.read_csv(tmp_path / "a" / "history.csv").empty
 
 
-def test_ensemble_step_in_process_matches_train_on_batch():
+@pytest.mark.parametrize("arch, act", [("UGRNN", "relu"), ("LSTM", "tanh"), ("GRU", "relu"), ("RNN", "relu")])
+def test_ensemble_step_in_process_matches_train_on_batch(arch, act):
     """The step object itself, on the session's backend: 5 steps of two members."""
-    cfgs = [resolve_model_cfg(dict(NET, seed=s)) for s in (1, 2)]
+    cfgs = [resolve_model_cfg(dict(NET, seed=s, architecture=arch, activation=act)) for s in (1, 2)]
     pc = place_cells_from_cfg(cfgs[0])
     gens = [generator_from_cfg(c, place_cells=pc) for c in cfgs]
     alone = [compile_model(build_model(c), c, pc.centres) for c in cfgs]
