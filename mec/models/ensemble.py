@@ -25,8 +25,9 @@ The step (``batching``):
   "vmap"  (JAX) the members' weights stacked on a leading axis and one member's step mapped
           over it with jax.vmap: every matrix product becomes one batched product over the K
           members, which is what fills a GPU (benchmarks/gpu_check.sh).
-  "auto"  "vmap" with JAX on a GPU, else "loop" (on CPU the batched products measured no
-          faster than the branches; benchmarks/train_step.py).
+  "auto"  "vmap" with JAX on a GPU, else "loop" (on 2 CPU cores neither pays,
+          benchmarks/train_step.py, and there the branches repeat train_model's arithmetic
+          bit for bit, the vmap to ~2e-7).
 
 In the workflow: :func:`plan_ensembles` groups the configured networks (a resource-aware
 ensemble size: 1, off, on 2 CPU cores where it measured no faster; 4-8 on a GPU), and one job

@@ -404,7 +404,6 @@ def train_model(cfg: dict, out_dir, *, workers: int = 2, keep_checkpoints: int |
     "checkpoint_seconds", "steps_per_epoch"} (lists per trained epoch; seconds of wall time,
     data wait = time the training loop waited for trajectories).
     """
-
     from mec.models.network import build_model, compile_model
 
     cfg = dict(cfg)
