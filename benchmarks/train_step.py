@@ -17,6 +17,15 @@ Rows, for each Ng and precision, all measured in this one run:
                    time per step of the second of three epochs (the first compiles, the last
                    always snapshots the full state; paper scale snapshots it every 4th). "data
                    wait" is the time the training loop waited for trajectories, per step.
+  ensemble         (--ensemble K ...) K networks that differ only in seed (mec.models.ensemble):
+                   "K one after another" is K steps of the keras step per step (K networks of
+                   one shape cost what K steps of one cost); "K in one step" trains all K in
+                   one compiled step (EnsembleStep; --batching loop and/or vmap), each on its
+                   own batch. x is the one step's speed-up, measured in the same run; TFLOP/s
+                   counts all K networks (on a known GPU also as a fraction of its peak,
+                   DEVICE_PEAKS). --ensemble-e2e-steps adds train_ensemble against K
+                   train_model runs end to end (data and checkpoints included);
+                   --ensemble-only skips the other rows.
 Times are ms per step, (t(--steps) - t(1)) / (--steps - 1) with each t the minimum over
 --repeats, so that a call's fixed cost (Keras' fit setup, the final wait for the device) does not
 count as step time: wall time, and the process CPU time (all threads; meaningful on CPU only,
@@ -25,6 +34,8 @@ neighbour's load hits every row alike; the load average is printed.
 
     python benchmarks/train_step.py --backend tensorflow --units 256 512
     KERAS_BACKEND=jax python benchmarks/train_step.py --units 4096 --steps 50   # GPU, paper scale
+    python benchmarks/train_step.py --ensemble-only --ensemble 4 --units 128 --batch 100 \
+        --precision float32 --repeats 5          # demo scale (mec.models.scales), CPU
 KERAS_BACKEND is set from --backend before Keras is imported.
 """
 
@@ -54,6 +65,15 @@ def parse():
     p.add_argument("--repeats", type=int, default=3, help="measurements per row (the minimum is reported)")
     p.add_argument("--e2e-steps", type=int, default=20, help="steps per epoch of the train_model row (0: skip)")
     p.add_argument("--no-generic", action="store_true", help="skip the keras.layers.RNN row")
+    p.add_argument("--ensemble", type=int, nargs="*", default=[], metavar="K",
+                   help="ensemble sizes: K networks in one step against K steps one after another")
+    p.add_argument("--batching", nargs="+", choices=["loop", "vmap"], default=None,
+                   help="ensemble steps to time (default: loop; vmap too with JAX)")
+    p.add_argument("--ensemble-e2e-steps", type=int, default=0,
+                   help="steps per epoch of train_ensemble against K train_model runs (0: skip)")
+    p.add_argument("--ensemble-only", action="store_true", help="only the ensemble rows")
+    p.add_argument("--peak-tflops", type=float, default=None,
+                   help="the device's peak TFLOP/s (default: DEVICE_PEAKS for a known GPU under JAX)")
     return p.parse_args()
 
 
@@ -248,6 +268,114 @@ def e2e(ng, npc, b, t, mixed, steps):
     return tuple(1e3 * s[k][1] / steps for k in ("epoch_seconds", "data_wait_seconds", "checkpoint_seconds"))
 
 
+def ensemble_rows(k, ng, npc, b, t, mixed, max_steps, batchings):
+    """{name: run(n)}: K Keras steps one after another, and K networks in one EnsembleStep per
+    batching. The sequential row steps one Keras model K times per step: K networks of one
+    shape cost what K steps of one network cost, without K compilations (minutes at paper
+    scale). The ensemble's members differ only in seed, each on its own batch, as in
+    train_ensemble."""
+    import numpy as np
+
+    from mec.models.ensemble import EnsembleStep
+    from mec.models.network import build_model, compile_model
+    centres = None
+    xs, ys = [], []
+    for seed in range(k):
+        centres, batch = data(npc, b, t, seed=seed)
+        xs.append({"velocity": batch.velocity, "init_place": batch.init_place})
+        ys.append(batch.positions)
+    alone = keras_fit(ng, npc, b, t, mixed, "fused", k * max_steps)
+
+    def one_after_another(n):
+        alone(k * n)
+
+    rows = {f"{k} one after another": one_after_another}
+    for batching in batchings:
+        members = []
+        for seed in range(k):
+            cfg = model_cfg(ng, npc, b, t, mixed, seed=seed)
+            members.append(compile_model(build_model(cfg), cfg, centres))
+        step = EnsembleStep(members, centres, batching=batching)
+
+        def together(n, step=step):
+            out = None
+            for _ in range(n):
+                out = step.step(xs, ys)
+            np.asarray(out[0])  # wait for the device
+
+        rows[f"{k} in one step" + ("" if batchings == ["loop"] else f" ({batching})")] = together
+    return rows
+
+
+def ensemble_e2e(k, ng, npc, b, t, mixed, steps):
+    """(K train_model runs one after another, train_ensemble): wall ms per step of all K
+    networks in epoch 2 of 3 (the first compiles, the last snapshots the full states)."""
+    from mec.models.ensemble import train_ensemble
+    from mec.models.train import train_model
+    cfgs = [dict(n_units=ng, n_place_cells=npc, batch_size=b, sequence_length=t, mixed_precision=mixed,
+                 epochs=3, steps_per_epoch=steps, seed=seed) for seed in range(k)]
+    with tempfile.TemporaryDirectory() as d:
+        alone = sum(train_model(c, Path(d) / f"alone{i}", verbose=0, workers=2)["epoch_seconds"][1]
+                    for i, c in enumerate(cfgs))
+        together = train_ensemble(cfgs, [Path(d) / f"ens{i}" for i in range(k)], verbose=0,
+                                  workers=2)["epoch_seconds"][1]
+    return 1e3 * alone / steps, 1e3 * together / steps
+
+
+#: Dense tensor-core peaks, TFLOP/s (NVIDIA datasheets; float32 matmuls run as TF32 under
+#: JAX's default precision): device kind (jax.Device.device_kind) -> precision -> peak. Matched
+#: longest name first ("NVIDIA H200 NVL" before "NVIDIA H200").
+DEVICE_PEAKS = {
+    "NVIDIA H100 80GB HBM3": {"bfloat16": 989.4, "float32": 494.7},  # H100 SXM5
+    "NVIDIA H100 PCIe": {"bfloat16": 756.0, "float32": 378.0},
+    "NVIDIA H100 NVL": {"bfloat16": 835.5, "float32": 417.5},
+    "NVIDIA H200": {"bfloat16": 989.4, "float32": 494.7},  # H200 SXM
+    "NVIDIA H200 NVL": {"bfloat16": 835.5, "float32": 417.5},
+    "NVIDIA A100-SXM4-80GB": {"bfloat16": 312.0, "float32": 156.0},
+    "NVIDIA A100-SXM4-40GB": {"bfloat16": 312.0, "float32": 156.0},
+}
+
+
+def device_peak(prec: str, override: float | None) -> tuple[float | None, str]:
+    """(peak TFLOP/s of this device in ``prec``, where it came from), or (None, why not)."""
+    if override:
+        return override, "--peak-tflops"
+    import keras
+    if keras.backend.backend() != "jax":
+        return None, "no peak: pass --peak-tflops"
+    import jax
+    kind = jax.devices()[0].device_kind
+    for name in sorted(DEVICE_PEAKS, key=len, reverse=True):
+        if kind.startswith(name):
+            return DEVICE_PEAKS[name][prec], f"{name} datasheet"
+    return None, f"no peak known for {kind!r}: pass --peak-tflops"
+
+
+def print_ensemble(args, ng, prec, mixed):
+    """The ensemble rows of one Ng and precision: ms per step of all K networks."""
+    import keras
+    batchings = args.batching or (["loop", "vmap"] if keras.backend.backend() == "jax" else ["loop"])
+    fl1 = flops_per_step(ng, args.place_cells, args.batch, args.seq)
+    for k in args.ensemble:
+        rows = ensemble_rows(k, ng, args.place_cells, args.batch, args.seq, mixed, args.steps, batchings)
+        best = measure(rows, args.steps, args.repeats)
+        ref_name = f"{k} one after another"
+        ref_w, ref_c = best[ref_name]
+        peak_tf, source = device_peak(prec, args.peak_tflops)
+        for name, (w, c) in best.items():
+            tf_s = k * fl1 / w / 1e9
+            peak = f"{tf_s / peak_tf:.3f} of {peak_tf:.0f} ({source})" if peak_tf else ""
+            print(f"| {ng:>5} | {prec:<9} | {name:<24} | {w:>9.2f} | {ref_w / w:>6.2f} | {c:>11.2f} | "
+                  f"{ref_c / c:>6.2f} | {tf_s:>7.2f} | {peak}", flush=True)
+        if args.ensemble_e2e_steps > 0:
+            alone, together = ensemble_e2e(k, ng, args.place_cells, args.batch, args.seq, mixed,
+                                           args.ensemble_e2e_steps)
+            for name, w in ((f"{k} train_model", alone), (f"train_ensemble of {k}", together)):
+                print(f"| {ng:>5} | {prec:<9} | {name:<24} | {w:>9.2f} | {alone / w:>6.2f} | {'':>11} | "
+                      f"{'':>6} | {k * fl1 / w / 1e9:>7.2f} | {args.ensemble_e2e_steps} steps/epoch, "
+                      f"epoch 2 of 3", flush=True)
+
+
 def measure(rows: dict, steps: int, repeats: int) -> dict:
     """{name: (wall ms/step, cpu ms/step)}: (t(steps) - t(1)) / (steps - 1), each t the minimum
     over ``repeats`` interleaved across rows, so a call's fixed cost (Keras' fit setup, the final
@@ -287,6 +415,23 @@ def main():
     print(f"backend={keras.backend.backend()} keras={keras.__version__} device={dev} batch={args.batch} "
           f"T={args.seq} Np={args.place_cells} steps={args.steps} repeats={args.repeats} "
           f"load average at start {load0[0]:.2f}", flush=True)
+    if args.ensemble:
+        if any(k < 1 for k in args.ensemble):
+            raise SystemExit(f"--ensemble sizes must be >= 1, got {args.ensemble}")
+        head = (f"| {'Ng':>5} | {'precision':<9} | {'K networks':<24} | {'ms/step':>9} | {'x':>6} | "
+                f"{'cpu ms/step':>11} | {'x':>6} | {'TFLOP/s':>7} | note")
+        print("Ensembles: ms per step of all K networks; x = the speed-up over K one after another "
+              "(same run)")
+        print(head)
+        print("|" + "|".join("-" * (len(c) + 0) for c in head.split("|")[1:-1]) + "|---")
+        for ng in args.units:
+            for prec in args.precision:
+                print_ensemble(args, ng, prec, prec == "bfloat16")
+        if args.ensemble_only:
+            load1 = os.getloadavg()
+            print(f"load average at end {load1[0]:.2f} (1 min), {load1[1]:.2f} (5 min)")
+            return
+        print()
     head = (f"| {'Ng':>5} | {'precision':<9} | {'what':<16} | {'ms/step':>9} | {'x bare':>6} | "
             f"{'cpu ms/step':>11} | {'x bare':>6} | {'TFLOP/s':>7} | note")
     print(head)

@@ -25,7 +25,8 @@ from keras import ops
 
 from mec.models.cells import ACTIVATIONS, ARCHITECTURES, FusedRNN, SeededUniform, make_cell
 
-__all__ = ["build_model", "compile_model", "PlaceCellLoss", "DecodingError", "place_cell_activation",
+__all__ = ["build_model", "compile_model", "PlaceCellLoss", "DecodingError", "decoding_errors",
+           "place_cell_activation",
            "WEIGHT_DECAY_TARGETS", "RNN_IMPLEMENTATIONS", "model_inputs"]
 
 WEIGHT_DECAY_TARGETS = ("recurrent", "original_bias")
@@ -80,6 +81,23 @@ class PlaceCellLoss(keras.losses.Loss):
         return config
 
 
+def decoding_errors(y_true, y_pred, centres=None, k: int = 3):
+    """Euclidean distance (metres) between the true and the decoded position, per sample and
+    time step (:class:`DecodingError` averages it; mec.models.ensemble reports it per member).
+
+    y_true: (batch, T, 2) metres; y_pred: (batch, T, Np) logits, decoded as the mean centre of
+    the k most active place cells (``centres``: (Np, 2) metres), or (batch, T, 2) positions
+    when ``centres`` is None. Returns (batch, T) metres.
+    """
+    y_pred = ops.cast(y_pred, "float32")
+    if centres is None:
+        pred = y_pred
+    else:
+        _, idx = ops.top_k(y_pred, k=k)
+        pred = ops.mean(ops.take(ops.convert_to_tensor(centres), idx, axis=0), axis=-2)
+    return ops.sqrt(ops.sum((ops.cast(y_true, "float32") - pred) ** 2, axis=-1))
+
+
 @keras.saving.register_keras_serializable(package="mec")
 class DecodingError(keras.metrics.Mean):
     """Mean Euclidean distance (metres) between the true position and the decoded one: the mean
@@ -95,13 +113,7 @@ class DecodingError(keras.metrics.Mean):
         self.k = int(k)
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        y_pred = ops.cast(y_pred, "float32")
-        if self.centres is None:
-            pred = y_pred
-        else:
-            _, idx = ops.top_k(y_pred, k=self.k)
-            pred = ops.mean(ops.take(ops.convert_to_tensor(self.centres), idx, axis=0), axis=-2)
-        err = ops.sqrt(ops.sum((ops.cast(y_true, "float32") - pred) ** 2, axis=-1))
+        err = decoding_errors(y_true, y_pred, self.centres, self.k)
         return super().update_state(err, sample_weight=sample_weight)
 
     def get_config(self):

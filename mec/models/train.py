@@ -337,6 +337,45 @@ def _resume(model, ckpt_dir: Path, history: list[dict]) -> tuple[int, list[dict]
     return 0, []
 
 
+def _prepare_run_dir(cfg: dict, extra: dict, out_dir: Path, restart_on_change: bool) -> None:
+    """Make a run folder ready to train the resolved ``cfg``: remove a killed run's temporary
+    files, check that its checkpoints belong to ``cfg`` (else delete them when
+    ``restart_on_change``, or raise ValueError naming the folder and the differing keys), and
+    write config.json (in the folder and its checkpoints). Shared with mec.models.ensemble."""
+    import keras
+
+    import mec
+
+    ckpt_dir = out_dir / "checkpoints"
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temp_files(out_dir)
+    meta = {"model": cfg, "extra": extra, "mec_version": getattr(mec, "__version__", "unknown"),
+            "keras_backend": keras.backend.backend()}
+    ckpt_cfg = ckpt_dir / "config.json"
+    has_ckpts = bool(_files(ckpt_dir, _WEIGHTS) or _files(ckpt_dir, _STATE) or _files(ckpt_dir, _LEGACY))
+    reason = None
+    if has_ckpts and not ckpt_cfg.exists():
+        reason = f"no {ckpt_cfg.name} says which config they belong to"
+    elif has_ckpts:
+        try:
+            old = json.loads(ckpt_cfg.read_text())["model"]
+        except (ValueError, KeyError, TypeError) as err:
+            reason = f"{ckpt_cfg} is unreadable ({type(err).__name__}: {err})"
+        else:
+            if old != cfg:
+                diff = sorted(k for k in set(old) | set(cfg) if old.get(k) != cfg.get(k))
+                reason = f"they belong to a different config (keys {diff} differ)"
+    if reason is not None:
+        if not restart_on_change:
+            raise ValueError(f"{ckpt_dir} holds checkpoints but {reason}; delete {ckpt_dir} to start again")
+        log.warning(f"discarding the checkpoints in {ckpt_dir}: {reason}")
+        shutil.rmtree(ckpt_dir)
+        ckpt_dir.mkdir(parents=True)
+    for path in (ckpt_cfg, out_dir / "config.json"):
+        with atomic_path(path) as tmp:
+            tmp.write_text(json.dumps(meta, indent=2, sort_keys=True))
+
+
 def train_model(cfg: dict, out_dir, *, workers: int = 2, keep_checkpoints: int | None = 2,
                 verbose: int | None = None, restart_on_change: bool = False,
                 metadata: dict | None = None, state_every: int | None = None,
@@ -365,9 +404,6 @@ def train_model(cfg: dict, out_dir, *, workers: int = 2, keep_checkpoints: int |
     "checkpoint_seconds", "steps_per_epoch"} (lists per trained epoch; seconds of wall time,
     data wait = time the training loop waited for trajectories).
     """
-    import keras
-
-    import mec
     from mec.models.network import build_model, compile_model
 
     cfg = dict(cfg)
@@ -383,32 +419,7 @@ def train_model(cfg: dict, out_dir, *, workers: int = 2, keep_checkpoints: int |
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     verbose = (1 if sys.stdout.isatty() else 2) if verbose is None else verbose
 
-    _remove_stale_temp_files(out_dir)
-    meta = {"model": cfg, "extra": extra, "mec_version": getattr(mec, "__version__", "unknown"),
-            "keras_backend": keras.backend.backend()}
-    ckpt_cfg = ckpt_dir / "config.json"
-    has_ckpts = bool(_files(ckpt_dir, _WEIGHTS) or _files(ckpt_dir, _STATE) or _files(ckpt_dir, _LEGACY))
-    reason = None
-    if has_ckpts and not ckpt_cfg.exists():
-        reason = f"no {ckpt_cfg.name} says which config they belong to"
-    elif has_ckpts:
-        try:
-            old = json.loads(ckpt_cfg.read_text())["model"]
-        except (ValueError, KeyError, TypeError) as err:
-            reason = f"{ckpt_cfg} is unreadable ({type(err).__name__}: {err})"
-        else:
-            if old != cfg:
-                diff = sorted(k for k in set(old) | set(cfg) if old.get(k) != cfg.get(k))
-                reason = f"they belong to a different config (keys {diff} differ)"
-    if reason is not None:
-        if not restart_on_change:
-            raise ValueError(f"{ckpt_dir} holds checkpoints but {reason}; delete {ckpt_dir} to start again")
-        log.warning(f"discarding the checkpoints in {ckpt_dir}: {reason}")
-        shutil.rmtree(ckpt_dir)
-        ckpt_dir.mkdir(parents=True)
-    for path in (ckpt_cfg, out_dir / "config.json"):
-        with atomic_path(path) as tmp:
-            tmp.write_text(json.dumps(meta, indent=2, sort_keys=True))
+    _prepare_run_dir(cfg, extra, out_dir, restart_on_change)
 
     pc = place_cells_from_cfg(cfg)
     gen = generator_from_cfg(cfg, place_cells=pc)
