@@ -8,3 +8,12 @@ scores, summaries) imports without it, so analysis never pays for a deep-learnin
 """
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # mec.score (mec.scoring), loaded on first use so that `import mec` stays light
+    if name == "score":
+        from mec.scoring import score
+
+        return score
+    raise AttributeError(f"module 'mec' has no attribute {name!r}")

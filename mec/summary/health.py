@@ -85,10 +85,12 @@ def untrained_twins(model_configs: Mapping[str, Mapping]) -> dict:
     def net(cfg):
         return {k: v for k, v in cfg.items() if k not in _NOT_NETWORK}
 
+    from mec.models.external import is_external  # no training: no health row (its layers vary)
+
     trained = {m: c for m, c in model_configs.items()
-               if not c.get("baseline") and not c.get("untrained")}
+               if not c.get("baseline") and not is_external(c) and not c.get("untrained")}
     untrained = {m: c for m, c in model_configs.items()
-                 if not c.get("baseline") and c.get("untrained")}
+                 if not c.get("baseline") and not is_external(c) and c.get("untrained")}
     out = {}
     for m, c in trained.items():
         twins = [u for u, uc in untrained.items() if net(uc) == net(c)]
