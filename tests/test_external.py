@@ -294,3 +294,9 @@ def test_score_equals_the_pipeline_tables(small, tmp_path):
     for col in ("median", "ceiling", "floor", "normalized"):
         np.testing.assert_allclose(got[col], want[col], rtol=0, atol=1e-12)
     assert list(got["best_layer"]) == list(want["best_layer"])
+
+
+def toy_callable(positions, velocity, head_direction, init_position, box, frequency=6.0):
+    """A user's model of two layers: spatial cosines and a speed cell (tests and the README)."""
+    speed = np.linalg.norm(velocity, axis=-1, keepdims=True)
+    return {"cos": 1.0 + np.cos(frequency * positions), "speed": speed}

@@ -255,7 +255,9 @@ def health_notes(table: pd.DataFrame,
         line = f"- Model health of {model} (untrained twin: {twin}): {verdict}."
         # the workflow exports training-box maps where the data lack the box; a caller
         # without them (or a word-named training arena) gets this warning
-        train = (model_configs or {}).get(model, {}).get("train_arena")
+        cfg = (model_configs or {}).get(model, {})
+        # an external model has no training box (mec.summary.external)
+        train = None if cfg.get("source") not in (None, "trained") else cfg.get("train_arena")
         maps_in = t.loc[t["measure"].isin(_MAP_MEASURES), "arena"]
         if train is not None and len(maps_in) and not is_training_box(train, maps_in.iloc[0]):
             line += (f" Measured in arena {maps_in.iloc[0]}, not in the {train} m training box: "

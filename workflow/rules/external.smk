@@ -23,6 +23,6 @@ rule import_model:
         f"{RESULTS}/benchmarks/import_model/{{model}}_{{arena}}.tsv"
     threads: 1
     conda:
-        "../../envs/analysis.yaml"
+        "../../envs/external.yaml"
     script:
         "../scripts/import_model.py"
