@@ -122,7 +122,7 @@ def test_the_core_imports_with_training_workflow_and_formats_hidden():
         for m in pkgutil.walk_packages(mec.__path__, "mec."):
             if m.name.startswith("mec.models.") and m.name not in (
                     "mec.models.scales", "mec.models.conditions", "mec.models.knockouts",
-                    "mec.models.external", "mec.models.references"):
+                    "mec.models.external", "mec.models.external_files", "mec.models.references"):
                 continue
             try:
                 importlib.import_module(m.name)
