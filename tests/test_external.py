@@ -237,14 +237,16 @@ def test_planning_refuses_malformed_entries(tmp_path):
         "d": {"source": "python", "callable": "justaname"},            # malformed
         "e": {"source": "ratinabox", "population": "grid", "path": "x.h5"},  # path of a file source
         "f": {"architecture": "UGRNN", "callable": "m:f"},             # a trained network
+        "g": {"source": "ratinabox", "population": "grid", "kwargs": {"n_grids": 3}},  # typo
     }
     problems = external_problems(models, tmp_path, ["1.0"])
     text = "\n".join(problems)
-    assert len(problems) == 6, text
+    assert len(problems) == 7, text
     for needle in ("models.a.path: source 'ratemaps' needs the path",
                    "models.b.path: 'nowhere.h5' (resolved to", "models.c.callable: module 'no_such_module_x'",
                    "models.d.callable: 'justaname'", "models.e.path: used by source",
-                   "models.f.callable: used by external models only"):
+                   "models.f.callable: used by external models only",
+                   "models.g.kwargs: ['n_grids'] are not sizes of a RatInABox population"):
         assert needle in text
 
 

@@ -293,7 +293,7 @@ def import_model(model: str, entry: Mapping, dataset_path, arena, out_path, seed
 # planning checks
 # ---------------------------------------------------------------------------------------------
 _SOURCE_KEYS = {"path": FILE_SOURCES, "callable": ("python",), "population": ("ratinabox",),
-                "layer": ("samples",)}
+                "layer": ("samples",), "layers": EXTERNAL_SOURCES, "kwargs": ("python", "ratinabox")}
 #: Keys of a trained network that mean nothing for an external model.
 _NETWORK_ONLY = ("untrained", "baseline", "n_components", "baseline_arena", "cues", "reward_zone")
 
@@ -366,7 +366,18 @@ def external_problems(models: Mapping, config_dir=None, arenas: Sequence[str] = 
                     found = False
                 if not found:
                     problems.append(f"{p}.callable: module {mod!r} of {spec!r} is not importable")
-        elif src == "ratinabox" and importlib.util.find_spec("ratinabox") is None:
-            problems.append(f"{p}.source: 'ratinabox' needs the ratinabox package "
-                            f"(pip install 'mec[refs]')")
+        elif src == "ratinabox":
+            if importlib.util.find_spec("ratinabox") is None:
+                problems.append(f"{p}.source: 'ratinabox' needs the ratinabox package "
+                                f"(pip install 'mec[refs]')")
+            import inspect
+
+            from mec.models.references import population_rates
+
+            known = [k for k in inspect.signature(population_rates).parameters
+                     if k not in ("population", "positions", "width", "height", "seed")]
+            bad = sorted(set(entry.get("kwargs") or {}) - set(known))
+            if bad:
+                problems.append(f"{p}.kwargs: {bad} are not sizes of a RatInABox population "
+                                f"(known: {known})")
     return problems
