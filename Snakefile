@@ -38,6 +38,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/models.smk"
 include: "workflow/rules/fits.smk"
 include: "workflow/rules/baselines.smk"
+include: "workflow/rules/external.smk"
 include: "workflow/rules/summary.smk"
 
 

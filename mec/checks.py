@@ -136,7 +136,11 @@ def config_problems(config: Mapping) -> list[str]:
 
     problems += scale_problems(_section(config, "scales"))
     scales = {**PRESETS, **_section(config, "scales")}
-    networks = [m for m, e in models.items() if isinstance(e, Mapping) and not e.get("baseline")]
+    from mec.models.external import is_external
+
+    # trained networks: neither baselines nor external models (mec.models.external)
+    networks = [m for m, e in models.items() if isinstance(e, Mapping) and not e.get("baseline")
+                and not is_external(e)]
 
     # maps, each checked by constructing its estimator
     for name, spec in _section(fits, "maps").items():
@@ -191,7 +195,7 @@ def config_problems(config: Mapping) -> list[str]:
         if kind is None and entry.get("baseline_arena") is not None:
             problems.append(f"{path}.baseline_arena: {entry['baseline_arena']!r} is used by baselines "
                             "only (this model is a trained network)")
-        if kind is None:
+        if kind is None and not is_external(entry):
             problems += _task_problems(path, entry, scales.get(scale, {}))
 
     # other names that must exist
@@ -298,11 +302,28 @@ def plan_config(config: Mapping, config_dir, source=None) -> Plan:
     except ConfigError as err:  # the dataset's checks stop at its first problem
         problems += err.problems
     problems += config_problems(config)
+    # external models (mec.models.external): their files and callables, before any job
+    from mec.models.external import external_problems
+
+    problems += external_problems(_section(config, "models"), config_dir,
+                                  list(_section(_section(config, "dataset"), "arenas")),
+                                  _dataset_file(config))
     if problems:
         raise ConfigError(problems, source=_source_text(source))
     return Plan(results=results_dir(config), recordings=recordings,
                 settings=check_fit_settings(_section(config, "fits")),
                 scales=scale_table(_section(config, "scales")))
+
+
+def _dataset_file(config: Mapping) -> Path | None:
+    """results[/{experiment}]/data/{dataset.name}.h5 (it may not exist yet)."""
+    from mec.data.plan import results_dir
+
+    try:
+        name = _section(config, "dataset").get("name", "synthetic")
+        return Path(results_dir(config)) / "data" / f"{name}.h5"
+    except ValueError:  # a bad experiment name: reported by check_dataset_config
+        return None
 
 
 # ---------------------------------------------------------------------------------------------

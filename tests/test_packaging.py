@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 #: Packages the analysis core must not need (training, workflow and optional formats).
 NOT_CORE = {"tensorflow", "keras", "jax", "jaxlib", "snakemake",
-            "snakemake-executor-plugin-slurm", "pynwb", "xarray"}
+            "snakemake-executor-plugin-slurm", "pynwb", "xarray", "ratinabox"}
 
 
 def _name(requirement: str) -> str:
@@ -73,8 +73,11 @@ def test_each_rule_uses_the_env_its_script_needs():
     assert len(rules) >= 12, rules  # every rule with a script (make_dataset ... summarize)
     for rule, (env, script) in rules.items():
         text = (ROOT / "workflow" / "scripts" / f"{script}.py").read_text()
-        needs_keras = re.search(r"^\s*from mec\.models\.(?!scales|conditions)\w+ import", text, re.MULTILINE)
-        expected = "train" if needs_keras else "analysis"
+        needs_keras = re.search(r"^\s*from mec\.models\.(?!scales|conditions|external)\w+ import",
+                                text, re.MULTILINE)
+        # external models: the analysis env plus RatInABox (mec.models.references)
+        external = re.search(r"^\s*from mec\.models\.external import", text, re.MULTILINE)
+        expected = "train" if needs_keras else "external" if external else "analysis"
         assert env == expected, f"rule {rule} (script {script}.py) uses envs/{env}.yaml, " \
                                 f"expected envs/{expected}.yaml"
 
@@ -118,7 +121,8 @@ def test_the_core_imports_with_training_workflow_and_formats_hidden():
         failed = []
         for m in pkgutil.walk_packages(mec.__path__, "mec."):
             if m.name.startswith("mec.models.") and m.name not in (
-                    "mec.models.scales", "mec.models.conditions", "mec.models.knockouts"):
+                    "mec.models.scales", "mec.models.conditions", "mec.models.knockouts",
+                    "mec.models.external", "mec.models.external_files", "mec.models.references"):
                 continue
             try:
                 importlib.import_module(m.name)

@@ -450,3 +450,43 @@ def test_second_experiment_leaves_the_first_intact_and_runs_a_rectangle(tiny_run
     for config in (cfg_dir / "wide_box.yaml", TINY):
         again = smk("-n", "--cores", "1", "--directory", str(work), "--configfile", str(config))
         assert "Nothing to be done" in again.stdout + again.stderr, config
+
+
+# --- external models (mec.models.external) ------------------------------------------------------
+
+def test_external_models_are_imported_not_trained_and_bad_ones_stop_planning(tmp_path):
+    cfg = yaml.safe_load(TINY.read_text())
+    cfg["models"]["grid_ref"] = {"source": "ratinabox", "population": "grid"}
+    cfg["models"]["toy"] = {"source": "python", "callable": "tests.test_external:toy_callable"}
+    path = tmp_path / "ext.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    proc = smk("-n", "--cores", "1", "--directory", str(tmp_path), "--configfile", str(path), check=True)
+    jobs = planned_jobs(proc.stdout + proc.stderr)
+    assert jobs["import_model"] == 2 and jobs["train_model"] == 1 and jobs["fit_model"] == 3
+    # a missing file and a malformed callable: one error before any job, naming both
+    cfg["models"]["toy"]["callable"] = "no_such_module_x:f"
+    cfg["models"]["maps"] = {"source": "ratemaps", "path": "missing.h5"}
+    path.write_text(yaml.safe_dump(cfg))
+    proc = smk("-n", "--cores", "1", "--directory", str(tmp_path), "--configfile", str(path))
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and not (tmp_path / "results").exists()
+    assert "models.maps.path: 'missing.h5' (resolved to" in out
+    assert "models.toy.callable: module 'no_such_module_x'" in out
+
+
+@pytest.mark.slow
+def test_score_equals_the_workflow_table(tiny_run):
+    """mec.score of the tiny run's network, given as its rate-map file, is the run's
+    best_layer.csv (the maps the summary fitted; the ElasticNet map is the workflow's only)."""
+    import mec
+
+    res = tiny_run[0] / "results"
+    got = mec.score({"source": "ratemaps", "path": str(res / "ratemaps" / "tiny_ugrnn_1.0.h5"),
+                     "layers": ["g", "dc"]}, res / "data" / "tiny.h5", config=TINY, name="tiny_ugrnn")
+    wf = pd.read_csv(res / "summary" / "best_layer.csv")
+    m = got.merge(wf[wf["model"] == "tiny_ugrnn"], on=["model", "arena", "map", "setting"],
+                  suffixes=("", "_wf"))
+    assert len(m) == len(got) == 4  # ridge, corr x paper, robust
+    for col in ("median", "ceiling", "floor", "normalized"):
+        np.testing.assert_allclose(m[col], m[f"{col}_wf"], rtol=0, atol=1e-12, equal_nan=True)
+    assert (m["best_layer"] == m["best_layer_wf"]).all()

@@ -298,6 +298,11 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
     # model health in each network's training box (mec.summary.health.with_training_box)
     health_files = health.with_training_box(ratemap_files, training_box_files, model_configs)
     tables["model_health"] = health.model_health_table(model_configs, health_files, tables["knockouts"])
+    from mec.summary.external import external_health_table  # grid fractions of external models
+
+    ext = external_health_table(model_configs, ratemap_files)
+    if len(ext):
+        tables["model_health"] = pd.concat([tables["model_health"], ext], ignore_index=True)
     tables["comparisons"] = comparisons_table(fits, tables["best_layer"], floors, model_configs,
                                               bootstrap=boot)
     from mec.summary import headline as hl

@@ -85,10 +85,12 @@ def untrained_twins(model_configs: Mapping[str, Mapping]) -> dict:
     def net(cfg):
         return {k: v for k, v in cfg.items() if k not in _NOT_NETWORK}
 
+    from mec.models.external import is_external  # no training: no health row (its layers vary)
+
     trained = {m: c for m, c in model_configs.items()
-               if not c.get("baseline") and not c.get("untrained")}
+               if not c.get("baseline") and not is_external(c) and not c.get("untrained")}
     untrained = {m: c for m, c in model_configs.items()
-                 if not c.get("baseline") and c.get("untrained")}
+                 if not c.get("baseline") and not is_external(c) and c.get("untrained")}
     out = {}
     for m, c in trained.items():
         twins = [u for u, uc in untrained.items() if net(uc) == net(c)]
@@ -253,7 +255,9 @@ def health_notes(table: pd.DataFrame,
         line = f"- Model health of {model} (untrained twin: {twin}): {verdict}."
         # the workflow exports training-box maps where the data lack the box; a caller
         # without them (or a word-named training arena) gets this warning
-        train = (model_configs or {}).get(model, {}).get("train_arena")
+        cfg = (model_configs or {}).get(model, {})
+        # an external model has no training box (mec.summary.external)
+        train = None if cfg.get("source") not in (None, "trained") else cfg.get("train_arena")
         maps_in = t.loc[t["measure"].isin(_MAP_MEASURES), "arena"]
         if train is not None and len(maps_in) and not is_training_box(train, maps_in.iloc[0]):
             line += (f" Measured in arena {maps_in.iloc[0]}, not in the {train} m training box: "

@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from mec.models.conditions import CONDITIONS, ArenaShapeError, training_condition
+from mec.models.external import is_external, model_source
 
 __all__ = [
     "REQUIRED_COLUMNS",
@@ -94,6 +95,8 @@ CEILING_SOURCES = ("interanimal_holdout", "interanimal_pairwise")
 #: gets ``"any"``; a model without a config, or in a word-named arena whose geometry is not
 #: given, ``"unknown"``.
 UNKNOWN_CONDITION = "unknown"
+#: Condition and architecture label of models the pipeline did not train (mec.models.external).
+EXTERNAL_CONDITION = "external"
 
 #: Row order of the Figure 2 pivot: the paper's architectures and activations (methods §4.6
 #: table), then its baselines in the order it lists them (velocity, place cells, place cells
@@ -271,6 +274,9 @@ def model_descriptor(model: str, cfg: Mapping | None) -> dict:
     cfg = cfg or {}
     if cfg.get("baseline"):
         return {"architecture": BASELINE_ARCHITECTURE, "activation": baseline_label(cfg), "variant": ""}
+    if is_external(cfg):  # where it came from: mec.models.external's source (+ population)
+        label = model_source(cfg) + (f" {cfg['population']}" if cfg.get("population") else "")
+        return {"architecture": EXTERNAL_CONDITION, "activation": label, "variant": ""}
     arch = str(cfg.get("architecture", model))
     act = str(cfg.get("activation", "-"))
     variant = [name for name in ("cues", "reward_zone") if cfg.get(name, False)]
@@ -465,6 +471,8 @@ def _model_condition(cfg: Mapping | None, arena, arenas: Mapping | None) -> str:
 
     if cfg is None:
         return UNKNOWN_CONDITION
+    if is_external(cfg):
+        return EXTERNAL_CONDITION
     geometry = dict(arenas or {}).get(arena_key(arena))
     try:
         return training_condition(cfg, arena if geometry is None else geometry)

@@ -12,6 +12,7 @@ from mec.data.arenas import arena_id
 from mec.data.contract import dataset_animals as _dataset_animals
 from mec.fingerprint import script_fingerprint
 from mec.models.conditions import is_training_box
+from mec.models.external import is_external
 from mec.models.scales import SCALE_KEYS
 
 # The conda envs of `--sdm conda` (envs/*.yaml) install mec from ${MEC_ROOT}, this checkout:
@@ -44,7 +45,10 @@ MODELS = list(config["models"])
 # Models with no training step (config models.X.baseline) and the rest (trained networks).
 BASELINES = [m for m in MODELS if config["models"][m].get("baseline")]
 TWO_STAGE = [m for m in BASELINES if config["models"][m]["baseline"] == "place_cells_mec"]
-NETWORKS = [m for m in MODELS if m not in BASELINES]
+# External models (config models.X.source, mec.models.external): rule import_model makes their
+# rate-map files; they are neither trained nor exported.
+EXTERNAL = [m for m in MODELS if is_external(config["models"][m])]
+NETWORKS = [m for m in MODELS if m not in BASELINES and m not in EXTERNAL]
 LAYERS = config["fits"]["layers"]
 
 
@@ -171,8 +175,9 @@ def history_targets():
 
 
 def fit_layers(wildcards):
-    """Layers fitted: config fits.layers for networks; every layer of a baseline's file."""
-    return None if wildcards.model in BASELINES else LAYERS
+    """Layers fitted: config fits.layers for networks; every layer of a baseline's or an
+    external model's file."""
+    return None if wildcards.model in BASELINES or wildcards.model in EXTERNAL else LAYERS
 
 
 def knockout_targets():
@@ -199,3 +204,13 @@ def training_box_targets():
 def summary_outputs():
     return [f"{RESULTS}/summary/summary.md", f"{RESULTS}/summary/ceiling.csv",
             f"{RESULTS}/summary/predictivity.csv"]
+
+
+def external_path(name):
+    """The file of a ratemaps/samples model (config models.X.path, relative to the config's
+    folder), or None for other models."""
+    entry = config["models"][name]
+    if not is_external(entry) or not entry.get("path"):
+        return None
+    p = Path(os.path.expanduser(entry["path"]))
+    return str(p if p.is_absolute() else CONFIG_DIR / p)
