@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["spearman_brown", "half_correlation", "reliability_table", "corrected_scores",
-           "RELIABILITY_COLUMNS", "HALF_SETTINGS"]
+           "corrected_ceiling", "RELIABILITY_COLUMNS", "HALF_SETTINGS"]
 
 #: Columns of :func:`reliability_table`.
 RELIABILITY_COLUMNS = ["arena", "animal", "cell_id", "r_half", "r_full"]
@@ -117,3 +117,33 @@ def corrected_scores(table, reliability):
     out = table.copy()
     out["score_corrected"] = corr
     return out
+
+
+def corrected_ceiling(ceiling, consistency, dataset):
+    """``ceiling`` (mec.summary.tables.ceiling_table) with ``ceiling_corrected``: the median
+    over cells of each group's :func:`corrected_scores` (arena, map, setting, source). The
+    ceiling unchanged when the dataset stores no recording halves for an arena (NaN there) or
+    when there is nothing to correct."""
+    import pandas as pd
+
+    from mec.fits.halves import HalvesMissingError
+
+    if dataset is None or ceiling.empty or consistency.empty:
+        return ceiling
+    rel = []
+    for arena in dataset:
+        try:
+            rel.append(reliability_table(dataset, arena))
+        except HalvesMissingError:
+            continue
+    if not rel:
+        return ceiling
+    t = consistency if "setting" in consistency.columns else consistency.assign(setting="paper")
+    c = corrected_scores(t, pd.concat(rel, ignore_index=True))
+    keys = ["arena", "map", "setting", "source"]
+    med = (c.groupby(keys, dropna=False)["score_corrected"].median().rename("ceiling_corrected")
+           .reset_index())
+    med["_a"] = med["arena"].astype(str)
+    out = ceiling.assign(_a=ceiling["arena"].astype(str))
+    out = out.merge(med.drop(columns="arena"), on=["_a", "map", "setting", "source"], how="left")
+    return out.drop(columns="_a")
