@@ -252,6 +252,20 @@ def test_pipeline_tables_carry_the_halves_setting(tmp_path):
     f = pd.read_csv(floors(path, 1.0, maps, tmp_path / "f.csv", num_splits=2,
                            halves={"enabled": True}, controls=["poisson"]))
     assert sorted(set(f["setting"])) == ["halves", "paper"]
+    # the ElasticNet map: the grid's per-split choices refitted with the halves protocol
+    ids = [(a, c) for a, rec in ds[1.0].items() for c in rec["cell_ids"]]
+    choices = pd.DataFrame([{"arena": 1.0, "animal": a, "cell_id": c, "split": k, "alpha": 1.0,
+                             "l1_ratio": 0.5, "cv_score": 0.5, "test_score": 0.5}
+                            for a, c in ids for k in range(2)])
+    choices.to_csv(tmp_path / "en.csv", index=False)
+    t = pd.read_csv(interanimal(path, 1.0, maps, tmp_path / "c2.csv", num_splits=2,
+                                halves={"enabled": True}, elasticnet_tables=[tmp_path / "en.csv"]))
+    en = t[(t["map"] == "elasticnet") & (t["setting"] == "halves")]
+    assert len(en) == 12 and en["score"].notna().all() and en["score"].median() > 0.3
+    t = pd.read_csv(interanimal(path, 1.0, maps, tmp_path / "c3.csv", num_splits=2,
+                                halves={"enabled": True, "train_frac": "blocks"},
+                                elasticnet_tables=[tmp_path / "en.csv"]))
+    assert not ((t["map"] == "elasticnet") & (t["setting"] == "halves")).any()
 
 
 def test_sargolini_recordings_load_with_halves(tmp_path):

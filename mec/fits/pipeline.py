@@ -8,7 +8,8 @@ Settings (issue 13, mec.fits.settings): every table has a ``setting`` column. "p
 reproduction (the paper's recipe, ``train_frac``); with ``robust=True`` the same fits are
 made again in the "robust" setting (occupancy-normalised maps, blocked splits with
 ``blocks`` = config fits.blocks). The ElasticNet map comes from the paper setting's grid and
-is fitted in the paper setting only. :func:`floors` fits the tuning-free controls of
+is fitted in the paper setting and, refitting the same per-cell choices, in the halves
+setting (config fits.halves, mec.fits.halves). :func:`floors` fits the tuning-free controls of
 mec.fits.floors once per arena.
 """
 
@@ -60,6 +61,12 @@ def with_elasticnet(maps: Mapping, elasticnet_tables: Sequence[str | os.PathLike
     return maps
 
 
+def _per_split_choices(setting) -> bool:
+    """Whether the halves setting refits the ElasticNet grid's per-split choices: with random
+    splits (the grid's own; a blocked split has other splits, one per block)."""
+    return bool(setting.halves) and not isinstance(setting.train_frac, str)
+
+
 def _settings(train_frac, robust, blocks, halves=None):
     from mec.fits.settings import make_settings
 
@@ -100,7 +107,11 @@ def interanimal(dataset_path: str | os.PathLike, arena: float, maps: Mapping, ou
         if setting.halves:
             from mec.fits.halves import halves_interanimal_table
 
-            tables.append(halves_interanimal_table(dataset, arena, maps, setting, mode=mode,
+            # the ElasticNet map refits each cell's per-split choice of the grid with the
+            # halves protocol (methods §7.8)
+            maps_h = dict(maps) if choices is None or not _per_split_choices(setting) else \
+                {**maps, ELASTICNET: _elasticnet_map(choices)}
+            tables.append(halves_interanimal_table(dataset, arena, maps_h, setting, mode=mode,
                                                    num_splits=num_splits,
                                                    split_start_seed=split_start_seed,
                                                    where=str(dataset_path)))
@@ -157,7 +168,8 @@ def fit_model(dataset_path: str | os.PathLike, ratemaps_path: str | os.PathLike,
     counts = read_sample_counts(ratemaps_path)
     tables = []
     for name, setting in _settings(train_frac, robust, blocks, halves).items():
-        maps_s = with_elasticnet(maps, elasticnet_tables) if name == PAPER_SETTING else dict(maps)
+        maps_s = (with_elasticnet(maps, elasticnet_tables)
+                  if name == PAPER_SETTING or _per_split_choices(setting) else dict(maps))
         data_s = dataset_for(dataset, arena, setting.recipe, where=str(dataset_path))
         model_s = model_maps_for(model_maps, counts, stored, setting.recipe,
                                  where=f"model rate maps {ratemaps_path}")
@@ -202,8 +214,9 @@ def floors(dataset_path: str | os.PathLike, arena: float, maps: Mapping, out_pat
 
     dataset = load_dataset(dataset_path, arenas=[arena])
     settings = _settings(train_frac, robust, blocks, halves)
-    maps_by = {name: (with_elasticnet(maps, elasticnet_tables) if name == PAPER_SETTING
-                      else dict(maps)) for name in settings}
+    maps_by = {name: (with_elasticnet(maps, elasticnet_tables)
+                      if name == PAPER_SETTING or _per_split_choices(s) else dict(maps))
+                for name, s in settings.items()}
     table = floor_table(dataset, arena, maps_by, settings, controls=list(controls), mode=mode,
                         num_splits=num_splits, split_start_seed=split_start_seed, seed=seed,
                         draws=draws)
