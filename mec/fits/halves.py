@@ -4,7 +4,7 @@ Why. With random-bin splits every smoothed target map carries its own noise into
 bins around each training bin: a flexible map fitted at the training bins (hundreds of
 source units, a few hundred bins) learns the target's smoothed noise there and finds it
 again next door. Under the paper's recipe untuned Poisson noise thus scores as high as real
-cells (methods §6.3); blocked splits (the robust setting) stop that leak but throw most of
+cells (methods §6); blocked splits (the robust setting) stop that leak but throw most of
 the tuning away with the guard bands. Here the target maps of fit and test are made from
 **independent halves of the recording time** (alternating ``chunk_s`` pieces, odd and even
 minutes by default; :func:`mec.ratemaps.bin_spikes_halves`): the noise of half A tells
