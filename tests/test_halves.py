@@ -86,6 +86,19 @@ def test_tuned_cells_keep_their_score_in_halves():
     assert np.median(sc) > 0.6
 
 
+def test_setting_scores_as_model_smooths_bin_means_like_a_models_export():
+    from mec.ratemaps import smooth_model_maps
+
+    ds = _toy(tuned=True, n_animals=2, n_cells=6)
+    st = make_settings(0.2, robust=True)["robust"]
+    model = np.random.default_rng(5).random((N, N, 12))
+    got = setting_scores(ds, 1.0, st, model, as_model=True, num_splits=2, **RIDGE)
+    want = setting_scores(ds, 1.0, st, smooth_model_maps(model, None, st.recipe), num_splits=2,
+                          **RIDGE)
+    for a in got:
+        np.testing.assert_allclose(got[a], want[a], rtol=1e-12, equal_nan=True)
+
+
 def test_target_test_is_the_plain_fit_when_equal_and_zero_when_independent():
     rng = np.random.default_rng(1)
     src = rng.normal(size=(N, N, 30))

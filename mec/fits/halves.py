@@ -89,7 +89,8 @@ def halves_fit_scores(source, target_a, target_b, **kwargs) -> np.ndarray:
 def setting_scores(dataset, arena, setting, source, map_type: str = "sklinear",
                    map_kwargs: dict | None = None, num_splits: int = 10,
                    split_start_seed: int = 0, map_kwargs_per_cell=None,
-                   blas_threads: int | None = 1, where: str = "") -> dict:
+                   blas_threads: int | None = 1, where: str = "", as_model: bool = False,
+                   model_counts=None) -> dict:
     """Score a source against every cell of an arena in one setting: ``{animal: (n_cells,)}``.
 
     dataset: a :class:`mec.data.Dataset` (with spike counts, and halves for the halves
@@ -98,14 +99,23 @@ def setting_scores(dataset, arena, setting, source, map_type: str = "sklinear",
     that predict, on the dataset's bins, used as given (already under the setting's recipe):
     an array (nx, ny, n_units) for every animal (a model), ``{animal: array}`` (a source per
     target animal, e.g. the other animals' maps) or a callable ``animal -> array``.
-    Other arguments as :func:`mec.fits.core.fit_scores`.
+    as_model: the source maps are bin means (as a model's export) and are first made into
+    the setting's model maps (:func:`mec.ratemaps.smooth_model_maps` with ``model_counts``,
+    (nx, ny) samples per bin or None: smoothed under the robust recipe, unchanged under the
+    paper's). Other arguments as :func:`mec.fits.core.fit_scores`.
     """
     from mec.fits.core import fit_scores
     from mec.fits.settings import dataset_for
 
-    get: Callable = (source if callable(source) else
+    from mec.ratemaps import smooth_model_maps
+
+    raw: Callable = (source if callable(source) else
                      (lambda a: source[a]) if isinstance(source, Mapping) else
                      (lambda a: source))
+
+    def get(animal):
+        maps = raw(animal)
+        return smooth_model_maps(maps, model_counts, setting.recipe) if as_model else maps
     target = dataset_for(dataset, arena, setting.recipe)[arena]
     halves = half_maps(dataset, arena, setting.recipe) if setting.halves else None
     kw = dict(map_type=map_type, map_kwargs=map_kwargs, train_frac=setting.train_frac,
