@@ -64,9 +64,10 @@ def main(argv=None) -> None:
         model = gaussian_filter(rng.random((nx, ny, 256)), (2, 2, 0))
         truth = {k: np.asarray(v) for k, v in ds.truth[a].items()}
         for name, st in settings.items():
-            data = dataset_for(ds, a, st.recipe)[a]
+            # sources under the setting's source recipe (unsmoothed in halves, methods §7.8)
+            data = dataset_for(ds, a, st.source_recipe)[a]
             maps = {k: np.asarray(r["resp"]) for k, r in data.items()}
-            noise = {k: rates_from_counts(c, o, st.recipe, mask=m)
+            noise = {k: rates_from_counts(c, o, st.source_recipe, mask=m)
                      for k, (c, o, m) in control.items()}
 
             def others(src):
@@ -77,7 +78,7 @@ def main(argv=None) -> None:
             ceil = setting_scores(ds, a, st, others(maps), num_splits=args.splits, **ridge)
             t_ceil = time.perf_counter() - t0
             floor = setting_scores(ds, a, st, others(noise), num_splits=args.splits, **ridge)
-            nd = dataset_for(noise_ds, a, st.recipe)[a]
+            nd = dataset_for(noise_ds, a, st.source_recipe)[a]
             nmaps = {k: np.asarray(r["resp"]) for k, r in nd.items()}
             nset = np.concatenate(list(setting_scores(noise_ds, a, st, others(nmaps),
                                                       num_splits=args.splits, **ridge).values()))

@@ -70,7 +70,7 @@ def test_untuned_noise_scores_zero_in_halves_but_not_in_paper():
     ds = _toy(tuned=False)
     s = make_settings(0.2, robust=False, halves=True)
     halves = np.concatenate(list(setting_scores(ds, 1.0, s[HALVES_SETTING],
-                                                _others(ds, s[HALVES_SETTING].recipe),
+                                                _others(ds, s[HALVES_SETTING].source_recipe),
                                                 num_splits=4, **RIDGE).values()))
     paper = np.concatenate(list(setting_scores(ds, 1.0, s["paper"], _others(ds, PAPER),
                                                num_splits=4, **RIDGE).values()))
@@ -81,9 +81,36 @@ def test_untuned_noise_scores_zero_in_halves_but_not_in_paper():
 def test_tuned_cells_keep_their_score_in_halves():
     ds = _toy(tuned=True)
     st = make_settings(0.2, robust=False, halves=True)[HALVES_SETTING]
-    sc = np.concatenate(list(setting_scores(ds, 1.0, st, _others(ds, st.recipe), num_splits=4,
-                                            **RIDGE).values()))
+    sc = np.concatenate(list(setting_scores(ds, 1.0, st, _others(ds, st.source_recipe),
+                                            num_splits=4, **RIDGE).values()))
     assert np.median(sc) > 0.6
+
+
+def test_noise_sources_score_zero_against_tuned_targets_only_unsmoothed():
+    """Known answer (methods §7.8): untuned Poisson SOURCES (300 units, each animal's time per
+    bin) against tuned targets. Unsmoothed, as the halves setting makes its sources, a noise
+    unit's value at a test bin is independent of the fit, so the score is about 0; smoothed,
+    the same units form a smooth basis that interpolates the target's tuning from the
+    neighbouring training bins and score far above 0. Tuned unsmoothed sources still predict."""
+    from mec.ratemaps import ROBUST
+
+    ds = _toy(tuned=True)
+    st = make_settings(0.2, robust=False, halves=True)[HALVES_SETTING]
+    assert st.source_recipe.sigma_bins == 0 and not st.source_recipe.smooth_model
+    rng = np.random.default_rng(7)
+
+    def noise(recipe):
+        occ = ds.occupancy[1.0]["m0"][..., 0]          # (N, N) s per bin
+        counts = rng.poisson(5.0 * np.repeat(occ[..., None], 300, axis=2)).astype(float)
+        return rates_from_counts(counts, occ, recipe)
+
+    def med(source):
+        return np.median(np.concatenate(list(setting_scores(
+            ds, 1.0, st, source, num_splits=4, **RIDGE).values())))
+    raw = [med(noise(st.source_recipe)) for _ in range(2)]
+    assert all(abs(r) < 0.05 for r in raw), raw
+    assert med(noise(ROBUST)) > 0.3
+    assert med(_others(ds, st.source_recipe)) > 0.6
 
 
 def test_setting_scores_as_model_smooths_bin_means_like_a_models_export():
@@ -247,6 +274,10 @@ def test_settings_list_and_config_check():
     s = check_fit_settings({"halves": {"enabled": True, "train_frac": "blocks"}})
     assert s[HALVES_SETTING].halves and s[HALVES_SETTING].train_frac.startswith("blocks:")
     assert s[HALVES_SETTING].recipe.name == "robust"
+    # sources unsmoothed in halves only (methods §7.8); the others' sources are their recipe
+    assert s[HALVES_SETTING].source_recipe.sigma_bins == 0
+    assert s["paper"].source_recipe == s["paper"].recipe
+    assert s["robust"].source_recipe == s["robust"].recipe
     assert not s["paper"].halves and not s["robust"].halves
     with pytest.raises(ValueError, match=r"fits\.halves: unknown key"):
         check_fit_settings({"halves": {"enabeld": True}})

@@ -187,7 +187,8 @@ def floor_table(dataset, arena, maps_by_setting: Mapping[str, Mapping], settings
                           flush=True)
                 per_draw = []
                 for source in sources:
-                    src_maps = {a: rates_from_counts(c, o, setting.recipe, mask=m)
+                    # the setting's source recipe (unsmoothed in the halves setting, §7.8)
+                    src_maps = {a: rates_from_counts(c, o, setting.source_recipe, mask=m)
                                 for a, (c, o, m) in source.items()}
                     if getattr(setting, "halves", False):
                         # the target's two recording halves (mec.fits.halves, methods §7.8)

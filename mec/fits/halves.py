@@ -21,8 +21,17 @@ halves and the source are finite.
 
 Sources. Inter-animal fits use the other animals' whole-session maps (their noise is
 independent of the target's, so it cannot leak into the score; the whole session halves it);
-noise floors use the controls' whole-session maps; model fits use the model's maps under the
-recipe. One entry point scores any source in any setting, :func:`setting_scores` (what a
+noise floors use the controls' whole-session maps; model fits use the model's maps. Every
+source map is **unsmoothed** (the setting's ``source_recipe``,
+:data:`mec.fits.settings.UNSMOOTHED`: counts / time per bin, a model's plain bin means),
+while the target's half maps keep the occupancy-normalised smoothing. Why: a smoothed
+source's value at a test bin is a weighted mean of its values at the neighbouring (mostly
+training) bins, so a few hundred smooth source units, even untuned noise, form a basis that
+interpolates the target's smooth tuning from the training bins around each test bin; untuned
+Poisson sources then scored 0.42 against a ceiling of 0.45 (methods §7.8). An unsmoothed
+noise source's value at a test bin is independent of its values at the training bins and so
+of the fitted weights: the prediction is uncorrelated with the target (about 0), while a
+tuned source, smooth in its expectation, still predicts. One entry point scores any source in any setting, :func:`setting_scores` (what a
 validation ladder of synthetic "models" needs), beside the tidy tables of the workflow.
 """
 
@@ -96,13 +105,15 @@ def setting_scores(dataset, arena, setting, source, map_type: str = "sklinear",
     dataset: a :class:`mec.data.Dataset` (with spike counts, and halves for the halves
     setting); setting: a :class:`mec.fits.settings.Setting` (its recipe makes the target maps,
     its split the splits, ``setting.halves`` the protocol of this module); source: the maps
-    that predict, on the dataset's bins, used as given (already under the setting's recipe):
+    that predict, on the dataset's bins, used as given (already under the setting's
+    ``source_recipe``: unsmoothed in the halves setting):
     an array (nx, ny, n_units) for every animal (a model), ``{animal: array}`` (a source per
     target animal, e.g. the other animals' maps) or a callable ``animal -> array``.
     as_model: the source maps are bin means (as a model's export) and are first made into
-    the setting's model maps (:func:`mec.ratemaps.smooth_model_maps` with ``model_counts``,
-    (nx, ny) samples per bin or None: smoothed under the robust recipe, unchanged under the
-    paper's). Other arguments as :func:`mec.fits.core.fit_scores`.
+    the setting's model maps (:func:`mec.ratemaps.smooth_model_maps` under the setting's
+    ``source_recipe`` with ``model_counts``, (nx, ny) samples per bin or None: smoothed in the
+    robust setting, unchanged in the paper and halves settings). Other arguments as
+    :func:`mec.fits.core.fit_scores`.
     """
     from mec.fits.core import fit_scores
     from mec.fits.settings import dataset_for
@@ -115,7 +126,7 @@ def setting_scores(dataset, arena, setting, source, map_type: str = "sklinear",
 
     def get(animal):
         maps = raw(animal)
-        return smooth_model_maps(maps, model_counts, setting.recipe) if as_model else maps
+        return smooth_model_maps(maps, model_counts, setting.source_recipe) if as_model else maps
     target = dataset_for(dataset, arena, setting.recipe)[arena]
     halves = half_maps(dataset, arena, setting.recipe) if setting.halves else None
     kw = dict(map_type=map_type, map_kwargs=map_kwargs, train_frac=setting.train_frac,
@@ -168,13 +179,15 @@ def halves_interanimal_table(dataset, arena, maps: Mapping, setting, mode: str =
                              where: str = "dataset"):
     """Inter-animal consistency of one arena in the halves setting (TABLE_COLUMNS rows,
     source ``interanimal_{mode}``): each animal's half maps predicted from the other animals'
-    whole-session maps under the setting's recipe. maps: config ``fits.maps``."""
+    whole-session maps under the setting's ``source_recipe`` (unsmoothed, module docstring).
+    maps: config ``fits.maps``."""
     from mec.fits.core import map_settings, score_rows, tidy_table
     from mec.fits.settings import dataset_for
 
     data = dataset_for(dataset, arena, setting.recipe, where=where)[arena]
     halves = half_maps(dataset, arena, setting.recipe, where=where)
-    sources = {a: np.asarray(rec["resp"], dtype=np.float64) for a, rec in data.items()}
+    src = dataset_for(dataset, arena, setting.source_recipe, where=where)[arena]
+    sources = {a: np.asarray(rec["resp"], dtype=np.float64) for a, rec in src.items()}
     ids = {a: [str(c) for c in np.asarray(rec["cell_ids"]).ravel()] for a, rec in data.items()}
     frames = []
     for name, spec in maps.items():
@@ -195,7 +208,8 @@ def halves_model_fit_table(model_maps: Mapping, dataset, arena, model_name: str,
                            split_start_seed: int = 0, where: str = "dataset"):
     """Model-to-data fits of one model in one arena in the halves setting (TABLE_COLUMNS
     rows, source ``model_name``): every animal's half maps predicted from the model layer's
-    maps (``model_maps[layer]``, under the setting's recipe, or a list of copies)."""
+    maps (``model_maps[layer]``, under the setting's ``source_recipe``: plain bin means, or a
+    list of copies)."""
     from mec.fits.core import map_settings, score_rows, tidy_table
     from mec.fits.settings import dataset_for
 
@@ -225,7 +239,7 @@ def halves_floor_scores(dataset, arena, source_maps: Mapping, setting, map_type:
                         where: str = "noise floor") -> dict:
     """Noise floor fits in the halves setting: ``{animal: (n_cells,)}``, each animal's half
     maps predicted from the OTHER animals' control maps ``source_maps`` (whole session,
-    under the setting's recipe), as :func:`mec.fits.floors.floor_scores` does with whole
+    under the setting's ``source_recipe``: unsmoothed), as :func:`mec.fits.floors.floor_scores` does with whole
     maps."""
     halves = half_maps(dataset, arena, setting.recipe)
     ids = {a: [str(c) for c in np.asarray(rec["cell_ids"]).ravel()]

@@ -171,7 +171,8 @@ def fit_model(dataset_path: str | os.PathLike, ratemaps_path: str | os.PathLike,
         maps_s = (with_elasticnet(maps, elasticnet_tables)
                   if name == PAPER_SETTING or _per_split_choices(setting) else dict(maps))
         data_s = dataset_for(dataset, arena, setting.recipe, where=str(dataset_path))
-        model_s = model_maps_for(model_maps, counts, stored, setting.recipe,
+        # the setting's source recipe: the recipe itself, or plain bin means (halves, §7.8)
+        model_s = model_maps_for(model_maps, counts, stored, setting.source_recipe,
                                  where=f"model rate maps {ratemaps_path}")
         if setting.halves:
             from mec.fits.core import check_map_edges

@@ -13,9 +13,13 @@ A *setting* pairs a rate-map recipe (:class:`mec.ratemaps.Recipe`) with a train/
   random splits (or blocks), with the target maps of fit and test made from independent
   halves of the recording time (alternating minutes): the map is fitted to half A at the
   training bins and scored against half B at the test bins, then the other way round, and
-  the two scores averaged (:mod:`mec.fits.halves`, methods §7.8). Noise in one half cannot
-  predict the other, so untuned sources score about 0 while tuned cells keep their
-  split-half reliability.
+  the two scores averaged (:mod:`mec.fits.halves`, methods §7.8). The *sources* (other
+  animals' maps, noise controls, model maps) are left unsmoothed (:data:`UNSMOOTHED`:
+  counts / time per bin, a model's plain bin means): a smoothed source's value at a test
+  bin mixes its values at the neighbouring training bins, so a few hundred smooth random
+  source units interpolate any smooth target from the training bins and untuned noise
+  scores nearly the ceiling; an unsmoothed noise source's value at a test bin is
+  independent of the fit, so untuned sources score about 0 while tuned ones still predict.
 
 Every tidy score table carries a ``setting`` column. The helpers here make the maps of a
 setting from what the files store, and refuse what cannot be made:
@@ -39,7 +43,7 @@ from mec.fits.splits import BLOCKS, DEFAULT_BLOCK_K, blocks_split, check_train_f
 from mec.ratemaps import PAPER, ROBUST, Recipe, RecipeMismatchError, get_recipe, rates_from_counts
 
 __all__ = ["Setting", "PAPER_SETTING", "ROBUST_SETTING", "HALVES_SETTING", "SETTING_NAMES",
-           "make_settings", "halves_options",
+           "UNSMOOTHED", "make_settings", "halves_options",
            "check_fit_settings",
            "resolve_split", "dataset_for", "model_maps_for"]
 
@@ -51,21 +55,38 @@ HALVES_SETTING = "halves"
 #: The settings of the default run, in display order.
 SETTING_NAMES = (PAPER_SETTING, ROBUST_SETTING, HALVES_SETTING)
 
+#: The recipe of the halves setting's source maps (methods §7.8): no smoothing, a recorded
+#: map is counts / time per bin (NaN where unvisited), a model map its plain bin means. A
+#: source value at a test bin then carries nothing of the source's values at the training
+#: bins, so a fit cannot interpolate the target from the neighbouring training bins.
+UNSMOOTHED = Recipe("unsmoothed", "normalized", 0.0, 3.0, smooth_model=False)
+
 
 @dataclasses.dataclass(frozen=True)
 class Setting:
     """One way of fitting: ``name``, the rate-map ``recipe`` of data and model maps, and
     the split ``train_frac`` (a fraction, a structured split name or a resolved blocks
     string such as ``"blocks:k=3,g=3"``); ``halves``: fit and test target maps come from
-    the two recording halves (mec.fits.halves, methods §7.8)."""
+    the two recording halves (mec.fits.halves, methods §7.8); ``source_recipe``: the
+    recipe of the source maps that predict (other animals', noise controls', models'),
+    None (the default) for ``recipe`` itself; the halves setting's is :data:`UNSMOOTHED`.
+    After construction ``source_recipe`` is always a Recipe."""
 
     name: str
     recipe: Recipe
     train_frac: object
     halves: bool = False
+    source_recipe: Recipe | None = None
+
+    def __post_init__(self):
+        if self.source_recipe is None:
+            object.__setattr__(self, "source_recipe", self.recipe)
 
     def describe(self) -> str:
-        return (f"setting {self.name!r}: {self.recipe.describe()}, train_frac={self.train_frac!r}"
+        src = ("" if self.source_recipe == self.recipe
+               else f", sources {self.source_recipe.describe()}")
+        return (f"setting {self.name!r}: {self.recipe.describe()}{src}, "
+                f"train_frac={self.train_frac!r}"
                 + (", fit on one recording half, tested on the other" if self.halves else ""))
 
 
@@ -145,7 +166,8 @@ def make_settings(train_frac=0.2, robust: bool = True, blocks: Mapping | None = 
     if opts["enabled"]:
         out[HALVES_SETTING] = Setting(HALVES_SETTING, ROBUST,
                                       resolve_split(opts["train_frac"], ROBUST, blocks,
-                                                    "fits.halves.train_frac"), halves=True)
+                                                    "fits.halves.train_frac"), halves=True,
+                                      source_recipe=UNSMOOTHED)
     return out
 
 
