@@ -54,6 +54,9 @@ __all__ = [
     "PAPER",
     "ROBUST",
     "RECIPES",
+    "HALVES_CHUNK_S",
+    "time_halves",
+    "bin_spikes_halves",
     "SMOOTHING_MODES",
     "get_recipe",
     "recipe_from_json",
@@ -392,6 +395,49 @@ def bin_spikes(positions: np.ndarray, times: np.ndarray, spike_times: Sequence[n
         counts[low] = 0.0
     return counts.reshape(nx, ny, -1), occ.reshape(nx, ny)
 
+
+#: Default length (s) of the alternating time chunks of the two recording halves: odd and
+#: even minutes (methods §7.8), as :func:`split_half_reliability` cuts a session.
+HALVES_CHUNK_S = 60.0
+
+
+def time_halves(times: np.ndarray, chunk_s: float = HALVES_CHUNK_S) -> np.ndarray:
+    """(n,) int 0/1: the half of each sample time, alternating ``chunk_s`` pieces from the
+    first sample (0 = pieces 0, 2, 4, ...; 1 = pieces 1, 3, ...). ValueError for chunk_s
+    that is not > 0."""
+    if not (np.isfinite(chunk_s) and chunk_s > 0):
+        raise ValueError(f"halves chunk length must be > 0 seconds, got {chunk_s!r}")
+    times = np.asarray(times, dtype=float).ravel()
+    return (np.floor((times - times[0]) / float(chunk_s)).astype(np.int64) % 2)
+
+
+def bin_spikes_halves(positions: np.ndarray, times: np.ndarray,
+                      spike_times: Sequence[np.ndarray], x_edges: np.ndarray,
+                      y_edges: np.ndarray, chunk_s: float = HALVES_CHUNK_S,
+                      speed_range: tuple[float, float] | None = None,
+                      min_occupancy_s: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Spike counts and time per bin of the two recording halves (methods §7.8).
+
+    The session is cut into alternating ``chunk_s`` pieces (:func:`time_halves`); each half
+    is binned as :func:`bin_spikes` bins the whole session (same arguments). A bin the whole
+    session leaves unvisited (``min_occupancy_s``) is unvisited in both halves, so the two
+    halves add up to the whole session's counts and time.
+
+    Returns (counts (2, nx, ny, n_cells), occupancy (2, nx, ny) seconds).
+    """
+    half = time_halves(times, chunk_s)
+    _, full_occ = bin_spikes(positions, times, [], x_edges, y_edges, speed_range=speed_range,
+                             min_occupancy_s=min_occupancy_s)
+    counts, occ = [], []
+    for h in (0, 1):
+        c, o = bin_spikes(positions, times, spike_times, x_edges, y_edges,
+                          speed_range=speed_range, samples=half == h)
+        low = full_occ <= 0
+        c[low] = 0.0
+        o[low] = 0.0
+        counts.append(c)
+        occ.append(o)
+    return np.stack(counts), np.stack(occ)
 
 def _gauss(a: np.ndarray, recipe: Recipe) -> np.ndarray:
     """Gaussian of the recipe over the two spatial axes of (nx, ny[, n]), zero outside."""

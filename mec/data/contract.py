@@ -28,10 +28,18 @@ Layout (format ``mec-dataset``, version 1)::
             occupancy (nx, ny, k)   optional (with spike_counts): seconds per bin of each
                                     of k sessions; occupancy_index (n_cells,) int says which
                                     one each cell was recorded in (absent: k = 1)
+            halves/spike_counts (2, nx, ny, n_cells)  optional (with spike_counts): the
+                                    counts of the two recording halves (alternating time
+                                    chunks, methods §7.8); they add up to spike_counts
+            halves/occupancy (2, nx, ny, k)  seconds per bin of each half, per session as
+                                    occupancy (same occupancy_index); they add up to it
         attrs (arena, optional): recipe - JSON of the mec.ratemaps.Recipe that made ``resp``
 
 The optional parts (issue 13) let the fits rebuild the maps with another recipe and make
-noise controls; files without them still load (recipe None: not recorded).
+noise controls; files without them still load (recipe None: not recorded). The halves (file
+attribute ``halves_chunk_s``: the chunk length in seconds) feed the halves setting
+(mec.fits.halves); a file without them loads, and the halves setting refuses it, saying how
+to remake it.
 
 :func:`load_dataset` returns a :class:`Dataset`: a dict in the original API's form
 (methods §4.1) ``dataset[arena][animal] = {"resp": ..., "cell_ids": ..., "cell_types": ...}``
@@ -147,10 +155,14 @@ class Dataset(ArenaDict):
         spike_counts: ``{arena: {animal: (nx, ny, n_cells) spikes per bin}}`` where stored.
         occupancy: ``{arena: {animal: (nx, ny, n_cells) seconds per bin}}``, each cell's own
             session (stored once per session in the file), where stored.
+        half_counts, half_occupancy: ``{arena: {animal: (2, nx, ny, n_cells)}}``, the same of
+            the two recording halves (methods §7.8), where stored; ``attrs["halves_chunk_s"]``
+            the chunk length (s).
     """
 
     def __init__(self, data=None, *, edges=None, arenas=None, attrs=None, truth=None,
-                 cell_info=None, recipes=None, spike_counts=None, occupancy=None):
+                 cell_info=None, recipes=None, spike_counts=None, occupancy=None,
+                 half_counts=None, half_occupancy=None):
         super().__init__(data or {})
         self.edges = ArenaDict(edges)
         self.arenas = ArenaDict(arenas)
@@ -160,6 +172,8 @@ class Dataset(ArenaDict):
         self.recipes = ArenaDict(recipes)
         self.spike_counts = ArenaDict(spike_counts)
         self.occupancy = ArenaDict(occupancy)
+        self.half_counts = ArenaDict(half_counts)
+        self.half_occupancy = ArenaDict(half_occupancy)
 
     def geometry(self, arena) -> ArenaGeometry:
         """The arena's :class:`mec.data.arenas.ArenaGeometry` (from ``arenas[arena]``, else
@@ -306,6 +320,8 @@ def _check_counts(dataset: Dataset, arena, animal, shape, path) -> None:
     counts = dataset.spike_counts.get(arena, {}).get(animal)
     occ = dataset.occupancy.get(arena, {}).get(animal)
     if counts is None and occ is None:
+        if getattr(dataset, "half_counts", {}).get(arena, {}).get(animal) is not None:
+            raise _fail(path, "half_counts need spike_counts and occupancy", arena, animal)
         return
     if counts is None or occ is None:
         raise _fail(path, "spike_counts and occupancy come together; only "
@@ -318,6 +334,33 @@ def _check_counts(dataset: Dataset, arena, animal, shape, path) -> None:
                         arena, animal)
         if not np.issubdtype(a.dtype, np.number) or not np.all(np.isfinite(a)) or np.any(a < 0):
             raise _fail(path, f"{name} must be finite and >= 0", arena, animal)
+    _check_halves(dataset, arena, animal, np.asarray(counts), np.asarray(occ), path)
+
+
+def _check_halves(dataset: Dataset, arena, animal, counts, occ, path) -> None:
+    """Optional recording halves (methods §7.8): both or neither, (2, *resp's shape),
+    finite, >= 0, adding up to spike_counts and occupancy."""
+    hc = getattr(dataset, "half_counts", {}).get(arena, {}).get(animal)
+    ho = getattr(dataset, "half_occupancy", {}).get(arena, {}).get(animal)
+    if hc is None and ho is None:
+        return
+    if hc is None or ho is None:
+        raise _fail(path, "half_counts and half_occupancy come together; only "
+                          f"{'half_counts' if ho is None else 'half_occupancy'} is given",
+                    arena, animal)
+    for name, a, whole in (("half_counts", hc, counts), ("half_occupancy", ho, occ)):
+        a = np.asarray(a)
+        if a.shape != (2,) + whole.shape:
+            raise _fail(path, f"{name} has shape {a.shape}, expected {(2,) + whole.shape} "
+                              "(two halves of the whole session's)", arena, animal)
+        if not np.issubdtype(a.dtype, np.number) or not np.all(np.isfinite(a)) or np.any(a < 0):
+            raise _fail(path, f"{name} must be finite and >= 0", arena, animal)
+        if not np.allclose(a.sum(axis=0), whole, rtol=1e-9, atol=1e-9):
+            raise _fail(path, f"{name}: the two halves do not add up to the whole session's "
+                              f"{'spike_counts' if name == 'half_counts' else 'occupancy'} "
+                              f"(largest difference "
+                              f"{float(np.max(np.abs(a.sum(axis=0) - whole))):.3g})",
+                        arena, animal)
 
 
 def occupancy_sessions(occ: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -346,7 +389,8 @@ def save_dataset(path: str | os.PathLike, dataset: Mapping, edges: Mapping | Non
         attrs = attrs if attrs is not None else dataset.attrs
         truth = truth if truth is not None else dataset.truth
         cell_info = cell_info if cell_info is not None else dataset.cell_info
-    extra = {k: getattr(dataset, k, None) for k in ("recipes", "spike_counts", "occupancy")}
+    extra = {k: getattr(dataset, k, None) for k in ("recipes", "spike_counts", "occupancy",
+                                                     "half_counts", "half_occupancy")}
     try:
         ds = Dataset(dataset, edges=edges, arenas=arenas, attrs=attrs, truth=truth,
                      cell_info=cell_info, **extra)
@@ -391,6 +435,17 @@ def save_dataset(path: str | os.PathLike, dataset: Mapping, edges: Mapping | Non
                     a.create_dataset("occupancy", data=occ, compression="gzip",
                                      compression_opts=4)
                     a.create_dataset("occupancy_index", data=index.astype(np.int64))
+                    halves = ds.half_counts.get(arena, {}).get(animal)
+                    if halves is not None:
+                        # one time map per session and half, as occupancy (same index)
+                        ho = np.asarray(ds.half_occupancy[arena][animal], np.float64)
+                        first = np.array([int(np.flatnonzero(index == k)[0])
+                                          for k in range(occ.shape[-1])], dtype=np.int64)
+                        a.create_dataset("halves/spike_counts",
+                                         data=np.asarray(halves, np.float64),
+                                         compression="gzip", compression_opts=4)
+                        a.create_dataset("halves/occupancy", data=ho[..., first],
+                                         compression="gzip", compression_opts=4)
                 for col, values in ds.cell_info.get(arena, {}).get(animal, {}).items():
                     values = np.asarray(values)
                     a.create_dataset(f"cell_info/{col}", data=values.astype("S")
@@ -529,6 +584,7 @@ def _read_counts(ds: Dataset, a, arena, animal, path, key) -> None:
                     key, animal)
     counts = a["spike_counts"][()]
     occ = a["occupancy"][()]
+    halves = a.get("halves")
     n = counts.shape[-1] if counts.ndim == 3 else -1
     index = a["occupancy_index"][()] if "occupancy_index" in a else np.zeros(max(n, 0), np.int64)
     if occ.ndim != 3 or counts.ndim != 3 or index.shape != (n,) or \
@@ -537,6 +593,17 @@ def _read_counts(ds: Dataset, a, arena, animal, path, key) -> None:
                           f"give one session per cell of spike_counts {counts.shape}", key, animal)
     ds.spike_counts.setdefault(arena, {})[animal] = counts
     ds.occupancy.setdefault(arena, {})[animal] = occ[:, :, index]
+    if halves is not None:
+        if "spike_counts" not in halves or "occupancy" not in halves:
+            raise _fail(path, "halves/spike_counts and halves/occupancy come together; only "
+                              "one is stored", key, animal)
+        hc, ho = halves["spike_counts"][()], halves["occupancy"][()]
+        if ho.ndim != 4 or ho.shape[:1] != (2,) or ho.shape[-1] != occ.shape[-1]:
+            raise _fail(path, f"halves/occupancy {ho.shape} does not give two halves of each "
+                              f"of the {occ.shape[-1]} session(s) of occupancy {occ.shape}",
+                        key, animal)
+        ds.half_counts.setdefault(arena, {})[animal] = hc
+        ds.half_occupancy.setdefault(arena, {})[animal] = ho[..., index]
 
 
 def _str(v) -> str:

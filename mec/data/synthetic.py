@@ -735,7 +735,8 @@ def _arena_seed(seed: int, size: float, *more: int) -> np.random.SeedSequence:
 def simulate_dataset(arenas: Mapping | None = None, n_animals: int = 12,
                      cells_per_animal: tuple[int, int] = (30, 60), session_min=20.0,
                      dt: float = 0.02, bin_cm: float = 5.0, population: Mapping | None = None,
-                     motion: Mapping | None = None, seed: int = 0, progress: bool = True):
+                     motion: Mapping | None = None, seed: int = 0, progress: bool = True,
+                     halves_chunk_s: float = 60.0):
     """Simulate multi-animal MEC recordings; returns a :class:`mec.data.Dataset`.
 
     arenas: ``{size_m: {"shape": "square" | "circle", "session_min": minutes (optional)}}``
@@ -748,13 +749,15 @@ def simulate_dataset(arenas: Mapping | None = None, n_animals: int = 12,
     period (s; 50 Hz); bin_cm: rate-map bin side (cm); population / motion: overrides of
     :data:`DEFAULT_POPULATION` / :data:`DEFAULT_MOTION`; seed: int, every draw comes from
     ``SeedSequence(seed)`` keyed by arena and animal, so an arena's data do not depend on
-    which other arenas are simulated.
+    which other arenas are simulated. halves_chunk_s: length (s) of the alternating time
+    chunks of the two recording halves whose counts and time per bin are stored too
+    (``half_counts``, ``half_occupancy``; the halves setting, methods §7.8).
 
     Cell ids: ``f"{arena:.1f}_{animal}_c{index:03d}"``, unique across the file.
     """
     from mec.data.contract import Dataset
-    from mec.ratemaps import (PAPER, bin_activity, bin_spikes, make_edges, occupancy,
-                              rates_from_counts, split_half_reliability)
+    from mec.ratemaps import (PAPER, bin_activity, bin_spikes, bin_spikes_halves, make_edges,
+                              occupancy, rates_from_counts, split_half_reliability, time_halves)
 
     items = _arena_items(arenas)
     n_animals = int(n_animals)
@@ -771,6 +774,7 @@ def simulate_dataset(arenas: Mapping | None = None, n_animals: int = 12,
     pop = _merge(DEFAULT_POPULATION, population, "population")
     _check_population(pop)
     mot = _merge(DEFAULT_MOTION, motion, "motion")
+    time_halves([0.0], halves_chunk_s)  # ValueError for a chunk length that is not > 0
 
     ds = Dataset(attrs={})
     animal_counter = 0
@@ -809,6 +813,7 @@ def simulate_dataset(arenas: Mapping | None = None, n_animals: int = 12,
         ds.truth[size], ds.cell_info[size] = {}, {}
         ds.recipes[size] = PAPER
         ds.spike_counts[size], ds.occupancy[size] = {}, {}
+        ds.half_counts[size], ds.half_occupancy[size] = {}, {}
         for a, name in enumerate(_iter(names, progress, f"arena {size:.1f} m cells")):
             rng = rng_cells[a]
             n_cells = int(rng.integers(cmin, cmax + 1))
@@ -835,11 +840,16 @@ def simulate_dataset(arenas: Mapping | None = None, n_animals: int = 12,
             ds.truth[size][name] = truth
             ds.spike_counts[size][name] = counts
             ds.occupancy[size][name] = np.repeat(occ[..., None], n_cells, axis=2)
+            # the same of the two recording halves (methods §7.8)
+            hc, ho = bin_spikes_halves(pos, times, spikes, x_edges, y_edges,
+                                       chunk_s=halves_chunk_s)
+            ds.half_counts[size][name] = hc
+            ds.half_occupancy[size][name] = np.repeat(ho[..., None], n_cells, axis=3)
             info["n_spikes"] = n_spikes
             info["reliability"] = split_half_reliability(pos, times, spikes, x_edges, y_edges,
                                                          mask=mask)
             ds.cell_info[size][name] = info
-    ds.attrs = {"name": "synthetic", "source": "synthetic",
+    ds.attrs = {"name": "synthetic", "source": "synthetic", "halves_chunk_s": float(halves_chunk_s),
                 "provenance": json.dumps(_provenance(items, n_animals, (cmin, cmax), used_minutes,
                                                      dt, bin_cm, pop, mot, seed), sort_keys=True)}
     return ds

@@ -151,10 +151,13 @@ def _score_prepared(
     map_type: str,
     kwargs_per_split: list[list[dict]] | None,
     map_kwargs: dict,
+    Y_test: np.ndarray | None = None,
 ) -> np.ndarray:
     """Per-split scores (n_splits, n_targets). X (n_copies * n_kept, n_src), Y matching rows.
 
     kwargs_per_split[s][j] are target j's map kwargs in split s (None: map_kwargs for all).
+    Y_test: the maps scored at the test bins, same shape as Y (None: Y itself); another
+    recording half of the same cells in the halves setting (methods §7.8).
     """
     n_tgt = Y.shape[1]
     offsets = (np.arange(n_copies) * n_kept)[:, None]
@@ -162,7 +165,7 @@ def _score_prepared(
     for s, sp in enumerate(splits):
         tr = (offsets + sp["train"][None, :]).ravel()
         te = (offsets + sp["test"][None, :]).ravel()
-        Xtr, Xte, Ytr, Yte = X[tr], X[te], Y[tr], Y[te]
+        Xtr, Xte, Ytr, Yte = X[tr], X[te], Y[tr], (Y if Y_test is None else Y_test)[te]
         if kwargs_per_split is None:
             groups = {"": (map_kwargs, np.arange(n_tgt))}
         else:
@@ -226,6 +229,7 @@ def fit_scores(
     blas_threads: int | None = 1,
     source_ids=None,
     where: str = "",
+    target_test=None,
 ):
     """Score a source against every target cell (methods §4.2).
 
@@ -247,6 +251,10 @@ def fit_scores(
     source_ids: (n_src,) names of the source units, for messages (default: their indices).
     where: what the fit is (e.g. "arena 1.0, target animal a, map ridge"); it starts every
         error and warning message.
+    target_test: optional maps of the same cells, shaped as ``target``, scored at the test
+        bins instead of ``target`` (which the map is then fitted to at the training bins
+        only): an independent recording half (the halves setting, methods §7.8). A bin
+        counts as finite for a cell where both maps are.
 
     Bins and units (mec.fits.bins): a cell with no finite bin is not scored (NaN), a source
     unit with none is left out, and a unit that alone would remove more than half of the
@@ -258,17 +266,25 @@ def fit_scores(
     with _blas(blas_threads):
         return _fit_scores(source, target, map_type, map_kwargs, train_frac, num_splits,
                            split_start_seed, grid_shape, map_kwargs_per_cell, cell_ids,
-                           return_per_split, source_ids, where)
+                           return_per_split, source_ids, where, target_test)
 
 
 def _fit_scores(source, target, map_type, map_kwargs, train_frac, num_splits, split_start_seed,
                 grid_shape, map_kwargs_per_cell, cell_ids, return_per_split=False,
-                source_ids=None, where=""):
+                source_ids=None, where="", target_test=None):
     map_kwargs = dict(map_kwargs or {})
     copies = list(source) if isinstance(source, (list, tuple)) else [source]
     if not copies:
         raise ValueError(f"{_at(where)}source: empty list of maps")
     Y, ygrid = _flatten(target, "target")
+    Yt = None
+    if target_test is not None:
+        Yt, tgrid = _flatten(target_test, "target_test")
+        if Yt.shape != Y.shape or (tgrid is not None and ygrid is not None and tgrid != ygrid):
+            raise ValueError(f"{_at(where)}target_test has shape {np.shape(target_test)}, the "
+                             f"target {np.shape(target)}; they must be the same cells and bins")
+        both = np.isfinite(Y) & np.isfinite(Yt)
+        Y, Yt = np.where(both, Y, np.nan), np.where(both, Yt, np.nan)
     Xs = []
     grid = ygrid
     for k, c in enumerate(copies):
@@ -325,6 +341,7 @@ def _fit_scores(source, target, map_type, map_kwargs, train_frac, num_splits, sp
     src_cols = np.flatnonzero(kept.sources)
     X = np.concatenate([Xk[valid][:, src_cols] for Xk in Xs], axis=0)
     Yk = np.tile(Y[valid][:, joint], (len(Xs), 1))
+    Ytk = None if Yt is None else np.tile(Yt[valid][:, joint], (len(Xs), 1))
 
     fracs: dict = {}
     for i, j in enumerate(joint):
@@ -354,7 +371,8 @@ def _fit_scores(source, target, map_type, map_kwargs, train_frac, num_splits, sp
             per_cell = [_normalise_cell_spec(raw_specs[joint[i]], len(splits), ids[joint[i]])[0]
                         for i in cols]
             kps = [[per_cell[i][s] for i in range(len(cols))] for s in range(len(splits))]
-        sc = _score_prepared(X, Yk[:, cols], splits, n_kept, len(Xs), map_type, kps, map_kwargs)
+        sc = _score_prepared(X, Yk[:, cols], splits, n_kept, len(Xs), map_type, kps, map_kwargs,
+                             None if Ytk is None else Ytk[:, cols])
         result[joint[cols]] = _nanmean0(sc)
         if return_per_split and len(fracs) == 1:
             per_split = np.full((len(splits), n_tgt), np.nan)
@@ -370,7 +388,7 @@ def _fit_scores(source, target, map_type, map_kwargs, train_frac, num_splits, sp
                               num_splits, split_start_seed, grid, one_spec,
                               None if ids is None else [ids[j]], return_per_split,
                               source_ids, f"{where}, {name} on its own bins" if where else
-                              f"{name} on its own bins")
+                              f"{name} on its own bins", None if Yt is None else Yt[:, [j]])
         except (FitInputError, SplitError) as err:
             warnings.warn(f"{err}; not scored (NaN)", FitInputWarning, stacklevel=2)
             continue

@@ -187,8 +187,20 @@ def floor_table(dataset, arena, maps_by_setting: Mapping[str, Mapping], settings
                           flush=True)
                 per_draw = []
                 for source in sources:
-                    src_maps = {a: rates_from_counts(c, o, setting.recipe, mask=m)
+                    # the setting's source recipe (unsmoothed in the halves setting, §7.8)
+                    src_maps = {a: rates_from_counts(c, o, setting.source_recipe, mask=m)
                                 for a, (c, o, m) in source.items()}
+                    if getattr(setting, "halves", False):
+                        # the target's two recording halves (mec.fits.halves, methods §7.8)
+                        from mec.fits.halves import halves_floor_scores
+
+                        per_draw.append(halves_floor_scores(
+                            dataset, arena, src_maps, setting, map_type, map_kwargs, mode=mode,
+                            num_splits=num_splits, split_start_seed=split_start_seed,
+                            map_kwargs_per_cell=per_cell,
+                            where=f"noise floor arena {arena}, control {control}, setting "
+                                  f"{name}, map {map_name}"))
+                        continue
                     per_draw.append(floor_scores(
                         arena_data, src_maps, map_type=map_type, map_kwargs=map_kwargs,
                         mode=mode, train_frac=setting.train_frac, num_splits=num_splits,

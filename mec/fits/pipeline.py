@@ -8,7 +8,8 @@ Settings (issue 13, mec.fits.settings): every table has a ``setting`` column. "p
 reproduction (the paper's recipe, ``train_frac``); with ``robust=True`` the same fits are
 made again in the "robust" setting (occupancy-normalised maps, blocked splits with
 ``blocks`` = config fits.blocks). The ElasticNet map comes from the paper setting's grid and
-is fitted in the paper setting only. :func:`floors` fits the tuning-free controls of
+is fitted in the paper setting and, refitting the same per-cell choices, in the halves
+setting (config fits.halves, mec.fits.halves). :func:`floors` fits the tuning-free controls of
 mec.fits.floors once per arena.
 """
 
@@ -60,17 +61,23 @@ def with_elasticnet(maps: Mapping, elasticnet_tables: Sequence[str | os.PathLike
     return maps
 
 
-def _settings(train_frac, robust, blocks):
+def _per_split_choices(setting) -> bool:
+    """Whether the halves setting refits the ElasticNet grid's per-split choices: with random
+    splits (the grid's own; a blocked split has other splits, one per block)."""
+    return bool(setting.halves) and not isinstance(setting.train_frac, str)
+
+
+def _settings(train_frac, robust, blocks, halves=None):
     from mec.fits.settings import make_settings
 
-    return make_settings(train_frac=train_frac, robust=robust, blocks=blocks)
+    return make_settings(train_frac=train_frac, robust=robust, blocks=blocks, halves=halves)
 
 
 def interanimal(dataset_path: str | os.PathLike, arena: float, maps: Mapping, out_path,
                 mode: str = "holdout", train_frac=0.2, num_splits: int = 10,
                 split_start_seed: int = 0,
                 elasticnet_tables: Sequence[str | os.PathLike] = (), robust: bool = False,
-                blocks: Mapping | None = None) -> Path:
+                blocks: Mapping | None = None, halves: Mapping | None = None) -> Path:
     """Inter-animal consistency of one arena -> results/consistency/{arena}.csv.
 
     maps: ``{name: {"map_type", "map_kwargs"}}`` from config ``fits.maps``. With ElasticNet
@@ -78,7 +85,8 @@ def interanimal(dataset_path: str | os.PathLike, arena: float, maps: Mapping, ou
     the mean over splits of the grid's own test score (the grid already refit each chosen
     combination on the training bins and scored the test bins, methods §4.4); in pairwise mode
     the chosen hyperparameters are refit for every source animal. robust, blocks: the robust
-    setting (module docstring).
+    setting (module docstring); halves: config fits.halves (the halves setting,
+    mec.fits.halves, methods §7.8).
     """
     import pandas as pd
 
@@ -92,10 +100,22 @@ def interanimal(dataset_path: str | os.PathLike, arena: float, maps: Mapping, ou
     dataset = load_dataset(dataset_path, arenas=[arena])
     # One animal: the same error as elasticnet_grid (make_dataset refuses such data first).
     check_animals(dataset, where=f"dataset {dataset_path}")
-    settings = _settings(train_frac, robust, blocks)
+    settings = _settings(train_frac, robust, blocks, halves)
     choices = read_elasticnet_choices(elasticnet_tables)
     tables = []
     for name, setting in settings.items():
+        if setting.halves:
+            from mec.fits.halves import halves_interanimal_table
+
+            # the ElasticNet map refits each cell's per-split choice of the grid with the
+            # halves protocol (methods §7.8)
+            maps_h = dict(maps) if choices is None or not _per_split_choices(setting) else \
+                {**maps, ELASTICNET: _elasticnet_map(choices)}
+            tables.append(halves_interanimal_table(dataset, arena, maps_h, setting, mode=mode,
+                                                   num_splits=num_splits,
+                                                   split_start_seed=split_start_seed,
+                                                   where=str(dataset_path)))
+            continue
         maps_s = dict(maps)
         if name == PAPER_SETTING and choices is not None and mode != "holdout":
             maps_s[ELASTICNET] = _elasticnet_map(choices)
@@ -122,7 +142,7 @@ def fit_model(dataset_path: str | os.PathLike, ratemaps_path: str | os.PathLike,
               arena: float, maps: Mapping, out_path, layers: Sequence[str] | None = None,
               train_frac=0.2, num_splits: int = 10, split_start_seed: int = 0,
               elasticnet_tables: Sequence[str | os.PathLike] = (), robust: bool = False,
-              blocks: Mapping | None = None) -> Path:
+              blocks: Mapping | None = None, halves: Mapping | None = None) -> Path:
     """Fit one model's rate maps to every animal of one arena -> results/fits/{model}_{arena}.csv.
 
     The model maps' bin edges must equal the dataset's (EdgeMismatchError otherwise), and in
@@ -130,7 +150,7 @@ def fit_model(dataset_path: str | os.PathLike, ratemaps_path: str | os.PathLike,
     (mec.fits.settings.model_maps_for / dataset_for; RecipeMismatchError for maps that
     cannot be). With ElasticNet tables, map "elasticnet" reuses each cell's per-split choice
     from the inter-animal grid ("fixed inter-animal", methods §4.4), in the paper setting.
-    robust, blocks: the robust setting (module docstring).
+    robust, blocks: the robust setting (module docstring); halves: config fits.halves.
     """
     import pandas as pd
 
@@ -147,11 +167,24 @@ def fit_model(dataset_path: str | os.PathLike, ratemaps_path: str | os.PathLike,
     stored = recipe_from_attrs(attrs, str(ratemaps_path))
     counts = read_sample_counts(ratemaps_path)
     tables = []
-    for name, setting in _settings(train_frac, robust, blocks).items():
-        maps_s = with_elasticnet(maps, elasticnet_tables) if name == PAPER_SETTING else dict(maps)
+    for name, setting in _settings(train_frac, robust, blocks, halves).items():
+        maps_s = (with_elasticnet(maps, elasticnet_tables)
+                  if name == PAPER_SETTING or _per_split_choices(setting) else dict(maps))
         data_s = dataset_for(dataset, arena, setting.recipe, where=str(dataset_path))
-        model_s = model_maps_for(model_maps, counts, stored, setting.recipe,
+        # the setting's source recipe: the recipe itself, or plain bin means (halves, §7.8)
+        model_s = model_maps_for(model_maps, counts, stored, setting.source_recipe,
                                  where=f"model rate maps {ratemaps_path}")
+        if setting.halves:
+            from mec.fits.core import check_map_edges
+            from mec.fits.halves import halves_model_fit_table
+
+            check_map_edges(edges, dataset.edges.get(arena),
+                            f"model {model} rate maps vs dataset arena {arena}")
+            tables.append(halves_model_fit_table(model_s, dataset, arena, model, maps_s, setting,
+                                                 layers=layers, num_splits=num_splits,
+                                                 split_start_seed=split_start_seed,
+                                                 where=str(dataset_path)))
+            continue
         # model_fit_table refuses maps whose edges (EdgeMismatchError) or recipes
         # (RecipeMismatchError) differ from the dataset's.
         tables.append(model_fit_table(model_s, data_s, arena, model, maps_s, layers=layers,
@@ -166,7 +199,7 @@ def floors(dataset_path: str | os.PathLike, arena: float, maps: Mapping, out_pat
            split_start_seed: int = 0, elasticnet_tables: Sequence[str | os.PathLike] = (),
            robust: bool = False, blocks: Mapping | None = None,
            controls: Sequence[str] = ("poisson", "permuted"), seed: int = 0,
-           draws: int = 1) -> Path:
+           draws: int = 1, halves: Mapping | None = None) -> Path:
     """Noise floors of one arena -> results/floors/{arena}.csv (mec.fits.floors.floor_table).
 
     The inter-animal fits of :func:`interanimal` in every setting, with each source animal
@@ -181,9 +214,10 @@ def floors(dataset_path: str | os.PathLike, arena: float, maps: Mapping, out_pat
     from mec.io import write_table
 
     dataset = load_dataset(dataset_path, arenas=[arena])
-    settings = _settings(train_frac, robust, blocks)
-    maps_by = {name: (with_elasticnet(maps, elasticnet_tables) if name == PAPER_SETTING
-                      else dict(maps)) for name in settings}
+    settings = _settings(train_frac, robust, blocks, halves)
+    maps_by = {name: (with_elasticnet(maps, elasticnet_tables)
+                      if name == PAPER_SETTING or _per_split_choices(s) else dict(maps))
+                for name, s in settings.items()}
     table = floor_table(dataset, arena, maps_by, settings, controls=list(controls), mode=mode,
                         num_splits=num_splits, split_start_seed=split_start_seed, seed=seed,
                         draws=draws)

@@ -9,6 +9,17 @@ A *setting* pairs a rate-map recipe (:class:`mec.ratemaps.Recipe`) with a train/
   (:data:`mec.ratemaps.ROBUST`) and blocked splits with a guard band at least the smoothing
   radius (:func:`mec.fits.splits.blocks_split`), so that neither the smoothing kernel nor the
   zero padding can carry a score: smoothed Poisson noise scores about 0 there.
+* ``"halves"`` - occupancy-normalised smoothing (:data:`mec.ratemaps.ROBUST`) and the paper's
+  random splits (or blocks), with the target maps of fit and test made from independent
+  halves of the recording time (alternating minutes): the map is fitted to half A at the
+  training bins and scored against half B at the test bins, then the other way round, and
+  the two scores averaged (:mod:`mec.fits.halves`, methods §7.8). The *sources* (other
+  animals' maps, noise controls, model maps) are left unsmoothed (:data:`UNSMOOTHED`:
+  counts / time per bin, a model's plain bin means): a smoothed source's value at a test
+  bin mixes its values at the neighbouring training bins, so a few hundred smooth random
+  source units interpolate any smooth target from the training bins and untuned noise
+  scores nearly the ceiling; an unsmoothed noise source's value at a test bin is
+  independent of the fit, so untuned sources score about 0 while tuned ones still predict.
 
 Every tidy score table carries a ``setting`` column. The helpers here make the maps of a
 setting from what the files store, and refuse what cannot be made:
@@ -31,7 +42,8 @@ import numpy as np
 from mec.fits.splits import BLOCKS, DEFAULT_BLOCK_K, blocks_split, check_train_frac, parse_blocks
 from mec.ratemaps import PAPER, ROBUST, Recipe, RecipeMismatchError, get_recipe, rates_from_counts
 
-__all__ = ["Setting", "PAPER_SETTING", "ROBUST_SETTING", "SETTING_NAMES", "make_settings",
+__all__ = ["Setting", "PAPER_SETTING", "ROBUST_SETTING", "HALVES_SETTING", "SETTING_NAMES",
+           "UNSMOOTHED", "make_settings", "halves_options",
            "check_fit_settings",
            "resolve_split", "dataset_for", "model_maps_for"]
 
@@ -39,22 +51,43 @@ log = logging.getLogger(__name__)
 
 PAPER_SETTING = "paper"
 ROBUST_SETTING = "robust"
+HALVES_SETTING = "halves"
 #: The settings of the default run, in display order.
-SETTING_NAMES = (PAPER_SETTING, ROBUST_SETTING)
+SETTING_NAMES = (PAPER_SETTING, ROBUST_SETTING, HALVES_SETTING)
+
+#: The recipe of the halves setting's source maps (methods §7.8): no smoothing, a recorded
+#: map is counts / time per bin (NaN where unvisited), a model map its plain bin means. A
+#: source value at a test bin then carries nothing of the source's values at the training
+#: bins, so a fit cannot interpolate the target from the neighbouring training bins.
+UNSMOOTHED = Recipe("unsmoothed", "normalized", 0.0, 3.0, smooth_model=False)
 
 
 @dataclasses.dataclass(frozen=True)
 class Setting:
     """One way of fitting: ``name``, the rate-map ``recipe`` of data and model maps, and
     the split ``train_frac`` (a fraction, a structured split name or a resolved blocks
-    string such as ``"blocks:k=3,g=3"``)."""
+    string such as ``"blocks:k=3,g=3"``); ``halves``: fit and test target maps come from
+    the two recording halves (mec.fits.halves, methods §7.8); ``source_recipe``: the
+    recipe of the source maps that predict (other animals', noise controls', models'),
+    None (the default) for ``recipe`` itself; the halves setting's is :data:`UNSMOOTHED`.
+    After construction ``source_recipe`` is always a Recipe."""
 
     name: str
     recipe: Recipe
     train_frac: object
+    halves: bool = False
+    source_recipe: Recipe | None = None
+
+    def __post_init__(self):
+        if self.source_recipe is None:
+            object.__setattr__(self, "source_recipe", self.recipe)
 
     def describe(self) -> str:
-        return f"setting {self.name!r}: {self.recipe.describe()}, train_frac={self.train_frac!r}"
+        src = ("" if self.source_recipe == self.recipe
+               else f", sources {self.source_recipe.describe()}")
+        return (f"setting {self.name!r}: {self.recipe.describe()}{src}, "
+                f"train_frac={self.train_frac!r}"
+                + (", fit on one recording half, tested on the other" if self.halves else ""))
 
 
 def resolve_split(train_frac, recipe: Recipe, blocks: Mapping | None = None,
@@ -87,29 +120,65 @@ def resolve_split(train_frac, recipe: Recipe, blocks: Mapping | None = None,
     return train_frac
 
 
-def make_settings(train_frac=0.2, robust: bool = True, blocks: Mapping | None = None
-                  ) -> dict[str, Setting]:
-    """The fit settings of a run: ``{"paper": ..., ["robust": ...]}``.
+#: Defaults of config ``fits.halves`` (the halves setting, methods §7.8).
+HALVES_DEFAULTS = {"enabled": False, "train_frac": 0.2}
+
+
+def halves_options(halves) -> dict:
+    """Config ``fits.halves`` with defaults: ``{"enabled": bool, "train_frac": split}``.
+
+    halves: None or False (off), True (on, the paper's random 20 % splits), or a mapping with
+    ``enabled`` (default false) and ``train_frac`` (a fraction for random splits, a
+    structured split's name, or ``"blocks"``: blocked splits of config fits.blocks). ValueError naming the
+    key for anything else.
+    """
+    if halves is None or halves is False:
+        return {**HALVES_DEFAULTS, "enabled": False}
+    if halves is True:
+        return {**HALVES_DEFAULTS, "enabled": True}
+    if not isinstance(halves, Mapping):
+        raise ValueError(f"fits.halves must be a mapping {{enabled, train_frac}}, got {halves!r}")
+    unknown = sorted(set(halves) - set(HALVES_DEFAULTS))
+    if unknown:
+        raise ValueError(f"fits.halves: unknown key(s) {unknown}; known: "
+                         f"{sorted(HALVES_DEFAULTS)}")
+    out = {**HALVES_DEFAULTS, **{k: v for k, v in halves.items() if v is not None}}
+    if not isinstance(out["enabled"], bool):
+        raise ValueError(f"fits.halves.enabled must be true or false, got {out['enabled']!r}")
+    return out
+
+
+def make_settings(train_frac=0.2, robust: bool = True, blocks: Mapping | None = None,
+                  halves=None) -> dict[str, Setting]:
+    """The fit settings of a run: ``{"paper": ..., ["robust": ...], ["halves": ...]}``.
 
     train_frac: the paper setting's split (config ``fits.train_frac``); robust: add the
     robust setting (config ``fits.robust``); blocks: config ``fits.blocks`` ({k, guard_bins})
-    for every blocked split.
+    for every blocked split; halves: config ``fits.halves`` (:func:`halves_options`; None:
+    no halves setting).
     """
     out = {PAPER_SETTING: Setting(PAPER_SETTING, PAPER,
                                   resolve_split(train_frac, PAPER, blocks, "fits.train_frac"))}
     if robust:
         out[ROBUST_SETTING] = Setting(ROBUST_SETTING, ROBUST,
                                       resolve_split(BLOCKS, ROBUST, blocks, "fits.robust"))
+    opts = halves_options(halves)
+    if opts["enabled"]:
+        out[HALVES_SETTING] = Setting(HALVES_SETTING, ROBUST,
+                                      resolve_split(opts["train_frac"], ROBUST, blocks,
+                                                    "fits.halves.train_frac"), halves=True,
+                                      source_recipe=UNSMOOTHED)
     return out
 
 
 def check_fit_settings(fits_config: Mapping) -> dict[str, Setting]:
-    """The settings of a config's ``fits`` section (train_frac, robust, blocks), checked when
-    the workflow is planned: ValueError naming the key for a guard band narrower than the
-    smoothing radius or blocks that are malformed."""
+    """The settings of a config's ``fits`` section (train_frac, robust, blocks, halves),
+    checked when the workflow is planned: ValueError naming the key for a guard band
+    narrower than the smoothing radius or blocks that are malformed."""
     return make_settings(train_frac=fits_config.get("train_frac", 0.2),
                          robust=bool(fits_config.get("robust", True)),
-                         blocks=fits_config.get("blocks"))
+                         blocks=fits_config.get("blocks"),
+                         halves=fits_config.get("halves"))
 
 
 

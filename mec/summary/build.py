@@ -280,6 +280,10 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
 
     tables: dict[str, pd.DataFrame] = {}
     tables["ceiling"] = ceiling_table(consistency, floors, bootstrap=boot)
+    # noise-corrected ceiling beside the raw one (methods §7.9), where the dataset has halves
+    from mec.fits.reliability import corrected_ceiling
+
+    tables["ceiling"] = corrected_ceiling(tables["ceiling"], consistency, dataset)
     tables["floors"] = floors_table(floors, bootstrap=boot)
     tables["predictivity"] = predictivity_table(fits, tables["ceiling"], model_configs, arenas,
                                                 bootstrap=boot)

@@ -60,6 +60,7 @@ rule interanimal:
         split_start_seed=config["fits"]["split_start_seed"],
         robust=config["fits"]["robust"],
         blocks=config["fits"]["blocks"],
+        halves=config["fits"]["halves"],
     log:
         f"{RESULTS}/logs/interanimal/{{arena}}.log",
     benchmark:
@@ -91,6 +92,7 @@ rule fit_model:
         split_start_seed=config["fits"]["split_start_seed"],
         robust=config["fits"]["robust"],
         blocks=config["fits"]["blocks"],
+        halves=config["fits"]["halves"],
     log:
         f"{RESULTS}/logs/fit_model/{{model}}_{{arena}}.log",
     benchmark:
@@ -118,6 +120,7 @@ rule floors:
         split_start_seed=config["fits"]["split_start_seed"],
         robust=config["fits"]["robust"],
         blocks=config["fits"]["blocks"],
+        halves=config["fits"]["halves"],
         controls=config["fits"]["floors"]["controls"],
         seed=config["fits"]["floors"]["seed"],
         draws=config["fits"]["floors"]["draws"],

@@ -21,5 +21,6 @@ fit_model(
     split_start_seed=snakemake.params.split_start_seed,
     elasticnet_tables=list(snakemake.input.elasticnet),
     robust=snakemake.params.robust,
+    halves=dict(snakemake.params.halves),
     blocks=snakemake.params.blocks,
 )

@@ -19,6 +19,7 @@ floors(
     split_start_seed=snakemake.params.split_start_seed,
     elasticnet_tables=list(snakemake.input.elasticnet),
     robust=snakemake.params.robust,
+    halves=dict(snakemake.params.halves),
     blocks=snakemake.params.blocks,
     controls=snakemake.params.controls,
     seed=snakemake.params.seed,

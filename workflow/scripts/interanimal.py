@@ -19,5 +19,6 @@ interanimal(
     split_start_seed=snakemake.params.split_start_seed,
     elasticnet_tables=list(snakemake.input.elasticnet),
     robust=snakemake.params.robust,
+    halves=dict(snakemake.params.halves),
     blocks=snakemake.params.blocks,
 )

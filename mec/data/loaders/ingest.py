@@ -95,6 +95,7 @@ DEFAULTS = {
     "empty_cells": "drop",         # a cell with no spike in its maps: drop (warn) | error
     "speed_range": None,           # [lo, hi] m/s filter of rate-map samples (methods §3.2: off)
     "min_occupancy_s": 0.0,        # bins with less time are treated as unvisited
+    "halves_chunk_s": 60.0,        # s, alternating time chunks of the two halves (§7.8)
     "grid_threshold": GRID_THRESHOLD,      # methods §5 (mec.scores.types)
     "border_threshold": BORDER_THRESHOLD,  # methods §5 (mec.scores.types)
     "hd_speed_range": [0.02, 0.8],  # m/s, methods §5
@@ -402,7 +403,8 @@ def build_dataset(sessions: Sequence[Session], cfg: Mapping, min_animals: int = 
     animals otherwise).
     """
     from mec.data.contract import Dataset, _arena_info
-    from mec.ratemaps import PAPER, bin_spikes, spikes_to_ratemap, split_half_reliability
+    from mec.ratemaps import (PAPER, bin_spikes, bin_spikes_halves, spikes_to_ratemap,
+                              split_half_reliability, time_halves)
     from mec.scores import border_score, classify_cells, grid_scores, head_direction_score
 
     opts = _options({**cfg, "recordings": {"paths": "-", **(cfg.get("recordings") or {})}})
@@ -413,8 +415,13 @@ def build_dataset(sessions: Sequence[Session], cfg: Mapping, min_animals: int = 
         warnings_.append(msg)
         log.warning(msg)
 
+    chunk_s = float(opts["halves_chunk_s"])
+    try:
+        time_halves([0.0], chunk_s)
+    except ValueError as err:
+        raise ValueError(f"recordings.halves_chunk_s: {err}") from None
     ds = Dataset(attrs={"name": opts["name"], "source": opts["source"] or "sessions",
-                        "bin_cm": opts["bin_cm"]})
+                        "bin_cm": opts["bin_cm"], "halves_chunk_s": chunk_s})
     geoms = {a["name"]: a["geometry"] for a in opts["arenas"]}
     speed = None if opts["speed_range"] is None else tuple(map(float, opts["speed_range"]))
     hd_speed = None if opts["hd_speed_range"] is None else tuple(map(float,
@@ -455,6 +462,11 @@ def build_dataset(sessions: Sequence[Session], cfg: Mapping, min_animals: int = 
             counts, occ = bin_spikes(placed, s.times, kept, xe, ye, **filters)
             counts[~mask] = 0.0
             occ[~mask] = 0.0
+            # the two recording halves (alternating time chunks, methods §7.8), same filters
+            hcounts, hocc = bin_spikes_halves(placed, s.times, kept, xe, ye, chunk_s=chunk_s,
+                                              **filters)
+            hcounts[:, ~mask] = 0.0
+            hocc[:, ~mask] = 0.0
             reliability = split_half_reliability(placed, s.times, kept, xe, ye, mask=mask,
                                                  **filters)
             gs = grid_scores(maps)
@@ -465,7 +477,8 @@ def build_dataset(sessions: Sequence[Session], cfg: Mapping, min_animals: int = 
             rec = per_animal.setdefault(s.animal, {k: [] for k in (
                 "resp", "cell_ids", "session", "grid_score", "border_score", "hd_mvl",
                 "hd_threshold", "hd_p_value", "hd_significant", "n_spikes", "n_spikes_outside",
-                "mean_rate_hz", "shape", "reliability", "spike_counts", "occupancy")})
+                "mean_rate_hz", "shape", "reliability", "spike_counts", "occupancy",
+                "half_counts", "half_occupancy")})
             for j, i in enumerate(keep):
                 cid, st = s.cell_ids[i], s.spike_times[i]
                 if s.head_direction is not None:
@@ -492,6 +505,8 @@ def build_dataset(sessions: Sequence[Session], cfg: Mapping, min_animals: int = 
                 rec["reliability"].append(reliability[j])
                 rec["spike_counts"].append(counts[:, :, j])
                 rec["occupancy"].append(occ)
+                rec["half_counts"].append(hcounts[..., j])
+                rec["half_occupancy"].append(hocc)
         animals = sorted(per_animal)
         if len(animals) < min_animals:
             raise ValueError(
@@ -514,8 +529,12 @@ def build_dataset(sessions: Sequence[Session], cfg: Mapping, min_animals: int = 
                                  "cell_types": types}
             ds.spike_counts.setdefault(arena, {})[animal] = np.stack(rec["spike_counts"], axis=-1)
             ds.occupancy.setdefault(arena, {})[animal] = np.stack(rec["occupancy"], axis=-1)
+            ds.half_counts.setdefault(arena, {})[animal] = np.stack(rec["half_counts"], axis=-1)
+            ds.half_occupancy.setdefault(arena, {})[animal] = np.stack(rec["half_occupancy"],
+                                                                       axis=-1)
             info = {k: np.asarray(v) for k, v in rec.items()
-                    if k not in ("resp", "cell_ids", "spike_counts", "occupancy")}
+                    if k not in ("resp", "cell_ids", "spike_counts", "occupancy", "half_counts",
+                                 "half_occupancy")}
             info["session"] = info["session"].astype(str)
             info["shape"] = info["shape"].astype(str)
             info["hd_significant"] = info["hd_significant"].astype(bool)

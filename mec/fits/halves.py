@@ -1,0 +1,250 @@
+"""The halves setting: fit on one half of the recording time, test on the other (methods §7.8).
+
+Why. With random-bin splits every smoothed target map carries its own noise into the test
+bins around each training bin: a flexible map fitted at the training bins (hundreds of
+source units, a few hundred bins) learns the target's smoothed noise there and finds it
+again next door. Under the paper's recipe untuned Poisson noise thus scores as high as real
+cells (methods §6); blocked splits (the robust setting) stop that leak but throw most of
+the tuning away with the guard bands. Here the target maps of fit and test are made from
+**independent halves of the recording time** (alternating ``chunk_s`` pieces, odd and even
+minutes by default; :func:`mec.ratemaps.bin_spikes_halves`): the noise of half A tells
+nothing about half B, so a fit to A's noise scores 0 on B, while a cell's tuning, present in
+both, is kept. The rate maps are made with occupancy-normalised smoothing
+(:data:`mec.ratemaps.ROBUST`): zero-filled smoothing would give every half map the same
+dimming along the walls, which a source could predict.
+
+Protocol, per target cell and split (the setting's split: the paper's random 20 % of bins by
+default, or blocks): fit the map from the source at the training bins of half A, score
+Pearson r against half B at the test bins; then fit on B, score on A; the cell's score is the
+mean of the two directions (each itself the mean over splits). A bin counts where both
+halves and the source are finite.
+
+Sources. Inter-animal fits use the other animals' whole-session maps (their noise is
+independent of the target's, so it cannot leak into the score; the whole session halves it);
+noise floors use the controls' whole-session maps; model fits use the model's maps. Every
+source map is **unsmoothed** (the setting's ``source_recipe``,
+:data:`mec.fits.settings.UNSMOOTHED`: counts / time per bin, a model's plain bin means),
+while the target's half maps keep the occupancy-normalised smoothing. Why: a smoothed
+source's value at a test bin is a weighted mean of its values at the neighbouring (mostly
+training) bins, so a few hundred smooth source units, even untuned noise, form a basis that
+interpolates the target's smooth tuning from the training bins around each test bin; untuned
+Poisson sources then scored 0.42 against a ceiling of 0.45 (methods §7.8). An unsmoothed
+noise source's value at a test bin is independent of its values at the training bins and so
+of the fitted weights: the prediction is uncorrelated with the target (about 0), while a
+tuned source, smooth in its expectation, still predicts. One entry point scores any source in any setting, :func:`setting_scores` (what a
+validation ladder of synthetic "models" needs), beside the tidy tables of the workflow.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+
+__all__ = ["HalvesMissingError", "half_maps", "halves_fit_scores", "setting_scores",
+           "halves_interanimal_table", "halves_model_fit_table", "halves_floor_scores"]
+
+
+class HalvesMissingError(ValueError):
+    """A dataset without the recording halves the halves setting needs."""
+
+
+def _remake(where: str, arena, animal) -> str:
+    return (f"{where} arena {arena} animal {animal}: no recording halves stored (half_counts/"
+            f"half_occupancy), which the halves setting needs (methods §7.8); the file was made "
+            f"by an older version of mec: delete it and run the workflow again to remake it "
+            f"(rule make_dataset), or turn the setting off (config fits.halves.enabled: false)")
+
+
+def half_maps(dataset, arena, recipe=None, where: str = "dataset") -> dict:
+    """``{animal: (map_a, map_b)}``, each (nx, ny, n_cells), the rate maps of the two
+    recording halves under ``recipe`` (default :data:`mec.ratemaps.ROBUST`), NaN wherever
+    the stored maps are NaN (outside the arena or the session's box) or the half did not
+    visit the bin. HalvesMissingError (naming the arena and animal and how to remake the
+    file) when the dataset stores no halves."""
+    from mec.ratemaps import ROBUST, get_recipe, rates_from_counts
+
+    recipe = ROBUST if recipe is None else get_recipe(recipe)
+    counts = getattr(dataset, "half_counts", {}).get(arena, {})
+    occ = getattr(dataset, "half_occupancy", {}).get(arena, {})
+    out = {}
+    for animal, rec in dataset[arena].items():
+        if animal not in counts or animal not in occ:
+            raise HalvesMissingError(_remake(where, arena, animal))
+        mask = np.isfinite(np.asarray(rec["resp"], dtype=np.float64))
+        out[animal] = tuple(rates_from_counts(counts[animal][h], occ[animal][h], recipe,
+                                              mask=mask) for h in (0, 1))
+    return out
+
+
+def halves_fit_scores(source, target_a, target_b, **kwargs) -> np.ndarray:
+    """(n_cells,) scores of a source against the two halves of the same cells: the mean of
+    fit-on-A / test-on-B and fit-on-B / test-on-A (module docstring); a cell NaN in either
+    direction is NaN. ``kwargs``: as :func:`mec.fits.core.fit_scores` (map_type,
+    map_kwargs, train_frac, num_splits, split_start_seed, map_kwargs_per_cell, cell_ids,
+    source_ids, where, ...); both directions use the same splits."""
+    from mec.fits.core import fit_scores
+
+    where = kwargs.pop("where", "")
+    pre = f"{where}, " if where else ""
+    ab = fit_scores(source, target_a, target_test=target_b, where=f"{pre}fit half A, test half B",
+                    **kwargs)
+    ba = fit_scores(source, target_b, target_test=target_a, where=f"{pre}fit half B, test half A",
+                    **kwargs)
+    return (np.asarray(ab) + np.asarray(ba)) / 2.0
+
+
+def setting_scores(dataset, arena, setting, source, map_type: str = "sklinear",
+                   map_kwargs: dict | None = None, num_splits: int = 10,
+                   split_start_seed: int = 0, map_kwargs_per_cell=None,
+                   blas_threads: int | None = 1, where: str = "", as_model: bool = False,
+                   model_counts=None) -> dict:
+    """Score a source against every cell of an arena in one setting: ``{animal: (n_cells,)}``.
+
+    dataset: a :class:`mec.data.Dataset` (with spike counts, and halves for the halves
+    setting); setting: a :class:`mec.fits.settings.Setting` (its recipe makes the target maps,
+    its split the splits, ``setting.halves`` the protocol of this module); source: the maps
+    that predict, on the dataset's bins, used as given (already under the setting's
+    ``source_recipe``: unsmoothed in the halves setting):
+    an array (nx, ny, n_units) for every animal (a model), ``{animal: array}`` (a source per
+    target animal, e.g. the other animals' maps) or a callable ``animal -> array``.
+    as_model: the source maps are bin means (as a model's export) and are first made into
+    the setting's model maps (:func:`mec.ratemaps.smooth_model_maps` under the setting's
+    ``source_recipe`` with ``model_counts``, (nx, ny) samples per bin or None: smoothed in the
+    robust setting, unchanged in the paper and halves settings). Other arguments as
+    :func:`mec.fits.core.fit_scores`.
+    """
+    from mec.fits.core import fit_scores
+    from mec.fits.settings import dataset_for
+
+    from mec.ratemaps import smooth_model_maps
+
+    raw: Callable = (source if callable(source) else
+                     (lambda a: source[a]) if isinstance(source, Mapping) else
+                     (lambda a: source))
+
+    def get(animal):
+        maps = raw(animal)
+        return smooth_model_maps(maps, model_counts, setting.source_recipe) if as_model else maps
+    target = dataset_for(dataset, arena, setting.recipe)[arena]
+    halves = half_maps(dataset, arena, setting.recipe) if setting.halves else None
+    kw = dict(map_type=map_type, map_kwargs=map_kwargs, train_frac=setting.train_frac,
+              num_splits=num_splits, split_start_seed=split_start_seed,
+              map_kwargs_per_cell=map_kwargs_per_cell, blas_threads=blas_threads)
+    out = {}
+    for animal, rec in target.items():
+        at = f"{where + ', ' if where else ''}setting {setting.name}, target animal {animal}"
+        if halves is None:
+            out[animal] = fit_scores(get(animal), rec["resp"], cell_ids=rec["cell_ids"],
+                                     where=at, **kw)
+        else:
+            out[animal] = halves_fit_scores(get(animal), *halves[animal],
+                                            cell_ids=rec["cell_ids"], where=at, **kw)
+    return out
+
+
+def _per_target(sources: Mapping, halves: Mapping, cell_ids: Mapping, mode: str, kw: dict,
+                where: str, source_ids: Mapping | None = None) -> dict:
+    """Inter-animal fits with ``sources[a]`` (nx, ny, n) for every animal a: each animal's
+    half maps predicted from the OTHER animals' sources, all at once ("holdout") or one at a
+    time and averaged ("pairwise")."""
+    animals = list(halves)
+    if len(animals) < 2:
+        warnings.warn(f"inter-animal fits need >= 2 animals, got {animals}", UserWarning)
+        return {}
+    out = {}
+    for animal in animals:
+        others = [a for a in animals if a != animal]
+        at = f"{where}, target animal {animal}"
+        if mode == "holdout":
+            src = np.concatenate([np.asarray(sources[a]) for a in others], axis=-1)
+            ids = None if source_ids is None else [c for a in others for c in source_ids[a]]
+            out[animal] = halves_fit_scores(src, *halves[animal], cell_ids=cell_ids[animal],
+                                            source_ids=ids, where=at, **kw)
+        elif mode == "pairwise":
+            per = [halves_fit_scores(sources[a], *halves[animal], cell_ids=cell_ids[animal],
+                                     source_ids=None if source_ids is None else source_ids[a],
+                                     where=f"{at}, source animal {a}", **kw) for a in others]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN cell -> NaN
+                out[animal] = np.nanmean(np.stack(per), axis=0)
+        else:
+            raise ValueError(f"interanimal mode={mode!r} is not one of ('holdout', 'pairwise')")
+    return out
+
+
+def halves_interanimal_table(dataset, arena, maps: Mapping, setting, mode: str = "holdout",
+                             num_splits: int = 10, split_start_seed: int = 0,
+                             where: str = "dataset"):
+    """Inter-animal consistency of one arena in the halves setting (TABLE_COLUMNS rows,
+    source ``interanimal_{mode}``): each animal's half maps predicted from the other animals'
+    whole-session maps under the setting's ``source_recipe`` (unsmoothed, module docstring).
+    maps: config ``fits.maps``."""
+    from mec.fits.core import map_settings, score_rows, tidy_table
+    from mec.fits.settings import dataset_for
+
+    data = dataset_for(dataset, arena, setting.recipe, where=where)[arena]
+    halves = half_maps(dataset, arena, setting.recipe, where=where)
+    src = dataset_for(dataset, arena, setting.source_recipe, where=where)[arena]
+    sources = {a: np.asarray(rec["resp"], dtype=np.float64) for a, rec in src.items()}
+    ids = {a: [str(c) for c in np.asarray(rec["cell_ids"]).ravel()] for a, rec in data.items()}
+    frames = []
+    for name, spec in maps.items():
+        map_type, map_kwargs, per_cell = map_settings(name, spec)
+        kw = dict(map_type=map_type, map_kwargs=map_kwargs, train_frac=setting.train_frac,
+                  num_splits=num_splits, split_start_seed=split_start_seed,
+                  map_kwargs_per_cell=per_cell)
+        scores = _per_target(sources, halves, ids, mode, kw,
+                             f"arena {arena}, setting {setting.name}, map {name}", ids)
+        for animal, sc in scores.items():
+            frames.append(score_rows(arena, data, animal, sc, f"interanimal_{mode}", "-", name,
+                                     setting.name))
+    return tidy_table(frames)
+
+
+def halves_model_fit_table(model_maps: Mapping, dataset, arena, model_name: str, maps: Mapping,
+                           setting, layers: Sequence[str] | None = None, num_splits: int = 10,
+                           split_start_seed: int = 0, where: str = "dataset"):
+    """Model-to-data fits of one model in one arena in the halves setting (TABLE_COLUMNS
+    rows, source ``model_name``): every animal's half maps predicted from the model layer's
+    maps (``model_maps[layer]``, under the setting's ``source_recipe``: plain bin means, or a
+    list of copies)."""
+    from mec.fits.core import map_settings, score_rows, tidy_table
+    from mec.fits.settings import dataset_for
+
+    data = dataset_for(dataset, arena, setting.recipe, where=where)[arena]
+    halves = half_maps(dataset, arena, setting.recipe, where=where)
+    layers = list(model_maps) if layers is None else list(layers)
+    frames = []
+    for layer in layers:
+        for name, spec in maps.items():
+            map_type, map_kwargs, per_cell = map_settings(name, spec)
+            for animal, rec in data.items():
+                sc = halves_fit_scores(
+                    model_maps[layer], *halves[animal], map_type=map_type,
+                    map_kwargs=map_kwargs, train_frac=setting.train_frac,
+                    num_splits=num_splits, split_start_seed=split_start_seed,
+                    map_kwargs_per_cell=per_cell, cell_ids=rec["cell_ids"],
+                    where=f"model {model_name}, layer {layer}, arena {arena}, setting "
+                          f"{setting.name}, map {name}, animal {animal}")
+                frames.append(score_rows(arena, data, animal, sc, model_name, layer, name,
+                                         setting.name))
+    return tidy_table(frames)
+
+
+def halves_floor_scores(dataset, arena, source_maps: Mapping, setting, map_type: str,
+                        map_kwargs: dict | None, mode: str = "holdout", num_splits: int = 10,
+                        split_start_seed: int = 0, map_kwargs_per_cell=None,
+                        where: str = "noise floor") -> dict:
+    """Noise floor fits in the halves setting: ``{animal: (n_cells,)}``, each animal's half
+    maps predicted from the OTHER animals' control maps ``source_maps`` (whole session,
+    under the setting's ``source_recipe``: unsmoothed), as :func:`mec.fits.floors.floor_scores` does with whole
+    maps."""
+    halves = half_maps(dataset, arena, setting.recipe)
+    ids = {a: [str(c) for c in np.asarray(rec["cell_ids"]).ravel()]
+           for a, rec in dataset[arena].items()}
+    kw = dict(map_type=map_type, map_kwargs=map_kwargs, train_frac=setting.train_frac,
+              num_splits=num_splits, split_start_seed=split_start_seed,
+              map_kwargs_per_cell=map_kwargs_per_cell)
+    return _per_target(source_maps, halves, ids, mode, kw, where)
