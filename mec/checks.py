@@ -46,7 +46,8 @@ from mec.mappers import MAP_TYPES, MapParamError
 from mec.mappers import _did_you_mean  # one wording of "did you mean" for maps and config keys
 
 __all__ = ["ConfigError", "check_config", "config_problems", "check_map", "map_problems",
-           "plan_config", "Plan", "check_yaml", "resolve_config", "load_config", "SCHEMA_PATH"]
+           "plan_config", "Plan", "check_yaml", "resolve_config", "resolve_axes", "load_config",
+           "SCHEMA_PATH"]
 
 # The workflow's schema, when mec is used from a checkout of the repository.
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"
@@ -194,13 +195,21 @@ def config_problems(config: Mapping) -> list[str]:
         if kind is None:
             problems += _task_problems(path, entry, scales.get(scale, {}))
 
+    # seeds (one network per seed) and sweeps not yet expanded (mec.sweeps)
+    from mec.sweeps import member_name, model_seeds, seed_problems, sweep_problems
+
+    problems += seed_problems({m: e for m, e in models.items() if isinstance(e, Mapping)})
+    problems += sweep_problems(_section(config, "sweeps"), models)
+
     # other names that must exist
     en = _section(config, "elasticnet")
     if en.get("enabled", True) and en.get("arenas") is not None:
         bad = [a for a in en["arenas"] if a not in arenas]
         if bad:
             problems.append(f"elasticnet.arenas: {bad} are not arenas of the dataset (dataset.arenas: {arenas})")
-    bad = [m for m in _section(config, "knockouts").get("models", []) if m not in networks]
+    # a model with seeds stands for its members; a member may be named (mec.sweeps)
+    members = {member_name(m, k) for m in networks for k in (model_seeds(models[m]) or [])}
+    bad = [m for m in _section(config, "knockouts").get("models", []) if m not in networks and m not in members]
     if bad:
         problems.append(f"knockouts.models: {bad} are not trained models of this config (trained "
                         f"models: {networks})")
@@ -270,13 +279,20 @@ class Plan:
     recordings: ``dataset.recordings`` with paths made absolute (rule make_dataset's; empty
     for the synthetic source); settings: the fit settings by name (mec.fits.settings,
     ``"paper"`` and, with ``fits.robust``, ``"robust"``); scales: every scale the models
-    may name (mec.models.scales.scale_table: the presets plus the config's own).
+    may name (mec.models.scales.scale_table: the presets plus the config's own); models: the
+    networks and baselines the workflow plans, a model with seeds as one member per seed
+    named ``{name}/seed{k}`` (mec.sweeps.expand_seeds); knockout_models: ``knockouts.models``
+    in those names; ensembles: the trained networks grouped by ``ensemble_size``, each group
+    networks that differ only in seed (mec.sweeps.ensemble_groups).
     """
 
     results: str
     recordings: dict
     settings: dict
     scales: dict
+    models: dict = dataclasses.field(default_factory=dict)
+    knockout_models: list = dataclasses.field(default_factory=list)
+    ensembles: list = dataclasses.field(default_factory=list)
 
 
 def plan_config(config: Mapping, config_dir, source=None) -> Plan:
@@ -300,9 +316,17 @@ def plan_config(config: Mapping, config_dir, source=None) -> Plan:
     problems += config_problems(config)
     if problems:
         raise ConfigError(problems, source=_source_text(source))
+    from mec.sweeps import ensemble_groups, expand_knockout_models, expand_seeds
+
+    models = _section(config, "models")
+    members = expand_seeds(models)
+    scales = scale_table(_section(config, "scales"))
     return Plan(results=results_dir(config), recordings=recordings,
-                settings=check_fit_settings(_section(config, "fits")),
-                scales=scale_table(_section(config, "scales")))
+                settings=check_fit_settings(_section(config, "fits")), scales=scales,
+                models=members,
+                knockout_models=expand_knockout_models(
+                    _section(config, "knockouts").get("models", []), models),
+                ensembles=ensemble_groups(members, scales, config.get("ensemble_size", 1)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -366,10 +390,56 @@ def _validator_with_defaults(schema):
     return jsonschema.validators.extend(base, {"properties": fill})(schema)
 
 
+def resolve_axes(config: dict, validate, source=None) -> dict:
+    """Expand a schema-validated config's ``sweeps`` into its ``models``, in place, then run
+    ``validate(config)`` again so that the schema checks and fills the new entries as it does
+    models written one by one; ``sweeps`` is left empty (expanded). A single model naming no
+    seed gets ``seed: 0`` (the schema gives ``seed`` no default: it excludes ``seeds`` and
+    ``n_seeds``). Returns ``config``; raises ConfigError naming every sweep problem
+    (mec.sweeps.sweep_problems).
+
+    workflow/rules/common.smk calls it right after the schema (``validate``:
+    snakemake.utils.validate); :func:`resolve_config` with jsonschema.
+    """
+    from mec.sweeps import sweep_models, sweep_problems
+
+    sweeps = config.get("sweeps") or {}
+    if sweeps:
+        problems = sweep_problems(sweeps, config.get("models") or {})
+        if problems:
+            raise ConfigError(problems, source=_source_text(source))
+        config["models"] = sweep_models(sweeps, config.get("models") or {})
+        config["sweeps"] = {}
+        validate(config)
+    models = config.get("models") or {}
+    for name, entry in list(models.items()):
+        if isinstance(entry, dict) and all(entry.get(k) is None for k in ("seed", "seeds", "n_seeds")):
+            models[name] = _with_seed(entry)
+    return config
+
+
+def _with_seed(entry: dict) -> dict:
+    """``entry`` with ``seed: 0`` where a schema default would have put it: before the
+    trailing defaults that follow ``seed`` in the schema's order. Snakemake compares a rule's
+    params as text, so the keys' order is kept as it was when ``seed`` had a default (no
+    rerun of the rules that take a model's settings)."""
+    import yaml
+
+    order = list(yaml.safe_load(SCHEMA_PATH.read_text(encoding="utf-8"))["$defs"]["model"]["properties"])
+    rank = {k: i for i, k in enumerate(order)}
+    keys = list(entry)
+    pos = len(keys)
+    while (pos > 0 and rank.get(keys[pos - 1], -1) > rank["seed"]
+           and (pos == len(keys) or rank[keys[pos - 1]] < rank[keys[pos]])):
+        pos -= 1
+    return {**{k: entry[k] for k in keys[:pos]}, "seed": 0, **{k: entry[k] for k in keys[pos:]}}
+
+
 def resolve_config(config: Mapping, schema_path=SCHEMA_PATH, source=None) -> dict:
     """A copy of ``config`` validated against the schema with its defaults filled in (what
     Snakemake's ``validate`` makes of a config file: a file holds only what differs from the
-    defaults). Raises ConfigError naming every key the schema refuses."""
+    defaults), its sweeps expanded into models (:func:`resolve_axes`). Raises ConfigError
+    naming every key the schema refuses."""
     import copy
 
     import yaml
@@ -377,11 +447,16 @@ def resolve_config(config: Mapping, schema_path=SCHEMA_PATH, source=None) -> dic
     schema = yaml.safe_load(Path(schema_path).read_text(encoding="utf-8"))
     validator = _validator_with_defaults(schema)
     config = copy.deepcopy(dict(config))
-    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
-    if errors:
-        raise ConfigError([f"{'.'.join(str(p) for p in e.absolute_path) or '(top level)'}: {e.message}"
-                           for e in errors], source=_source_text(source))
-    return config
+
+    def validate(config):
+        errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+        if errors:
+            raise ConfigError([f"{'.'.join(str(p) for p in e.absolute_path) or '(top level)'}: "
+                               f"{e.message}" for e in errors], source=_source_text(source))
+
+    validate(config)
+    # sweeps expanded into models (then validated again), seed 0 where none is named
+    return resolve_axes(config, validate, source=source)
 
 
 def load_config(path, schema_path=SCHEMA_PATH, check_files: bool = True) -> dict:

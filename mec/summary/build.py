@@ -59,6 +59,7 @@ from mec.summary.tables import (
 __all__ = [
     "summarize",
     "keys_from_paths",
+    "model_of_file",
     "TABLES",
     "WORKFLOW_TABLES",
     "ceiling_table",
@@ -114,7 +115,9 @@ def keys_from_paths(history_paths: Sequence[str | os.PathLike],
     """Key the workflow's file lists by model (and arena) from the contract's file names.
 
     history_paths: ``.../models/{model}/history.csv`` -> {model: path};
-    ratemap_paths: ``.../ratemaps/{model}_{arena}.h5`` -> {(model, arena id): path} (the
+    ratemap_paths: ``.../ratemaps/{model}_{arena}.h5`` -> {(model, arena id): path} (a seed of
+    a model with seeds, ``name/seed{k}``, is ``.../models/name/seed{k}/history.csv`` and
+    ``.../ratemaps/name/seed{k}_{arena}.h5``, mec.sweeps; the
     arena is the part after the last "_", contract: arena names contain no "_"; its id is a
     float for numeric names, the name for words, mec.data.arenas.arena_id).
     ``models``: the configured model names; a path naming another model raises ValueError.
@@ -122,13 +125,13 @@ def keys_from_paths(history_paths: Sequence[str | os.PathLike],
     models = set(models)
     histories, ratemaps = {}, {}
     for p in history_paths:
-        model = Path(p).parent.name
+        model = _model_folder(p, models)
         if model not in models:
             raise ValueError(f"history file {p}: folder name {model!r} is not a configured model "
                              f"({sorted(models)})")
         histories[model] = str(p)
     for p in ratemap_paths:
-        model, _, arena = Path(p).stem.rpartition("_")
+        model, _, arena = _seed_stem(p, models).rpartition("_")
         try:
             arena_m = arena_id(arena)
         except ValueError:
@@ -138,6 +141,31 @@ def keys_from_paths(history_paths: Sequence[str | os.PathLike],
             raise ValueError(f"rate-map file {p}: {model!r} is not a configured model ({sorted(models)})")
         ratemaps[(model, arena_m)] = str(p)
     return histories, ratemaps
+
+
+def _model_folder(path, models) -> str:
+    """The model of ``.../{model}/file``: the last folder, or the last two (``name/seed{k}``,
+    one seed of a model with seeds, mec.sweeps) when those name a configured model."""
+    p = Path(path)
+    two = f"{p.parent.parent.name}/{p.parent.name}"
+    return two if two in models else p.parent.name
+
+
+def _seed_stem(path, models) -> str:
+    """The stem of ``.../{model}_{arena}.h5`` with a seed's folder in front
+    (``.../{name}/seed{k}_{arena}.h5`` -> ``name/seed{k}_{arena}``) when that names a
+    configured model."""
+    p = Path(path)
+    two = f"{p.parent.name}/{p.stem}"
+    return two if two.rpartition("_")[0] in models else p.stem
+
+
+def model_of_file(path, models) -> str:
+    """The model a file named ``.../{model}.{ext}`` belongs to (``results/health/{model}.h5``;
+    a seed's ``.../{name}/seed{k}.h5`` -> ``name/seed{k}``)."""
+    p = Path(path)
+    two = f"{p.parent.name}/{p.stem}"
+    return two if two in set(models) else p.stem
 
 
 def _write_md(text: str, path: Path) -> Path:

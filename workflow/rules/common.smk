@@ -7,7 +7,7 @@ from snakemake.utils import validate
 
 from pathlib import Path
 
-from mec.checks import plan_config
+from mec.checks import plan_config, resolve_axes
 from mec.data.arenas import arena_id
 from mec.data.contract import dataset_animals as _dataset_animals
 from mec.fingerprint import script_fingerprint
@@ -22,6 +22,10 @@ os.environ.update(MEC_ROOT=str(Path(workflow.basedir).resolve()))
 
 # A config file holds what differs from the schema's defaults, which validate() fills in.
 validate(config, "../schemas/config.schema.yaml")
+# A sweeps: block is a product of models: expanded into models: entries, which the schema then
+# checks and fills like models written one by one (mec.checks.resolve_axes, mec.sweeps).
+resolve_axes(config, lambda c: validate(c, "../schemas/config.schema.yaml"),
+             source=workflow.overwrite_configfiles or workflow.configfiles)
 # Relative recording paths are taken from the folder of the config file in use (the last
 # --configfile, else config.yaml beside the Snakefile); see mec.data.plan.
 CONFIG_DIR = Path(workflow.overwrite_configfiles[-1] if workflow.overwrite_configfiles
@@ -30,6 +34,11 @@ CONFIG_DIR = Path(workflow.overwrite_configfiles[-1] if workflow.overwrite_confi
 # (mec.checks.plan_config): experiment, arenas and recordings, map kwargs, cross-field rules,
 # scales, fit settings (a blocked split narrower than the smoothing radius, issue 13).
 PLAN = plan_config(config, CONFIG_DIR, source=workflow.overwrite_configfiles or workflow.configfiles)
+# A model with seeds is planned as one network per seed, named {model}/seed{k}, so its outputs
+# are results/models/{model}/seed{k}/, results/fits/{model}/seed{k}_{arena}.csv, ... and every
+# rule below treats each seed as a model (mec.sweeps.expand_seeds); knockouts.models likewise.
+config["models"] = PLAN.models
+config["knockouts"]["models"] = PLAN.knockout_models
 RECORDINGS = PLAN.recordings  # dataset.recordings, paths made absolute
 # Rules that take the paper setting's split as it is (ElasticNet grid, two-stage baseline)
 # get it resolved ("blocks" with fits.blocks).
@@ -194,6 +203,13 @@ def training_box_targets():
     name equal to train_arena); mec.summary.health.with_training_box reads them."""
     return {m: f"{RESULTS}/health/{m}.h5" for m in NETWORKS
             if not any(is_training_box(model_cfg(m)["train_arena"], a) for a in model_arenas(m))}
+
+
+def ensemble_groups():
+    """Trained networks that differ only in seed, in groups of at most config ensemble_size:
+    the ones that can share one compiled training step (mec.sweeps.ensemble_groups; lists of
+    model names, each network alone with ensemble_size 1)."""
+    return PLAN.ensembles
 
 
 def summary_outputs():
