@@ -4,6 +4,8 @@
 #   snakemake --cores 8 --resources gpu=1            everything in config.yaml
 #   snakemake --cores 2 results/fits/ugrnn_relu_2.2.csv     one fit and what it needs
 #   snakemake --cores 2 --configfile configs/sargolini2006.yaml   another experiment
+import sys
+
 from snakemake.utils import min_version
 
 from mec.checks import check_yaml
@@ -29,6 +31,12 @@ include: "workflow/rules/models.smk"
 include: "workflow/rules/fits.smk"
 include: "workflow/rules/baselines.smk"
 include: "workflow/rules/summary.smk"
+
+
+# A dry run (snakemake -n) prints what the training will cost: networks, jobs and projected
+# GPU-hours from the measured step time (mec.costs).
+if workflow.output_settings.dryrun and workflow.is_main_process:
+    print(training_cost_text(), file=sys.stderr)
 
 
 onsuccess:

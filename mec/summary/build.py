@@ -82,7 +82,7 @@ __all__ = [
 #: ``summary.md`` (all of them on one page) and ``figures.csv`` (the figure index) come too.
 TABLES = ("headline", "ceiling", "floors", "predictivity", "best_layer", "by_cell_type",
           "figure2", "figure2_fraction", "figure2_long", "dimensionality", "knockouts",
-          "model_health")
+          "model_health", "seeds", "seed_values")
 #: The tables of the workflow's summarize rule (its declared outputs, workflow/rules/
 #: summary.smk): ``TABLES`` and ``executors`` (written when ``log_dir`` is given,
 #: mec.summary.executors). Its figure folders are ``mec.summary.figures.FIGURE_KINDS``.
@@ -106,6 +106,8 @@ _TITLES = {
                  "units zeroed",
     "model_health": "Model health: each trained network beside its untrained twin and the "
                     "paper's direction (mec.summary.health)",
+    "seeds": "Every per-model number over its seeds: mean and 95 % t-interval (mec.summary.seeds)",
+    "seed_values": "Every per-model number, one row per seed (mec.summary.seeds)",
 }
 
 
@@ -219,6 +221,16 @@ def _knockout_notes(table: pd.DataFrame) -> list[str]:
     return lines
 
 
+def _seed_notes(spread: pd.DataFrame) -> list[str]:
+    many = spread[spread["n_seeds"] > 1] if not spread.empty else spread
+    if many.empty:
+        return []
+    models = sorted(set(many["model"]))
+    return [f"- Seeds: {', '.join(models)} trained over several seeds (models named "
+            "{model}/seed{k} in the other tables); seeds.csv gives each number's mean and 95 % "
+            "t-interval over seeds, seed_values.csv the per-seed rows."]
+
+
 def summarize(consistency_csvs: Sequence[str | os.PathLike],
               fit_csvs: Sequence[str | os.PathLike],
               history_csvs: Mapping[str, str | os.PathLike],
@@ -315,6 +327,11 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
     # model health in each network's training box (mec.summary.health.with_training_box)
     health_files = health.with_training_box(ratemap_files, training_box_files, model_configs)
     tables["model_health"] = health.model_health_table(model_configs, health_files, tables["knockouts"])
+    # every per-model number over seeds, the per-seed rows kept (mec.summary.seeds)
+    from mec.summary.seeds import seed_spread, seed_values
+
+    tables["seed_values"] = seed_values(tables["best_layer"], tables["model_health"], model_configs)
+    tables["seeds"] = seed_spread(tables["seed_values"])
     from mec.summary import headline as hl
 
     tables["headline"] = hl.headline_table(tables["ceiling"], tables["best_layer"],
@@ -336,6 +353,7 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
     if tables["knockouts"].empty:
         notes.append("- No knockout experiments (config knockouts.models is empty).")
     notes += health.health_notes(tables["model_health"], model_configs)
+    notes += _seed_notes(tables["seeds"])
 
     if log_dir is not None:  # which executor ran each job (mec.summary.executors)
         from mec.summary.executors import write_executor_table

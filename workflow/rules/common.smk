@@ -212,6 +212,14 @@ def ensemble_groups():
     return PLAN.ensembles
 
 
+def training_cost_text():
+    """The training's networks, jobs and projected GPU-hours (mec.costs), for snakemake -n."""
+    from mec.costs import projection_text, training_projection
+
+    return projection_text(training_projection(PLAN.models, SCALES, PLAN.ensembles),
+                           config["ensemble_size"])
+
+
 def summary_outputs():
     return [f"{RESULTS}/summary/summary.md", f"{RESULTS}/summary/ceiling.csv",
             f"{RESULTS}/summary/predictivity.csv"]
