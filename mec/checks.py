@@ -408,9 +408,19 @@ def resolve_axes(config: dict, validate, source=None) -> dict:
         problems = sweep_problems(sweeps, config.get("models") or {})
         if problems:
             raise ConfigError(problems, source=_source_text(source))
+        written = set(config.get("models") or {})
         config["models"] = sweep_models(sweeps, config.get("models") or {})
         config["sweeps"] = {}
-        validate(config)
+        try:
+            validate(config)
+        except ConfigError as err:  # name the sweep that made a refused model
+            def where(problem):
+                name = problem.split(".")[1].split(":")[0] if problem.startswith("models.") else None
+                return problem if name is None or name in written else f"{problem} (a model of sweeps)"
+            raise ConfigError([where(p) for p in err.problems], source=err.source) from None
+        except Exception as err:  # snakemake.utils.validate raises WorkflowError
+            raise ConfigError([f"sweeps: a model of the sweeps is refused by the schema: {err}"],
+                              source=_source_text(source)) from None
     models = config.get("models") or {}
     for name, entry in list(models.items()):
         if isinstance(entry, dict) and all(entry.get(k) is None for k in ("seed", "seeds", "n_seeds")):
@@ -482,7 +492,11 @@ def main(argv=None) -> int:
     parser.add_argument("--schema", default=str(SCHEMA_PATH), help="the workflow's config schema")
     parser.add_argument("--resolved", action="store_true",
                         help="print each config as the workflow uses it: the schema's defaults "
-                             "filled in and the scales the models name (YAML)")
+                             "filled in, sweeps expanded into models, the scales the models "
+                             "name (YAML), and each model with seeds as its networks")
+    parser.add_argument("--cost", action="store_true",
+                        help="also print the training's networks, ensembles and projected "
+                             "GPU-hours (mec.costs; what snakemake -n prints)")
     args = parser.parse_args(argv)
     failed = 0
     for path in args.configs:
@@ -492,6 +506,9 @@ def main(argv=None) -> int:
             failed += 1
             print(err, file=sys.stderr)
             continue
+        plan = None
+        if args.cost or args.resolved:
+            plan = plan_config(config, Path(path).resolve().parent, source=str(path))
         if args.resolved:
             import yaml
 
@@ -502,8 +519,16 @@ def main(argv=None) -> int:
             print(f"# {path}, resolved: defaults of {args.schema}; scales: mec.models.scales "
                   f"and the file's own")
             print(yaml.safe_dump(config, sort_keys=False, default_flow_style=None, width=100))
+            seeded = [m for m in plan.models if m not in config.get("models", {})]
+            if seeded:  # models with seeds: one network per seed (mec.sweeps.expand_seeds)
+                print(f"# planned as one network per seed: {', '.join(seeded)}")
         else:
             print(f"{path}: ok")
+        if args.cost:
+            from mec.costs import projection_text, training_projection
+
+            print(projection_text(training_projection(plan.models, plan.scales, plan.ensembles),
+                                  config.get("ensemble_size", 1)))
     return 1 if failed else 0
 
 
