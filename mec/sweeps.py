@@ -1,4 +1,5 @@
-"""Models as axes: sweeps, seeds and ensembles of a workflow config (no Snakemake, no Keras).
+"""Models as axes: sweeps, seeds and ensembles of a workflow config (no Snakemake, no Keras;
+methods §7.7).
 
 A config names its models one by one under ``models:``; two axes write many of them at once:
 

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from mec.checks import ConfigError, SCHEMA_PATH, config_problems, load_config, plan_config, resolve_config
+from mec.checks import ConfigError, SCHEMA_PATH, load_config, plan_config, resolve_config
 from mec.sweeps import (ensemble_groups, expand_knockout_models, expand_seeds, member_name,
                         split_member, sweep_models)
 
@@ -144,9 +144,10 @@ def _dry_run(tmp_path, *args, config=None):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-n", "--cores", "2",
            "--directory", str(tmp_path)]
+    cmd += list(args)  # targets before --configfile, which takes every word after it
     if config is not None:
         cmd += ["--configfile", str(config)]
-    proc = subprocess.run(cmd + list(args), capture_output=True, text=True, env=env, timeout=600)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc.stdout + proc.stderr
 

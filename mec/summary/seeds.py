@@ -1,4 +1,5 @@
-"""Every per-model number over its seeds: mean and a t-interval, with the per-seed rows kept.
+"""Every per-model number over its seeds: mean and a t-interval, with the per-seed rows kept
+(methods §7.7).
 
 A model with seeds (config ``models.X.seeds`` / ``n_seeds``) is trained once per seed; each
 seed is a network of its own, named ``X/seed{k}`` in every table (mec.sweeps). One seed is one
