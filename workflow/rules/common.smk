@@ -73,6 +73,8 @@ def _regex_choice(names):
 
 # Arena names never contain "_" (mec.data.arenas), so "ugrnn_relu_2.2" parses one way only:
 # model "ugrnn_relu", arena "2.2"; constraining both to the configured names makes that explicit.
+# A seed of a model with seeds is model "{name}/seed{k}" (names never contain "/"), so
+# "ugrnn_relu/seed1_2.2" is model "ugrnn_relu/seed1", arena "2.2" (tests/test_sweeps.py).
 wildcard_constraints:
     arena=_regex_choice(ARENAS),
     model=_regex_choice(MODELS),
