@@ -46,8 +46,7 @@ from mec.mappers import MAP_TYPES, MapParamError
 from mec.mappers import _did_you_mean  # one wording of "did you mean" for maps and config keys
 
 __all__ = ["ConfigError", "check_config", "config_problems", "check_map", "map_problems",
-           "plan_config", "Plan", "check_yaml", "resolve_config", "resolve_axes", "load_config",
-           "SCHEMA_PATH"]
+           "plan_config", "Plan", "check_yaml", "resolve_config", "load_config", "SCHEMA_PATH"]
 
 # The workflow's schema, when mec is used from a checkout of the repository.
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"
@@ -390,65 +389,10 @@ def _validator_with_defaults(schema):
     return jsonschema.validators.extend(base, {"properties": fill})(schema)
 
 
-def resolve_axes(config: dict, validate, source=None) -> dict:
-    """Expand a schema-validated config's ``sweeps`` into its ``models``, in place, then run
-    ``validate(config)`` again so that the schema checks and fills the new entries as it does
-    models written one by one; ``sweeps`` is left empty (expanded). A single model naming no
-    seed gets ``seed: 0`` (the schema gives ``seed`` no default: it excludes ``seeds`` and
-    ``n_seeds``). Returns ``config``; raises ConfigError naming every sweep problem
-    (mec.sweeps.sweep_problems).
-
-    workflow/rules/common.smk calls it right after the schema (``validate``:
-    snakemake.utils.validate); :func:`resolve_config` with jsonschema.
-    """
-    from mec.sweeps import sweep_models, sweep_problems
-
-    sweeps = config.get("sweeps") or {}
-    if sweeps:
-        problems = sweep_problems(sweeps, config.get("models") or {})
-        if problems:
-            raise ConfigError(problems, source=_source_text(source))
-        written = set(config.get("models") or {})
-        config["models"] = sweep_models(sweeps, config.get("models") or {})
-        config["sweeps"] = {}
-        try:
-            validate(config)
-        except ConfigError as err:  # name the sweep that made a refused model
-            def where(problem):
-                name = problem.split(".")[1].split(":")[0] if problem.startswith("models.") else None
-                return problem if name is None or name in written else f"{problem} (a model of sweeps)"
-            raise ConfigError([where(p) for p in err.problems], source=err.source) from None
-        except Exception as err:  # snakemake.utils.validate raises WorkflowError
-            raise ConfigError([f"sweeps: a model of the sweeps is refused by the schema: {err}"],
-                              source=_source_text(source)) from None
-    models = config.get("models") or {}
-    for name, entry in list(models.items()):
-        if isinstance(entry, dict) and all(entry.get(k) is None for k in ("seed", "seeds", "n_seeds")):
-            models[name] = _with_seed(entry)
-    return config
-
-
-def _with_seed(entry: dict) -> dict:
-    """``entry`` with ``seed: 0`` where a schema default would have put it: before the
-    trailing defaults that follow ``seed`` in the schema's order. Snakemake compares a rule's
-    params as text, so the keys' order is kept as it was when ``seed`` had a default (no
-    rerun of the rules that take a model's settings)."""
-    import yaml
-
-    order = list(yaml.safe_load(SCHEMA_PATH.read_text(encoding="utf-8"))["$defs"]["model"]["properties"])
-    rank = {k: i for i, k in enumerate(order)}
-    keys = list(entry)
-    pos = len(keys)
-    while (pos > 0 and rank.get(keys[pos - 1], -1) > rank["seed"]
-           and (pos == len(keys) or rank[keys[pos - 1]] < rank[keys[pos]])):
-        pos -= 1
-    return {**{k: entry[k] for k in keys[:pos]}, "seed": 0, **{k: entry[k] for k in keys[pos:]}}
-
-
 def resolve_config(config: Mapping, schema_path=SCHEMA_PATH, source=None) -> dict:
     """A copy of ``config`` validated against the schema with its defaults filled in (what
     Snakemake's ``validate`` makes of a config file: a file holds only what differs from the
-    defaults), its sweeps expanded into models (:func:`resolve_axes`). Raises ConfigError
+    defaults), its sweeps expanded into models (mec.sweeps.resolve_axes). Raises ConfigError
     naming every key the schema refuses."""
     import copy
 
@@ -466,6 +410,8 @@ def resolve_config(config: Mapping, schema_path=SCHEMA_PATH, source=None) -> dic
 
     validate(config)
     # sweeps expanded into models (then validated again), seed 0 where none is named
+    from mec.sweeps import resolve_axes
+
     return resolve_axes(config, validate, source=source)
 
 

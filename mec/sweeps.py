@@ -35,7 +35,7 @@ from typing import Mapping
 
 __all__ = ["SEED_KEYS", "member_name", "split_member", "model_seeds", "sweep_models",
            "sweep_problems", "seed_problems", "expand_seeds", "expand_knockout_models",
-           "ensemble_groups", "model_settings", "NAME_FIELDS", "DEFAULT_NAME"]
+           "ensemble_groups", "model_settings", "resolve_axes", "NAME_FIELDS", "DEFAULT_NAME"]
 
 #: The keys of a model entry that choose its seed(s); ``seed`` excludes the other two.
 SEED_KEYS = ("seed", "seeds", "n_seeds")
@@ -147,6 +147,63 @@ def sweep_models(sweeps: Mapping, models: Mapping) -> dict:
             out[name] = entry
     out.update(copy.deepcopy(dict(models)))
     return out
+
+
+def resolve_axes(config: dict, validate, source=None) -> dict:
+    """Expand a schema-validated config's ``sweeps`` into its ``models``, in place, then run
+    ``validate(config)`` again so that the schema checks and fills the new entries as it does
+    models written one by one; ``sweeps`` is left empty (expanded). A single model naming no
+    seed gets ``seed: 0`` (the schema gives ``seed`` no default: it excludes ``seeds`` and
+    ``n_seeds``). Returns ``config``; raises ConfigError naming every sweep problem
+    (mec.sweeps.sweep_problems).
+
+    workflow/rules/common.smk calls it right after the schema (``validate``:
+    snakemake.utils.validate); mec.checks.resolve_config with jsonschema.
+    """
+    from mec.checks import ConfigError, _source_text
+
+    sweeps = config.get("sweeps") or {}
+    if sweeps:
+        problems = sweep_problems(sweeps, config.get("models") or {})
+        if problems:
+            raise ConfigError(problems, source=_source_text(source))
+        written = set(config.get("models") or {})
+        config["models"] = sweep_models(sweeps, config.get("models") or {})
+        config["sweeps"] = {}
+        try:
+            validate(config)
+        except ConfigError as err:  # name the sweep that made a refused model
+            def where(problem):
+                name = problem.split(".")[1].split(":")[0] if problem.startswith("models.") else None
+                return problem if name is None or name in written else f"{problem} (a model of sweeps)"
+            raise ConfigError([where(p) for p in err.problems], source=err.source) from None
+        except Exception as err:  # snakemake.utils.validate raises WorkflowError
+            raise ConfigError([f"sweeps: a model of the sweeps is refused by the schema: {err}"],
+                              source=_source_text(source)) from None
+    models = config.get("models") or {}
+    for name, entry in list(models.items()):
+        if isinstance(entry, dict) and all(entry.get(k) is None for k in ("seed", "seeds", "n_seeds")):
+            models[name] = _with_seed(entry)
+    return config
+
+
+def _with_seed(entry: dict) -> dict:
+    """``entry`` with ``seed: 0`` where a schema default would have put it: before the
+    trailing defaults that follow ``seed`` in the schema's order. Snakemake compares a rule's
+    params as text, so the keys' order is kept as it was when ``seed`` had a default (no
+    rerun of the rules that take a model's settings)."""
+    import yaml
+
+    from mec.checks import SCHEMA_PATH
+
+    order = list(yaml.safe_load(SCHEMA_PATH.read_text(encoding="utf-8"))["$defs"]["model"]["properties"])
+    rank = {k: i for i, k in enumerate(order)}
+    keys = list(entry)
+    pos = len(keys)
+    while (pos > 0 and rank.get(keys[pos - 1], -1) > rank["seed"]
+           and (pos == len(keys) or rank[keys[pos - 1]] < rank[keys[pos]])):
+        pos -= 1
+    return {**{k: entry[k] for k in keys[:pos]}, "seed": 0, **{k: entry[k] for k in keys[pos:]}}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -83,8 +83,18 @@ def test_seeds_expand_to_one_network_per_seed():
     assert _plan(ko).knockout_models == ["picked/seed2"]
 
 
+def _single_seed_default():
+    """config.yaml with its two models in the single layout (seed 0, no seeds)."""
+    raw = yaml.safe_load((ROOT / "config.yaml").read_text())
+    for entry in raw["models"].values():
+        for key in ("seeds", "n_seeds"):
+            entry.pop(key, None)
+        entry["seed"] = 0
+    return raw
+
+
 def test_a_model_without_seeds_keeps_its_name_and_seed_0():
-    plan = plan_config(load_config(ROOT / "config.yaml"), ROOT)
+    plan = _plan(_single_seed_default())
     assert list(plan.models) == ["ugrnn_relu", "ugrnn_relu_untrained"]
     assert plan.models["ugrnn_relu"]["seed"] == 0 and plan.knockout_models == ["ugrnn_relu"]
     assert expand_seeds({"m": {"architecture": "GRU"}}) == {"m": {"architecture": "GRU", "seed": 0}}
@@ -168,13 +178,15 @@ def _jobs(text):
 def test_one_fit_target_in_both_layouts(tmp_path):
     """snakemake results/fits/ugrnn_relu_2.2.csv still names one fit (single layout), and a
     seed's fit is results/fits/{model}/seed{k}_{arena}.csv."""
-    jobs = _jobs(_dry_run(tmp_path, "results/fits/ugrnn_relu_2.2.csv"))
+    single = tmp_path / "single.yaml"
+    single.write_text(yaml.safe_dump(_single_seed_default()))
+    jobs = _jobs(_dry_run(tmp_path, "results/fits/ugrnn_relu_2.2.csv", config=single))
     fits = [j for j in jobs if j[0] == "fit_model"]
     assert fits == [("fit_model", "results/fits/ugrnn_relu_2.2.csv", "model=ugrnn_relu, arena=2.2")]
     assert [j[1] for j in jobs if j[0] == "train_model"] == [
         "results/models/ugrnn_relu/model.keras, results/models/ugrnn_relu/config.json, "
         "results/models/ugrnn_relu/history.csv"]
-    raw = yaml.safe_load((ROOT / "config.yaml").read_text())
+    raw = _single_seed_default()
     for name in ("ugrnn_relu", "ugrnn_relu_untrained"):
         del raw["models"][name]["seed"]
         raw["models"][name]["n_seeds"] = 3

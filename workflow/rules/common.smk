@@ -7,12 +7,13 @@ from snakemake.utils import validate
 
 from pathlib import Path
 
-from mec.checks import plan_config, resolve_axes
+from mec.checks import plan_config
 from mec.data.arenas import arena_id
 from mec.data.contract import dataset_animals as _dataset_animals
 from mec.fingerprint import script_fingerprint
 from mec.models.conditions import is_training_box
 from mec.models.scales import SCALE_KEYS
+from mec.sweeps import resolve_axes
 
 # The conda envs of `--sdm conda` (envs/*.yaml) install mec from ${MEC_ROOT}, this checkout:
 # Snakemake copies an env file into .snakemake/conda/ before conda reads it, so a relative
@@ -23,7 +24,7 @@ os.environ.update(MEC_ROOT=str(Path(workflow.basedir).resolve()))
 # A config file holds what differs from the schema's defaults, which validate() fills in.
 validate(config, "../schemas/config.schema.yaml")
 # A sweeps: block is a product of models: expanded into models: entries, which the schema then
-# checks and fills like models written one by one (mec.checks.resolve_axes, mec.sweeps).
+# checks and fills like models written one by one (mec.sweeps.resolve_axes).
 resolve_axes(config, lambda c: validate(c, "../schemas/config.schema.yaml"),
              source=workflow.overwrite_configfiles or workflow.configfiles)
 # Relative recording paths are taken from the folder of the config file in use (the last
