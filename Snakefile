@@ -46,6 +46,12 @@ onstart:
     record_run(os.getcwd(), sys.argv, local_jobs=workflow.executor_plugin.common_settings.local_exec)
 
 
+# A dry run (snakemake -n) prints what the training will cost: networks, jobs and projected
+# GPU-hours from the measured step time (mec.costs).
+if workflow.output_settings.dryrun and workflow.is_main_process:
+    print(training_cost_text(), file=sys.stderr)
+
+
 onsuccess:
     print(f"\nmec: done. Summary tables: {RESULTS}/summary/ (summary.md has them all); figures: "
           f"{RESULTS}/summary/figures/; HTML report: snakemake --report {RESULTS}/report.html")

@@ -198,13 +198,21 @@ def config_problems(config: Mapping) -> list[str]:
         if kind is None and not is_external(entry):
             problems += _task_problems(path, entry, scales.get(scale, {}))
 
+    # seeds (one network per seed) and sweeps not yet expanded (mec.sweeps)
+    from mec.sweeps import member_name, model_seeds, seed_problems, sweep_problems
+
+    problems += seed_problems({m: e for m, e in models.items() if isinstance(e, Mapping)})
+    problems += sweep_problems(_section(config, "sweeps"), models)
+
     # other names that must exist
     en = _section(config, "elasticnet")
     if en.get("enabled", True) and en.get("arenas") is not None:
         bad = [a for a in en["arenas"] if a not in arenas]
         if bad:
             problems.append(f"elasticnet.arenas: {bad} are not arenas of the dataset (dataset.arenas: {arenas})")
-    bad = [m for m in _section(config, "knockouts").get("models", []) if m not in networks]
+    # a model with seeds stands for its members; a member may be named (mec.sweeps)
+    members = {member_name(m, k) for m in networks for k in (model_seeds(models[m]) or [])}
+    bad = [m for m in _section(config, "knockouts").get("models", []) if m not in networks and m not in members]
     if bad:
         problems.append(f"knockouts.models: {bad} are not trained models of this config (trained "
                         f"models: {networks})")
@@ -274,13 +282,20 @@ class Plan:
     recordings: ``dataset.recordings`` with paths made absolute (rule make_dataset's; empty
     for the synthetic source); settings: the fit settings by name (mec.fits.settings,
     ``"paper"`` and, with ``fits.robust``, ``"robust"``); scales: every scale the models
-    may name (mec.models.scales.scale_table: the presets plus the config's own).
+    may name (mec.models.scales.scale_table: the presets plus the config's own); models: the
+    networks and baselines the workflow plans, a model with seeds as one member per seed
+    named ``{name}/seed{k}`` (mec.sweeps.expand_seeds); knockout_models: ``knockouts.models``
+    in those names; ensembles: the trained networks grouped by ``ensemble_size``, each group
+    networks that differ only in seed (mec.sweeps.ensemble_groups).
     """
 
     results: str
     recordings: dict
     settings: dict
     scales: dict
+    models: dict = dataclasses.field(default_factory=dict)
+    knockout_models: list = dataclasses.field(default_factory=list)
+    ensembles: list = dataclasses.field(default_factory=list)
 
 
 def plan_config(config: Mapping, config_dir, source=None) -> Plan:
@@ -310,9 +325,17 @@ def plan_config(config: Mapping, config_dir, source=None) -> Plan:
                                   _dataset_file(config))
     if problems:
         raise ConfigError(problems, source=_source_text(source))
+    from mec.sweeps import ensemble_groups, expand_knockout_models, expand_seeds
+
+    models = _section(config, "models")
+    members = expand_seeds(models)
+    scales = scale_table(_section(config, "scales"))
     return Plan(results=results_dir(config), recordings=recordings,
-                settings=check_fit_settings(_section(config, "fits")),
-                scales=scale_table(_section(config, "scales")))
+                settings=check_fit_settings(_section(config, "fits")), scales=scales,
+                models=members,
+                knockout_models=expand_knockout_models(
+                    _section(config, "knockouts").get("models", []), models),
+                ensembles=ensemble_groups(members, scales, config.get("ensemble_size", 1)))
 
 
 def _dataset_file(config: Mapping) -> Path | None:
@@ -390,7 +413,8 @@ def _validator_with_defaults(schema):
 def resolve_config(config: Mapping, schema_path=SCHEMA_PATH, source=None) -> dict:
     """A copy of ``config`` validated against the schema with its defaults filled in (what
     Snakemake's ``validate`` makes of a config file: a file holds only what differs from the
-    defaults). Raises ConfigError naming every key the schema refuses."""
+    defaults), its sweeps expanded into models (mec.sweeps.resolve_axes). Raises ConfigError
+    naming every key the schema refuses."""
     import copy
 
     import yaml
@@ -398,11 +422,18 @@ def resolve_config(config: Mapping, schema_path=SCHEMA_PATH, source=None) -> dic
     schema = yaml.safe_load(Path(schema_path).read_text(encoding="utf-8"))
     validator = _validator_with_defaults(schema)
     config = copy.deepcopy(dict(config))
-    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
-    if errors:
-        raise ConfigError([f"{'.'.join(str(p) for p in e.absolute_path) or '(top level)'}: {e.message}"
-                           for e in errors], source=_source_text(source))
-    return config
+
+    def validate(config):
+        errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+        if errors:
+            raise ConfigError([f"{'.'.join(str(p) for p in e.absolute_path) or '(top level)'}: "
+                               f"{e.message}" for e in errors], source=_source_text(source))
+
+    validate(config)
+    # sweeps expanded into models (then validated again), seed 0 where none is named
+    from mec.sweeps import resolve_axes
+
+    return resolve_axes(config, validate, source=source)
 
 
 def load_config(path, schema_path=SCHEMA_PATH, check_files: bool = True) -> dict:
@@ -428,7 +459,11 @@ def main(argv=None) -> int:
     parser.add_argument("--schema", default=str(SCHEMA_PATH), help="the workflow's config schema")
     parser.add_argument("--resolved", action="store_true",
                         help="print each config as the workflow uses it: the schema's defaults "
-                             "filled in and the scales the models name (YAML)")
+                             "filled in, sweeps expanded into models, the scales the models "
+                             "name (YAML), and each model with seeds as its networks")
+    parser.add_argument("--cost", action="store_true",
+                        help="also print the training's networks, ensembles and projected "
+                             "GPU-hours (mec.costs; what snakemake -n prints)")
     args = parser.parse_args(argv)
     failed = 0
     for path in args.configs:
@@ -438,6 +473,9 @@ def main(argv=None) -> int:
             failed += 1
             print(err, file=sys.stderr)
             continue
+        plan = None
+        if args.cost or args.resolved:
+            plan = plan_config(config, Path(path).resolve().parent, source=str(path))
         if args.resolved:
             import yaml
 
@@ -448,8 +486,16 @@ def main(argv=None) -> int:
             print(f"# {path}, resolved: defaults of {args.schema}; scales: mec.models.scales "
                   f"and the file's own")
             print(yaml.safe_dump(config, sort_keys=False, default_flow_style=None, width=100))
+            seeded = [m for m in plan.models if m not in config.get("models", {})]
+            if seeded:  # models with seeds: one network per seed (mec.sweeps.expand_seeds)
+                print(f"# planned as one network per seed: {', '.join(seeded)}")
         else:
             print(f"{path}: ok")
+        if args.cost:
+            from mec.costs import projection_text, training_projection
+
+            print(projection_text(training_projection(plan.models, plan.scales, plan.ensembles),
+                                  config.get("ensemble_size", 1)))
     return 1 if failed else 0
 
 

@@ -59,6 +59,7 @@ from mec.summary.tables import (
 __all__ = [
     "summarize",
     "keys_from_paths",
+    "model_of_file",
     "TABLES",
     "WORKFLOW_TABLES",
     "ceiling_table",
@@ -81,7 +82,7 @@ __all__ = [
 #: ``summary.md`` (all of them on one page) and ``figures.csv`` (the figure index) come too.
 TABLES = ("headline", "ceiling", "floors", "predictivity", "best_layer", "by_cell_type",
           "figure2", "figure2_fraction", "figure2_long", "dimensionality", "knockouts",
-          "model_health", "comparisons")
+          "model_health", "comparisons", "seeds", "seed_values")
 #: The tables of the workflow's summarize rule (its declared outputs, workflow/rules/
 #: summary.smk): ``TABLES`` and ``executors`` (written when ``log_dir`` is given,
 #: mec.summary.executors). Its figure folders are ``mec.summary.figures.FIGURE_KINDS``.
@@ -107,6 +108,8 @@ _TITLES = {
                     "paper's direction (mec.summary.health)",
     "comparisons": "Paired comparisons: difference of medians on shared cells with its 95 % "
                    "interval (paired hierarchical bootstrap, methods §7.7)",
+    "seeds": "Every per-model number over its seeds: mean and 95 % t-interval (mec.summary.seeds)",
+    "seed_values": "Every per-model number, one row per seed (mec.summary.seeds)",
 }
 
 
@@ -116,7 +119,9 @@ def keys_from_paths(history_paths: Sequence[str | os.PathLike],
     """Key the workflow's file lists by model (and arena) from the contract's file names.
 
     history_paths: ``.../models/{model}/history.csv`` -> {model: path};
-    ratemap_paths: ``.../ratemaps/{model}_{arena}.h5`` -> {(model, arena id): path} (the
+    ratemap_paths: ``.../ratemaps/{model}_{arena}.h5`` -> {(model, arena id): path} (a seed of
+    a model with seeds, ``name/seed{k}``, is ``.../models/name/seed{k}/history.csv`` and
+    ``.../ratemaps/name/seed{k}_{arena}.h5``, mec.sweeps; the
     arena is the part after the last "_", contract: arena names contain no "_"; its id is a
     float for numeric names, the name for words, mec.data.arenas.arena_id).
     ``models``: the configured model names; a path naming another model raises ValueError.
@@ -124,13 +129,13 @@ def keys_from_paths(history_paths: Sequence[str | os.PathLike],
     models = set(models)
     histories, ratemaps = {}, {}
     for p in history_paths:
-        model = Path(p).parent.name
+        model = _model_folder(p, models)
         if model not in models:
             raise ValueError(f"history file {p}: folder name {model!r} is not a configured model "
                              f"({sorted(models)})")
         histories[model] = str(p)
     for p in ratemap_paths:
-        model, _, arena = Path(p).stem.rpartition("_")
+        model, _, arena = _seed_stem(p, models).rpartition("_")
         try:
             arena_m = arena_id(arena)
         except ValueError:
@@ -140,6 +145,31 @@ def keys_from_paths(history_paths: Sequence[str | os.PathLike],
             raise ValueError(f"rate-map file {p}: {model!r} is not a configured model ({sorted(models)})")
         ratemaps[(model, arena_m)] = str(p)
     return histories, ratemaps
+
+
+def _model_folder(path, models) -> str:
+    """The model of ``.../{model}/file``: the last folder, or the last two (``name/seed{k}``,
+    one seed of a model with seeds, mec.sweeps) when those name a configured model."""
+    p = Path(path)
+    two = f"{p.parent.parent.name}/{p.parent.name}"
+    return two if two in models else p.parent.name
+
+
+def _seed_stem(path, models) -> str:
+    """The stem of ``.../{model}_{arena}.h5`` with a seed's folder in front
+    (``.../{name}/seed{k}_{arena}.h5`` -> ``name/seed{k}_{arena}``) when that names a
+    configured model."""
+    p = Path(path)
+    two = f"{p.parent.name}/{p.stem}"
+    return two if two.rpartition("_")[0] in models else p.stem
+
+
+def model_of_file(path, models) -> str:
+    """The model a file named ``.../{model}.{ext}`` belongs to (``results/health/{model}.h5``;
+    a seed's ``.../{name}/seed{k}.h5`` -> ``name/seed{k}``)."""
+    p = Path(path)
+    two = f"{p.parent.name}/{p.stem}"
+    return two if two in set(models) else p.stem
 
 
 def _write_md(text: str, path: Path) -> Path:
@@ -191,6 +221,16 @@ def _knockout_notes(table: pd.DataFrame) -> list[str]:
                      f"{r.mean_cm:.3g} +/- {r.sem_cm:.2g} cm (mean +/- sem of {r.n_resamples} "
                      f"resamples, sets of {r.set_size} units), Welch p = {r.p_welch:.3g}.")
     return lines
+
+
+def _seed_notes(spread: pd.DataFrame) -> list[str]:
+    many = spread[spread["n_seeds"] > 1] if not spread.empty else spread
+    if many.empty:
+        return []
+    models = sorted(set(many["model"]))
+    return [f"- Seeds: {', '.join(models)} trained over several seeds (models named "
+            "{model}/seed{k} in the other tables); seeds.csv gives each number's mean and 95 % "
+            "t-interval over seeds, seed_values.csv the per-seed rows."]
 
 
 def summarize(consistency_csvs: Sequence[str | os.PathLike],
@@ -309,6 +349,11 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
         tables["model_health"] = pd.concat([tables["model_health"], ext], ignore_index=True)
     tables["comparisons"] = comparisons_table(fits, tables["best_layer"], floors, model_configs,
                                               bootstrap=boot)
+    # every per-model number over seeds, the per-seed rows kept (mec.summary.seeds)
+    from mec.summary.seeds import seed_spread, seed_values
+
+    tables["seed_values"] = seed_values(tables["best_layer"], tables["model_health"], model_configs)
+    tables["seeds"] = seed_spread(tables["seed_values"])
     from mec.summary import headline as hl
 
     tables["headline"] = hl.headline_table(tables["ceiling"], tables["best_layer"],
@@ -337,6 +382,7 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
     if tables["knockouts"].empty:
         notes.append("- No knockout experiments (config knockouts.models is empty).")
     notes += health.health_notes(tables["model_health"], model_configs)
+    notes += _seed_notes(tables["seeds"])
 
     if log_dir is not None:  # which executor ran each job (mec.summary.executors)
         from mec.summary.executors import write_executor_table

@@ -60,15 +60,20 @@ def read_job_header(log_path: str | os.PathLike) -> dict:
 
 
 def executor_table(log_dir: str | os.PathLike) -> pd.DataFrame:
-    """One row per job log under ``log_dir`` (``{log_dir}/{rule}/{job}.log``), sorted by rule
+    """One row per job log under ``log_dir`` (``{log_dir}/{rule}/{job}.log``, the job
+    ``{model}/seed{k}_...`` one folder deeper for a seed of a model with seeds), sorted by rule
     and job, with the columns of EXECUTOR_COLUMNS. A missing folder gives an empty table."""
     log_dir = Path(log_dir)
     rows = []
-    for path in sorted(log_dir.glob("*/*.log")) if log_dir.is_dir() else []:
+    # a seed of a model with seeds logs one folder deeper: {rule}/{model}/seed{k}_... (mec.sweeps)
+    paths = [p for p in log_dir.rglob("*.log") if len(p.relative_to(log_dir).parts) >= 2] \
+        if log_dir.is_dir() else []
+    for path in sorted(paths):
         h = read_job_header(path)
+        rule, *job = path.relative_to(log_dir).with_suffix("").parts
         rows.append({
-            "rule": path.parent.name,
-            "job": path.stem,
+            "rule": rule,
+            "job": "/".join(job),
             "executor": h.get("executor", "unknown"),
             "slurm_job_id": h.get("slurm_job_id", ""),
             "partition": h.get("slurm_partition", ""),

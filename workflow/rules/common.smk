@@ -14,6 +14,7 @@ from mec.fingerprint import script_fingerprint
 from mec.models.conditions import is_training_box
 from mec.models.external import is_external
 from mec.models.scales import SCALE_KEYS
+from mec.sweeps import resolve_axes
 
 # The conda envs of `--sdm conda` (envs/*.yaml) install mec from ${MEC_ROOT}, this checkout:
 # Snakemake copies an env file into .snakemake/conda/ before conda reads it, so a relative
@@ -23,6 +24,10 @@ os.environ.update(MEC_ROOT=str(Path(workflow.basedir).resolve()))
 
 # A config file holds what differs from the schema's defaults, which validate() fills in.
 validate(config, "../schemas/config.schema.yaml")
+# A sweeps: block is a product of models: expanded into models: entries, which the schema then
+# checks and fills like models written one by one (mec.sweeps.resolve_axes).
+resolve_axes(config, lambda c: validate(c, "../schemas/config.schema.yaml"),
+             source=workflow.overwrite_configfiles or workflow.configfiles)
 # Relative recording paths are taken from the folder of the config file in use (the last
 # --configfile, else config.yaml beside the Snakefile); see mec.data.plan.
 CONFIG_DIR = Path(workflow.overwrite_configfiles[-1] if workflow.overwrite_configfiles
@@ -31,6 +36,11 @@ CONFIG_DIR = Path(workflow.overwrite_configfiles[-1] if workflow.overwrite_confi
 # (mec.checks.plan_config): experiment, arenas and recordings, map kwargs, cross-field rules,
 # scales, fit settings (a blocked split narrower than the smoothing radius, issue 13).
 PLAN = plan_config(config, CONFIG_DIR, source=workflow.overwrite_configfiles or workflow.configfiles)
+# A model with seeds is planned as one network per seed, named {model}/seed{k}, so its outputs
+# are results/models/{model}/seed{k}/, results/fits/{model}/seed{k}_{arena}.csv, ... and every
+# rule below treats each seed as a model (mec.sweeps.expand_seeds); knockouts.models likewise.
+config["models"] = PLAN.models
+config["knockouts"]["models"] = PLAN.knockout_models
 RECORDINGS = PLAN.recordings  # dataset.recordings, paths made absolute
 # Rules that take the paper setting's split as it is (ElasticNet grid, two-stage baseline)
 # get it resolved ("blocks" with fits.blocks).
@@ -68,6 +78,8 @@ def _regex_choice(names):
 
 # Arena names never contain "_" (mec.data.arenas), so "ugrnn_relu_2.2" parses one way only:
 # model "ugrnn_relu", arena "2.2"; constraining both to the configured names makes that explicit.
+# A seed of a model with seeds is model "{name}/seed{k}" (names never contain "/"), so
+# "ugrnn_relu/seed1_2.2" is model "ugrnn_relu/seed1", arena "2.2" (tests/test_sweeps.py).
 wildcard_constraints:
     arena=_regex_choice(ARENAS),
     model=_regex_choice(MODELS),
@@ -199,6 +211,21 @@ def training_box_targets():
     name equal to train_arena); mec.summary.health.with_training_box reads them."""
     return {m: f"{RESULTS}/health/{m}.h5" for m in NETWORKS
             if not any(is_training_box(model_cfg(m)["train_arena"], a) for a in model_arenas(m))}
+
+
+def ensemble_groups():
+    """Trained networks that differ only in seed, in groups of at most config ensemble_size:
+    the ones that can share one compiled training step (mec.sweeps.ensemble_groups; lists of
+    model names, each network alone with ensemble_size 1)."""
+    return PLAN.ensembles
+
+
+def training_cost_text():
+    """The training's networks, jobs and projected GPU-hours (mec.costs), for snakemake -n."""
+    from mec.costs import projection_text, training_projection
+
+    return projection_text(training_projection(PLAN.models, SCALES, PLAN.ensembles),
+                           config["ensemble_size"])
 
 
 def summary_outputs():

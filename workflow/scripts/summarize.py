@@ -10,7 +10,7 @@ import logging
 import sys
 from pathlib import Path
 
-from mec.summary import summarize, keys_from_paths
+from mec.summary import summarize, keys_from_paths, model_of_file
 
 logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s")
 models = dict(snakemake.params.models)
@@ -36,7 +36,7 @@ summarize(
     floor_csvs=list(snakemake.input.get("floors", [])),
     log_dir=Path(snakemake.log[0]).parents[1],  # results/logs: executors.csv (who ran each job)
     # results/health/{model}.h5: maps in a network's training box where no data arena is it
-    training_box_files={Path(p).stem: p for p in snakemake.input.get("training_box", [])},
+    training_box_files={model_of_file(p, models): p for p in snakemake.input.get("training_box", [])},
     # config summary.bootstrap: n_boot and seed of every interval (mec.stats, methods §7.7)
     bootstrap=dict(snakemake.params.get("bootstrap") or {}),
 )
