@@ -1,3 +1,5 @@
+# Long because: plan_config gathers every cross-field check into one error, so each check sits
+# beside the others; next seam: the per-section checks (models, fits) into their own module.
 """Checks of a whole workflow config, made when the workflow is planned, before any job runs.
 
 The JSON schema (workflow/schemas/config.schema.yaml) checks every key on its own and fills

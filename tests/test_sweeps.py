@@ -276,11 +276,13 @@ def test_sweep_errors():
 
 def test_sweep_model_keys_are_the_model_s():
     """A sweep's shared and condition keys are the model's keys, less those the sweep sets
-    itself (architecture, activation, seeds) and the baselines'."""
+    itself (architecture, activation, seeds), the baselines' and the external models' (a sweep
+    expands networks the workflow trains)."""
     keys = set(SCHEMA["$defs"]["model_keys"]["propertyNames"]["enum"])
     model = set(SCHEMA["$defs"]["model"]["properties"])
     assert keys == model - {"architecture", "activation", "seeds", "n_seeds", "baseline",
-                            "n_components", "baseline_arena"}
+                            "n_components", "baseline_arena",
+                            "source", "path", "callable", "kwargs", "population", "layer", "layers"}
 
 
 # ---------------------------------------------------------------------------------------------
