@@ -85,6 +85,8 @@ def ladder_fits(ds, arena, settings: dict, n_rungs: int = 8, num_splits: int = 2
     from mec.fits.halves import setting_scores
     from mec.fits.settings import dataset_for
 
+    if n_rungs < 2:
+        raise ValueError(f"the ladder needs >= 2 rungs (the truth and pure noise), got {n_rungs}")
     a = float(arena)
     truth = {k: np.asarray(v, dtype=float) for k, v in ds.truth[a].items()}
     animals = list(truth)
