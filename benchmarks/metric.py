@@ -31,6 +31,9 @@ the robust noise -> recorded floor is below 0.1.
 Usage: .venv/bin/python benchmarks/metric.py [--data results/data/synthetic.h5]
        [--arenas 1.0 2.2] [--ratemaps results/ratemaps/ugrnn_relu_{arena}.h5 --layers g dc]
 Without ``--data`` the default dataset is simulated (about 20 s).
+
+The validation ladder (graded degradations of the ground truth ranked by every setting,
+methods §7.10) is ``benchmarks/ladder.py``.
 """
 
 from __future__ import annotations
