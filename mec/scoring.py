@@ -7,8 +7,10 @@ maps on each arena's bins, :func:`mec.fits.pipeline.interanimal`, ``floors`` and
 ``predictivity_table`` and ``best_layer_table`` (rule summarize) make the table. With the
 config of a workflow run, its numbers are that run's ``best_layer.csv`` rows of the model.
 
-Not computed here: the per-cell ElasticNet map (its cross-validated grid is the costliest
-step of a run; use the workflow) and the bootstrap interval of a median.
+Every median comes with the workflow's 95 % interval (hierarchical bootstrap, config
+``summary.bootstrap``, methods §7.7), and the halves setting is fitted when the config turns
+it on (``fits.halves``, methods §7.8). Not computed here: the per-cell ElasticNet map (its
+cross-validated grid is the costliest step of a run; use the workflow).
 """
 
 from __future__ import annotations
@@ -67,12 +69,13 @@ def score(model, dataset, *, config=None, name: str = "model",
     dataset: a dataset file (results/data/{dataset}.h5, mec.data.load_dataset).
     config: the workflow config whose settings apply (a path or a mapping; None: the
         schema's defaults): fits.maps, train_frac, num_splits, split_start_seed, robust,
-        blocks, interanimal_mode, fits.floors, ratemaps.seeds. The ElasticNet map is not fitted.
+        blocks, halves, interanimal_mode, fits.floors, ratemaps.seeds, summary.bootstrap. The
+        ElasticNet map is not fitted.
     name: the model's name in the table; arenas: the arenas scored (default: all).
     workdir: a folder for the intermediate files (default: a temporary one, deleted).
 
     Returns a DataFrame (mec.summary best_layer columns: model, arena, map, setting,
-    best_layer, median, fraction_of_ceiling, ceiling, floor, normalized, n_cells,
+    best_layer, median, ci_low, ci_high, fraction_of_ceiling, ceiling, floor, normalized, n_cells,
     architecture, activation, variant, condition) plus ``source`` (where the model came from).
     Malformed input raises mec.models.external.ExternalModelError naming model, file, problem.
     """
@@ -81,6 +84,7 @@ def score(model, dataset, *, config=None, name: str = "model",
     from mec.fits import pipeline
     from mec.models.external import import_model, model_source
     from mec.models.scales import PRESETS
+    from mec.stats import Bootstrap
     from mec.summary import best_layer_table, ceiling_table, predictivity_table
     from mec.summary.tables import load_scores
 
@@ -95,7 +99,7 @@ def score(model, dataset, *, config=None, name: str = "model",
     names = [arena_key(a) for a in (arenas if arenas is not None else ds.edges)]
     common = dict(train_frac=fits["train_frac"], num_splits=fits["num_splits"],
                   split_start_seed=fits["split_start_seed"], robust=fits["robust"],
-                  blocks=fits["blocks"])
+                  blocks=fits["blocks"], halves=fits["halves"])
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(workdir) if workdir is not None else Path(tmp)
         out.mkdir(parents=True, exist_ok=True)
@@ -113,8 +117,11 @@ def score(model, dataset, *, config=None, name: str = "model",
                                        seed=floors_cfg["seed"], draws=floors_cfg["draws"], **common))
             fit.append(pipeline.fit_model(dataset, out / f"{name}_{a}.h5", name, arena, fits["maps"],
                                           out / f"fit_{name}_{a}.csv", layers=None, **common))
-        ceiling = ceiling_table(load_scores(cons, "consistency"), load_scores(flo, "floor"))
+        boot = Bootstrap.from_config(cfg["summary"]["bootstrap"])  # as rule summarize
+        ceiling = ceiling_table(load_scores(cons, "consistency"), load_scores(flo, "floor"),
+                                bootstrap=boot)
         geometry = {arena_key(a): ds.geometry(a) for a in ds}
-        pred = predictivity_table(load_scores(fit, "fit"), ceiling, {name: entry}, geometry)
+        pred = predictivity_table(load_scores(fit, "fit"), ceiling, {name: entry}, geometry,
+                                  bootstrap=boot)
         table = best_layer_table(pred)
     return table.assign(source=model_source(entry))

@@ -487,6 +487,7 @@ def test_score_equals_the_workflow_table(tiny_run):
     m = got.merge(wf[wf["model"] == "tiny_ugrnn"], on=["model", "arena", "map", "setting"],
                   suffixes=("", "_wf"))
     assert len(m) == len(got) == 4  # ridge, corr x paper, robust
-    for col in ("median", "ceiling", "floor", "normalized"):
+    # the intervals too: the bootstrap draws follow the cells and the config's seed (mec.stats)
+    for col in ("median", "ci_low", "ci_high", "ceiling", "floor", "normalized"):
         np.testing.assert_allclose(m[col], m[f"{col}_wf"], rtol=0, atol=1e-12, equal_nan=True)
     assert (m["best_layer"] == m["best_layer_wf"]).all()
