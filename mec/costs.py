@@ -107,9 +107,12 @@ def projection_text(projection: Mapping, ensemble_size: int = 1) -> str:
     ref = projection["reference"]
     if n == 0:
         return "mec: no network to train in this config (baselines and untrained models only)."
+    grouping = (f", grouped into {projection['jobs']} ensemble(s) of networks that differ only "
+                f"in seed (ensemble_size {ensemble_size}; planned only: the training rule still "
+                f"trains each network in its own job, mec.models.ensemble is not wired in)"
+                if ensemble_size > 1 else "")
     text = (f"mec: training plan: {n} network(s) to train, {projection['steps']:,} Adam steps "
-            f"in all, in {projection['jobs']} ensemble(s) of networks that differ only in seed "
-            f"(ensemble_size {ensemble_size}). Projected "
+            f"in all{grouping}. Projected "
             f"GPU time on {ref['device']}: {h['bare scan']:.1f} GPU-hours at the bare scan's "
             f"step time, {h['train_model']:.1f} at train_model's (each network's FLOPs x the "
             f"paper-scale UGRNN's measured ms per step; mec.costs, {ref['source']}).")
