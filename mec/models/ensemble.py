@@ -54,9 +54,9 @@ from pathlib import Path
 import numpy as np
 
 from mec.models.config import generator_from_cfg, place_cells_from_cfg, resolve_model_cfg
-from mec.models.train import (_LEGACY, _STATE, METADATA_KEYS, _files, _prepare_run_dir, _prune,
-                              _read_history, _restore_state, _save_keras, _snapshot, _write_history,
-                              _write_npz, _Writer, batch_to_xy, default_state_every, train_model)
+from mec.models.train import (_LEGACY, _STATE, METADATA_KEYS, _files, _prepare_run_dir, _read_history, _restore_state, _save_epoch, _save_keras, _snapshot,
+                              _write_history, _write_npz, _Writer, batch_to_xy, default_state_every,
+                              train_model)
 from mec.task import prefetch
 
 __all__ = ["train_ensemble", "ensemble_key", "plan_ensembles", "EnsembleStep", "BATCHINGS", "MEMBER_KEYS"]
@@ -452,15 +452,8 @@ def train_ensemble(cfgs: list[dict], out_dirs: list, *, workers: int = 2,
             for k, (m, c) in enumerate(zip(members, ckpt_dirs)):
                 histories[k].append({"epoch": done, "loss": float(loss[k]),
                                      "decoding_error_cm": float(err_cm[k])})
-                # The history goes first: a state is only used when the history reaches its epoch.
-                for p in hist_paths[k]:
-                    _write_history(histories[k], p)
-                snap = _snapshot(m, optimizer=with_state)
-                weights = {key: v for key, v in snap.items() if key.startswith("model/")}
-                writer.submit(_write_npz, weights, c / f"epoch_{done:04d}.weights.npz")
-                if with_state:
-                    writer.submit(_write_npz, snap, c / f"state_{done:04d}.npz")
-                writer.submit(_prune, c, keep_checkpoints, 2)
+                _save_epoch(m, histories[k], hist_paths[k], c, done, with_state, writer,
+                            keep_checkpoints)
             t2 = time.perf_counter()
             stats["epochs_trained"] += 1
             stats["epoch_seconds"].append(t2 - t0)

@@ -198,6 +198,17 @@ def _entry_path(entry: Mapping, model: str, config_dir=None) -> Path:
     return p if p.is_absolute() or config_dir is None else Path(config_dir) / p
 
 
+def _pick_layers(found: dict, layers: Sequence[str] | None, missing_message) -> dict:
+    """``found`` restricted to ``layers`` in their order (None: all of it), or
+    ExternalModelError with ``missing_message(missing layers)``."""
+    if layers is None:
+        return found
+    missing = [la for la in layers if la not in found]
+    if missing:
+        raise ExternalModelError(missing_message(missing))
+    return {la: found[la] for la in layers}
+
+
 def external_maps(model: str, entry: Mapping, x_edges, y_edges, arena, seeds=(0,), mask=None,
                   config_dir=None):
     """Maps of an external model in one arena: ``({layer: (nx, ny, n)}, counts or None,
@@ -217,12 +228,8 @@ def external_maps(model: str, entry: Mapping, x_edges, y_edges, arena, seeds=(0,
     if src == "samples":
         path = _entry_path(entry, model, config_dir)
         pos, acts = read_samples(path, model, arena, entry.get("layer"))
-        if layers is not None:
-            missing = [la for la in layers if la not in acts]
-            if missing:
-                raise ExternalModelError(f"{_where(model, path)}: layer(s) {missing} missing "
-                                         f"(the file has {sorted(acts)})")
-            acts = {la: acts[la] for la in layers}
+        acts = _pick_layers(acts, layers, lambda missing: (
+            f"{_where(model, path)}: layer(s) {missing} missing (the file has {sorted(acts)})"))
         maps, counts = samples_maps(pos, acts, *edges, f"{_where(model, path)}, arena {arena}",
                                     mask=mask)
         return maps, counts, {"path": str(path), "n_samples": int(counts.sum())}
@@ -240,12 +247,9 @@ def external_maps(model: str, entry: Mapping, x_edges, y_edges, arena, seeds=(0,
                                      batch_size=entry.get("batch_size", scale["batch_size"]),
                                      sequence_length=entry.get("sequence_length", scale["sequence_length"]),
                                      kwargs=entry.get("kwargs"), spec_text=text)
-        if layers is not None:
-            missing = [la for la in layers if la not in maps]
-            if missing:
-                raise ExternalModelError(f"model {model!r}: callable {text} returned no layer(s) "
-                                         f"{missing} (it returned {sorted(maps)})")
-            maps = {la: maps[la] for la in layers}
+        maps = _pick_layers(maps, layers, lambda missing: (
+            f"model {model!r}: callable {text} returned no layer(s) {missing} (it returned "
+            f"{sorted(maps)})"))
         return maps, counts, {"callable": text, "n_samples": int(counts.sum())}
     if src == "ratinabox":
         from mec.models.references import reference_maps

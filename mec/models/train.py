@@ -1,3 +1,5 @@
+# Long because: a run's resume, epoch loop and checkpoint files share its state; next seam: the
+# checkpoint files (_snapshot, _write_npz, _prune, _save_epoch) into mec/models/checkpoints.py.
 """Training of a path integrator (methods §2.1) that always finishes or says why (issues 12, 14).
 
 ``train_model(cfg, out_dir)`` writes, in ``out_dir``:
@@ -281,6 +283,21 @@ class _Writer:
             self._pool.shutdown(wait=True)
 
 
+def _save_epoch(model, history: list[dict], hist_paths, ckpt_dir: Path, done: int,
+                with_state: bool, writer, keep_checkpoints: int | None) -> None:
+    """One epoch's files of a run: its history, then (on ``writer``, a background executor)
+    the weights, the whole state when ``with_state``, and the pruning of old checkpoints.
+    The history goes first: a state is only used when the history reaches its epoch."""
+    for p in hist_paths:
+        _write_history(history, p)
+    snap = _snapshot(model, optimizer=with_state)
+    weights = {k: v for k, v in snap.items() if k.startswith("model/")}
+    writer.submit(_write_npz, weights, ckpt_dir / f"epoch_{done:04d}.weights.npz")
+    if with_state:
+        writer.submit(_write_npz, snap, ckpt_dir / f"state_{done:04d}.npz")
+    writer.submit(_prune, ckpt_dir, keep_checkpoints, 2)
+
+
 def _prune(ckpt_dir: Path, keep_weights: int | None, keep_states: int) -> None:
     """Delete all but the newest weights (and epoch 0) and the newest ``keep_states`` states."""
     if keep_weights is not None:
@@ -469,16 +486,9 @@ def train_model(cfg: dict, out_dir, *, workers: int = 2, keep_checkpoints: int |
             t1 = time.perf_counter()
             done = epoch + 1
             history.append({"epoch": done, "loss": loss, "decoding_error_cm": err_cm})
-            # The history goes first: a state is only used when the history reaches its epoch.
-            for p in hist_paths:
-                _write_history(history, p)
             with_state = done % every == 0 or done == cfg["epochs"]
-            snap = _snapshot(model, optimizer=with_state)
-            weights = {k: v for k, v in snap.items() if k.startswith("model/")}
-            writer.submit(_write_npz, weights, ckpt_dir / f"epoch_{done:04d}.weights.npz")
-            if with_state:
-                writer.submit(_write_npz, snap, ckpt_dir / f"state_{done:04d}.npz")
-            writer.submit(_prune, ckpt_dir, keep_checkpoints, 2)
+            _save_epoch(model, history, hist_paths, ckpt_dir, done, with_state, writer,
+                        keep_checkpoints)
             t2 = time.perf_counter()
             stats["epochs_trained"] += 1
             stats["epoch_seconds"].append(t2 - t0)
