@@ -28,8 +28,7 @@ summarize(
     dataset_path=snakemake.input.get("dataset"),
     ratemap_files=ratemaps,
     out_dir=out_dir,
-    figure_dir=snakemake.params.get("figure_dir", str(out_dir / "figures")),
-    figure2_map=snakemake.params.get("figure2_map"),
+    figure_dir=out_dir / "figures",  # rule summarize's outputs: summary/figures/{kind}
     # results/knockouts/{model}.csv of config knockouts.models (empty: header-only table)
     knockout_csvs=list(snakemake.input.get("knockouts", [])),
     # results/floors/{arena}.csv: noise floors of every arena, map and setting (issue 13)
