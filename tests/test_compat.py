@@ -1,5 +1,6 @@
 """The original's API (neuroailab/mec), exactly: signatures, positional calls, defaults, result
-type, argument checks, and every code block of both READMEs executed as written.
+type, argument checks, and every code block of both READMEs (this project's now in
+docs/api.md) executed as written.
 
 The original's signatures below are reference data read from the original code (its
 mec/neural_fits, mec/models/utils.py and mec/core/constants.py); the project's additions must
@@ -442,13 +443,18 @@ def test_original_readme_code_runs(readme_world, monkeypatch):
 
 @pytest.mark.slow
 def test_project_readme_code_runs(readme_world, monkeypatch):
-    """Every Python block of this project's README, as written, in a folder holding the
-    results/ it reads (made by the fixture, not by the workflow)."""
-    blocks = project_readme_blocks((ROOT / "README.md").read_text())
+    """Every Python block of this project's README and docs/*.md (the original API's snippets
+    are in docs/api.md), as written, in a folder holding the results/ it reads (made by the
+    fixture, not by the workflow)."""
+    from doctext import doc_text
+
+    blocks = project_readme_blocks(doc_text())
     # "# example: ..." blocks need the shared recordings and run in
     # tests/test_workflow.py::test_second_experiment_leaves_the_first_intact_and_runs_a_rectangle
+    # (docs/recordings.md)
     examples = [c for k, c in blocks if k == "python" and c.startswith("# example:")]
     # "# example: bring your own model" runs in tests/test_external.py on a synthetic dataset
+    # (docs/external.md)
     assert examples == [c for c in examples if c.startswith(("# example: rectangle recordings",
                                                              "# example: bring your own model"))]
     python = [(k, c) for k, c in blocks if k == "python" and not c.startswith("# example:")]

@@ -305,13 +305,14 @@ def toy_callable(positions, velocity, head_direction, init_position, box, freque
 
 
 def test_readme_example_runs(small, tmp_path, monkeypatch, capsys):
-    """README "Bring your own model": the block runs as written (here on a small dataset at
+    """docs/external.md "Bring your own model": the block runs as written (here on a small dataset at
     the path it reads) and prints one row per setting."""
     import re
     import shutil
-    from pathlib import Path
 
-    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    from doctext import doc_text
+
+    text = doc_text()  # the block is in docs/external.md
     code = re.search(r"```python\n(# example: bring your own model.*?)```", text, re.S).group(1)
     (tmp_path / "results" / "data").mkdir(parents=True)
     shutil.copy(small[1], tmp_path / "results" / "data" / "synthetic.h5")

@@ -52,7 +52,7 @@ def test_documented_name_exists(dotted):
     resolve(dotted)
 
 
-PATH = re.compile(r"`((?:mec|workflow|tools|benchmarks|tests|profiles|envs)/[A-Za-z0-9_./-]*[A-Za-z0-9_])`")
+PATH = re.compile(r"`((?:mec|workflow|tools|benchmarks|tests|profiles|envs|docs)/[A-Za-z0-9_./-]*[A-Za-z0-9_])`")
 
 
 def documented_paths():

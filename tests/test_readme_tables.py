@@ -1,5 +1,5 @@
-"""tools/readme_tables.py: the README's result tables from a run's results/summary/ (issue 15
-item 7): round trip (write, then check passes), an altered table fails the check, and the
+"""tools/readme_tables.py: the result tables of README.md and docs/results.md from a run's
+results/summary/: round trip (write, then check passes), an altered table fails the check, and the
 errors name the missing file or marker."""
 
 from __future__ import annotations
@@ -90,11 +90,38 @@ def test_missing_marker_and_missing_summary_file_are_named(summary, tmp_path, ca
     assert f"{summary / 'ceiling.csv'}: no such summary table" in capsys.readouterr().err
 
 
-def test_the_readme_has_one_block_per_table():
-    text = (ROOT / "README.md").read_text()
+def test_the_docs_have_one_block_per_table_and_the_readme_the_headline():
+    from doctext import doc_files
+
+    texts = {f.relative_to(ROOT).as_posix(): f.read_text() for f in doc_files()}
+    assert rt.locate_tables(texts, rt.TABLES) == {
+        "headline": "README.md", "health": "docs/results.md", "predictivity": "docs/results.md"}
     for name in rt.TABLES:
-        assert text.count(f"<!-- readme-tables:{name} -->") == 1, name
-        assert text.count(f"<!-- /readme-tables:{name} -->") == 1, name
+        for marker in (f"<!-- readme-tables:{name} -->", f"<!-- /readme-tables:{name} -->"):
+            assert sum(t.count(marker) for t in texts.values()) == 1, marker
+
+
+def test_tables_spread_over_two_files_round_trip(summary, tmp_path, capsys):
+    readme, results = tmp_path / "README.md", tmp_path / "results.md"
+    readme.write_text(_readme(["headline"]))
+    results.write_text(_readme(["health", "predictivity"]))
+    assert rt.main(["--summary", str(summary), "--write", str(readme)]) == 2  # two missing
+    assert "readme-tables:health" in capsys.readouterr().err
+    assert rt.main(["--summary", str(summary), "--write", str(readme), str(results)]) == 0
+    assert "| net | dc | 0.065 | 0.93 |" in readme.read_text()
+    assert "decoding error (cm)" in results.read_text()
+    assert "decoding error (cm)" not in readme.read_text()
+    assert rt.main(["--summary", str(summary), "--check", str(readme), str(results)]) == 0
+    results.write_text(results.read_text().replace("4.62", "4.63"))
+    assert rt.main(["--summary", str(summary), "--check", str(readme), str(results)]) == 1
+    # one table in two files is refused, naming both counts, and nothing is written
+    both = _readme(["headline", "health", "predictivity"])
+    results.write_text(both)
+    before = readme.read_text()
+    capsys.readouterr()
+    assert rt.main(["--summary", str(summary), "--write", str(readme), str(results)]) == 2
+    err = capsys.readouterr().err
+    assert f"{readme}: 1, {results}: 1" in err and readme.read_text() == before
 
 
 def test_intervals_follow_the_medians_where_the_summary_has_them(summary):

@@ -2,7 +2,7 @@
 
 Real data: ../shared/data/sargolini2006 (read in place). The rectangular arena is made from
 those recordings, cropped, in camera pixels with a different camera offset per rat, through
-the generic layout exactly as the README's "Bring your own recordings" describes.
+the generic layout exactly as docs/recordings.md "Bring your own recordings" describes.
 """
 
 import dataclasses
@@ -44,13 +44,13 @@ def known_grid_cells(box_sessions):
     scores = {c: g for a in ds[1.0] for c, g in zip(ds[1.0][a]["cell_ids"],
                                                       ds.cell_info[1.0][a]["grid_score"])}
     grid = {c: g for c, g in scores.items() if g > 0.3}
-    assert len(grid) == 8                         # of 11 box cells (README: most are grid cells)
+    assert len(grid) == 8                         # of 11 box cells (docs/recordings.md: most are grid cells)
     return grid, ds
 
 
 def write_generic(path, session: Session, positions, units="m", pixels_per_metre=None,
                   name=None, ids=None):
-    """One session in the generic .npz layout (README table), written by hand."""
+    """One session in the generic .npz layout (docs/recordings.md table), written by hand."""
     ids = list(ids if ids is not None else [c.split("_", 1)[-1] for c in session.cell_ids])
     extra = {} if pixels_per_metre is None else {"pixels_per_metre": np.array(pixels_per_metre)}
     np.savez(path, t=session.times, x=positions[:, 0], y=positions[:, 1],

@@ -379,9 +379,11 @@ def test_data_errors_stop_before_any_training(tmp_path):
 
 
 def _readme_block(marker: str) -> str:
-    text = (ROOT / "README.md").read_text()
-    m = re.search(r"```\w+\n# " + re.escape(marker) + r"\n(.*?)```", text, re.S)
-    assert m, f"README block {marker!r} not found"
+    """A code block of the documentation (README.md or docs/*.md) by its first line."""
+    from doctext import doc_text
+
+    m = re.search(r"```\w+\n# " + re.escape(marker) + r"\n(.*?)```", doc_text(), re.S)
+    assert m, f"documented block {marker!r} not found"
     return m.group(1)
 
 
@@ -395,8 +397,9 @@ def _snapshot(folder: Path, skip: Path) -> dict:
 
 @pytest.mark.slow
 def test_second_experiment_leaves_the_first_intact_and_runs_a_rectangle(tiny_run, tmp_path):
-    """The tiny default-like run (results/), then the README's rectangular-arena example as a
-    second experiment (results/wide_box/): both results intact, the rectangle end to end."""
+    """The tiny default-like run (results/), then the documented rectangular-arena example
+    (docs/recordings.md) as a second experiment (results/wide_box/): both results intact, the
+    rectangle end to end."""
     sargolini = ROOT / ".." / "shared" / "data" / "sargolini2006"
     requires_shared(sargolini)
     work = _copy_run(tiny_run[0], tmp_path / "work")

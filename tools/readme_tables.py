@@ -1,14 +1,14 @@
-"""The README's result tables, made from a run's ``results/summary/`` (issue 15 item 7).
+"""The result tables of README.md and docs/results.md, made from a run's ``results/summary/``.
 
-The tables under "What the default run gives" are not typed by hand: each sits in README.md
-between two marker comments,
+The tables of the default run are not typed by hand: each sits between two marker comments,
 
     <!-- readme-tables:NAME -->
     ...
     <!-- /readme-tables:NAME -->
 
-and this script makes it from the summary tables that ``summarize`` writes (every number in
-them is the CSV's value, rounded as printed here):
+in README.md (the headline) or docs/results.md (the others), and this script makes it from
+the summary tables that ``summarize`` writes (every number in them is the CSV's value, rounded
+as printed here):
 
 * ``health``: ``model_health.csv`` (each trained network beside its untrained twin);
 * ``predictivity``: ``ceiling.csv`` and ``best_layer.csv``, paper setting (the noise ceiling
@@ -21,10 +21,11 @@ Where the summary has them (mec.summary since methods §7.7), each median is fol
 
 Usage, from the repository root after a default run::
 
-    python tools/readme_tables.py                         # print the tables (markdown)
-    python tools/readme_tables.py --write README.md       # replace them between the markers
-    python tools/readme_tables.py --check README.md       # exit 1 when the README differs
+    python tools/readme_tables.py                                        # print the tables
+    python tools/readme_tables.py --write README.md docs/results.md      # replace them
+    python tools/readme_tables.py --check README.md docs/results.md      # exit 1 on a difference
 
+Each table has exactly one block among the files given.
 ``--summary DIR`` reads another run's summary (default ``results/summary``). The script
 needs pandas only (no Snakemake, no Keras).
 """
@@ -40,7 +41,7 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["TABLES", "check_tables", "main", "make_tables", "replace_tables"]
+__all__ = ["TABLES", "check_tables", "locate_tables", "main", "make_tables", "replace_tables"]
 
 
 class ReadmeTablesError(ValueError):
@@ -213,6 +214,25 @@ def check_tables(text: str, tables: dict[str, str], where: str = "README") -> li
     return diffs
 
 
+def locate_tables(texts: dict[str, str], names) -> dict[str, str]:
+    """table name -> the one file of `texts` (file -> text) whose block holds it.
+
+    The tables may be spread over several files (the headline in README.md, the rest in
+    docs/results.md), but each has exactly one block among them all: none, or one in two
+    files, is an error naming the files searched."""
+    where = {}
+    for name in names:
+        found = {w: len(_block(name).findall(t)) for w, t in texts.items()}
+        holders = [w for w, n in found.items() if n]
+        if sum(found.values()) != 1:
+            counts = ", ".join(f"{w}: {n}" for w, n in found.items())
+            raise ReadmeTablesError(
+                f"{', '.join(texts)}: expected one block '<!-- readme-tables:{name} -->' ... "
+                f"'<!-- /readme-tables:{name} -->' in all, found {counts}")
+        where[name] = holders[0]
+    return where
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--summary", default="results/summary",
@@ -220,27 +240,35 @@ def main(argv=None) -> int:
     parser.add_argument("--tables", nargs="+", choices=list(TABLES), default=None,
                         help="only these tables (default: all)")
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--write", metavar="README", help="replace the tables in this file")
-    group.add_argument("--check", metavar="README",
-                       help="exit 1 (printing the differences) when this file's tables differ")
+    group.add_argument("--write", metavar="FILE", nargs="+",
+                       help="replace the tables in these files (each table's block in one of "
+                            "them)")
+    group.add_argument("--check", metavar="FILE", nargs="+",
+                       help="exit 1 (printing the differences) when these files' tables differ")
     args = parser.parse_args(argv)
     try:
         tables = make_tables(args.summary, args.tables)
+        files = args.write or args.check
+        if files:
+            paths = [Path(f) for f in files]
+            texts = {str(p): p.read_text() for p in paths}
+            where = locate_tables(texts, tables)
+            mine = {w: {n: t for n, t in tables.items() if where[n] == w} for w in texts}
         if args.write:
-            path = Path(args.write)
-            path.write_text(replace_tables(path.read_text(), tables, str(path)))
-            print(f"{path}: wrote tables {list(tables)} from {args.summary}")
+            new = {w: replace_tables(texts[w], mine[w], w) for w in texts}  # all, then write
+            for path in paths:
+                path.write_text(new[str(path)])
+            print(f"{', '.join(texts)}: wrote tables {list(tables)} from {args.summary}")
             return 0
         if args.check:
-            path = Path(args.check)
-            diffs = check_tables(path.read_text(), tables, str(path))
+            diffs = [d for w in texts for d in check_tables(texts[w], mine[w], w)]
             for d in diffs:
                 print(d)
             if diffs:
-                print(f"{path}: {len(diffs)} table(s) differ from {args.summary}; rerun with "
-                      f"--write {path}", file=sys.stderr)
+                print(f"{', '.join(texts)}: {len(diffs)} table(s) differ from {args.summary}; "
+                      f"rerun with --write {' '.join(texts)}", file=sys.stderr)
                 return 1
-            print(f"{path}: tables {list(tables)} match {args.summary}")
+            print(f"{', '.join(texts)}: tables {list(tables)} match {args.summary}")
             return 0
     except ReadmeTablesError as err:
         print(f"error: {err}", file=sys.stderr)
