@@ -112,3 +112,19 @@ def test_section_references_name_a_section_that_exists():
                     bad.append(f"{f.relative_to(ROOT)}: {m.group(0)!r}")
     assert n > 0, "no section reference found: the search is broken"
     assert not bad, "references to sections that do not exist:\n" + "\n".join(bad)
+
+
+def test_the_html_reports_workflow_text_says_what_the_summary_says():
+    """workflow/report/workflow.rst opens `snakemake --report`: it names every rule and reads
+    the results as the summary does (floor, settings, intervals, the headline), not as a
+    fraction of the ceiling."""
+    text = (ROOT / "workflow" / "report" / "workflow.rst").read_text()
+    flat = " ".join(text.split())
+    missing = [r for r in rules() if r != "all" and f"**{r}**" not in text]
+    assert not missing, f"rules the report's workflow text does not name: {missing}"
+    for said in ("floor", '"paper"', '"robust"', '"halves"', "95 % interval", "headline",
+                 "(score - floor) / (ceiling - floor)"):
+        assert said in flat, said
+    assert "fraction of ceiling\" divides" not in flat
+    headline = " ".join((ROOT / "workflow" / "report" / "headline.rst").read_text().split())
+    assert all(s in headline for s in ("floor", "95 % intervals", '"halves"', "normalized"))
