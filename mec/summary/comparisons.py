@@ -88,7 +88,8 @@ def comparisons_table(fits: pd.DataFrame, best_layer: pd.DataFrame,
     from mec.stats import Replicates, bootstrap_p, is_resolved, percentile_interval, \
         weighted_medians, wilcoxon_p
     from mec.summary.health import untrained_twins
-    from mec.summary.tables import _with_setting, floor_summary
+    from mec.summary.frames import _with_setting
+    from mec.summary.tables import floor_summary
 
     replicates = Replicates(bootstrap)
     if best_layer is None or best_layer.empty or fits is None or fits.empty:

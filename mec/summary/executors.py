@@ -108,7 +108,7 @@ def executor_note(table: pd.DataFrame) -> str:
 def write_executor_table(log_dir: str | os.PathLike, out_dir: str | os.PathLike) -> str:
     """Write ``executors.csv`` and ``executors.md`` to out_dir; return :func:`executor_note`."""
     from mec.io import atomic_path, write_table
-    from mec.summary.tables import to_markdown
+    from mec.summary.markdown import to_markdown
 
     out_dir = Path(out_dir)
     table = executor_table(log_dir)
