@@ -129,7 +129,11 @@ def _section(config: Mapping, name: str) -> Mapping:
 
 def config_problems(config: Mapping) -> list[str]:
     """Every cross-field problem of a schema-validated config (with defaults), as
-    ``"key.path: message"`` strings; empty when the config can run."""
+    ``"key.path: message"`` strings; empty when the config can run.
+
+    Long because: a flat list of independent cross-field checks, one block per config
+    section, read top to bottom.
+    """
     problems: list[str] = []
     dataset, fits, models = _section(config, "dataset"), _section(config, "fits"), _section(config, "models")
     arenas = list(_section(dataset, "arenas"))

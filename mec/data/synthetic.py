@@ -194,6 +194,10 @@ def simulate_dataset(arenas: Mapping | None = None, n_animals: int = 12,
                      halves_chunk_s: float = 60.0):
     """Simulate multi-animal MEC recordings; returns a :class:`mec.data.Dataset`.
 
+    Long because: every arena's and animal's random streams are drawn in one nested loop, so
+    that the order of the draws (which decides every simulated number for a seed) is in one
+    place.
+
     arenas: ``{size_m: {"shape": "square" | "circle", "session_min": minutes (optional)}}``
     (default :data:`DEFAULT_ARENAS`: 1.0 m and 2.2 m squares, 60 min in the 2.2 m one;
     string keys such as "1.0" are accepted); n_animals: animals per arena, different

@@ -215,6 +215,9 @@ def _animal_cells(rng: np.random.Generator, n_cells: int, size: float, shape: st
                   world: dict, pixels: np.ndarray, n_pix: int) -> tuple[np.ndarray, list, dict]:
     """Spatial rate functions of one animal's cells on the lookup pixels.
 
+    Long because: one Generator draws every cell class's parameters in a fixed order, and that
+    order is what a seed means (moving a draw changes every cell after it).
+
     Returns ``rates`` (n_pixels, n_cells) Hz (spatial factor), ``types`` and ``info``
     (per-cell columns, plus private entries "_hd" / "_speed" used for the non-spatial gain).
     """

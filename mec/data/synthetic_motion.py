@@ -49,6 +49,10 @@ def simulate_trajectories(size: float, n_steps: int, rngs: Sequence[np.random.Ge
                           motion: Mapping | None = None) -> dict:
     """Rat-like foraging paths, RatInABox's motion model, all animals stepped together.
 
+    Long because: one vectorised time loop of RatInABox's update (velocity OU processes, wall
+    repulsion, collisions) whose steps share the state arrays of every animal; split, each
+    piece would pass that whole state back and forth.
+
     size: arena side (square) or diameter (circle), metres, centred on (0, 0); n_steps:
     samples per animal at ``dt`` seconds; rngs: one Generator per animal (each animal's
     draws depend only on its own Generator); motion: overrides of :data:`DEFAULT_MOTION`.

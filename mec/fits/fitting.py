@@ -221,6 +221,11 @@ def fit_scores(
 def _fit_scores(source, target, map_type, map_kwargs, train_frac, num_splits, split_start_seed,
                 grid_shape, map_kwargs_per_cell, cell_ids, return_per_split=False,
                 source_ids=None, where="", target_test=None):
+    """The body of :func:`fit_scores` (its arguments, checked there; ``where`` prefixes messages).
+
+    Long because: one pass over one source and target whose input checks, bin selection,
+    splits and per-split solves share the same arrays (the kept bins, the split indices).
+    """
     map_kwargs = dict(map_kwargs or {})
     copies = list(source) if isinstance(source, (list, tuple)) else [source]
     if not copies:

@@ -167,6 +167,9 @@ def get_fits(
 ):
     """Inter-animal consistency (no model) or model-to-data fits (methods §4.2-4.5).
 
+    Long because: the original API (neuroailab/mec) with its parameters, each translated and
+    checked here before the calls into mec.fits.
+
     The original's arguments, in its order and with its defaults:
 
     dataset: ``dataset[arena][animal] = {"resp": (nx, ny, n_cells), "cell_ids": (n_cells,)}``.
