@@ -50,7 +50,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-RF, SURROUND, WD, LR = 0.12, 2.0, 1e-4, 1e-4  # the model's defaults (mec.core.constants), checked below
+RF, SURROUND, WD, LR = 0.12, 2.0, 1e-4, 1e-4  # the model's defaults (mec.constants), checked below
 
 
 def parse():

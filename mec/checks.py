@@ -237,7 +237,7 @@ def config_problems(config: Mapping) -> list[str]:
 def _task_problems(path: str, entry: Mapping, scale: Mapping) -> list[str]:
     """Cues and reward zone of a network against its training box (methods §1.3, 1.4), with the
     checks the trajectory generator makes when training starts."""
-    from mec.core import constants as C
+    from mec import constants as C
     from mec.task import check_cues, check_reward_zone
 
     out = []

@@ -188,7 +188,7 @@ def read_table(path: str | os.PathLike):
                                   f"remake it") from None
 
 
-#: Prefix of the header line :func:`redirect_output` writes (parsed by mec.summary.executors).
+#: Prefix of the header line :func:`redirect_output` writes (parsed by mec.summary.job_logs).
 JOB_LINE = "# mec job:"
 
 

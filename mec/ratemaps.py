@@ -141,7 +141,7 @@ def bin_index(positions: np.ndarray, x_edges: np.ndarray, y_edges: np.ndarray) -
 class BinMeans:
     """Mean activity per spatial bin, accumulated batch by batch: the one binning of model
     activity (methods §3.1), which :func:`bin_activity` runs on one batch and
-    mec.models.ratemaps.model_ratemaps streams over many (a paper-scale model's 400,000
+    mec.models.export.model_ratemaps streams over many (a paper-scale model's 400,000
     samples x 4096 units never sit in memory at once).
 
     Each :meth:`add` bins the samples with finite positions (:func:`bin_index`: positions

@@ -445,9 +445,9 @@ def test_get_fits_with_model_uses_data_edges_and_each_seed(monkeypatch):
         calls.append((np.asarray(x_edges), np.asarray(y_edges), n_batches, list(seeds)))
         return {"pre_g": None, "g": layer_maps[seeds[0]], "dc": None}
 
-    fake = types.ModuleType("mec.models.ratemaps")
+    fake = types.ModuleType("mec.models.export")
     fake.model_ratemaps = fake_model_ratemaps
-    monkeypatch.setitem(sys.modules, "mec.models.ratemaps", fake)
+    monkeypatch.setitem(sys.modules, "mec.models.export", fake)
     edges = (np.linspace(-0.5, 0.5, NX + 1), np.linspace(-0.45, 0.45, NY + 1))
     ds = Dataset(make_dataset(seed=10), edges={1.0: edges})
     cfg = types.SimpleNamespace(box_width=1.0, box_height=1.0)
@@ -475,9 +475,9 @@ def test_get_fits_with_a_model_in_a_word_named_arena(monkeypatch):
         assert (len(x_edges) - 1, len(y_edges) - 1) == (NX, NY)
         return {"pre_g": None, "g": maps, "dc": None}
 
-    fake = types.ModuleType("mec.models.ratemaps")
+    fake = types.ModuleType("mec.models.export")
     fake.model_ratemaps = fake_model_ratemaps
-    monkeypatch.setitem(sys.modules, "mec.models.ratemaps", fake)
+    monkeypatch.setitem(sys.modules, "mec.models.export", fake)
     data = make_dataset(seed=12)
     edges = (np.linspace(-0.45, 0.45, NX + 1), np.linspace(-0.4, 0.4, NY + 1))
     ds = Dataset({"wide": data[1.0]}, edges={"wide": edges},

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from mec.core import constants as C
+from mec import constants as C
 from mec.task import PlaceCells, TrajectoryGenerator, cue_distances, prefetch, random_walk
 
 

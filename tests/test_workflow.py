@@ -238,7 +238,7 @@ def test_tiny_end_to_end(tiny_run):
     n_cells = sum(len(ds[1.0][a]["cell_ids"]) for a in animals)
 
     # One ElasticNet row per cell and split, chosen from the short grid.
-    from mec.core.constants import ALPHA_RNG_SHORT, L1_RATIO_RNG_SHORT
+    from mec.constants import ALPHA_RNG_SHORT, L1_RATIO_RNG_SHORT
     en = pd.concat([pd.read_csv(res / "elasticnet" / "1.0" / f"{a}.csv") for a in animals])
     assert len(en) == n_cells * cfg["fits"]["num_splits"]
     assert np.isin(np.round(en["alpha"], 12), np.round(ALPHA_RNG_SHORT, 12)).all()

@@ -9,7 +9,7 @@ import copy
 
 import numpy as np
 
-from mec.core import constants as C
+from mec import constants as C
 from mec.models.scales import PRESETS
 from mec.task import PlaceCells, TrajectoryGenerator
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mec.core import constants as C
+from mec import constants as C
 from mec.models.config import place_cells_from_cfg, resolve_model_cfg
 from mec.models.original import load_original_checkpoint, original_place_cell_centres
 

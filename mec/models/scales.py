@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from mec.core import constants as C
+from mec import constants as C
 
 __all__ = ["SCALE_KEYS", "PRESETS", "DEFAULT_SCALE", "scale_table", "scale_problems"]
 

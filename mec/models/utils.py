@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mec.core import constants as C
+from mec import constants as C
 from mec.models.conditions import training_condition  # noqa: F401  (re-exported)
 from mec.models.config import (  # noqa: F401  (re-exported)
     DEFAULT_MODEL_CFG,
@@ -137,7 +137,7 @@ def configure_options(save_dir=None, rnn_type: str = "UGRNN", activation: str = 
     if cue_2d_input_kwargs is not None and not (isinstance(cue_2d_input_kwargs, dict)
                                                 and "cue_extents" in cue_2d_input_kwargs):
         raise ValueError(f"{where}: cue_2d_input_kwargs must be a dict with 'cue_extents' (as "
-                         f"mec.core.constants.CUE_2D_INPUT_KWARGS), got {cue_2d_input_kwargs!r}")
+                         f"mec.constants.CUE_2D_INPUT_KWARGS), got {cue_2d_input_kwargs!r}")
     unknown = sorted(set(overrides) - set(_OVERRIDABLE))
     if unknown:
         import difflib

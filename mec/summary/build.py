@@ -89,7 +89,7 @@ TABLES = ("headline", "ceiling", "floors", "predictivity", "best_layer", "by_cel
           "model_health", "comparisons", "seeds", "seed_values")
 #: The tables of the workflow's summarize rule (its declared outputs, workflow/rules/
 #: summary.smk): ``TABLES`` and ``executors`` (written when ``log_dir`` is given,
-#: mec.summary.executors). Its figure folders are ``mec.summary.figures.FIGURE_KINDS``.
+#: mec.summary.job_logs). Its figure folders are ``mec.summary.figures.FIGURE_KINDS``.
 WORKFLOW_TABLES = TABLES + ("executors",)
 
 log = logging.getLogger(__name__)
@@ -264,10 +264,10 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
         and normalized scores are then NaN). The headline (mec.summary.headline) opens
         summary.md; the per-cell figures show the paper setting.
     log_dir: ``results/logs``; if given, ``executors.csv``/``.md`` list which executor ran
-        each job (local or SLURM job id, node; ``mec.summary.executors``).
+        each job (local or SLURM job id, node; ``mec.summary.job_logs``).
     training_box_files: model -> ``results/health/{model}.h5``, rate maps in the model's own
         training box for the networks whose training box is not a data arena
-        (mec.models.ratemaps.export_training_box_ratemaps); the model-health table and
+        (mec.models.export.export_training_box_ratemaps); the model-health table and
         figure read them instead of another box's maps.
     bootstrap: ``{n_boot, seed}`` (config ``summary.bootstrap``; None: 1000 replicates,
         seed 0) of the hierarchical bootstrap that gives every median its 95 % interval and
@@ -303,7 +303,7 @@ def _make_folders(out_dir: Path, figure_dir: Path) -> None:
 def _notes(inputs: SummaryInputs, tables: dict, correlation: pd.DataFrame, log_dir,
            out_dir: Path) -> list[str]:
     """The notes under the headline of summary.md; with ``log_dir``, also writes the executor
-    table (mec.summary.executors) and notes it."""
+    table (mec.summary.job_logs) and notes it."""
     consistency, fits, boot = inputs.consistency, inputs.fits, inputs.boot
     notes = [
         f"- Ceiling source: {CEILING_SOURCES[0]} where present, else {CEILING_SOURCES[1]}; "
@@ -330,8 +330,8 @@ def _notes(inputs: SummaryInputs, tables: dict, correlation: pd.DataFrame, log_d
     notes += health.health_notes(tables["model_health"], inputs.model_configs)
     notes += _seed_notes(tables["seeds"])
 
-    if log_dir is not None:  # which executor ran each job (mec.summary.executors)
-        from mec.summary.executors import write_executor_table
+    if log_dir is not None:  # which executor ran each job (mec.summary.job_logs)
+        from mec.summary.job_logs import write_executor_table
 
         notes.append(write_executor_table(log_dir, out_dir))
     return notes

@@ -190,7 +190,7 @@ def model_health_table(model_configs: Mapping[str, Mapping],
     """The model-health table (module docstring), ``HEALTH_COLUMNS``.
 
     model_configs: model -> config entry (config.yaml ``models:``, as the summary gets them).
-    ratemap_files: (model, arena m) -> rate-map file (mec.models.ratemaps.export_ratemaps).
+    ratemap_files: (model, arena m) -> rate-map file (mec.models.export.export_ratemaps).
     knockouts: the summary's knockouts table (mec.summary.tables.knockouts_table) or None.
     Rows only for trained networks with a rate-map file; the untrained columns are NaN when
     the model has no twin (or the twin no file in that arena). ``agrees`` is True/False
