@@ -223,7 +223,7 @@ def config_problems(config: Mapping) -> list[str]:
         problems.append(f"knockouts.models: {bad} are not trained models of this config (trained "
                         f"models: {networks})")
 
-    # fit settings (issue 13): a blocked split whose guard band is narrower than the smoothing
+    # fit settings (methods §7.2): a blocked split whose guard band is narrower than the smoothing
     # radius, or malformed blocks (mec.fits.settings; its messages start with the key path)
     from mec.fits.settings import check_fit_settings
 

@@ -88,7 +88,7 @@ class Recipe:
 
 #: The paper's recipe (methods §3.1, 3.2): kept for the reproduction.
 PAPER = Recipe("paper", "zero_fill", 1.0, 4.0, smooth_model=False)
-#: Occupancy-normalised smoothing of data and model maps alike (issue 13). The same
+#: Occupancy-normalised smoothing of data and model maps alike (methods §7.2). The same
 #: Gaussian of sigma 1 bin, cut at 3 sigma instead of 4 (the dropped tails carry 1 % of the
 #: weight per axis), so its radius is 3 bins: a blocked split's guard band of 3 bins keeps
 #: training bins off every test bin's kernel. Measured on the embedded data (1.0 m, Ridge,

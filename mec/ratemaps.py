@@ -16,7 +16,7 @@ Both take explicit bin edges, and every rate-map file stores the edges it was ma
 maps made on different grids. The original code printed its edges and asked the user to
 check them by eye.
 
-Recipes (issue 13). How counts become maps is a named :class:`Recipe`, stored beside the
+Recipes (methods §7.2). How counts become maps is a named :class:`Recipe`, stored beside the
 edges with every dataset arena and model rate-map file, and checked the same way
 (:func:`check_same_recipe`):
 
@@ -493,7 +493,7 @@ def split_half_reliability(positions: np.ndarray, times: np.ndarray,
                            y_edges: np.ndarray, recipe=None, mask: np.ndarray | None = None,
                            speed_range: tuple[float, float] | None = None,
                            min_occupancy_s: float = 0.0, period_s: float = 60.0) -> np.ndarray:
-    """Within-animal reliability of each cell's rate map (issue 13).
+    """Within-animal reliability of each cell's rate map (methods §7.3).
 
     The session is cut into ``period_s`` pieces (minutes by default); the odd and the even
     pieces each give a rate map (:func:`bin_spikes` on their samples, then

@@ -1,4 +1,4 @@
-"""One source for each fact (issue 15): config files are deltas on the schema's defaults, one
+"""One source for each fact: config files are deltas on the schema's defaults, one
 scale table, one condition rule, one list of summary outputs, one ConfigError; each test fails
 if a copy reappears."""
 

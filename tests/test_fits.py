@@ -151,7 +151,7 @@ def holdout_source(arena, animal):
 # --------------------------------------------------------------------------------------------
 # splits
 # --------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("n,frac", [(400, 0.2), (71, 0.2), (10, 0.5), (7, 0.7)])  # 1.0: refused (issue 12)
+@pytest.mark.parametrize("n,frac", [(400, 0.2), (71, 0.2), (10, 0.5), (7, 0.7)])  # 1.0: refused (no bin left to test)
 def test_random_splits_invariants(n, frac):
     sp = generate_train_test_splits(n, train_frac=frac, num_splits=4, split_start_seed=3)
     assert len(sp) == 4
@@ -463,7 +463,7 @@ def test_get_fits_with_model_uses_data_edges_and_each_seed(monkeypatch):
 
 
 def test_get_fits_with_a_model_in_a_word_named_arena(monkeypatch):
-    """get_fits(model=...) goes through model_ratemaps and model_fit_table (issue 15): a
+    """get_fits(model=...) goes through model_ratemaps and model_fit_table (one path for both): a
     word-named rectangle works (it used to fail on float("wide")), a cfg box of another size
     is refused naming the arena's sides, and a plain dict cannot tell a word's shape."""
     from mec.data import Dataset

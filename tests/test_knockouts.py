@@ -111,7 +111,7 @@ def test_empty_group_gives_nan_rows_with_a_warning(model_dir):
 
 
 def test_thresholds_come_from_the_cell_types_module():
-    """One source for methods §5's thresholds (issue 15/16): the knockout defaults are
+    """One source for methods §5's thresholds: the knockout defaults are
     mec.scores.types' constants, not literals."""
     import inspect
 

@@ -85,7 +85,7 @@ def _recurrent_and_bias(model):
 
 
 def test_weight_decay_targets():
-    """The released target is the default (issue 16): the penalty is weight_decay * sum(b**2)
+    """The released target is the default (methods §2.2): the penalty is weight_decay * sum(b**2)
     over the UGRNN's bias (the released code's RNN.weights[1]) and ignores the recurrent
     matrix; "recurrent" penalises the recurrent kernel instead. Checked against numpy on
     random weights, and through the training loss Keras minimises."""
@@ -186,7 +186,7 @@ def test_untrained_and_loader(tmp_path):
 
 
 def test_default_run_uses_the_demo_preset_and_its_twin():
-    """config.yaml names scale demo, the preset of mec.models.scales (no copy of it: issue 15,
+    """config.yaml names scale demo, the preset of mec.models.scales (no copy of it:
     tests/test_configs.py); resolving the preset keeps only network keys."""
     import yaml
 
@@ -359,7 +359,7 @@ def test_evaluation_place_cells_and_stream(tmp_path):
 
 def test_one_loader_of_a_training_run(tmp_path):
     """load_run is the loader of a run folder; load_trained_model (the original's arguments),
-    export_ratemaps and the knockouts go through it (issue 15)."""
+    export_ratemaps and the knockouts go through it (one loader)."""
     from mec.models.utils import load_run
 
     train_model(dict(TINY, untrained=True), tmp_path / "m", verbose=0)
@@ -379,7 +379,7 @@ def test_one_loader_of_a_training_run(tmp_path):
 
 def test_model_ratemaps_bin_like_bin_activity(tmp_path):
     """model_ratemaps streams the model's activity through the contract's binning: the same
-    maps as mec.ratemaps.bin_activity on all the evaluation samples at once (issue 15)."""
+    maps as mec.ratemaps.bin_activity on all the evaluation samples at once."""
     from mec.models.export import _eval_generator, model_ratemaps
     from mec.ratemaps import bin_activity, make_edges
 

@@ -4,6 +4,7 @@ Static checks on the source (``ast``), so they see every module, imported by a t
 """
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -203,3 +204,28 @@ def test_long_functions_counts_code_not_docstrings():
     late = ast.parse('def f():\n    """Summary.\n' + "\n" * REASON_WITHIN
                      + '    Long because: too late.\n    """\n' + body)
     assert len(long_functions(late)) == 1
+
+
+#: Where code and its comments live (docs/ cites methods sections; its own checks are in
+#: tests/test_docs.py).
+CODE_DIRS = ("mec", "workflow", "tests", "benchmarks", "tools", "configs")
+ISSUE = re.compile(r"\bissues? \d+")
+
+
+def test_no_code_cites_an_issue_number():
+    """Comments and docstrings give the reason itself or a docs/methods.md section: an issue
+    number means nothing to a reader of the repository."""
+    found = []
+    for folder in CODE_DIRS:
+        for path in sorted((ROOT / folder).rglob("*")):
+            if not path.is_file() or path.suffix not in (".py", ".smk", ".yaml", ".yml", ".sh",
+                                                          ".rst", "") or "__pycache__" in path.parts:
+                continue
+            text = path.read_text(errors="replace")
+            found += [f"{path.relative_to(ROOT)}:{i}" for i, line in enumerate(text.splitlines(), 1)
+                      if ISSUE.search(line) and path != Path(__file__)]
+    for name in ("config.yaml", "Snakefile", "workflow/Snakefile"):
+        if (ROOT / name).is_file():
+            text = (ROOT / name).read_text()
+            found += [f"{name}:{i}" for i, line in enumerate(text.splitlines(), 1) if ISSUE.search(line)]
+    assert not found, found

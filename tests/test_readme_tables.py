@@ -1,5 +1,5 @@
-"""tools/readme_tables.py: the README's result tables from a run's results/summary/ (issue 15
-item 7): round trip (write, then check passes), an altered table fails the check, and the
+"""tools/readme_tables.py: the README's result tables from a run's results/summary/:
+round trip (write, then check passes), an altered table fails the check, and the
 errors name the missing file or marker."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The README's result tables, made from a run's ``results/summary/`` (issue 15 item 7).
+"""The README's result tables, made from a run's ``results/summary/``.
 
 The tables under "What the default run gives" are not typed by hand: each sits in README.md
 between two marker comments,

@@ -33,7 +33,7 @@ Layout (format ``mec-dataset``, version 1)::
                                     occupancy (same occupancy_index); they add up to it
         attrs (arena, optional): recipe - JSON of the mec.ratemaps.Recipe that made ``resp``
 
-The optional parts (issue 13) let the fits rebuild the maps with another recipe and make
+The optional parts (methods §7.2, §7.3) let the fits rebuild the maps with another recipe and make
 noise controls; files without them still load (recipe None: not recorded). The halves (file
 attribute ``halves_chunk_s``: the chunk length in seconds) feed the halves setting
 (mec.fits.halves); a file without them loads, and the halves setting refuses it, saying how

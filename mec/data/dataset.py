@@ -243,7 +243,7 @@ def validate(dataset: Dataset, path="<dataset>") -> Dataset:
             if ids.shape != (resp.shape[2],):
                 raise _fail(path, f"{len(ids)} cell_ids for {resp.shape[2]} cells", arena, animal)
             # A cell NaN in every bin has no map: no fit can score it, and kept in a fit it
-            # would leave no bin for the others (issue 12).
+            # would leave no bin for the others.
             empty = np.flatnonzero(~np.isfinite(resp).reshape(-1, resp.shape[2]).any(axis=0))
             if empty.size:
                 shown = ", ".join(f"{str(ids[i])!r} (column {i})" for i in empty[:10])
@@ -265,7 +265,7 @@ def validate(dataset: Dataset, path="<dataset>") -> Dataset:
 
 
 def _check_counts(dataset: Dataset, arena, animal, shape, path) -> None:
-    """Optional spike counts and occupancy (issue 13): both or neither, resp's shape, >= 0."""
+    """Optional spike counts and occupancy (methods §7.2): both or neither, resp's shape, >= 0."""
     counts = dataset.spike_counts.get(arena, {}).get(animal)
     occ = dataset.occupancy.get(arena, {}).get(animal)
     if counts is None and occ is None:

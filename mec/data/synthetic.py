@@ -75,7 +75,7 @@ and ``reliability`` (odd vs even minutes, Spearman-Brown corrected,
 :func:`mec.ratemaps.split_half_reliability`). Each animal also stores its spike counts and
 time per bin (``spike_counts``, ``occupancy``: what the recipe saw) and each arena the recipe
 of its maps (:data:`mec.ratemaps.PAPER`), so that other recipes and noise controls can be
-made from the same spikes (issue 13).
+made from the same spikes (methods §7.2, §7.3).
 
 Coordinates: the arena is centred on (0, 0) ([-L/2, L/2]^2 for a square of side L), as the
 models' training boxes are (methods §1.1), so model and data bins agree.
@@ -288,7 +288,7 @@ def simulate_dataset(arenas: Mapping | None = None, n_animals: int = 12,
             visited = occupancy(pos, x_edges, y_edges, dt) > 0
             mask = visited if arena_mask is None else visited & arena_mask
             # = spikes_to_ratemap(pos, times, spikes, x_edges, y_edges, mask=mask), keeping
-            # the counts and time per bin for other recipes and noise controls (issue 13)
+            # the counts and time per bin for other recipes and noise controls (methods §7.2, §7.3)
             counts, occ = bin_spikes(pos, times, spikes, x_edges, y_edges)
             resp = rates_from_counts(counts, occ, PAPER, mask=mask)
             truth = bin_activity(pixels[inside_px], rates_px[inside_px], x_edges, y_edges)

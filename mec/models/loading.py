@@ -22,7 +22,7 @@ def recurrent_weight_stats(model) -> dict:
     """{"recurrent_rms", "recurrent_norm"} of a model's recurrent matrix (the cell's
     ``recurrent_kernel``; for the UGRNN the released W[d_in:] block, methods §2.2): root mean
     square and Frobenius norm. Near 0 means the network no longer uses its recurrence (what
-    weight decay on the recurrent kernel did at demo scale, issue 16).
+    weight decay on the recurrent kernel did at demo scale, methods §2.2).
 
     model: a TrainedModel or a Keras model built by mec.models.network.build_model.
     """

@@ -1,6 +1,6 @@
 # Long because: a run's resume, epoch loop and checkpoint files share its state; next seam: the
 # checkpoint files (_snapshot, _write_npz, _prune, _save_epoch) into mec/models/checkpoints.py.
-"""Training of a path integrator (methods §2.1) that always finishes or says why (issues 12, 14).
+"""Training of a path integrator (methods §2.1) that always finishes or says why.
 
 ``train_model(cfg, out_dir)`` writes, in ``out_dir``:
   config.json      {"model": resolved cfg, "extra": metadata (name, scale, ...), "mec_version",
@@ -34,7 +34,7 @@ the same weights as an uninterrupted one (bit for bit on CPU).
 
 Why a state only every ``state_every`` epochs: at paper scale (Ng 4096) the weights are 0.35 GB
 and weights plus Adam's moments 1.06 GB; writing the latter every epoch cost more than the
-training (issue 14). :func:`default_state_every` writes one every epoch for small models and
+training. :func:`default_state_every` writes one every epoch for small models and
 every K-th epoch for large ones (paper scale: every 4th). A kill loses at most K - 1 epochs of
 work, which the rerun repeats identically.
 """
@@ -71,7 +71,7 @@ HISTORY_COLUMNS = ("epoch", "loss", "decoding_error_cm")
 METADATA_KEYS = ("name", "scale", "n_eval_batches", "eval_arenas")
 _WEIGHTS = re.compile(r"^epoch_(\d{4,})\.weights\.npz$")
 _STATE = re.compile(r"^state_(\d{4,})\.npz$")
-_LEGACY = re.compile(r"^epoch_(\d{4,})\.keras$")  # model + optimizer, written before issue 14
+_LEGACY = re.compile(r"^epoch_(\d{4,})\.keras$")  # model + optimizer, written before the fused layer and npz states
 # Average bytes of optimizer state written per epoch that default_state_every aims at.
 STATE_BYTES_PER_EPOCH = 256 * 2**20
 

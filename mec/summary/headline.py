@@ -1,4 +1,5 @@
-"""The headline of the summary: every score between its floor and its ceiling (issue 13).
+"""The headline of the summary: every score between its floor and its ceiling
+(methods §7.3).
 
 One table and one figure, per arena and setting (mec.fits.settings): the ceiling (median
 inter-animal consistency), the floor (the highest median of the tuning-free controls,

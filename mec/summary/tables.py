@@ -13,7 +13,7 @@ of the ceiling" is a
 ratio of medians, model median / ceiling median of the same arena and map (brain-score's
 ``ceiled`` score, DESIGN example 5).
 
-Settings and floors (issue 13): tables may carry a ``setting`` column (mec.fits.settings:
+Settings and floors (methods §7.2, §7.3): tables may carry a ``setting`` column (mec.fits.settings:
 "paper", "robust"; a table without it is the paper's) and every statistic is kept apart per
 setting. The noise floors (``results/floors/{arena}.csv``, mec.fits.floors; sources
 ``control_<kind>``) give each arena, map and setting a ``floor``: the highest median over the

@@ -31,7 +31,7 @@ def add_session_cells(rec: dict, s, maps, keep, outside, placed, mask, circle: b
     from mec.ratemaps import bin_spikes, bin_spikes_halves, split_half_reliability
     from mec.scores import border_score, grid_scores, head_direction_score
 
-    # issue 13: the counts and time per bin behind ``maps`` (spikes_to_ratemap =
+    # the counts and time per bin behind ``maps`` (spikes_to_ratemap =
     # rates_from_counts(bin_spikes)) and each cell's within-animal reliability
     # in the arena's frame, kept cells only; nothing outside the session's mask (those
     # bins are NaN in ``maps``, and zero time keeps them unvisited in every recipe)

@@ -57,7 +57,7 @@ Scores per cell (stored in ``cell_info``): ``grid_score`` (methods §5 ring scor
 ``cell_types`` come from :func:`mec.scores.classify_cells`. Each cell's spike counts and its
 session's time per bin (what the recipe saw, :func:`mec.ratemaps.bin_spikes`; zero outside
 the session's mask) and the arena's recipe (:data:`mec.ratemaps.PAPER`) are stored too
-(issue 13: other recipes, noise floors).
+(for other recipes and noise floors, methods §7.2, §7.3).
 """
 
 from __future__ import annotations
