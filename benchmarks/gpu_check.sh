@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue 14's table on one GPU with the JAX backend and no TensorFlow, in under 5 minutes:
 # the Keras step against a bare jax.lax.scan of the same math (float32 with TF32 matmuls, and
-# mixed bfloat16), Keras' generic RNN layer (the implementation before issue 14), and
+# mixed bfloat16), Keras' generic RNN layer (the implementation before the fused layer), and
 # train_model end to end (data and checkpoints included) at paper scale (Ng 4096, Np 512,
 # batch 200, T 20); then ensembles (mec.models.ensemble) at paper scale: K = 1, 2, 4, 8
 # networks in one compiled step (jax.vmap over the members) against K steps one after another,
@@ -69,7 +69,7 @@ EOF
     [ $rc -eq 124 ] && echo "stopped after ${ENS_LIMIT_S} s (ENS_LIMIT_S); ensemble rows above are complete"
   fi
   cat <<'EOF'
-Reference, issue 14 (one H200, Keras 3.15.1 + JAX, before the fused step), ms/step:
+Reference (one H200, Keras 3.15.1 + JAX, before the fused step), ms/step:
   bare jax.lax.scan 12.1 (float32) / 6.1 (bfloat16); Keras train_on_batch 18.2 (1.62x) / 14.2 (2.48x);
   train_model, 500 steps per epoch, 21.5 / 16.0. Goals: Keras step <= 1.15x the bare scan in both
   precisions; train_model <= 7 ms/step in bfloat16 (100k steps in 12 minutes).

@@ -1,4 +1,4 @@
-"""Regenerate issue 13's table: what the metric scores, with and without spatial tuning.
+"""Regenerate the table of methods §3.2 and §7.3: what the metric scores, with and without spatial tuning.
 
 Every row is a holdout fit (Ridge alpha = 1, each animal's cells predicted from all other
 animals' maps, median Pearson r over cells, methods §4.2-4.3) on the embedded dataset; columns

@@ -1,5 +1,5 @@
 """Benchmark one UGRNN training step: mec's Keras model against a bare hand-written scan of the
-same math, in float32 and mixed bfloat16, plus train_model end to end (issue 14).
+same math, in float32 and mixed bfloat16, plus train_model end to end.
 
 Rows, for each Ng and precision, all measured in this one run:
   bare scan        the step written by hand in the backend itself: JAX, jax.jit of
@@ -11,7 +11,7 @@ Rows, for each Ng and precision, all measured in this one run:
                    decoding-error metric, Adam. Under mixed bfloat16 the weights are cast once.
   keras step       mec.models.network's model (FusedRNN), Keras `fit` over batches in memory.
   keras.layers.RNN the same model with Keras' generic RNN layer (the implementation before
-                   issue 14; --no-generic skips it).
+                   the fused layer; --no-generic skips it).
   train_model      mec.models.train.train_model end to end: trajectories generated on the host
                    while the device trains, checkpoints written in the background; the wall
                    time per step of the second of three epochs (the first compiles, the last
@@ -50,7 +50,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-RF, SURROUND, WD, LR = 0.12, 2.0, 1e-4, 1e-4  # the model's defaults (mec.core.constants), checked below
+RF, SURROUND, WD, LR = 0.12, 2.0, 1e-4, 1e-4  # the model's defaults (mec.constants), checked below
 
 
 def parse():

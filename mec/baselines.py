@@ -51,7 +51,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from mec.core import constants as C
+from mec import constants as C
 from mec.data.arenas import arena_id
 
 __all__ = [

@@ -129,7 +129,11 @@ def _section(config: Mapping, name: str) -> Mapping:
 
 def config_problems(config: Mapping) -> list[str]:
     """Every cross-field problem of a schema-validated config (with defaults), as
-    ``"key.path: message"`` strings; empty when the config can run."""
+    ``"key.path: message"`` strings; empty when the config can run.
+
+    Long because: a flat list of independent cross-field checks, one block per config
+    section, read top to bottom.
+    """
     problems: list[str] = []
     dataset, fits, models = _section(config, "dataset"), _section(config, "fits"), _section(config, "models")
     arenas = list(_section(dataset, "arenas"))
@@ -219,7 +223,7 @@ def config_problems(config: Mapping) -> list[str]:
         problems.append(f"knockouts.models: {bad} are not trained models of this config (trained "
                         f"models: {networks})")
 
-    # fit settings (issue 13): a blocked split whose guard band is narrower than the smoothing
+    # fit settings (methods §7.2): a blocked split whose guard band is narrower than the smoothing
     # radius, or malformed blocks (mec.fits.settings; its messages start with the key path)
     from mec.fits.settings import check_fit_settings
 
@@ -233,7 +237,7 @@ def config_problems(config: Mapping) -> list[str]:
 def _task_problems(path: str, entry: Mapping, scale: Mapping) -> list[str]:
     """Cues and reward zone of a network against its training box (methods §1.3, 1.4), with the
     checks the trajectory generator makes when training starts."""
-    from mec.core import constants as C
+    from mec import constants as C
     from mec.task import check_cues, check_reward_zone
 
     out = []

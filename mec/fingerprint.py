@@ -1,4 +1,4 @@
-"""Fingerprints of the code a workflow job runs, so that results follow the code (issue 12).
+"""Fingerprints of the code a workflow job runs, so that results follow the code.
 
 Snakemake reruns a job when its script (``workflow/scripts/*.py``) changes, but the work is
 done in this package, which it does not see: without help, editing ``mec/fits/core.py``

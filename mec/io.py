@@ -130,7 +130,7 @@ def atomic_hdf5(path: str | os.PathLike):
     h5py writing straight to a file on disk crashes the process after a failed write (a full
     disk, a file-size limit): the error is raised, then freeing the broken file object
     segfaults (measured with h5py 3.14 under RLIMIT_FSIZE), so no cleanup would run and the
-    partial file would keep the disk full (issue 12). Written by Python, a full disk is a
+    partial file would keep the disk full. Written by Python, a full disk is a
     plain OSError and the partial temporary file is removed. Costs memory of the file's size
     (the largest here, a paper-scale model's rate maps, is about 100 MB).
     """
@@ -188,7 +188,7 @@ def read_table(path: str | os.PathLike):
                                   f"remake it") from None
 
 
-#: Prefix of the header line :func:`redirect_output` writes (parsed by mec.summary.executors).
+#: Prefix of the header line :func:`redirect_output` writes (parsed by mec.summary.job_logs).
 JOB_LINE = "# mec job:"
 
 

@@ -1,5 +1,6 @@
-# Long because: the one binning path (recipes, edges, binning, spike rates, smoothing, model rate-
-# map files) every map goes through; next seam: the model rate-map file I/O.
+# Long because: the one binning path every map goes through (edges, binning, spike rates,
+# smoothing, reliability); the recipes and the map files are in mec.ratemap_recipes and
+# mec.ratemap_files.
 """Rate maps: binning model activity and recorded spikes on the same grid.
 
 Two recipes live here, one per side of the comparison:
@@ -15,7 +16,7 @@ Both take explicit bin edges, and every rate-map file stores the edges it was ma
 maps made on different grids. The original code printed its edges and asked the user to
 check them by eye.
 
-Recipes (issue 13). How counts become maps is a named :class:`Recipe`, stored beside the
+Recipes (methods §7.2). How counts become maps is a named :class:`Recipe`, stored beside the
 edges with every dataset arena and model rate-map file, and checked the same way
 (:func:`check_same_recipe`):
 
@@ -39,13 +40,33 @@ with ``ix`` along x, edges of shape ``(nx + 1,)`` and ``(ny + 1,)``.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
-import os
-from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
+
+# The recipes and the model rate-map files live beside this module (mec.ratemap_recipes,
+# mec.ratemap_files); re-exported here, where the pipeline, the tests and users import them.
+from mec.ratemap_files import (  # noqa: F401
+    SAMPLE_COUNTS,
+    load_model_ratemaps,
+    read_sample_counts,
+    save_model_ratemaps,
+)
+from mec.ratemap_recipes import (  # noqa: F401
+    PAPER,
+    RECIPES,
+    ROBUST,
+    SMOOTHING_MODES,
+    EdgeMismatchError,
+    Recipe,
+    RecipeMismatchError,
+    check_same_edges,
+    check_same_recipe,
+    get_recipe,
+    recipe_from_attrs,
+    recipe_from_json,
+)
 
 __all__ = [
     "EdgeMismatchError",
@@ -85,135 +106,6 @@ BIN_CM = 5.0
 SMOOTH_SIGMA_BINS = 1.0
 
 
-class EdgeMismatchError(ValueError):
-    """Two rate maps (or a map and a dataset) were made on different spatial bins."""
-
-
-class RecipeMismatchError(ValueError):
-    """Two rate maps (or a map and a dataset) were made with different rate-map recipes."""
-
-
-#: Smoothing modes of a :class:`Recipe`: ``zero_fill`` (methods §3.2: unvisited bins set to 0,
-#: then a Gaussian with ``mode="constant"``) and ``normalized`` (counts and occupancy
-#: smoothed separately, then divided; unvisited bins NaN).
-SMOOTHING_MODES = ("zero_fill", "normalized")
-
-
-@dataclasses.dataclass(frozen=True)
-class Recipe:
-    """How binned counts become rate maps, on the data side and on the model side.
-
-    name: label ("paper", "robust", or "custom" for anything else).
-    smoothing: one of :data:`SMOOTHING_MODES`.
-    sigma_bins: Gaussian sigma in bins (0: no smoothing).
-    truncate: the kernel is cut at ``truncate * sigma`` (scipy.ndimage.gaussian_filter's
-        default 4.0); :attr:`radius_bins` is the resulting kernel radius.
-    smooth_model: whether model maps (bin means of unit activity, methods §3.1) are smoothed
-        too; the paper does not smooth them.
-
-    Two recipes are the same when every field is (the name included). Stored as JSON
-    (:meth:`to_json`) in the ``recipe`` attribute of dataset arenas and rate-map files.
-    """
-
-    name: str
-    smoothing: str = "zero_fill"
-    sigma_bins: float = 1.0
-    truncate: float = 4.0
-    smooth_model: bool = False
-
-    def __post_init__(self):
-        if self.smoothing not in SMOOTHING_MODES:
-            raise ValueError(f"recipe {self.name!r}: smoothing {self.smoothing!r} is not one of "
-                             f"{SMOOTHING_MODES}")
-        if not (math.isfinite(float(self.sigma_bins)) and float(self.sigma_bins) >= 0):
-            raise ValueError(f"recipe {self.name!r}: sigma_bins must be >= 0, got "
-                             f"{self.sigma_bins!r}")
-        if not float(self.truncate) > 0:
-            raise ValueError(f"recipe {self.name!r}: truncate must be > 0, got {self.truncate!r}")
-
-    @property
-    def radius_bins(self) -> int:
-        """Radius of the smoothing kernel in bins (0 without smoothing): a bin's counts reach
-        every bin within this many bins along each axis (scipy's ``int(truncate * sigma +
-        0.5)``)."""
-        if not self.sigma_bins > 0:
-            return 0
-        return int(float(self.truncate) * float(self.sigma_bins) + 0.5)
-
-    def as_dict(self) -> dict:
-        return {"name": self.name, "smoothing": self.smoothing,
-                "sigma_bins": float(self.sigma_bins), "truncate": float(self.truncate),
-                "smooth_model": bool(self.smooth_model)}
-
-    def to_json(self) -> str:
-        return json.dumps(self.as_dict(), sort_keys=True)
-
-    def describe(self) -> str:
-        smooth = (f"{self.smoothing} smoothing, sigma {float(self.sigma_bins):g} bin(s)"
-                  if self.sigma_bins > 0 else "no smoothing")
-        model = "model maps smoothed alike" if self.smooth_model else "model maps unsmoothed"
-        return f"recipe {self.name!r} ({smooth}, {model})"
-
-
-#: The paper's recipe (methods §3.1, 3.2): kept for the reproduction.
-PAPER = Recipe("paper", "zero_fill", 1.0, 4.0, smooth_model=False)
-#: Occupancy-normalised smoothing of data and model maps alike (issue 13). The same
-#: Gaussian of sigma 1 bin, cut at 3 sigma instead of 4 (the dropped tails carry 1 % of the
-#: weight per axis), so its radius is 3 bins: a blocked split's guard band of 3 bins keeps
-#: training bins off every test bin's kernel. Measured on the embedded data (1.0 m, Ridge,
-#: 4 x 4 blocks): Poisson noise scores -0.003 against the data with a 3-bin guard, 0.055
-#: with a 2-bin guard.
-ROBUST = Recipe("robust", "normalized", 1.0, 3.0, smooth_model=True)
-#: Named recipes.
-RECIPES = {r.name: r for r in (PAPER, ROBUST)}
-
-
-def get_recipe(recipe) -> Recipe:
-    """A :class:`Recipe` from itself, a name in :data:`RECIPES`, or a dict of its fields."""
-    if isinstance(recipe, Recipe):
-        return recipe
-    if isinstance(recipe, str):
-        if recipe not in RECIPES:
-            raise ValueError(f"unknown rate-map recipe {recipe!r}; named recipes: {sorted(RECIPES)}")
-        return RECIPES[recipe]
-    if isinstance(recipe, Mapping):
-        fields = {f.name for f in dataclasses.fields(Recipe)}
-        unknown = sorted(set(recipe) - fields)
-        if unknown or "name" not in recipe:
-            raise ValueError(f"recipe {dict(recipe)!r}: needs 'name' and only the fields "
-                             f"{sorted(fields)} (unknown: {unknown})")
-        return Recipe(**dict(recipe))
-    raise ValueError(f"not a rate-map recipe: {recipe!r}")
-
-
-def recipe_from_json(text, where: str = "recipe") -> Recipe:
-    """Parse a recipe stored by :meth:`Recipe.to_json`; ValueError naming ``where``."""
-    if isinstance(text, bytes):
-        text = text.decode()
-    try:
-        return get_recipe(json.loads(text))
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{where}: unreadable rate-map recipe {text!r} ({err})") from None
-
-
-def recipe_from_attrs(attrs: Mapping, where: str = "rate-map file") -> Recipe | None:
-    """The recipe recorded in a file's attributes, or None when the file predates recipes."""
-    text = attrs.get("recipe")
-    return None if text is None else recipe_from_json(text, where)
-
-
-def check_same_recipe(recipe_a: Recipe | None, recipe_b: Recipe | None, what: str) -> None:
-    """Refuse to compare maps made with different recipes (as :func:`check_same_edges` does
-    for bins). ``what`` names the two things compared and appears in the error. Does nothing
-    when either recipe is None (not recorded)."""
-    if recipe_a is None or recipe_b is None:
-        return
-    if recipe_a != recipe_b:
-        raise RecipeMismatchError(
-            f"{what}: rate maps made with different recipes: {recipe_a.describe()} "
-            f"{recipe_a.as_dict()} vs {recipe_b.describe()} {recipe_b.as_dict()}; maps must be "
-            "made with the same recipe")
-
 
 def make_edges(lo: float, hi: float, bin_cm: float = BIN_CM) -> np.ndarray:
     """Bin edges ``linspace(lo, hi, nbins + 1)`` in metres, ``nbins = (hi - lo) / bin_cm``.
@@ -249,7 +141,7 @@ def bin_index(positions: np.ndarray, x_edges: np.ndarray, y_edges: np.ndarray) -
 class BinMeans:
     """Mean activity per spatial bin, accumulated batch by batch: the one binning of model
     activity (methods §3.1), which :func:`bin_activity` runs on one batch and
-    mec.models.ratemaps.model_ratemaps streams over many (a paper-scale model's 400,000
+    mec.models.export.model_ratemaps streams over many (a paper-scale model's 400,000
     samples x 4096 units never sit in memory at once).
 
     Each :meth:`add` bins the samples with finite positions (:func:`bin_index`: positions
@@ -601,7 +493,7 @@ def split_half_reliability(positions: np.ndarray, times: np.ndarray,
                            y_edges: np.ndarray, recipe=None, mask: np.ndarray | None = None,
                            speed_range: tuple[float, float] | None = None,
                            min_occupancy_s: float = 0.0, period_s: float = 60.0) -> np.ndarray:
-    """Within-animal reliability of each cell's rate map (issue 13).
+    """Within-animal reliability of each cell's rate map (methods §7.3).
 
     The session is cut into ``period_s`` pieces (minutes by default); the odd and the even
     pieces each give a rate map (:func:`bin_spikes` on their samples, then
@@ -644,122 +536,3 @@ def _speed(positions: np.ndarray, times: np.ndarray) -> np.ndarray:
     """Speed in m/s per sample (central differences), NaN where tracking is lost."""
     v = np.gradient(positions, times, axis=0)
     return np.hypot(v[:, 0], v[:, 1])
-
-
-def check_same_edges(edges_a: tuple[np.ndarray, np.ndarray], edges_b: tuple[np.ndarray, np.ndarray],
-                     what: str, atol: float = 1e-9) -> None:
-    """Refuse to compare maps made on different bins.
-
-    edges_*: (x_edges, y_edges) in metres. ``what`` names the two things being compared
-    (e.g. ``"model ratemaps results/ratemaps/x_1.0.h5 vs dataset arena 1.0"``) and appears
-    in the error.
-    """
-    for axis, a, b in zip("xy", edges_a, edges_b):
-        a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-        if a.shape != b.shape or not np.allclose(a, b, rtol=0, atol=atol):
-            raise EdgeMismatchError(
-                f"{what}: {axis} bin edges differ: {len(a) - 1} bins over "
-                f"[{a[0]:.4f}, {a[-1]:.4f}] m vs {len(b) - 1} bins over "
-                f"[{b[0]:.4f}, {b[-1]:.4f}] m; maps must be made on the same bins")
-
-
-#: Name of the optional (nx, ny) samples-per-bin dataset in a model rate-map file.
-SAMPLE_COUNTS = "sample_counts"
-
-
-def save_model_ratemaps(path: str | os.PathLike, maps: Mapping[str, np.ndarray],
-                        x_edges: np.ndarray, y_edges: np.ndarray, attrs: Mapping, *,
-                        counts: np.ndarray | None = None, recipe=None) -> Path:
-    """Write model rate maps to HDF5, atomically.
-
-    Layout: ``/x_edges``, ``/y_edges`` (metres); ``/{layer}/resp`` (nx, ny, n_units), mean
-    unit activity per bin (arbitrary units); optional ``/sample_counts`` (nx, ny), the
-    samples averaged in each bin (``counts``; what :func:`smooth_model_maps` weighs bins
-    by); root attributes from ``attrs`` (model, arena, seeds, n_batches, mec version, ...),
-    lists stored as arrays, and ``recipe``: the :class:`Recipe` the maps were made with (JSON;
-    default :data:`PAPER`, whose model maps are the plain bin means).
-    """
-    from mec import __version__
-    from mec.io import atomic_hdf5
-
-    nx, ny = len(x_edges) - 1, len(y_edges) - 1
-    with atomic_hdf5(path) as f:  # built in memory: a full disk is a clean error (mec.io)
-        f.create_dataset("x_edges", data=np.asarray(x_edges, dtype=float))
-        f.create_dataset("y_edges", data=np.asarray(y_edges, dtype=float))
-        for layer, resp in maps.items():
-            resp = np.asarray(resp)
-            if resp.ndim != 3 or resp.shape[:2] != (nx, ny):
-                raise ValueError(f"layer {layer!r}: maps of shape {resp.shape} do not match "
-                                 f"the ({nx}, {ny}) bins of the edges")
-            f.create_dataset(f"{layer}/resp", data=resp.astype(np.float32),
-                             compression="gzip", compression_opts=4)
-        if counts is not None:
-            counts = np.asarray(counts, dtype=np.float64)
-            if counts.shape != (nx, ny):
-                raise ValueError(f"sample counts of shape {counts.shape} do not match the "
-                                 f"({nx}, {ny}) bins of the edges")
-            f.create_dataset(SAMPLE_COUNTS, data=counts)
-        f.attrs["mec_version"] = __version__
-        f.attrs["recipe"] = (PAPER if recipe is None else get_recipe(recipe)).to_json()
-        f.attrs["layers"] = np.array(list(maps), dtype="S")
-        for k, v in attrs.items():
-            f.attrs[k] = np.asarray(v, dtype="S") if _is_str_list(v) else v
-    return Path(path)
-
-
-def _is_str_list(v) -> bool:
-    return isinstance(v, (list, tuple)) and any(isinstance(x, str) for x in v)
-
-
-#: What to do about a model rate-map file of the workflow that cannot be read.
-_REMAKE_MAPS = ("if the workflow made it, delete it and run the workflow again to remake it "
-                "(rule export_ratemaps or export_baseline)")
-
-
-def load_model_ratemaps(path: str | os.PathLike, layers: Sequence[str] | None = None):
-    """Read a file written by :func:`save_model_ratemaps`.
-
-    Returns ``(maps, (x_edges, y_edges), attrs)`` with ``maps[layer]`` (nx, ny, n_units)
-    float64. Raises ``FileNotFoundError``/``ValueError`` naming the file and the problem.
-    """
-    from mec.io import UnreadableFileError, open_hdf5
-
-    path = Path(path)
-    with open_hdf5(path, "model rate-map file", _REMAKE_MAPS) as f:
-        if "x_edges" not in f or "y_edges" not in f:
-            raise ValueError(f"{path}: no x_edges/y_edges; not a mec rate-map file")
-        try:
-            edges = (f["x_edges"][()], f["y_edges"][()])
-            attrs = {k: _decode(v) for k, v in f.attrs.items()}
-            available = [k for k in f if k not in ("x_edges", "y_edges", SAMPLE_COUNTS)]
-            wanted = list(layers) if layers is not None else available
-            missing = [layer for layer in wanted if layer not in available]
-            if missing:
-                raise ValueError(f"{path}: layer(s) {missing} not in file (has {available})")
-            no_resp = [layer for layer in wanted if "resp" not in f[layer]]
-            if no_resp:
-                raise ValueError(f"{path}: layer(s) {no_resp} have no 'resp' maps; not a mec "
-                                 f"rate-map file, or an incomplete one ({_REMAKE_MAPS})")
-            maps = {layer: f[f"{layer}/resp"][()].astype(np.float64) for layer in wanted}
-        except OSError as err:  # opens, but the data cannot be read (truncated, corrupt)
-            raise UnreadableFileError(f"model rate-map file {path} cannot be read ({err}); "
-                                      f"{_REMAKE_MAPS}") from None
-    return maps, edges, attrs
-
-
-def read_sample_counts(path: str | os.PathLike) -> np.ndarray | None:
-    """The (nx, ny) samples per bin of a model rate-map file, or None if it has none."""
-    from mec.io import open_hdf5
-
-    with open_hdf5(path, "model rate-map file", _REMAKE_MAPS) as f:
-        return f[SAMPLE_COUNTS][()] if SAMPLE_COUNTS in f else None
-
-
-def _decode(v):
-    if isinstance(v, bytes):
-        return v.decode()
-    if isinstance(v, np.ndarray) and v.dtype.kind == "S":
-        return [x.decode() for x in v]
-    if isinstance(v, np.generic):
-        return v.item()
-    return v

@@ -46,7 +46,7 @@ THREAD_ENV_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                    "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS",
                    "NUMBA_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 
-#: Prefix of the line :func:`limit_threads` prints (parsed by mec.summary.executors).
+#: Prefix of the line :func:`limit_threads` prints (parsed by mec.summary.job_logs).
 THREADS_LINE = "# mec threads:"
 
 _XLA_SINGLE = "--xla_cpu_multi_thread_eigen=false"

@@ -1,4 +1,4 @@
-"""One source for each fact (issue 15): config files are deltas on the schema's defaults, one
+"""One source for each fact: config files are deltas on the schema's defaults, one
 scale table, one condition rule, one list of summary outputs, one ConfigError; each test fails
 if a copy reappears."""
 
@@ -124,7 +124,7 @@ def test_schema_scale_keys_are_the_code_s():
 
 
 def test_paper_scale_is_the_paper_s_constants():
-    from mec.core import constants as C
+    from mec import constants as C
     from mec.models.scales import PRESETS
     from mec.models.utils import DEFAULT_MODEL_CFG, configure_options
 

@@ -1,5 +1,5 @@
 """Citations of the methods resolve: every "methods §x.y" / "docs/methods.md §x.y" in the
-repository names a section that docs/methods.md has (issue 15 item 5).
+repository names a section that docs/methods.md has.
 
 The code cites the methods by section number: "methods §1.2", "methods §5", ranges
 "methods §4.2-4.5", alternatives "methods §2.1/2.2", and a number on the next line in a wrapped

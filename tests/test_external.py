@@ -24,11 +24,11 @@ FIT = dict(num_splits=2, robust=True, blocks={"k": 2})
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     """A small synthetic dataset (1 m, 10 cm bins), a briefly trained network and its
-    pipeline rate-map file (mec.models.ratemaps.export_ratemaps)."""
+    pipeline rate-map file (mec.models.export.export_ratemaps)."""
     pytest.importorskip("keras")
     from mec.data import save_dataset
     from mec.data.synthetic import simulate_dataset
-    from mec.models.ratemaps import export_ratemaps
+    from mec.models.export import export_ratemaps
     from mec.models.train import train_model
 
     d = tmp_path_factory.mktemp("external")
@@ -53,7 +53,7 @@ def _network_batches(d, edges):
     """(batches, activations) of the network on the evaluation trajectories export_ratemaps
     walks (its own generator, in the box the data's edges span), for the samples."""
     from mec.models.loading import load_run
-    from mec.models.ratemaps import _eval_generator
+    from mec.models.export import _eval_generator
 
     model = load_run(d / "net")
     box = {"min_x": edges[0][0], "max_x": edges[0][-1], "min_y": edges[1][0], "max_y": edges[1][-1]}

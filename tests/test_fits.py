@@ -151,7 +151,7 @@ def holdout_source(arena, animal):
 # --------------------------------------------------------------------------------------------
 # splits
 # --------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("n,frac", [(400, 0.2), (71, 0.2), (10, 0.5), (7, 0.7)])  # 1.0: refused (issue 12)
+@pytest.mark.parametrize("n,frac", [(400, 0.2), (71, 0.2), (10, 0.5), (7, 0.7)])  # 1.0: refused (no bin left to test)
 def test_random_splits_invariants(n, frac):
     sp = generate_train_test_splits(n, train_frac=frac, num_splits=4, split_start_seed=3)
     assert len(sp) == 4
@@ -445,9 +445,9 @@ def test_get_fits_with_model_uses_data_edges_and_each_seed(monkeypatch):
         calls.append((np.asarray(x_edges), np.asarray(y_edges), n_batches, list(seeds)))
         return {"pre_g": None, "g": layer_maps[seeds[0]], "dc": None}
 
-    fake = types.ModuleType("mec.models.ratemaps")
+    fake = types.ModuleType("mec.models.export")
     fake.model_ratemaps = fake_model_ratemaps
-    monkeypatch.setitem(sys.modules, "mec.models.ratemaps", fake)
+    monkeypatch.setitem(sys.modules, "mec.models.export", fake)
     edges = (np.linspace(-0.5, 0.5, NX + 1), np.linspace(-0.45, 0.45, NY + 1))
     ds = Dataset(make_dataset(seed=10), edges={1.0: edges})
     cfg = types.SimpleNamespace(box_width=1.0, box_height=1.0)
@@ -463,7 +463,7 @@ def test_get_fits_with_model_uses_data_edges_and_each_seed(monkeypatch):
 
 
 def test_get_fits_with_a_model_in_a_word_named_arena(monkeypatch):
-    """get_fits(model=...) goes through model_ratemaps and model_fit_table (issue 15): a
+    """get_fits(model=...) goes through model_ratemaps and model_fit_table (one path for both): a
     word-named rectangle works (it used to fail on float("wide")), a cfg box of another size
     is refused naming the arena's sides, and a plain dict cannot tell a word's shape."""
     from mec.data import Dataset
@@ -475,9 +475,9 @@ def test_get_fits_with_a_model_in_a_word_named_arena(monkeypatch):
         assert (len(x_edges) - 1, len(y_edges) - 1) == (NX, NY)
         return {"pre_g": None, "g": maps, "dc": None}
 
-    fake = types.ModuleType("mec.models.ratemaps")
+    fake = types.ModuleType("mec.models.export")
     fake.model_ratemaps = fake_model_ratemaps
-    monkeypatch.setitem(sys.modules, "mec.models.ratemaps", fake)
+    monkeypatch.setitem(sys.modules, "mec.models.export", fake)
     data = make_dataset(seed=12)
     edges = (np.linspace(-0.45, 0.45, NX + 1), np.linspace(-0.4, 0.4, NY + 1))
     ds = Dataset({"wide": data[1.0]}, edges={"wide": edges},

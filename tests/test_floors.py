@@ -1,5 +1,5 @@
 """Blocked splits, fit settings, noise floors and their validation on the embedded data
-(issue 13)."""
+(methods §7.2, §7.3)."""
 
 import warnings
 

@@ -1,4 +1,4 @@
-"""Floors, normalized scores and the headline in the summary (issue 13), against hand
+"""Floors, normalized scores and the headline in the summary (methods §7.3), against hand
 computations."""
 
 import numpy as np

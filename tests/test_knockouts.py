@@ -31,7 +31,7 @@ def model(model_dir):
 
 
 def test_evaluator_matches_evaluate_decoding_error_and_zeroing_all_hurts(model):
-    from mec.models.ratemaps import evaluate_decoding_error
+    from mec.models.export import evaluate_decoding_error
 
     ev = KnockoutEvaluator(model, n_batches=3, seed=5)
     mask = np.ones(32)
@@ -63,7 +63,7 @@ def test_groups_from_scores():
 
 
 def test_knockout_table_groups_sizes_and_summary(model_dir, model):
-    from mec.models.ratemaps import model_ratemaps
+    from mec.models.export import model_ratemaps
     from mec.ratemaps import make_edges
 
     # a threshold that splits this model's units, from the same maps knockout_table computes
@@ -111,7 +111,7 @@ def test_empty_group_gives_nan_rows_with_a_warning(model_dir):
 
 
 def test_thresholds_come_from_the_cell_types_module():
-    """One source for methods §5's thresholds (issue 15/16): the knockout defaults are
+    """One source for methods §5's thresholds: the knockout defaults are
     mec.scores.types' constants, not literals."""
     import inspect
 

@@ -85,7 +85,7 @@ def _recurrent_and_bias(model):
 
 
 def test_weight_decay_targets():
-    """The released target is the default (issue 16): the penalty is weight_decay * sum(b**2)
+    """The released target is the default (methods §2.2): the penalty is weight_decay * sum(b**2)
     over the UGRNN's bias (the released code's RNN.weights[1]) and ignores the recurrent
     matrix; "recurrent" penalises the recurrent kernel instead. Checked against numpy on
     random weights, and through the training loss Keras minimises."""
@@ -186,7 +186,7 @@ def test_untrained_and_loader(tmp_path):
 
 
 def test_default_run_uses_the_demo_preset_and_its_twin():
-    """config.yaml names scale demo, the preset of mec.models.scales (no copy of it: issue 15,
+    """config.yaml names scale demo, the preset of mec.models.scales (no copy of it:
     tests/test_configs.py); resolving the preset keeps only network keys."""
     import yaml
 
@@ -269,7 +269,7 @@ def test_original_checkpoint_mapping(tmp_path):
 
 
 def test_export_training_box_ratemaps_bins_the_training_box(tmp_path):
-    from mec.models.ratemaps import export_training_box_ratemaps
+    from mec.models.export import export_training_box_ratemaps
     from mec.ratemaps import load_model_ratemaps
 
     train_model(dict(TINY, untrained=True, train_arena=1.2), tmp_path / "m", verbose=0)
@@ -285,7 +285,7 @@ def test_export_training_box_ratemaps_bins_the_training_box(tmp_path):
 
 def test_export_ratemaps(tmp_path, monkeypatch):
     import mec.data
-    from mec.models.ratemaps import evaluate_decoding_error, export_ratemaps
+    from mec.models.export import evaluate_decoding_error, export_ratemaps
     from mec.ratemaps import load_model_ratemaps, make_edges
 
     train_model(dict(TINY, untrained=True), tmp_path / "models" / "m", verbose=0)
@@ -320,7 +320,7 @@ def test_evaluation_place_cells_and_stream(tmp_path):
     """A model evaluated in a box other than its training box gets place cells drawn anew,
     same seed, in that box (the released code; methods §1.2), unless asked to keep the training
     ones; in its training box it keeps its own. Evaluation walks are never training batches."""
-    from mec.models.ratemaps import (_eval_generator, evaluation_place_cells, model_ratemaps)
+    from mec.models.export import (_eval_generator, evaluation_place_cells, model_ratemaps)
     from mec.ratemaps import make_edges
 
     train_model(dict(TINY, untrained=True, train_arena=2.2), tmp_path / "m", verbose=0)
@@ -359,7 +359,7 @@ def test_evaluation_place_cells_and_stream(tmp_path):
 
 def test_one_loader_of_a_training_run(tmp_path):
     """load_run is the loader of a run folder; load_trained_model (the original's arguments),
-    export_ratemaps and the knockouts go through it (issue 15)."""
+    export_ratemaps and the knockouts go through it (one loader)."""
     from mec.models.utils import load_run
 
     train_model(dict(TINY, untrained=True), tmp_path / "m", verbose=0)
@@ -379,8 +379,8 @@ def test_one_loader_of_a_training_run(tmp_path):
 
 def test_model_ratemaps_bin_like_bin_activity(tmp_path):
     """model_ratemaps streams the model's activity through the contract's binning: the same
-    maps as mec.ratemaps.bin_activity on all the evaluation samples at once (issue 15)."""
-    from mec.models.ratemaps import _eval_generator, model_ratemaps
+    maps as mec.ratemaps.bin_activity on all the evaluation samples at once."""
+    from mec.models.export import _eval_generator, model_ratemaps
     from mec.ratemaps import bin_activity, make_edges
 
     train_model(dict(TINY, untrained=True, train_arena=1.0), tmp_path / "m", verbose=0)

@@ -4,6 +4,7 @@ Static checks on the source (``ast``), so they see every module, imported by a t
 """
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -149,3 +150,82 @@ def test_long_modules_state_why(name):
         assert REASON in head, (f"{MODULES[name].relative_to(ROOT)} has {len(lines)} lines "
                                 f"(over {MAX_LINES}): split it along a seam or say at its top "
                                 f"'{REASON} ...'")
+
+
+#: No module is longer than this, reason or not (split it along a seam).
+HARD_MAX_LINES = 600
+#: A function longer than this (from ``def`` to its end, its docstring not counted) states why
+#: in the first lines of its docstring, in a line starting "Long because:".
+MAX_FUNCTION_LINES = 80
+#: Lines of a docstring searched for the reason.
+REASON_WITHIN = 8
+
+
+def long_functions(tree):
+    """(name, first line, length) of every function of ``tree`` (methods and nested ones too)
+    longer than MAX_FUNCTION_LINES, the docstring not counted, without a reason."""
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        n = node.end_lineno - node.lineno + 1
+        doc = ast.get_docstring(node, clean=False)
+        if doc is not None:
+            first = node.body[0]
+            n -= first.end_lineno - first.lineno + 1
+        head = "\n".join((doc or "").splitlines()[:REASON_WITHIN])
+        if n > MAX_FUNCTION_LINES and REASON not in head:
+            found.append((node.name, node.lineno, n))
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_no_module_over_the_hard_limit(name):
+    n = len(MODULES[name].read_text().splitlines())
+    assert n <= HARD_MAX_LINES, (f"{MODULES[name].relative_to(ROOT)} has {n} lines (over "
+                                 f"{HARD_MAX_LINES}): split it along a seam")
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_long_functions_state_why(name):
+    found = long_functions(ast.parse(MODULES[name].read_text()))
+    assert not found, [f"{MODULES[name].relative_to(ROOT)}:{line} {fn} has {n} lines (over "
+                       f"{MAX_FUNCTION_LINES}): split it or say at the top of its docstring "
+                       f"'{REASON} ...'" for fn, line, n in found]
+
+
+def test_long_functions_counts_code_not_docstrings():
+    body = "\n".join(f"    x{i} = {i}" for i in range(MAX_FUNCTION_LINES))
+    doc = '    """Summary.\n\n' + "    text\n" * 30 + '    """\n'
+    short = ast.parse("def f():\n" + doc + body + "\n")  # 81 lines with its def, none of doc
+    assert [(fn, n) for fn, _, n in long_functions(short)] == [("f", MAX_FUNCTION_LINES + 1)]
+    why = ast.parse('def f():\n    """Summary.\n\n    Long because: a reason.\n    """\n' + body)
+    assert long_functions(why) == []
+    late = ast.parse('def f():\n    """Summary.\n' + "\n" * REASON_WITHIN
+                     + '    Long because: too late.\n    """\n' + body)
+    assert len(long_functions(late)) == 1
+
+
+#: Where code and its comments live (docs/ cites methods sections; its own checks are in
+#: tests/test_docs.py).
+CODE_DIRS = ("mec", "workflow", "tests", "benchmarks", "tools", "configs")
+ISSUE = re.compile(r"\bissues? \d+")
+
+
+def test_no_code_cites_an_issue_number():
+    """Comments and docstrings give the reason itself or a docs/methods.md section: an issue
+    number means nothing to a reader of the repository."""
+    found = []
+    for folder in CODE_DIRS:
+        for path in sorted((ROOT / folder).rglob("*")):
+            if not path.is_file() or path.suffix not in (".py", ".smk", ".yaml", ".yml", ".sh",
+                                                          ".rst", "") or "__pycache__" in path.parts:
+                continue
+            text = path.read_text(errors="replace")
+            found += [f"{path.relative_to(ROOT)}:{i}" for i, line in enumerate(text.splitlines(), 1)
+                      if ISSUE.search(line) and path != Path(__file__)]
+    for name in ("config.yaml", "Snakefile", "workflow/Snakefile"):
+        if (ROOT / name).is_file():
+            text = (ROOT / name).read_text()
+            found += [f"{name}:{i}" for i, line in enumerate(text.splitlines(), 1) if ISSUE.search(line)]
+    assert not found, found

@@ -1,4 +1,4 @@
-"""Packaging (issue 15 item 6): the core installs without TensorFlow or Snakemake, the extras
+"""Packaging: the core installs without TensorFlow or Snakemake, the extras
 hold the rest, and each conda env installs what its rules import."""
 
 from __future__ import annotations

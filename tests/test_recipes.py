@@ -1,4 +1,4 @@
-"""Rate-map recipes, spike counts in the dataset, within-animal reliability (issue 13)."""
+"""Rate-map recipes, spike counts in the dataset, within-animal reliability (methods §7.2, §7.3)."""
 
 import json
 

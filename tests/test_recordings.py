@@ -1,4 +1,4 @@
-"""Real recordings in any arena (issue 11): geometry, placement, the checks and their messages.
+"""Real recordings in any arena: geometry, placement, the checks and their messages.
 
 Real data: ../shared/data/sargolini2006 (read in place). The rectangular arena is made from
 those recordings, cropped, in camera pixels with a different camera offset per rat, through
@@ -63,7 +63,7 @@ def write_generic(path, session: Session, positions, units="m", pixels_per_metre
 
 def test_rectangular_arena_keeps_square_bins_and_grid_cells(tmp_path, box_sessions,
                                                             known_grid_cells):
-    """Done-when of issue 11: a 1.0 x 0.95 m rectangle (the box cropped at y = 45 cm), positions
+    """The case real recordings must pass: a 1.0 x 0.95 m rectangle (the box cropped at y = 45 cm), positions
     in camera pixels filmed at a different offset per rat: square 5 cm bins, and the known grid
     cells stay above 0.3."""
     grid, _ = known_grid_cells
@@ -274,7 +274,7 @@ def test_make_dataset_log_reads_like_a_report(tmp_path, caplog):
 
 
 def test_load_dataset_refuses_edges_that_are_not_the_arena(tmp_path):
-    """Positions in cm labelled metres once gave 100 m edges for arena '1.0' (issue 11)."""
+    """Positions in cm labelled metres once gave 100 m edges for arena '1.0'."""
     e = np.linspace(-50, 50, 21)
     ds = Dataset({1.0: {"a": {"resp": np.ones((20, 20, 1)), "cell_ids": np.array(["x"])}}},
                  edges={1.0: (e, e)})

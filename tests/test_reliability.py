@@ -367,7 +367,7 @@ def test_unreadable_rate_maps_and_tables_are_named(tmp_path):
 
 
 def test_bad_arguments_name_themselves():
-    """A negative split_start_seed and configure_options(box_width=-2.2) (issue 12 list)."""
+    """A negative split_start_seed and configure_options(box_width=-2.2): clear errors."""
     from mec.fits.splits import generate_train_test_splits
 
     with pytest.raises(ValueError, match=r"split_start_seed must be an integer >= 0.*"
@@ -478,7 +478,7 @@ _FILL_DISK = textwrap.dedent("""
 
 @pytest.mark.slow
 def test_a_real_failed_hdf5_write_leaves_nothing_and_does_not_crash(tmp_path):
-    """h5py writing to disk segfaulted after a failed write (issue 12: the temp file kept the
+    """h5py writing to disk segfaulted after a failed write (the temp file kept the
     disk full); a real write past a file-size limit now fails cleanly and leaves nothing."""
     target = tmp_path / "maps.h5"
     proc = subprocess.run([sys.executable, "-c", _FILL_DISK, str(target)], capture_output=True,

@@ -54,7 +54,7 @@ def test_grid_scores_separate_bnt_grid_cells(bnt, mode):
 
 
 def test_grid_scores_rank_like_bnt(bnt):
-    """The default (adaptive rings) ranks the 10 maps as BNT's gridScoresNew does (issue 16:
+    """The default (adaptive rings) ranks the 10 maps as BNT's gridScoresNew does (Spearman
     >= 0.95; opexebo 0.98); the fixed rings only to 0.82. The scores themselves are close
     to BNT's (the same statistic on rings that follow the same autocorrelogram)."""
     from scipy.stats import spearmanr

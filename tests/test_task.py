@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from mec.core import constants as C
+from mec import constants as C
 from mec.task import PlaceCells, TrajectoryGenerator, cue_distances, prefetch, random_walk
 
 
@@ -85,7 +85,7 @@ def test_determinism_for_a_seed(pc):
 
 def test_evaluation_stream_is_not_the_training_stream(pc):
     """Training batch i of seed s is default_rng([s, i]) (unchanged, resumable training); the
-    evaluation stream of the same seed draws other walks (issue 16: rate maps of seed 0 were
+    evaluation stream of the same seed draws other walks (rate maps of seed 0 were once made on
     the training batches)."""
     from mec.task import STREAMS, batch_rng
 

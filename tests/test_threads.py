@@ -167,7 +167,7 @@ def test_redirect_output_starts_the_log_with_the_header(tmp_path):
 
 
 def test_executor_table_reads_the_last_header_of_each_log(tmp_path):
-    from mec.summary.executors import EXECUTOR_COLUMNS, executor_table, write_executor_table
+    from mec.summary.job_logs import EXECUTOR_COLUMNS, executor_table, write_executor_table
 
     logs = tmp_path / "logs"
     (logs / "train_model").mkdir(parents=True)

@@ -1,5 +1,5 @@
-"""Training that never gets stuck, same seed = same network, and the fused step (issues 12
-items 1-2, 14): FusedRNN against Keras' RNN layer, seeded initialisers, resume from the newest
+"""Training that never gets stuck, same seed = same network, and the fused step:
+FusedRNN against Keras' RNN layer, seeded initialisers, resume from the newest
 consistent checkpoint, kill-and-resume bit for bit, two processes per architecture, JAX with no
 TensorFlow installed. Tiny sizes throughout."""
 
@@ -155,7 +155,7 @@ def test_fused_rnn_mixed_bfloat16():
 
 def test_fused_rnn_serialises_and_old_models_load(tmp_path):
     """The fused model round-trips through .keras; a model saved with keras.layers.RNN (before
-    issue 14) still loads through load_trained_model and gives the same activations."""
+    the fused layer) still loads through load_trained_model and gives the same activations."""
     cfg = resolve_model_cfg(dict(TINY))
     x, _ = _batch(np.random.default_rng(3))
     m = build_model(cfg)
@@ -216,7 +216,7 @@ def test_prefetch_reports_its_wait():
 
 
 # ------------------------------------------------------------------------------------------
-# same seed, same network (issue 12 item 2)
+# same seed, same network
 # ------------------------------------------------------------------------------------------
 _SEEDS = textwrap.dedent("""
     import hashlib, json, sys, tempfile, numpy as np, keras
@@ -269,7 +269,7 @@ def test_seed_decides_the_initial_weights(arch, act):
 
 
 # ------------------------------------------------------------------------------------------
-# training that always finishes or says why (issue 12 item 1, issue 14 checkpoints)
+# training that always finishes or says why (and its checkpoints)
 # ------------------------------------------------------------------------------------------
 CFG = dict(TINY, epochs=4, steps_per_epoch=3)
 
@@ -403,7 +403,7 @@ def test_temp_files_of_a_killed_run_are_removed(reference, tmp_path, train_log):
 
 
 def test_legacy_keras_checkpoint_resumes(reference, tmp_path):
-    """A checkpoint written before issue 14 (epoch_EEEE.keras: keras.layers.RNN model + Adam)
+    """A checkpoint written before the fused layer (epoch_EEEE.keras: keras.layers.RNN model + Adam)
     is resumed by the fused model and ends where the uninterrupted run ends."""
     from mec.models.train import _restore_state
     run = _copy(reference, tmp_path)

@@ -238,13 +238,13 @@ def test_tiny_end_to_end(tiny_run):
     n_cells = sum(len(ds[1.0][a]["cell_ids"]) for a in animals)
 
     # One ElasticNet row per cell and split, chosen from the short grid.
-    from mec.core.constants import ALPHA_RNG_SHORT, L1_RATIO_RNG_SHORT
+    from mec.constants import ALPHA_RNG_SHORT, L1_RATIO_RNG_SHORT
     en = pd.concat([pd.read_csv(res / "elasticnet" / "1.0" / f"{a}.csv") for a in animals])
     assert len(en) == n_cells * cfg["fits"]["num_splits"]
     assert np.isin(np.round(en["alpha"], 12), np.round(ALPHA_RNG_SHORT, 12)).all()
     assert np.isin(np.round(en["l1_ratio"], 12), np.round(L1_RATIO_RNG_SHORT, 12)).all()
 
-    # Every table has both settings (issue 13); the ElasticNet map is the paper setting's only.
+    # Every table has both settings (methods §7.2); the ElasticNet map is the paper setting's only.
     all_cons = pd.read_csv(res / "consistency" / "1.0.csv")
     assert all_cons.groupby("setting")["map"].agg(set).to_dict() == {
         "paper": {"ridge", "corr", "elasticnet"}, "robust": {"ridge", "corr"}}
@@ -322,7 +322,7 @@ def test_only_training_settings_retrain(tiny_run, tmp_path):
         np.testing.assert_array_equal(a, b)
 
 
-# --- issue 11: mistakes caught before training; experiments kept apart -----------------------
+# --- mistakes caught before training; experiments kept apart ----------------------------------
 
 @pytest.mark.parametrize("changes,expect", [
     ({"dataset.source": "kavli", "dataset.arenas": {"1.0": {"shape": "square"}},

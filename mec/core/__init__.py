@@ -1,1 +1,2 @@
-"""Core constants and small helpers shared across mec (no TensorFlow here)."""
+"""The original API's package ``mec.core`` (its ``mec.core.constants``); the constants live in
+:mod:`mec.constants`."""

@@ -1,4 +1,4 @@
-"""Which bins and which units a fit uses (issue 12: one bad cell never takes down the others).
+"""Which bins and which units a fit uses, so that one bad cell never takes down the others.
 
 A fit keeps the bins where every source unit and every target cell is finite (methods §4.2), so
 each unit's NaN bins are everyone's. With the paper's data every cell of a session shares one

@@ -15,7 +15,7 @@ Procedure (methods §4.4), for every target cell and every outer train/test spli
    ties; the user's ``alphas`` / ``l1_ratios`` order is the grid order);
 4. refit on the whole training part with that choice and score Pearson r on the test bins.
 
-Alpha convention. ``alpha`` is in the user's convention (methods §4.4, ``mec.core.constants``);
+Alpha convention. ``alpha`` is in the user's convention (methods §4.4, ``mec.constants``);
 scikit-learn's ElasticNet gets ``alpha / n_fit`` where **n_fit is the number of bins of the
 fit being done**: the inner fold's fit half (about n_train / 2) for the cross-validation fits,
 the whole training part (n_train) for the refit - exactly what ``mec.mappers.SKLinearMap``
@@ -200,7 +200,7 @@ def run_elasticnet_grid(dataset_path, arena, animal, grid="short", train_frac=0.
     """One job of the grid: one arena, one animal, optionally chunk i of k of its cells.
 
     dataset_path: HDF5 dataset (mec.data.load_dataset); arena: float (m); animal: str;
-    grid: "short" | "full" (mec.core.constants); chunk: None or (i, k); out_path: CSV written
+    grid: "short" | "full" (mec.constants); chunk: None or (i, k); out_path: CSV written
     atomically (the results/elasticnet/{arena}/{animal}.csv columns). Returns the table.
     """
     from mec.data import load_dataset

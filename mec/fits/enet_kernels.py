@@ -319,6 +319,10 @@ def _newton_point(ZT, G, ytil, c, lam1, lam2, rho, znorm, sg, nsg, idx, inM, M, 
 def enet_paths(ZT, G, Ytil, C, XvT, Yvn, alphas, l1s, out, stats, wout):
     """Validation Pearson r of the exact ElasticNet solutions over a grid.
 
+    Long because: one Numba kernel looping over targets, l1 ratios and alphas with warm
+    starts carried from each grid point to the next; the solver steps it calls are already
+    separate kernels.
+
     ZT: (p, m) rotated centred fit bins (row j = source j); G = ZT ZT^T (p, p).
     Ytil: (T, m) rotated centred targets; C: (T, p) = ZT @ Ytil[t].
     XvT: (p, nv) evaluation bins centred by the fit means; Yvn: (T, nv) centred and

@@ -24,8 +24,8 @@ def _kernels():
 # helpers
 # ---------------------------------------------------------------------------------------------
 def grid_constants(grid: str = "short") -> tuple[np.ndarray, np.ndarray]:
-    """(alphas, l1_ratios) of the "short" or "full" grid of mec.core.constants (methods §4.4)."""
-    from mec.core import constants
+    """(alphas, l1_ratios) of the "short" or "full" grid of mec.constants (methods §4.4)."""
+    from mec import constants
 
     if grid == "short":
         return np.asarray(constants.ALPHA_RNG_SHORT), np.asarray(constants.L1_RATIO_RNG_SHORT)
@@ -119,7 +119,7 @@ def elasticnet_coef(X, y, alpha, l1_ratio):
     on centred data by the grid's kernel, walking down the paper's alpha grid to ``alpha``
     with warm starts. Returns (coef (p,), intercept).
     """
-    from mec.core import constants
+    from mec import constants
 
     X = np.asarray(X, float)
     y = np.asarray(y, float).reshape(-1, 1)

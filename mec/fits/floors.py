@@ -1,10 +1,10 @@
-"""Noise floors: the same fits with sources that have no spatial tuning (issue 13).
+"""Noise floors: the same fits with sources that have no spatial tuning (methods §7.3).
 
 A score means little without the two references around it: the ceiling above (inter-animal
 consistency, methods §4.3) and a floor below - what a source scores that shares the recipe and the
 splits but carries no spatial tuning. With the paper's recipe and random-bin splits the floor
 is high (smoothed Poisson noise scores 0.83 against the data's 0.87 in the 1.0 m arena of the
-embedded data, issue 13), because the smoothing kernel and the zero padding at the walls are
+embedded data, methods §7.3), because the smoothing kernel and the zero padding at the walls are
 shared by every map; in the robust setting it is about 0.
 
 A floor fit is the inter-animal fit with each SOURCE animal replaced by a control made from

@@ -12,6 +12,10 @@ from mec.fits.enet_kernels import _FM, _score_w, chol_solve, njit
 def lasso_paths(ZT, G, C, XvT, Yvn, alphas, out, stats):
     """Validation r of the exact Lasso (l1_ratio = 1) at each alpha, by the LARS homotopy.
 
+    Long because: one Numba kernel whose homotopy state (active set, its Cholesky factor,
+    correlations, coefficients) is updated in place at every kink; calls between kernels would
+    have to carry all of it.
+
     Minimises 0.5 ||y - Z w||^2 + alpha ||w||_1 (Efron et al. 2004, Lasso modification): the
     solution is piecewise linear in alpha; the path is followed kink by kink from
     alpha_max = max|Z^T y| (w = 0) down, variables joining when their correlation reaches the

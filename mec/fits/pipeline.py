@@ -4,7 +4,7 @@ Each function reads its inputs from paths, calls the fitting core and writes one
 atomically. The workflow's scripts call these with the rule's inputs, params and outputs; a
 notebook can call them the same way.
 
-Settings (issue 13, mec.fits.settings): every table has a ``setting`` column. "paper" is the
+Settings (methods §7.2, mec.fits.settings): every table has a ``setting`` column. "paper" is the
 reproduction (the paper's recipe, ``train_frac``); with ``robust=True`` the same fits are
 made again in the "robust" setting (occupancy-normalised maps, blocked splits with
 ``blocks`` = config fits.blocks). The ElasticNet map comes from the paper setting's grid and

@@ -1,4 +1,4 @@
-"""Fit settings: which rate-map recipe and which splits a fit uses (issue 13).
+"""Fit settings: which rate-map recipe and which splits a fit uses (methods §7.2).
 
 A *setting* pairs a rate-map recipe (:class:`mec.ratemaps.Recipe`) with a train/test split:
 

@@ -20,7 +20,7 @@ non-finite bins (e.g. a circular arena inside its square bounding box):
 
 With ``valid`` all True the result equals the original's.
 
-Blocked splits (issue 13; not in the original): ``train_frac="blocks"`` or
+Blocked splits (methods §7.2; not in the original): ``train_frac="blocks"`` or
 ``blocks_split(k, guard_bins)`` (the string ``"blocks:k=4,g=4"``) cuts the grid into k x k
 blocks (block edges ``round(linspace(0, n, k + 1))`` per axis, so nx != ny works), holds each
 block out in turn (k * k folds, row-major) and drops from training every bin within
@@ -44,7 +44,7 @@ import warnings
 import numpy as np
 
 STRUCTURED_SPLITS = ("topbottom", "leftright", "diag1", "diag2", "quad")
-#: Name of the blocked split (issue 13).
+#: Name of the blocked split (methods §7.2).
 BLOCKS = "blocks"
 #: Blocks per axis of ``train_frac="blocks"`` without parameters.
 DEFAULT_BLOCK_K = 3

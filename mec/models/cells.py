@@ -3,7 +3,7 @@ recurrence that runs them. Keras 3, ``keras.ops`` only (TensorFlow and JAX backe
 
 The UGRNN (Collins et al. 2017) is a custom cell; vanilla RNN, GRU and LSTM are Keras' own
 cells. Each cell holds the weights; :class:`FusedRNN` (the ``pre_g`` layer) runs it over time
-with the cost of the math alone (issue 14): the input projection of every time step is one
+with the cost of the math alone (benchmarks/train_step.py measures it): the input projection of every time step is one
 matrix product over batch x time, hoisted out of the recurrence; each step is one fused matrix
 product of the state with the recurrent kernel of all gates; the weights are cast to the compute
 dtype once, outside the loop (under mixed bfloat16, Keras' generic RNN layer casts them on every
@@ -12,7 +12,7 @@ step, forward and backward); and the loop is the backend's compiled scan
 
 Initial weights are drawn with numpy from ``np.random.default_rng(seed)`` (:class:`SeededUniform`,
 :class:`SeededOrthogonal`), so a seed fixes them in every process, on every backend and device
-(issue 12: Keras' cells drew theirs from an unseeded global stream).
+(Keras' own initialisers draw from an unseeded global stream, so a seed would not fix them).
 """
 
 from __future__ import annotations
@@ -192,7 +192,7 @@ def _cell_kind(cell) -> str:
 
 @keras.saving.register_keras_serializable(package="mec")
 class FusedRNN(keras.layers.Layer):
-    """A recurrent layer over a cell's weights whose cost is the math (issue 14).
+    """A recurrent layer over a cell's weights whose cost is the math (module docstring).
 
     Same function and weights as ``keras.layers.RNN(cell, return_sequences=True)``, written as
       xs = inputs @ kernel + input bias     one (batch * T, d_in) x (d_in, G units) product

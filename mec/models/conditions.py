@@ -1,6 +1,6 @@
 """The Figure 2 condition of a model evaluated in an arena (methods §2.3): the one rule.
 
-Rate-map files record it (mec.models.ratemaps.export_ratemaps, attribute ``condition``) and
+Rate-map files record it (mec.models.export.export_ratemaps, attribute ``condition``) and
 the summary tables label every model row with it (mec.summary.tables); both call
 :func:`training_condition`. Only numbers and names here (no Keras, no pandas).
 """

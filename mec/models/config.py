@@ -9,7 +9,7 @@ import copy
 
 import numpy as np
 
-from mec.core import constants as C
+from mec import constants as C
 from mec.models.scales import PRESETS
 from mec.task import PlaceCells, TrajectoryGenerator
 
@@ -41,7 +41,7 @@ DEFAULT_MODEL_CFG = {
     # original_bias: as released, weight_decay * sum(b**2) on the UGRNN's bias (its code decays
     # RNN.weights[1]), the recurrent matrix unregularised; recurrent: on the recurrent kernel.
     # At demo scale "recurrent" drove the recurrent RMS from 0.044 to 8e-4 (a gated input
-    # accumulator, 11.9 cm) where "original_bias" kept 0.19 (4.7 cm); methods §2.2, issue 16.
+    # accumulator, 11.9 cm) where "original_bias" kept 0.19 (4.7 cm); methods §2.2.
     "weight_decay_target": "original_bias",
     "untrained": False,
     "seed": 0,

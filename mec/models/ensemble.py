@@ -358,6 +358,10 @@ def train_ensemble(cfgs: list[dict], out_dirs: list, *, workers: int = 2,
                    state_every: int | None = None, batching: str = "auto") -> dict:
     """Train K networks that differ only in seed together, each into its own folder.
 
+    Long because: it is train_model's setup, resume and epoch loop for K members at once,
+    kept side by side with it (mec.models.train) so that the two stay alike; the checkpoint
+    files are the shared mec.models.train._save_epoch.
+
     cfgs: K config.yaml ``models:`` entries (as :func:`mec.models.train.train_model` takes
         them); after resolution they must agree on every key but ``seed`` (ValueError naming
         the member and the keys otherwise).

@@ -159,7 +159,7 @@ def callable_maps(fn, model: str, x_edges, y_edges, seeds: Sequence[int], n_batc
                   spec_text: str | None = None):
     """Rate maps of a Python callable along mec's evaluation trajectories (module docstring).
 
-    The trajectories are those mec.models.ratemaps.model_ratemaps walks for its own networks
+    The trajectories are those mec.models.export.model_ratemaps walks for its own networks
     in the box the edges span (evaluation stream, float32, batch i of seed s), and the
     activity is binned batch by batch by the same :class:`mec.ratemaps.BinMeans`, so a
     callable that computes a pipeline network's activity gives that network's maps.

@@ -5,7 +5,7 @@ Procedure of :func:`knockout_table`:
 
 1. Rate maps of the ``g`` layer (methods §2.1) in the model's TRAINING box (a square of side
    ``train_arena`` centred on 0, 5 cm bins), from ``ratemap_batches`` batches of fresh
-   trajectories of seed ``seed`` in the evaluation stream (mec.models.ratemaps.model_ratemaps,
+   trajectories of seed ``seed`` in the evaluation stream (mec.models.export.model_ratemaps,
    methods §3.1; never the training batches).
 2. Unit types from those maps (methods §5, thresholds of mec.scores.types): grid = grid score
    (mec.scores.grid_scores, form ``grid_mode``, default the adaptive rings) >
@@ -25,7 +25,7 @@ Procedure of :func:`knockout_table`:
    box, the same for
    every knockout, so differences come from the zeroed units only. The g activity of those
    batches is computed once and every mask is applied to it (the decoder is a Dense layer of
-   g), which equals mec.models.ratemaps.evaluate_decoding_error with that ``unit_mask``.
+   g), which equals mec.models.export.evaluate_decoding_error with that ``unit_mask``.
 
 Only this subpackage imports Keras.
 """
@@ -109,12 +109,12 @@ class KnockoutEvaluator:
     model: mec.models.loading.TrainedModel; n_batches batches of trajectory ``seed`` (evaluation
     stream) in the box ``box`` (min_x, max_x, min_y, max_y) m (default: the training box),
     plain walks (no reward-zone episodes), with the place cells of an evaluation in that box
-    (mec.models.ratemaps.evaluation_place_cells). ``error_cm(mask)`` with mask (Ng,) (1 keep,
+    (mec.models.export.evaluation_place_cells). ``error_cm(mask)`` with mask (Ng,) (1 keep,
     0 zero; None = intact).
     """
 
     def __init__(self, model, n_batches: int, seed: int, box=None, batch_size: int | None = None):
-        from mec.models.ratemaps import evaluation_place_cells
+        from mec.models.export import evaluation_place_cells
         from mec.models.config import generator_from_cfg
 
         if int(n_batches) < 1:
@@ -134,7 +134,7 @@ class KnockoutEvaluator:
 
     def error_cm(self, mask=None) -> float:
         """Mean decoding error in cm over the fixed batches with g multiplied by ``mask``."""
-        from mec.models.ratemaps import decode_error_cm
+        from mec.models.export import decode_error_cm
 
         if mask is not None:
             mask = np.asarray(mask, dtype=np.float32)
@@ -167,7 +167,7 @@ def knockout_table(model_dir: str | os.PathLike, cfg: Mapping | None = None, n_r
     """
     import pandas as pd
 
-    from mec.models.ratemaps import model_ratemaps
+    from mec.models.export import model_ratemaps
     from mec.ratemaps import make_edges
 
     cfg = dict(cfg or {})

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mec.core import constants as C
+from mec import constants as C
 from mec.models.config import place_cells_from_cfg, resolve_model_cfg
 from mec.models.original import load_original_checkpoint, original_place_cell_centres
 
@@ -22,7 +22,7 @@ def recurrent_weight_stats(model) -> dict:
     """{"recurrent_rms", "recurrent_norm"} of a model's recurrent matrix (the cell's
     ``recurrent_kernel``; for the UGRNN the released W[d_in:] block, methods §2.2): root mean
     square and Frobenius norm. Near 0 means the network no longer uses its recurrence (what
-    weight decay on the recurrent kernel did at demo scale, issue 16).
+    weight decay on the recurrent kernel did at demo scale, methods §2.2).
 
     model: a TrainedModel or a Keras model built by mec.models.network.build_model.
     """

@@ -13,7 +13,7 @@ bias is penalised and its recurrent matrix is not. ``"recurrent"`` penalises the
 kernel (the UGRNN's ``recurrent_kernel``, Keras cells' ``recurrent_kernel``) as the paper's
 text describes; at demo scale it drove the recurrent weights to ~0 (RMS 0.044 -> 8e-4, the
 network a gated input accumulator; decoding error 11.9 cm against 4.7 cm with the released
-target; issue 16). For Keras' SimpleRNN/GRU/LSTM cells ``weights[1]`` is the recurrent
+target; methods §2.2). For Keras' SimpleRNN/GRU/LSTM cells ``weights[1]`` is the recurrent
 kernel, so there both targets penalise the recurrent kernel.
 """
 
@@ -30,8 +30,8 @@ __all__ = ["build_model", "compile_model", "PlaceCellLoss", "DecodingError", "de
            "WEIGHT_DECAY_TARGETS", "RNN_IMPLEMENTATIONS", "model_inputs"]
 
 WEIGHT_DECAY_TARGETS = ("recurrent", "original_bias")
-# "fused": mec.models.cells.FusedRNN (the training step's cost is the math, issue 14);
-# "keras": keras.layers.RNN over the same cell, the implementation before issue 14, kept as the
+# "fused": mec.models.cells.FusedRNN (the training step's cost is the math);
+# "keras": keras.layers.RNN over the same cell, the implementation before the fused one, kept as the
 # reference the fused layer is tested and benchmarked against (same weights, same function).
 RNN_IMPLEMENTATIONS = ("fused", "keras")
 
@@ -150,7 +150,7 @@ def build_model(cfg: dict, n_cues: int = 0, rnn_impl: str = "fused") -> keras.Mo
     encoder -> SimpleRNN on the raw inputs -> "pre_g"; "g" is the same activity (identity
     layer, so every model has the three layers) -> linear decoder "dc".
 
-    Initial weights (issue 12): every kernel is drawn by numpy from ``cfg["seed"]`` and the
+    Initial weights: every kernel is drawn by numpy from ``cfg["seed"]`` and the
     layer's index (mec.models.cells.SeededUniform / SeededOrthogonal; biases start at zero), so
     one seed gives the same network in every process and on either backend.
     rnn_impl: "fused" (default; mec.models.cells.FusedRNN) or "keras" (keras.layers.RNN over the

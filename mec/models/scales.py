@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from mec.core import constants as C
+from mec import constants as C
 
 __all__ = ["SCALE_KEYS", "PRESETS", "DEFAULT_SCALE", "scale_table", "scale_problems"]
 
@@ -28,7 +28,7 @@ SCALE_KEYS = ("n_units", "n_place_cells", "batch_size", "sequence_length", "epoc
 DEFAULT_SCALE = "demo"
 
 # tiny: seconds; for tests only (unit tests and the end-to-end workflow test).
-# demo (issue 16): the smallest network that shows the paper's phenomenon on 2 CPU cores -
+# demo: the smallest network that shows the paper's phenomenon on 2 CPU cores -
 # 128 units, 10k Adam steps at lr 2e-3 (20x the paper's 1e-4, so that 10k steps do what 100k
 # do there), about 37 CPU-ms per step (~6 CPU-min); measured on seeds 0 and 1: decoding error
 # ~4.7 cm, ~20 % of g units grid (adaptive rings) against ~4 % in its untrained twin, zeroing

@@ -1,6 +1,6 @@
 # Long because: a run's resume, epoch loop and checkpoint files share its state; next seam: the
 # checkpoint files (_snapshot, _write_npz, _prune, _save_epoch) into mec/models/checkpoints.py.
-"""Training of a path integrator (methods §2.1) that always finishes or says why (issues 12, 14).
+"""Training of a path integrator (methods §2.1) that always finishes or says why.
 
 ``train_model(cfg, out_dir)`` writes, in ``out_dir``:
   config.json      {"model": resolved cfg, "extra": metadata (name, scale, ...), "mec_version",
@@ -34,7 +34,7 @@ the same weights as an uninterrupted one (bit for bit on CPU).
 
 Why a state only every ``state_every`` epochs: at paper scale (Ng 4096) the weights are 0.35 GB
 and weights plus Adam's moments 1.06 GB; writing the latter every epoch cost more than the
-training (issue 14). :func:`default_state_every` writes one every epoch for small models and
+training. :func:`default_state_every` writes one every epoch for small models and
 every K-th epoch for large ones (paper scale: every 4th). A kill loses at most K - 1 epochs of
 work, which the rerun repeats identically.
 """
@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import csv
+import dataclasses
 import io
 import json
 import logging
@@ -70,7 +71,7 @@ HISTORY_COLUMNS = ("epoch", "loss", "decoding_error_cm")
 METADATA_KEYS = ("name", "scale", "n_eval_batches", "eval_arenas")
 _WEIGHTS = re.compile(r"^epoch_(\d{4,})\.weights\.npz$")
 _STATE = re.compile(r"^state_(\d{4,})\.npz$")
-_LEGACY = re.compile(r"^epoch_(\d{4,})\.keras$")  # model + optimizer, written before issue 14
+_LEGACY = re.compile(r"^epoch_(\d{4,})\.keras$")  # model + optimizer, written before the fused layer and npz states
 # Average bytes of optimizer state written per epoch that default_state_every aims at.
 STATE_BYTES_PER_EPOCH = 256 * 2**20
 
@@ -421,6 +422,48 @@ def train_model(cfg: dict, out_dir, *, workers: int = 2, keep_checkpoints: int |
     "checkpoint_seconds", "steps_per_epoch"} (lists per trained epoch; seconds of wall time,
     data wait = time the training loop waited for trajectories).
     """
+    run = _setup_run(cfg, out_dir, keep_checkpoints=keep_checkpoints, state_every=state_every,
+                     restart_on_change=restart_on_change, metadata=metadata,
+                     steps_per_execution=steps_per_execution)
+    cfg, model, ckpt_dir = run.cfg, run.model, run.ckpt_dir
+    verbose = (1 if sys.stdout.isatty() else 2) if verbose is None else verbose
+
+    if cfg["untrained"] or cfg["epochs"] == 0:
+        _write_npz(_snapshot(model, optimizer=False), ckpt_dir / "epoch_0000.weights.npz")
+        for p in run.hist_paths:
+            _write_history([], p)
+        _save_keras(model, run.out_dir / "model.keras")
+        return run.stats
+
+    start, history = _start_epoch(run)
+    every = int(state_every) if state_every is not None else default_state_every(model)
+    _train_epochs(run, start, history, every=every, workers=workers, verbose=verbose,
+                  keep_checkpoints=keep_checkpoints)
+    if start == cfg["epochs"]:
+        log.info(f"Nothing left to train (epoch {start} of {cfg['epochs']}): rewriting the outputs "
+                 f"from {ckpt_dir}")
+    _save_keras(model, run.out_dir / "model.keras")
+    return run.stats
+
+
+@dataclasses.dataclass
+class _Run:
+    """One training run: its resolved config, folders, compiled model, trajectory generator
+    and the statistics ``train_model`` returns (filled in by the epoch loop)."""
+
+    cfg: dict
+    out_dir: Path
+    ckpt_dir: Path
+    hist_paths: tuple[Path, Path]
+    model: object
+    gen: object
+    stats: dict
+
+
+def _setup_run(cfg: dict, out_dir, *, keep_checkpoints, state_every, restart_on_change: bool,
+               metadata: dict | None, steps_per_execution: int) -> _Run:
+    """Check the arguments, make the run folder ready (:func:`_prepare_run_dir`) and build the
+    compiled model and its trajectory generator (``train_model``'s arguments)."""
     from mec.models.network import build_model, compile_model
 
     cfg = dict(cfg)
@@ -434,7 +477,6 @@ def train_model(cfg: dict, out_dir, *, workers: int = 2, keep_checkpoints: int |
     out_dir = Path(out_dir)
     ckpt_dir = out_dir / "checkpoints"
     ckpt_dir.mkdir(parents=True, exist_ok=True)
-    verbose = (1 if sys.stdout.isatty() else 2) if verbose is None else verbose
 
     _prepare_run_dir(cfg, extra, out_dir, restart_on_change)
 
@@ -446,27 +488,35 @@ def train_model(cfg: dict, out_dir, *, workers: int = 2, keep_checkpoints: int |
                           steps_per_execution=steps_per_execution)
     stats = {"start_epoch": 0, "epochs_trained": 0, "epoch_seconds": [], "data_wait_seconds": [],
              "checkpoint_seconds": [], "steps_per_epoch": cfg["steps_per_epoch"]}
+    return _Run(cfg, out_dir, ckpt_dir, hist_paths, model, gen, stats)
 
-    if cfg["untrained"] or cfg["epochs"] == 0:
-        _write_npz(_snapshot(model, optimizer=False), ckpt_dir / "epoch_0000.weights.npz")
-        for p in hist_paths:
-            _write_history([], p)
-        _save_keras(model, out_dir / "model.keras")
-        return stats
 
-    start, history = _resume(model, ckpt_dir, _read_history(hist_paths[0]))
-    stats["start_epoch"] = start
+def _start_epoch(run: _Run) -> tuple[int, list[dict]]:
+    """Resume the run from its newest consistent state (:func:`_resume`), or write its epoch-0
+    weights; rewrite its history up to that epoch. Returns (the epoch, the history)."""
+    cfg, ckpt_dir = run.cfg, run.ckpt_dir
+    start, history = _resume(run.model, ckpt_dir, _read_history(run.hist_paths[0]))
+    run.stats["start_epoch"] = start
     if start:
         log.info(f"Resuming from epoch {start} of {cfg['epochs']} ({ckpt_dir})")
     if start > cfg["epochs"]:
         raise ValueError(f"{ckpt_dir} holds a state after epoch {start}, beyond cfg epochs = "
                          f"{cfg['epochs']}; delete {ckpt_dir} to start again")
     if start == 0:
-        _write_npz(_snapshot(model, optimizer=False), ckpt_dir / "epoch_0000.weights.npz")
-    for p in hist_paths:
+        _write_npz(_snapshot(run.model, optimizer=False), ckpt_dir / "epoch_0000.weights.npz")
+    for p in run.hist_paths:
         _write_history(history, p)
-    every = int(state_every) if state_every is not None else default_state_every(model)
-    callbacks = _tensorboard_callback(out_dir)
+    return start, history
+
+
+def _train_epochs(run: _Run, start: int, history: list[dict], *, every: int, workers: int,
+                  verbose: int, keep_checkpoints) -> None:
+    """The epoch loop: train epochs ``start + 1 .. cfg["epochs"]``, each on fresh trajectories
+    (prefetched by ``workers`` threads), saving its checkpoint files (:func:`_save_epoch`; the
+    full state every ``every`` epochs and at the last) and its statistics in ``run.stats``.
+    FloatingPointError when the loss is not finite."""
+    cfg, model, gen, stats = run.cfg, run.model, run.gen, run.stats
+    callbacks = _tensorboard_callback(run.out_dir)
     steps = cfg["steps_per_epoch"]
     writer = _Writer()
     try:
@@ -487,7 +537,7 @@ def train_model(cfg: dict, out_dir, *, workers: int = 2, keep_checkpoints: int |
             done = epoch + 1
             history.append({"epoch": done, "loss": loss, "decoding_error_cm": err_cm})
             with_state = done % every == 0 or done == cfg["epochs"]
-            _save_epoch(model, history, hist_paths, ckpt_dir, done, with_state, writer,
+            _save_epoch(model, history, run.hist_paths, run.ckpt_dir, done, with_state, writer,
                         keep_checkpoints)
             t2 = time.perf_counter()
             stats["epochs_trained"] += 1
@@ -501,8 +551,3 @@ def train_model(cfg: dict, out_dir, *, workers: int = 2, keep_checkpoints: int |
                          f"snapshot{' the state' if with_state else ' the weights'}")
     finally:
         writer.close()
-    if start == cfg["epochs"]:
-        log.info(f"Nothing left to train (epoch {start} of {cfg['epochs']}): rewriting the outputs "
-                 f"from {ckpt_dir}")
-    _save_keras(model, out_dir / "model.keras")
-    return stats

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mec.core import constants as C
+from mec import constants as C
 from mec.models.conditions import training_condition  # noqa: F401  (re-exported)
 from mec.models.config import (  # noqa: F401  (re-exported)
     DEFAULT_MODEL_CFG,
@@ -110,6 +110,9 @@ def configure_options(save_dir=None, rnn_type: str = "UGRNN", activation: str = 
                       min_x=None, min_y=None, max_x=None, max_y=None, run_ID=None, **overrides) -> Options:
     """The paper's options (methods §1-2), original names and argument order, as an attribute dict.
 
+    Long because: the original API's signature (its 23 parameters, names and order) is kept
+    as it was.
+
     Ng 4096, Np 512 (2 with the position loss), batch_size 200, sequence_length 20,
     learning_rate 1e-4, place_cell_rf 0.12 m, surround_scale 2, weight_decay 1e-4, DoG,
     box 2.2 m x 2.2 m, 100 epochs x 1000 steps. The box is [-w/2, w/2] x [-h/2, h/2] unless all
@@ -134,7 +137,7 @@ def configure_options(save_dir=None, rnn_type: str = "UGRNN", activation: str = 
     if cue_2d_input_kwargs is not None and not (isinstance(cue_2d_input_kwargs, dict)
                                                 and "cue_extents" in cue_2d_input_kwargs):
         raise ValueError(f"{where}: cue_2d_input_kwargs must be a dict with 'cue_extents' (as "
-                         f"mec.core.constants.CUE_2D_INPUT_KWARGS), got {cue_2d_input_kwargs!r}")
+                         f"mec.constants.CUE_2D_INPUT_KWARGS), got {cue_2d_input_kwargs!r}")
     unknown = sorted(set(overrides) - set(_OVERRIDABLE))
     if unknown:
         import difflib

@@ -27,7 +27,7 @@ from typing import Mapping
 
 import numpy as np
 
-from mec.core.constants import BIN_CM, N_EVAL_SEQ
+from mec.constants import BIN_CM, N_EVAL_SEQ
 from mec.data.arenas import find_arena
 from mec.fits.core import check_map_edges, interanimal_table, model_fit_table
 from mec.neural_fits.utils import package_scores
@@ -83,14 +83,14 @@ def _arena_geometry(dataset, arena):
 def _model_maps_from_model(model, cfgs, seeds, arena, dataset, layer, n_eval_seq, nbins, bin_cm,
                            ratemap_kwargs):
     """Model rate maps of one layer, one per (seed, cfg), on the data's bins (methods §3.1), by
-    mec.models.ratemaps.model_ratemaps; and their (x_edges, y_edges).
+    mec.models.export.model_ratemaps; and their (x_edges, y_edges).
 
     Bins: the dataset's edges where it knows them (a ``nbins`` given too must agree), else
     the original's: the evaluation box of cfg in ``nbins`` or ``bin_cm`` bins, which must
     give the data's grid. Every cfg's box_width / box_height must be the arena's size (its
     geometry: a word-named arena's width and height).
     """
-    from mec.models.ratemaps import model_ratemaps  # imports keras: only when a model is given
+    from mec.models.export import model_ratemaps  # imports keras: only when a model is given
 
     known = getattr(dataset, "edges", None)
     data_edges = known.get(arena) if known else None
@@ -167,12 +167,15 @@ def get_fits(
 ):
     """Inter-animal consistency (no model) or model-to-data fits (methods §4.2-4.5).
 
+    Long because: the original API (neuroailab/mec) with its parameters, each translated and
+    checked here before the calls into mec.fits.
+
     The original's arguments, in its order and with its defaults:
 
     dataset: ``dataset[arena][animal] = {"resp": (nx, ny, n_cells), "cell_ids": (n_cells,)}``.
     model, cfg: a trained model (load_trained_model) and its evaluation environment
         (configure_options), or a list of environments; the model's ``model_pred_layer`` rate
-        maps come from mec.models.ratemaps.model_ratemaps over ``n_eval_seq`` batches per
+        maps come from mec.models.export.model_ratemaps over ``n_eval_seq`` batches per
         trajectory seed (``trajectory_seed``: int or list; several are stacked along bins).
     model_resp: ready model rate maps (nx, ny, n_units) instead of a model: one array (one
         arena), a list of arrays (stacked along bins), or ``{arena: array}``.
@@ -192,7 +195,7 @@ def get_fits(
     dataset does not carry its edges); ``model_edges`` ((x_edges, y_edges) of ``model_resp``,
     refused if they differ from the data's); ``progress`` (tqdm bar over animals);
     ``blas_threads`` (default 1, None: unchanged); ``ratemap_kwargs`` (passed on to
-    mec.models.ratemaps.model_ratemaps, e.g. batch_size).
+    mec.models.export.model_ratemaps, e.g. batch_size).
 
     Returns ``results[arena][animal]["corr"]``: per-cell scores labelled by cell id along
     ``"units"`` (an xarray DataArray when xarray is installed, as the original; else a pandas

@@ -29,8 +29,15 @@ from typing import Iterable, Mapping, Sequence
 
 import pandas as pd
 
-from mec.data.arenas import arena_id, arena_key, arena_label, arena_sort_key
+from mec.data.arenas import arena_id, arena_label, arena_sort_key
 from mec.summary import health
+from mec.summary.steps import (
+    SummaryInputs,
+    SummarySettings,
+    build_tables,
+    load_inputs,
+    participation_ratios,
+)
 from mec.summary.tables import (
     CEILING_SOURCES,
     CONDITIONS,
@@ -40,15 +47,12 @@ from mec.summary.tables import (
     best_layer_table,
     by_cell_type_table,
     ceiling_table,
-    choose_map,
     dimensionality_correlation,
     dimensionality_table,
     figure2_long_table,
     figure2_table,
-    floors_table,
     knockouts_table,
     load_knockouts,
-    load_scores,
     predictivity_table,
     reference_ceiling,
     to_markdown,
@@ -85,7 +89,7 @@ TABLES = ("headline", "ceiling", "floors", "predictivity", "best_layer", "by_cel
           "model_health", "comparisons", "seeds", "seed_values")
 #: The tables of the workflow's summarize rule (its declared outputs, workflow/rules/
 #: summary.smk): ``TABLES`` and ``executors`` (written when ``log_dir`` is given,
-#: mec.summary.executors). Its figure folders are ``mec.summary.figures.FIGURE_KINDS``.
+#: mec.summary.job_logs). Its figure folders are ``mec.summary.figures.FIGURE_KINDS``.
 WORKFLOW_TABLES = TABLES + ("executors",)
 
 log = logging.getLogger(__name__)
@@ -180,28 +184,6 @@ def _write_md(text: str, path: Path) -> Path:
     return path
 
 
-def participation_ratios(ratemap_files: Mapping[tuple[str, float], str | os.PathLike]) -> pd.DataFrame:
-    """Participation ratio (methods §6) of every layer of every rate-map file.
-
-    ratemap_files: (model, arena m) -> ``results/ratemaps/{model}_{arena}.h5``. Each file is
-    read once (``mec.ratemaps.load_model_ratemaps``) and each layer's (nx, ny, n_units) maps
-    go through ``mec.dimensionality.participation_ratio`` (as
-    ``mec.dimensionality.ratemap_participation_ratios`` does; read here directly to record
-    n_units too). Returns columns model, arena, layer, n_units, participation_ratio.
-    """
-    from mec.dimensionality import participation_ratio
-    from mec.ratemaps import load_model_ratemaps
-
-    rows = []
-    for (model, arena), path in sorted(ratemap_files.items(),
-                                       key=lambda kv: (kv[0][0], arena_sort_key(kv[0][1]))):
-        maps, _edges, _attrs = load_model_ratemaps(path)
-        for layer, m in maps.items():
-            rows.append({"model": model, "arena": arena_id(arena), "layer": layer,
-                         "n_units": int(m.shape[-1]), "participation_ratio": participation_ratio(m)})
-    return pd.DataFrame(rows, columns=["model", "arena", "layer", "n_units", "participation_ratio"])
-
-
 def _dimensionality_notes(corr: pd.DataFrame) -> list[str]:
     lines = []
     for r in corr.itertuples(index=False):
@@ -254,6 +236,10 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
               bootstrap: Mapping | None = None) -> list[Path]:
     """Write the summary tables and figures.
 
+    The keyword settings are gathered in a :class:`mec.summary.steps.SummarySettings`; the
+    inputs are read once (``load_inputs``) and the tables built one step per table
+    (``mec.summary.steps.TABLE_STEPS``), then written, then the figures drawn.
+
     consistency_csvs: ``results/consistency/{arena}.csv`` paths (at least one).
     fit_csvs: ``results/fits/{model}_{arena}.csv`` paths (may be empty).
     history_csvs: model -> ``results/models/{model}/history.csv`` (training curves).
@@ -278,10 +264,10 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
         and normalized scores are then NaN). The headline (mec.summary.headline) opens
         summary.md; the per-cell figures show the paper setting.
     log_dir: ``results/logs``; if given, ``executors.csv``/``.md`` list which executor ran
-        each job (local or SLURM job id, node; ``mec.summary.executors``).
+        each job (local or SLURM job id, node; ``mec.summary.job_logs``).
     training_box_files: model -> ``results/health/{model}.h5``, rate maps in the model's own
         training box for the networks whose training box is not a data arena
-        (mec.models.ratemaps.export_training_box_ratemaps); the model-health table and
+        (mec.models.export.export_training_box_ratemaps); the model-health table and
         figure read them instead of another box's maps.
     bootstrap: ``{n_boot, seed}`` (config ``summary.bootstrap``; None: 1000 replicates,
         seed 0) of the hierarchical bootstrap that gives every median its 95 % interval and
@@ -289,91 +275,51 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
 
     Returns the list of written figure paths (also in ``figures.csv``).
     """
-    from mec.stats import Bootstrap
-    from mec.summary import figures as figs
-    from mec.summary.comparisons import comparisons_table
-
-    boot = Bootstrap.from_config(bootstrap)
+    settings = SummarySettings(figure2_map=figure2_map, cells_per_animal=cells_per_animal,
+                               units_shown=units_shown, max_units_scored=max_units_scored,
+                               seed=seed, bootstrap=bootstrap)
     if not consistency_csvs:
         raise ValueError("summarize: no consistency tables given; the inter-animal noise ceiling "
                          "(results/consistency/{arena}.csv) is needed for every summary")
     out_dir, figure_dir = Path(out_dir), Path(figure_dir)
+    _make_folders(out_dir, figure_dir)
+    inputs = load_inputs(consistency_csvs, fit_csvs, floor_csvs, knockout_csvs, dataset_path,
+                         model_configs, ratemap_files, training_box_files, settings)
+    tables = build_tables(inputs)
+    correlation = dimensionality_correlation(tables["dimensionality"])
+    notes = _notes(inputs, tables, correlation, log_dir, out_dir)
+    _write_tables(tables, notes, correlation, inputs.fits, out_dir)
+    return _write_figures(inputs, tables, correlation, history_csvs, settings, figure_dir, out_dir)
+
+
+def _make_folders(out_dir: Path, figure_dir: Path) -> None:
+    from mec.summary import figures as figs
+
     out_dir.mkdir(parents=True, exist_ok=True)
     for kind in figs.FIGURE_KINDS:
         (figure_dir / kind).mkdir(parents=True, exist_ok=True)
 
-    consistency = load_scores(consistency_csvs, "consistency")
-    fits = load_scores(fit_csvs, "fit")
-    floors = load_scores(floor_csvs, "floor")
-    if fits.empty:
-        f2_map = None
-    else:
-        f2_map = choose_map(fits["map"].unique(), figure2_map)
 
-    dataset = None
-    if dataset_path is not None:
-        from mec.data import load_dataset
-
-        dataset = load_dataset(dataset_path)
-    # the arenas' geometry decides each model's condition (mec.models.conditions)
-    arenas = {arena_key(a): dataset.geometry(a) for a in dataset} if dataset is not None else None
-
-    tables: dict[str, pd.DataFrame] = {}
-    tables["ceiling"] = ceiling_table(consistency, floors, bootstrap=boot)
-    # noise-corrected ceiling beside the raw one (methods §7.9), where the dataset has halves
-    from mec.fits.reliability import corrected_ceiling
-
-    tables["ceiling"] = corrected_ceiling(tables["ceiling"], consistency, dataset)
-    tables["floors"] = floors_table(floors, bootstrap=boot)
-    tables["predictivity"] = predictivity_table(fits, tables["ceiling"], model_configs, arenas,
-                                                bootstrap=boot)
-    tables["best_layer"] = best_layer_table(tables["predictivity"])
-    tables["by_cell_type"] = by_cell_type_table(consistency, fits, tables["best_layer"], floors,
-                                                bootstrap=boot)
-    tables["figure2_long"] = figure2_long_table(tables["best_layer"], f2_map)
-    tables["figure2"] = figure2_table(tables["figure2_long"], "median")
-    tables["figure2_fraction"] = figure2_table(tables["figure2_long"], "fraction_of_ceiling")
-    tables["dimensionality"] = dimensionality_table(participation_ratios(ratemap_files),
-                                                    tables["predictivity"], tables["best_layer"],
-                                                    f2_map, model_configs, arenas)
-    correlation = dimensionality_correlation(tables["dimensionality"])
-    knockouts = load_knockouts(knockout_csvs)
-    tables["knockouts"] = knockouts_table(knockouts)
-    # model health in each network's training box (mec.summary.health.with_training_box)
-    health_files = health.with_training_box(ratemap_files, training_box_files, model_configs)
-    tables["model_health"] = health.model_health_table(model_configs, health_files, tables["knockouts"])
-    from mec.summary.external import external_health_table  # grid fractions of external models
-
-    ext = external_health_table(model_configs, ratemap_files)
-    if len(ext):
-        tables["model_health"] = pd.concat([tables["model_health"], ext], ignore_index=True)
-    tables["comparisons"] = comparisons_table(fits, tables["best_layer"], floors, model_configs,
-                                              bootstrap=boot)
-    # every per-model number over seeds, the per-seed rows kept (mec.summary.seeds)
-    from mec.summary.seeds import seed_spread, seed_values
-
-    tables["seed_values"] = seed_values(tables["best_layer"], tables["model_health"], model_configs)
-    tables["seeds"] = seed_spread(tables["seed_values"])
-    from mec.summary import headline as hl
-
-    tables["headline"] = hl.headline_table(tables["ceiling"], tables["best_layer"],
-                                           hl.reliability_table(dataset))
-
+def _notes(inputs: SummaryInputs, tables: dict, correlation: pd.DataFrame, log_dir,
+           out_dir: Path) -> list[str]:
+    """The notes under the headline of summary.md; with ``log_dir``, also writes the executor
+    table (mec.summary.job_logs) and notes it."""
+    consistency, fits, boot = inputs.consistency, inputs.fits, inputs.boot
     notes = [
         f"- Ceiling source: {CEILING_SOURCES[0]} where present, else {CEILING_SOURCES[1]}; "
         "fraction of ceiling = model median / ceiling median of the same arena and map.",
         f"- Cells: {len(consistency)} consistency rows, {len(fits)} fit rows; "
         f"models: {', '.join(sorted(fits['source'].unique())) or 'none'}.",
-        f"- Figure 2 map: {f2_map or 'none'}; conditions {', '.join(CONDITIONS)} (methods §2.3); "
+        f"- Figure 2 map: {inputs.f2_map or 'none'}; conditions {', '.join(CONDITIONS)} (methods §2.3); "
         "models sharing a cell are told apart in the variant column.",
         f"- Intervals (ci_low, ci_high, *_ci_*): 95 % percentile intervals of a hierarchical "
         f"bootstrap (animals, then cells within them; {boot.n_boot} replicates, seed "
         f"{boot.seed}; methods §7.7); the Figure 2 pivots' are in figure2_long.",
     ]
-    if dataset is not None:  # zero-variance cells, kept (NaN) or dropped (mec.data.constant_cells)
+    if inputs.dataset is not None:  # zero-variance cells, kept (NaN) or dropped (mec.data.constant_cells)
         from mec.data.constant_cells import constant_cell_note
 
-        notes.append(constant_cell_note(dataset))
+        notes.append(constant_cell_note(inputs.dataset))
     if fits.empty:
         notes.append("- No model fits yet: only the noise ceiling is summarised; the model "
                      "tables are empty.")
@@ -381,13 +327,20 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
     notes += _knockout_notes(tables["knockouts"])
     if tables["knockouts"].empty:
         notes.append("- No knockout experiments (config knockouts.models is empty).")
-    notes += health.health_notes(tables["model_health"], model_configs)
+    notes += health.health_notes(tables["model_health"], inputs.model_configs)
     notes += _seed_notes(tables["seeds"])
 
-    if log_dir is not None:  # which executor ran each job (mec.summary.executors)
-        from mec.summary.executors import write_executor_table
+    if log_dir is not None:  # which executor ran each job (mec.summary.job_logs)
+        from mec.summary.job_logs import write_executor_table
 
         notes.append(write_executor_table(log_dir, out_dir))
+    return notes
+
+
+def _write_tables(tables: dict, notes: list[str], correlation: pd.DataFrame, fits: pd.DataFrame,
+                  out_dir: Path) -> None:
+    """``{name}.csv`` and ``{name}.md`` for every name in ``TABLES``, and summary.md."""
+    from mec.summary import headline as hl
 
     en_paper_only = "elasticnet" in set(fits["map"]) and set(fits["setting"]) != {"paper"}
     page = ["# Summary", "", hl.headline_markdown(tables["headline"], en_paper_only,
@@ -411,7 +364,13 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
         log.info("wrote %s (%d rows) and its .md", out_dir / f"{name}.csv", len(df))
     _write_md("\n".join(page), out_dir / "summary.md")
 
-    # --- figures -------------------------------------------------------------------
+
+def _write_figures(inputs: SummaryInputs, tables: dict, correlation: pd.DataFrame,
+                   history_csvs: Mapping, settings: SummarySettings, figure_dir: Path,
+                   out_dir: Path) -> list[Path]:
+    """Every figure, one kind after the other, and their index figures.csv."""
+    from mec.summary import headline as hl
+
     index: list[dict] = []
 
     def add(kind, path, model=None, arena=None, layer=None):
@@ -422,28 +381,49 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
     out = hl.headline_figure(tables["headline"], hl.headline_figure_path(figure_dir))
     add("headline", out)
     # The per-cell figures below show the paper setting (the headline has both).
-    consistency, fits = (d[d["setting"] == "paper"] for d in (consistency, fits))
+    consistency, fits = (d[d["setting"] == "paper"] for d in (inputs.consistency, inputs.fits))
+    _ratemap_figures(inputs, settings, figure_dir, add)
+    _score_figures(consistency, fits, tables, history_csvs, figure_dir, add)
+    _control_figures(inputs, tables, correlation, figure_dir, add)
+    write_csv(pd.DataFrame(index, columns=["kind", "model", "arena", "layer", "path", "caption"]),
+              out_dir / "figures.csv")
+    return [Path(r["path"]) for r in index]
+
+
+def _ratemap_figures(inputs: SummaryInputs, settings: SummarySettings, figure_dir: Path, add) -> None:
+    """The data rate-map galleries (one per arena) and the unit galleries (one per model, arena
+    and layer)."""
+    from mec.summary import figures as figs
+
+    dataset = inputs.dataset
     if dataset is not None:
         edges_of = getattr(dataset, "edges", {}) or {}
         for arena in sorted(dataset, key=arena_sort_key):
             out = figs.figure_path(figure_dir, "data_ratemaps", arena=arena)
             figs.data_ratemap_gallery(dataset, arena, out, edges=edges_of.get(arena),
-                                      n_per_animal=cells_per_animal)
+                                      n_per_animal=settings.cells_per_animal)
             add("data_ratemaps", out, arena=arena_id(arena))
 
-    if ratemap_files:
+    if inputs.ratemap_files:
         from mec.ratemaps import load_model_ratemaps
 
         order = {l: i for i, l in enumerate(LAYER_ORDER)}
-        for (model, arena), path in sorted(ratemap_files.items(),
+        for (model, arena), path in sorted(inputs.ratemap_files.items(),
                                            key=lambda kv: (kv[0][0], arena_sort_key(kv[0][1]))):
             maps, edges, _attrs = load_model_ratemaps(path)
             for layer in sorted(maps, key=lambda l: (order.get(l, len(order)), l)):
                 out = figs.figure_path(figure_dir, "unit_gallery", model=model, arena=arena, layer=layer)
-                figs.unit_gallery(maps[layer], out, edges=edges, n_show=units_shown,
-                                  max_scored=max_units_scored, seed=seed,
+                figs.unit_gallery(maps[layer], out, edges=edges, n_show=settings.units_shown,
+                                  max_scored=settings.max_units_scored, seed=settings.seed,
                                   title=f"{model}, arena {arena_label(arena)}, layer {layer}")
                 add("unit_gallery", out, model, arena_id(arena), layer)
+
+
+def _score_figures(consistency: pd.DataFrame, fits: pd.DataFrame, tables: dict,
+                   history_csvs: Mapping, figure_dir: Path, add) -> None:
+    """Per model and arena the predictivity scatter, per arena the score distributions, per
+    model the training curves (the paper setting's scores)."""
+    from mec.summary import figures as figs
 
     best = tables["best_layer"]
     for model, arena in sorted(set(zip(fits["source"], fits["arena"])),
@@ -462,7 +442,14 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
         figs.training_curves(path, out, title=model)
         add("training", out, model)
 
-    dim = tables["dimensionality"]
+
+def _control_figures(inputs: SummaryInputs, tables: dict, correlation: pd.DataFrame,
+                     figure_dir: Path, add) -> None:
+    """The dimensionality scatters (per arena), the knockout plots (per model) and the model
+    health figures."""
+    from mec.summary import figures as figs
+
+    dim, f2_map = tables["dimensionality"], inputs.f2_map
     if not dim.empty and f2_map is not None:
         ceil = tables["ceiling"]
         ref = reference_ceiling(ceil[ceil["setting"] == "paper"], ["arena", "map"])
@@ -473,14 +460,12 @@ def summarize(consistency_csvs: Sequence[str | os.PathLike],
             if figs.dimensionality_scatter(dim, arena, out, ceiling=ceiling, correlation=correlation):
                 add("dimensionality", out, arena=arena_id(arena))
 
+    knockouts = inputs.knockouts
     for model in sorted(set(knockouts["model"])):
         out = figs.figure_path(figure_dir, "knockouts", model=model)
         figs.knockout_plot(knockouts[knockouts["model"] == model], out, tables["knockouts"])
         add("knockouts", out, model)
 
-    for model, arena, out in health.health_figures(model_configs, health_files, figure_dir):
+    for model, arena, out in health.health_figures(inputs.model_configs, inputs.health_files,
+                                                    figure_dir):
         add("model_health", out, model, arena_id(arena))
-
-    write_csv(pd.DataFrame(index, columns=["kind", "model", "arena", "layer", "path", "caption"]),
-              out_dir / "figures.csv")
-    return [Path(r["path"]) for r in index]

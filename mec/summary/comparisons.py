@@ -77,6 +77,10 @@ def comparisons_table(fits: pd.DataFrame, best_layer: pd.DataFrame,
     """Every pair of models, and each model against the floor, per arena, map and setting
     (module docstring). Columns :data:`COMPARISON_COLUMNS`.
 
+    Long because: per arena, map and setting it gathers the shared cells, lists the pairs and
+    compares them, with per-group caches (bootstrap counts and medians per set of shared cells)
+    that the steps share.
+
     fits: the tidy fit tables (``mec.summary.tables.load_scores``; ``source`` = model, one
     row per cell and layer). best_layer: ``best_layer_table``, whose ``best_layer`` says
     which layer of each model is compared. floors: the tidy floor tables (or None: no
@@ -88,7 +92,8 @@ def comparisons_table(fits: pd.DataFrame, best_layer: pd.DataFrame,
     from mec.stats import Replicates, bootstrap_p, is_resolved, percentile_interval, \
         weighted_medians, wilcoxon_p
     from mec.summary.health import untrained_twins
-    from mec.summary.tables import _with_setting, floor_summary
+    from mec.summary.frames import _with_setting
+    from mec.summary.tables import floor_summary
 
     replicates = Replicates(bootstrap)
     if best_layer is None or best_layer.empty or fits is None or fits.empty:

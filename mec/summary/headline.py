@@ -1,4 +1,5 @@
-"""The headline of the summary: every score between its floor and its ceiling (issue 13).
+"""The headline of the summary: every score between its floor and its ceiling
+(methods §7.3).
 
 One table and one figure, per arena and setting (mec.fits.settings): the ceiling (median
 inter-animal consistency), the floor (the highest median of the tuning-free controls,
@@ -112,7 +113,8 @@ def headline_table(ceiling: pd.DataFrame, best_layer: pd.DataFrame,
     ceiling, floor and score medians (hierarchical bootstrap, methods §7.7; NaN when the
     input tables have none).
     """
-    from mec.summary.tables import _with_setting, reference_ceiling
+    from mec.summary.frames import _with_setting
+    from mec.summary.tables import reference_ceiling
 
     ceiling = _with_setting(ceiling)
     chosen = headline_map(ceiling, map_name)
@@ -180,7 +182,7 @@ def headline_markdown(table: pd.DataFrame, elasticnet_note: bool = False,
     (each median with its 95 % interval), which setting to report and, given
     ``comparisons`` (mec.summary.comparisons.comparisons_table), which paired differences
     are resolved and which are not."""
-    from mec.summary.tables import to_markdown
+    from mec.summary.markdown import to_markdown
 
     if table.empty:
         return ("## Headline\n\n_No map was fitted in every setting; see the tables below._\n")

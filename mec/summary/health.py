@@ -11,8 +11,8 @@ One table row per (model, measure), each number beside the same number for the m
   file); lower than the twin's;
 * dead g units: units with a flat g rate map (mec.models.knockouts.silent_units); few;
 * recurrent weight RMS and Frobenius norm (``recurrent_rms``, ``recurrent_norm`` attributes,
-  mec.models.loading.recurrent_weight_stats): not collapsed to 0 (issue 16: decay on the
-  recurrent kernel left 8e-4);
+  mec.models.loading.recurrent_weight_stats): not collapsed to 0 (methods §2.2: decay on
+  the recurrent kernel left 8e-4 at demo scale);
 * grid fraction: share of the live g units whose grid score is above GRID_THRESHOLD (0.3,
   methods §5) under the project's scorer (mec.scores.grid_scores default, adaptive rings) and
   under the mean-form scorer of DeepMind/Sorscher et al. (fixed rings, ``mode="mean"``);
@@ -190,7 +190,7 @@ def model_health_table(model_configs: Mapping[str, Mapping],
     """The model-health table (module docstring), ``HEALTH_COLUMNS``.
 
     model_configs: model -> config entry (config.yaml ``models:``, as the summary gets them).
-    ratemap_files: (model, arena m) -> rate-map file (mec.models.ratemaps.export_ratemaps).
+    ratemap_files: (model, arena m) -> rate-map file (mec.models.export.export_ratemaps).
     knockouts: the summary's knockouts table (mec.summary.tables.knockouts_table) or None.
     Rows only for trained networks with a rate-map file; the untrained columns are NaN when
     the model has no twin (or the twin no file in that arena). ``agrees`` is True/False

@@ -1,5 +1,3 @@
-# Long because: every summary table is built from the same per-cell tidy tables with shared helpers;
-# next seams: model descriptors (baseline_label, model_descriptor) and the aggregation.
 """Summary tables derived from the tidy per-cell score tables (never hand-edited).
 
 Inputs are the tidy CSVs of the contract: ``results/consistency/{arena}.csv`` (inter-animal
@@ -15,7 +13,7 @@ of the ceiling" is a
 ratio of medians, model median / ceiling median of the same arena and map (brain-score's
 ``ceiled`` score, DESIGN example 5).
 
-Settings and floors (issue 13): tables may carry a ``setting`` column (mec.fits.settings:
+Settings and floors (methods §7.2, §7.3): tables may carry a ``setting`` column (mec.fits.settings:
 "paper", "robust"; a table without it is the paper's) and every statistic is kept apart per
 setting. The noise floors (``results/floors/{arena}.csv``, mec.fits.floors; sources
 ``control_<kind>``) give each arena, map and setting a ``floor``: the highest median over the
@@ -32,21 +30,63 @@ table summarises the in-silico experiment (mec.models.knockouts).
 
 Only pandas and numpy are imported at module level (scipy inside the functions that need
 it): the workflow's dry run imports nothing heavy.
+
+This module holds the aggregation (ceilings, floors, predictivity, best layer, per cell type)
+and the Figure 2 pivot; its parts live beside it and are re-exported here:
+mec.summary.frames (reading score tables, the setting column, CSV writing),
+mec.summary.descriptors (row labels and order), mec.summary.controls (the dimensionality
+and knockout tables) and mec.summary.markdown (``to_markdown``).
 """
 
 from __future__ import annotations
 
-import math
-import os
-import re
-from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from mec.models.conditions import CONDITIONS, ArenaShapeError, training_condition
-from mec.models.external import is_external, model_source
+from mec.models.conditions import CONDITIONS, training_condition  # noqa: F401
+# The tables' parts live in their own modules; their public names are re-exported here, the
+# module users and scripts import them from.
+from mec.summary.controls import (  # noqa: F401
+    DIMENSIONALITY_COLUMNS,
+    KNOCKOUT_DIFFERENCE,
+    KNOCKOUT_GROUPS,
+    KNOCKOUT_INPUT_COLUMNS,
+    KNOCKOUT_TABLE_COLUMNS,
+    dimensionality_correlation,
+    dimensionality_table,
+    knockouts_table,
+    load_knockouts,
+)
+from mec.summary.descriptors import (  # noqa: F401
+    ACTIVATION_ORDER,
+    ARCHITECTURE_ORDER,
+    BASELINE_ARCHITECTURE,
+    BASELINE_ORDER,
+    CELL_TYPE_GROUPS,
+    EXTERNAL_CONDITION,
+    LAYER_ORDER,
+    UNKNOWN_CONDITION,
+    _add_model_columns,
+    _layer_key,
+    _sort_rows,
+    baseline_label,
+    cell_type_group,
+    model_descriptor,
+)
+from mec.summary.frames import (  # noqa: F401
+    DEFAULT_SETTING,
+    REQUIRED_COLUMNS,
+    _arena_order,
+    _normalized,
+    _paper_rows,
+    _round_arena,
+    _with_setting,
+    load_scores,
+    write_csv,
+)
+from mec.summary.markdown import MARKDOWN_FORMATS, to_markdown  # noqa: F401
 
 __all__ = [
     "REQUIRED_COLUMNS",
@@ -82,249 +122,18 @@ __all__ = [
     "write_csv",
 ]
 
-#: Columns every tidy score table must have (contract: consistency and fit tables).
-REQUIRED_COLUMNS = ("arena", "animal", "cell_id", "cell_type", "source", "layer", "map", "score")
-
 #: Ceiling sources in order of preference: holdout is the paper's noise ceiling (methods §4.3);
 #: pairwise (lower) is used only where holdout was not computed.
 CEILING_SOURCES = ("interanimal_holdout", "interanimal_pairwise")
-
-#: The paper's Figure 2 conditions, in its column order (methods §2.3, 4.6), and the rule that
-#: gives a model its condition: mec.models.conditions (imported above), the one definition.
-#: Baselines get the extra column ``"baseline"``; a network config without a training arena
-#: gets ``"any"``; a model without a config, or in a word-named arena whose geometry is not
-#: given, ``"unknown"``.
-UNKNOWN_CONDITION = "unknown"
-#: Condition and architecture label of models the pipeline did not train (mec.models.external).
-EXTERNAL_CONDITION = "external"
-
-#: Row order of the Figure 2 pivot: the paper's architectures and activations (methods §4.6
-#: table), then its baselines in the order it lists them (velocity, place cells, place cells
-#: through MEC, NMF; mec.baselines.BASELINE_KINDS). Unknown names sort after, alphabetically.
-ARCHITECTURE_ORDER = ("RNN", "SRNN", "GRU", "LSTM", "UGRNN")
-ACTIVATION_ORDER = ("linear", "tanh", "sigmoid", "relu")
-BASELINE_ORDER = ("velocity", "place_cells", "place_cells_mec", "nmf")
-BASELINE_ARCHITECTURE = "baseline"
-
-#: Cell-type groups of the per-type summary (methods §5). Head-direction, weakly spatial and
-#: untyped cells are all "other".
-CELL_TYPE_GROUPS = ("grid", "border", "heterogeneous", "other")
-
-#: Display order of model layers (methods §2.1: RNN -> dense -> decoder).
-LAYER_ORDER = ("pre_g", "g", "dc")
 
 #: Map used for the Figure 2 pivot, in order of preference (the paper's Figure 2 uses the
 #: per-cell ElasticNet, methods §4.6).
 MAP_PREFERENCE = ("elasticnet", "ridge")
 
-#: The setting of score tables that carry no ``setting`` column (mec.fits.settings).
-DEFAULT_SETTING = "paper"
-
 _STAT_COLUMNS = ["median", "ci_low", "ci_high", "n_cells", "n_nan", "n_animals", "animal_median",
                  "animal_q25", "animal_q75", "animal_min", "animal_max"]
 #: The per-animal statistics of ``_STAT_COLUMNS`` (NaN for a group without a finite score).
 _ANIMAL_COLUMNS = _STAT_COLUMNS[6:]
-
-
-# ---------------------------------------------------------------------------
-# Reading and small helpers
-# ---------------------------------------------------------------------------
-def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> Path:
-    """Write ``df`` as CSV (no index) atomically (temporary name, then rename)."""
-    try:
-        from mec.io import write_table
-    except ImportError:  # pragma: no cover - mec.io is part of the package
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        df.to_csv(tmp, index=False)
-        os.replace(tmp, path)
-        return path
-    return Path(write_table(df, path))
-
-
-def _round_arena(values) -> np.ndarray:
-    # Numeric arena names are sizes in metres written with one decimal (contract); rounding
-    # removes float noise so 2.2 read from two files joins as the same key. Word names
-    # (mec.data.arenas) make the whole column their canonical text ("1.0", "wide"), so it
-    # sorts and joins with one type.
-    values = list(values)
-    try:
-        return np.round(np.asarray(values, dtype=float), 6)
-    except (TypeError, ValueError):
-        from mec.data.arenas import arena_key
-
-        return np.asarray([arena_key(v) for v in values], dtype=object)
-
-
-def _arena_order(arena):
-    from mec.data.arenas import arena_sort_key
-
-    return arena_sort_key(arena)
-
-
-def load_scores(paths: Sequence[str | os.PathLike], what: str) -> pd.DataFrame:
-    """Concatenate tidy score CSVs into one DataFrame.
-
-    ``what`` names the kind of table in error messages ("consistency", "fit").
-    Returns the contract columns with ``arena`` float (metres; the canonical names as text
-    when an arena is named by a word), ``score`` float and the id
-    columns as strings; a missing or empty ``cell_type`` becomes ``"unknown"``.
-    Raises FileNotFoundError for a missing path and ValueError for missing columns.
-    """
-    frames = []
-    for p in paths:
-        p = Path(p)
-        if not p.exists():
-            raise FileNotFoundError(f"{what} table {p} does not exist")
-        df = pd.read_csv(p, dtype={c: str for c in ("animal", "cell_id", "cell_type", "source",
-                                                      "layer", "map")})
-        missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
-        if missing:
-            raise ValueError(f"{what} table {p} lacks column(s) {missing}; "
-                             f"expected {list(REQUIRED_COLUMNS)}")
-        frames.append(df)
-    if not frames:
-        return pd.DataFrame({c: pd.Series(dtype=float if c in ("arena", "score") else object)
-                             for c in REQUIRED_COLUMNS + ("setting",)})
-    df = _with_setting(pd.concat(frames, ignore_index=True))
-    df["arena"] = _round_arena(df["arena"])
-    df["score"] = pd.to_numeric(df["score"], errors="coerce").astype(float)
-    df["cell_type"] = df["cell_type"].fillna("unknown").replace("", "unknown")
-    df["layer"] = df["layer"].fillna("-")
-    return df
-
-
-def _with_setting(df: pd.DataFrame) -> pd.DataFrame:
-    """``df`` with a ``setting`` column: tables written before settings existed, and rows
-    without one, are the paper's (``DEFAULT_SETTING``)."""
-    if "setting" not in df.columns:
-        return df.assign(setting=DEFAULT_SETTING)
-    return df.assign(setting=df["setting"].fillna(DEFAULT_SETTING).astype(str))
-
-
-def _normalized(median, floor, ceiling) -> np.ndarray:
-    """(median - floor) / (ceiling - floor); NaN where the ceiling is not above the floor."""
-    median, floor, ceiling = (pd.to_numeric(pd.Series(np.asarray(v, dtype=object)),
-                                            errors="coerce").to_numpy(dtype=float)
-                              for v in (median, floor, ceiling))
-    span = ceiling - floor
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(span > 0, (median - floor) / span, np.nan)
-
-
-def cell_type_group(cell_types: Iterable) -> np.ndarray:
-    """Map raw cell types (methods §5, contract) onto ``CELL_TYPE_GROUPS``.
-
-    ``grid``, ``border`` and ``heterogeneous`` keep their name (case-insensitive); every other
-    value (``head_direction``, ``weakly_spatial``, missing) becomes ``"other"``.
-    """
-    out = []
-    for t in cell_types:
-        t = str(t).strip().lower() if isinstance(t, str) else ""
-        out.append(t if t in ("grid", "border", "heterogeneous") else "other")
-    return np.asarray(out, dtype=object)
-
-
-def _is_data_arena(baseline_arena) -> bool:
-    return baseline_arena is None or (isinstance(baseline_arena, str) and baseline_arena == "data")
-
-
-def baseline_label(cfg: Mapping) -> str:
-    """Row label of a baseline config (``cfg["baseline"]`` = kind), unique per baseline of
-    the paper's Figure 2 (methods §4.6): the kind, then ``k={n_components}`` when set, then the
-    box it was built in - "(data arena)" or "({size} m)" - for NMF always (both boxes are
-    in the table) and for other kinds only when not the data's arena. Examples:
-    "velocity", "place_cells", "place_cells_mec", "nmf k=100 (data arena)",
-    "nmf k=512 (2.2 m)", "place_cells (2.2 m)".
-    Raises ValueError for a config without ``baseline`` or with a bad ``baseline_arena`` /
-    ``n_components``.
-    """
-    kind = cfg.get("baseline")
-    if not kind:
-        raise ValueError(f"baseline_label: config has no 'baseline' kind ({dict(cfg)!r})")
-    label = str(kind)
-    k = cfg.get("n_components")
-    if k is not None:
-        try:
-            label += f" k={int(k)}"
-        except (TypeError, ValueError):
-            raise ValueError(f"baseline config n_components={k!r} is not an integer") from None
-    box = cfg.get("baseline_arena")
-    if _is_data_arena(box):
-        if str(kind) == "nmf":
-            label += " (data arena)"
-    else:
-        try:
-            label += f" ({float(box):g} m)"
-        except (TypeError, ValueError):
-            raise ValueError(f"baseline config baseline_arena={box!r} is neither 'data' nor a "
-                             "size in metres") from None
-    return label
-
-
-def model_descriptor(model: str, cfg: Mapping | None) -> dict:
-    """Row labels of a model in the Figure 2 pivot: architecture, activation, variant.
-
-    Baselines (``cfg["baseline"] = kind``, checked first) get architecture "baseline" and
-    activation = ``baseline_label(cfg)``, so each baseline has its own row. ``variant``
-    lists the options that make a network differ from the paper's plain models ("cues",
-    "reward_zone"), "" for none and for baselines.
-    """
-    cfg = cfg or {}
-    if cfg.get("baseline"):
-        return {"architecture": BASELINE_ARCHITECTURE, "activation": baseline_label(cfg), "variant": ""}
-    if is_external(cfg):  # where it came from: mec.models.external's source (+ population)
-        label = model_source(cfg) + (f" {cfg['population']}" if cfg.get("population") else "")
-        return {"architecture": EXTERNAL_CONDITION, "activation": label, "variant": ""}
-    arch = str(cfg.get("architecture", model))
-    act = str(cfg.get("activation", "-"))
-    variant = [name for name in ("cues", "reward_zone") if cfg.get(name, False)]
-    return {"architecture": arch, "activation": act, "variant": "+".join(variant)}
-
-
-def _rank(value: str, order: Sequence[str]) -> int:
-    return order.index(value) if value in order else len(order)
-
-
-def _row_sort_columns(architecture: Iterable, activation: Iterable) -> pd.DataFrame:
-    """Sort keys (columns _k0.._k6) putting rows in the paper's order (``ARCHITECTURE_ORDER``,
-    ``ACTIVATION_ORDER``), baselines last in ``BASELINE_ORDER``, then data-arena before other
-    boxes (by size), then by NMF components k (numerically, so k=9 precedes k=100)."""
-    pattern = re.compile(r"^(?P<kind>\S+)(?: k=(?P<k>\d+))?(?: \((?P<box>[^)]*)\))?$")
-    keys = []
-    for arch, act in zip(architecture, activation):
-        arch, act = str(arch), str(act)
-        if arch != BASELINE_ARCHITECTURE:
-            keys.append((0, _rank(arch, ARCHITECTURE_ORDER), arch, _rank(act, ACTIVATION_ORDER),
-                         0.0, 0, act))
-            continue
-        m = pattern.match(act)
-        kind = m.group("kind") if m else act
-        k = int(m.group("k")) if m and m.group("k") else 0
-        box = m.group("box") if m else None
-        if box is None or box == "data arena":
-            box_rank, box_size = 0, 0.0
-        else:
-            try:
-                box_rank, box_size = 1, float(box.split()[0])
-            except (ValueError, IndexError):
-                box_rank, box_size = 2, 0.0
-        keys.append((1, _rank(kind, BASELINE_ORDER), kind, box_rank, box_size, k, act))
-    return pd.DataFrame(keys, columns=[f"_k{i}" for i in range(7)])
-
-
-def _sort_rows(df: pd.DataFrame, before: Sequence[str], after: Sequence[str]) -> pd.DataFrame:
-    """``df`` sorted by ``before``, then the pivot's row order, then ``after``."""
-    keys = _row_sort_columns(df["architecture"], df["activation"]).set_index(df.index)
-    tmp = pd.concat([df, keys], axis=1)
-    tmp = tmp.sort_values(list(before) + list(keys.columns) + list(after), kind="stable")
-    return tmp[df.columns]
-
-
-def _layer_key(layers: pd.Series) -> pd.Series:
-    order = {name: i for i, name in enumerate(LAYER_ORDER)}
-    return layers.map(lambda x: order.get(x, len(order)))
 
 
 # ---------------------------------------------------------------------------
@@ -461,37 +270,6 @@ def reference_ceiling(ceiling: pd.DataFrame, keys: Sequence[str] | None = None) 
     c = c.groupby(keys, sort=True, dropna=False).head(1)
     return (c[keys + ["ceiling", "source"] + extra].rename(columns={"source": "ceiling_source"})
             .reset_index(drop=True))
-
-
-def _model_condition(cfg: Mapping | None, arena, arenas: Mapping | None) -> str:
-    """training_condition of a table row: the arena's geometry from ``arenas`` (arena key ->
-    mec.data.arenas.ArenaGeometry) when given, else its name; "unknown" without a config or
-    for a word-named arena whose geometry is not given (its name says nothing of its shape)."""
-    from mec.data.arenas import arena_key
-
-    if cfg is None:
-        return UNKNOWN_CONDITION
-    if is_external(cfg):
-        return EXTERNAL_CONDITION
-    geometry = dict(arenas or {}).get(arena_key(arena))
-    try:
-        return training_condition(cfg, arena if geometry is None else geometry)
-    except ArenaShapeError:
-        return UNKNOWN_CONDITION
-
-
-def _add_model_columns(df: pd.DataFrame, model_configs: Mapping[str, Mapping] | None,
-                       arenas: Mapping | None = None) -> pd.DataFrame:
-    model_configs = model_configs or {}
-    arch, act, var, cond = [], [], [], []
-    for model, arena in zip(df["model"], df["arena"]):
-        cfg = model_configs.get(model)
-        d = model_descriptor(model, cfg)
-        arch.append(d["architecture"])
-        act.append(d["activation"])
-        var.append(d["variant"])
-        cond.append(_model_condition(cfg, arena, arenas))
-    return df.assign(architecture=arch, activation=act, variant=var, condition=cond)
 
 
 def predictivity_table(fits: pd.DataFrame, ceiling: pd.DataFrame,
@@ -634,11 +412,6 @@ def choose_map(maps: Iterable[str], preferred: str | None = None) -> str | None:
     return maps[0] if maps else None
 
 
-def _paper_rows(df: pd.DataFrame) -> pd.DataFrame:
-    """The rows of the paper's setting (all rows of a table without a setting column)."""
-    if "setting" not in df.columns:
-        return df
-    return df[_with_setting(df)["setting"] == DEFAULT_SETTING]
 
 
 def figure2_long_table(best_layer: pd.DataFrame, map_name: str | None = None) -> pd.DataFrame:
@@ -692,215 +465,3 @@ def figure2_table(long: pd.DataFrame, value: str = "median") -> pd.DataFrame:
         wide["floor"] = np.nan
     wide = _sort_rows(wide, ["arena", "map"], ["variant"])
     return wide[index + conds + ["ceiling", "floor"]].reset_index(drop=True)
-
-
-# ---------------------------------------------------------------------------
-# Dimensionality control (methods §6)
-# ---------------------------------------------------------------------------
-#: Columns of ``dimensionality_table``.
-DIMENSIONALITY_COLUMNS = ["model", "arena", "layer", "n_units", "participation_ratio", "map",
-                          "median", "ci_low", "ci_high", "fraction_of_ceiling", "ceiling", "is_best_layer",
-                          "architecture", "activation", "variant", "condition"]
-_PR_COLUMNS = ["model", "arena", "layer", "n_units", "participation_ratio"]
-
-
-def dimensionality_table(participation: pd.DataFrame, predictivity: pd.DataFrame,
-                         best_layer: pd.DataFrame, map_name: str | None,
-                         model_configs: Mapping[str, Mapping] | None = None,
-                         arenas: Mapping | None = None) -> pd.DataFrame:
-    """Participation ratio beside predictivity, per model x arena x layer (methods §6).
-
-    participation: columns model, arena (m), layer, n_units, participation_ratio (PR of the
-    layer's rate maps, ``mec.dimensionality.participation_ratio``; one row per layer of each
-    rate-map file). predictivity / best_layer: ``predictivity_table`` / ``best_layer_table``;
-    only the rows of ``map_name`` (the Figure 2 map) in the paper's setting are used. A layer with a PR but no fit
-    (or a fit but no rate maps, e.g. the two-stage baseline's "mec" layer, whose maps exist
-    only inside the fit) keeps NaN for what it lacks. ``is_best_layer``: the model's best
-    layer for ``map_name``. Columns ``DIMENSIONALITY_COLUMNS``, sorted by model, arena and
-    layer (``LAYER_ORDER``). ``arenas``: as in :func:`predictivity_table` (the conditions).
-    """
-    pr = participation if participation is not None else pd.DataFrame(columns=_PR_COLUMNS)
-    missing = [c for c in _PR_COLUMNS if c not in pr.columns]
-    if missing:
-        raise ValueError(f"participation ratios lack column(s) {missing}; expected {_PR_COLUMNS}")
-    pr = pr[_PR_COLUMNS].copy()
-    pr["arena"] = _round_arena(pr["arena"])
-    predictivity, best_layer = _paper_rows(predictivity), _paper_rows(best_layer)
-    vals = ["median", "ci_low", "ci_high", "fraction_of_ceiling", "ceiling"]
-    predictivity = predictivity.assign(**{c: np.nan for c in ("ci_low", "ci_high")
-                                          if c not in predictivity.columns})
-    if map_name is None or predictivity.empty:
-        pred = pd.DataFrame(columns=["model", "arena", "layer"] + vals)
-    else:
-        pred = predictivity.loc[predictivity["map"] == map_name, ["model", "arena", "layer"] + vals].copy()
-    if pr.empty and pred.empty:
-        return pd.DataFrame(columns=DIMENSIONALITY_COLUMNS)
-    pred["arena"] = _round_arena(pred["arena"])
-    out = pr.merge(pred, on=["model", "arena", "layer"], how="outer")
-    for c in ["participation_ratio", "n_units"] + vals:
-        out[c] = pd.to_numeric(out[c], errors="coerce").astype(float)
-    out["n_units"] = out["n_units"].astype("Int64")
-    out["map"] = map_name if map_name is not None else ""
-    best = set()
-    if map_name is not None and not best_layer.empty:
-        b = best_layer[best_layer["map"] == map_name]
-        best = set(zip(b["model"], _round_arena(b["arena"]), b["best_layer"]))
-    out["is_best_layer"] = [(m, a, l) in best for m, a, l in zip(out["model"], out["arena"], out["layer"])]
-    out = _add_model_columns(out, model_configs, arenas)
-    out = out.assign(_l=_layer_key(out["layer"])).sort_values(["model", "arena", "_l", "layer"])
-    return out[DIMENSIONALITY_COLUMNS].reset_index(drop=True)
-
-
-def dimensionality_correlation(dimensionality: pd.DataFrame) -> pd.DataFrame:
-    """Spearman correlation between participation ratio and median predictivity across
-    models at their best layer (Schaeffer et al.'s claim, methods §6), per arena: once over all
-    models ("all") and once over the networks only ("networks", baselines excluded).
-
-    Uses the rows of ``dimensionality_table`` with ``is_best_layer`` and a finite PR and
-    median. Columns: arena, map, models, n_models, spearman_rho, p_value (NaN for fewer than
-    3 models or constant values).
-    """
-    cols = ["arena", "map", "models", "n_models", "spearman_rho", "p_value"]
-    if dimensionality.empty:
-        return pd.DataFrame(columns=cols)
-    from scipy import stats
-
-    all_keys = _round_arena(dimensionality["arena"])
-    keep = (dimensionality["is_best_layer"].astype(bool).to_numpy()
-            & np.isfinite(dimensionality["participation_ratio"].to_numpy(dtype=float))
-            & np.isfinite(dimensionality["median"].to_numpy(dtype=float)))
-    d, keys = dimensionality[keep], all_keys[keep]
-    rows = []
-    for arena in sorted(set(all_keys), key=_arena_order):
-        a = d[keys == arena]
-        for which, sel in (("all", a), ("networks", a[a["architecture"] != BASELINE_ARCHITECTURE])):
-            x = sel["participation_ratio"].to_numpy(dtype=float)
-            y = sel["median"].to_numpy(dtype=float)
-            rho = p = np.nan
-            if len(x) >= 3 and np.ptp(x) > 0 and np.ptp(y) > 0:
-                res = stats.spearmanr(x, y)
-                rho, p = float(res.statistic), float(res.pvalue)
-            rows.append({"arena": arena, "map": dimensionality["map"].iloc[0], "models": which,
-                         "n_models": int(len(x)), "spearman_rho": rho, "p_value": p})
-    return pd.DataFrame(rows, columns=cols)
-
-
-# ---------------------------------------------------------------------------
-# In-silico knockouts (mec.models.knockouts)
-# ---------------------------------------------------------------------------
-#: Columns of a knockout table results/knockouts/{model}.csv (mec.models.knockouts).
-KNOCKOUT_INPUT_COLUMNS = ("model", "group", "resample", "n_units_zeroed", "group_size",
-                          "decoding_error_cm")
-#: Columns of ``knockouts_table``.
-KNOCKOUT_TABLE_COLUMNS = ["model", "group", "n_resamples", "set_size", "group_size", "mean_cm",
-                          "sem_cm", "p_welch", "p_paired"]
-KNOCKOUT_GROUPS = ("none", "grid", "heterogeneous")
-KNOCKOUT_DIFFERENCE = "grid-heterogeneous"
-
-
-def load_knockouts(paths: Sequence[str | os.PathLike]) -> pd.DataFrame:
-    """Concatenate knockout tables (``KNOCKOUT_INPUT_COLUMNS``, one row per model, group and
-    resample). FileNotFoundError for a missing path, ValueError for missing columns or a
-    group outside ``KNOCKOUT_GROUPS``. No paths -> an empty frame with those columns."""
-    frames = []
-    for p in paths:
-        p = Path(p)
-        if not p.exists():
-            raise FileNotFoundError(f"knockout table {p} does not exist")
-        df = pd.read_csv(p, dtype={"model": str, "group": str})
-        missing = [c for c in KNOCKOUT_INPUT_COLUMNS if c not in df.columns]
-        if missing:
-            raise ValueError(f"knockout table {p} lacks column(s) {missing}; "
-                             f"expected {list(KNOCKOUT_INPUT_COLUMNS)}")
-        bad = sorted(set(df["group"]) - set(KNOCKOUT_GROUPS))
-        if bad:
-            raise ValueError(f"knockout table {p}: unknown group(s) {bad}; expected {KNOCKOUT_GROUPS}")
-        frames.append(df)
-    if not frames:
-        return pd.DataFrame({c: pd.Series(dtype=float if c == "decoding_error_cm" else object)
-                             for c in KNOCKOUT_INPUT_COLUMNS})
-    df = pd.concat(frames, ignore_index=True)
-    df["decoding_error_cm"] = pd.to_numeric(df["decoding_error_cm"], errors="coerce").astype(float)
-    return df
-
-
-def knockouts_table(knockouts: pd.DataFrame) -> pd.DataFrame:
-    """Per model and group ("none", "grid", "heterogeneous"): the number of resamples with a
-    finite error (n_resamples), the units zeroed per set (set_size), the group's size
-    (group_size: units of that type in the model), and mean and SEM (ddof 1) of the decoding
-    error in cm; then a row "grid-heterogeneous" with the mean and SEM of the per-resample
-    differences, Welch's t-test p between the two groups (p_welch, the primary test: the two
-    groups' sets are drawn independently) and the Wilcoxon signed-rank p of the paired
-    differences (p_paired). The statistics are those of
-    ``mec.models.knockouts.knockout_summary`` (imported without Keras). An empty input gives
-    a header-only table (``KNOCKOUT_TABLE_COLUMNS``). Models sorted by name.
-    """
-    if knockouts.empty:
-        return pd.DataFrame(columns=KNOCKOUT_TABLE_COLUMNS)
-    # mec.models.knockouts imports only numpy at module level (Keras inside its functions).
-    from mec.models.knockouts import knockout_summary
-
-    summ = knockout_summary(knockouts).rename(columns={"n": "n_resamples"})
-    sizes = (knockouts.groupby(["model", "group"], sort=False)
-             .agg(set_size=("n_units_zeroed", "max"), group_size=("group_size", "max")).reset_index())
-    summ = summ.merge(sizes, on=["model", "group"], how="left")
-    # The difference row zeroes sets of the grid group's size (both groups share set_size).
-    grid_size = sizes[sizes["group"] == "grid"].set_index("model")["set_size"]
-    is_diff = summ["group"] == KNOCKOUT_DIFFERENCE
-    summ.loc[is_diff, "set_size"] = summ.loc[is_diff, "model"].map(grid_size)
-    order = {g: i for i, g in enumerate(KNOCKOUT_GROUPS + (KNOCKOUT_DIFFERENCE,))}
-    summ = summ.assign(_g=summ["group"].map(order)).sort_values(["model", "_g"], kind="stable")
-    summ["n_resamples"] = summ["n_resamples"].astype(int)
-    summ["set_size"] = summ["set_size"].astype("Int64")
-    summ["group_size"] = summ["group_size"].astype("Int64")
-    return summ[KNOCKOUT_TABLE_COLUMNS].reset_index(drop=True)
-
-
-# ---------------------------------------------------------------------------
-# Markdown
-# ---------------------------------------------------------------------------
-def _fmt(v, floatfmt: str) -> str:
-    if isinstance(v, (bool, np.bool_)):
-        return str(bool(v))
-    if isinstance(v, (float, np.floating)):
-        if not np.isfinite(v):
-            return ""
-        return format(float(v), floatfmt)
-    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and math.isnan(v)):
-        return ""
-    return str(v).replace("|", "\\|")
-
-
-#: Per-column number formats of ``to_markdown`` (p-values keep 3 significant digits, so a
-#: small p is not shown as 0.000).
-MARKDOWN_FORMATS = {"p_value": ".3g", "p_welch": ".3g", "p_paired": ".3g"}
-
-
-def to_markdown(df: pd.DataFrame, floatfmt: str = ".3f", formats: Mapping[str, str] | None = None) -> str:
-    """Render ``df`` as a GitHub-flavoured Markdown table (no index; floats with
-    ``floatfmt``, or ``formats[column]`` for the columns it names (default
-    ``MARKDOWN_FORMATS``), NaN / NA as an empty cell, numbers right-aligned). Written here
-    rather than with ``DataFrame.to_markdown`` so the package does not depend on
-    ``tabulate``. The ``arena`` column is shown with one decimal, as in file names
-    (contract)."""
-    formats = {**MARKDOWN_FORMATS, **(formats or {})}
-    if df.shape[1] == 0:
-        return "_(empty table)_\n"
-    header = [str(c) for c in df.columns]
-    numeric = [pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])
-               for c in df.columns]
-    rows = []
-    for rec in df.itertuples(index=False):
-        cells = []
-        for c, v in zip(df.columns, rec):
-            if c == "arena" and isinstance(v, (float, np.floating)) and np.isfinite(v):
-                cells.append(f"{float(v):.1f}")
-            else:
-                cells.append(_fmt(v, formats.get(c, floatfmt)))
-        rows.append(cells)
-    lines = ["| " + " | ".join(header) + " |",
-             "|" + "|".join("---:" if n else ":---" for n in numeric) + "|"]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    if not rows:
-        lines.append("| " + " | ".join("" for _ in header) + " |")
-    return "\n".join(lines) + "\n"

@@ -12,7 +12,7 @@ __all__ = ["cue_bounds", "check_cues", "cue_distances", "cue_inputs"]
 
 def cue_bounds(cue_extents) -> np.ndarray:
     """(n_cues, 4) array of (min_x, max_x, min_y, max_y) in metres from the cue dicts
-    ({"center_x", "center_y", "width", "height"}, see mec.core.constants.CUE_EXTENTS)."""
+    ({"center_x", "center_y", "width", "height"}, see mec.constants.CUE_EXTENTS)."""
     try:
         return np.array([[c["center_x"] - c["width"] / 2, c["center_x"] + c["width"] / 2,
                           c["center_y"] - c["height"] / 2, c["center_y"] + c["height"] / 2]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mec.core import constants as C
+from mec import constants as C
 
 __all__ = ["PlaceCells", "softmax"]
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from mec.core import constants as C
+from mec import constants as C
 
 __all__ = ["check_reward_zone", "reward_zone_walk"]
 
 
 def check_reward_zone(kw: dict, min_x: float, max_x: float, min_y: float, max_y: float,
                       wall_offset: float = C.REWARD_ZONE_WALL_OFFSET) -> tuple[float, float, float, float]:
-    """Validate reward kwargs (mec.core.constants.REWARD_KWARGS form) against the box.
+    """Validate reward kwargs (mec.constants.REWARD_KWARGS form) against the box.
 
     The zone must be a square of side ``reward_zone_size`` at least ``wall_offset`` (0.15 m,
     Butler et al. 2019) from every wall. Returns the zone (min_x, max_x, min_y, max_y).

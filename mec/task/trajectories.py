@@ -24,7 +24,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from mec.core import constants as C
+from mec import constants as C
 from mec.task.cues import check_cues as check_cue_extents, cue_inputs
 from mec.task.place_cells import PlaceCells
 from mec.task.reward import check_reward_zone, reward_zone_walk
@@ -153,8 +153,8 @@ class TrajectoryGenerator:
         when the walk happens in another box).
     batch_size, sequence_length: episodes per batch and steps per episode (200, 20; methods §1.1).
     min_x, max_x, min_y, max_y: the box of the walk, metres.
-    cue_kwargs: None, or {"cue_extents": [...], "cue_prob": p} (mec.core.constants.CUE_2D_INPUT_KWARGS).
-    reward_kwargs: None, or mec.core.constants.REWARD_KWARGS-like dict.
+    cue_kwargs: None, or {"cue_extents": [...], "cue_prob": p} (mec.constants.CUE_2D_INPUT_KWARGS).
+    reward_kwargs: None, or mec.constants.REWARD_KWARGS-like dict.
     seed: base seed; batch i uses np.random.default_rng([seed, i]) in the training stream.
     stream: "training" (the optimiser's batches) or "evaluation" (rate maps, decoding errors,
         knockouts): independent draws for the same seed (:func:`batch_rng`).

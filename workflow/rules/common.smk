@@ -34,7 +34,7 @@ CONFIG_DIR = Path(workflow.overwrite_configfiles[-1] if workflow.overwrite_confi
                   else f"{workflow.basedir}/config.yaml").resolve().parent
 # Every check that the config and its input files allow, before any job, in one error
 # (mec.checks.plan_config): experiment, arenas and recordings, map kwargs, cross-field rules,
-# scales, fit settings (a blocked split narrower than the smoothing radius, issue 13).
+# scales, fit settings (a blocked split narrower than the smoothing radius, methods §7.2).
 PLAN = plan_config(config, CONFIG_DIR, source=workflow.overwrite_configfiles or workflow.configfiles)
 # A model with seeds is planned as one network per seed, named {model}/seed{k}, so its outputs
 # are results/models/{model}/seed{k}/, results/fits/{model}/seed{k}_{arena}.csv, ... and every
@@ -132,7 +132,7 @@ def dataset_animals(arena):
     dataset exists, whatever the source names its animals.
     """
     # A file that cannot be read (a corrupt or foreign file at the final path) is named with
-    # what to do, instead of h5py's bare OSError (issue 12).
+    # what to do, instead of h5py's bare OSError.
     return _dataset_animals(checkpoints.make_dataset.get().output.dataset, arena)
 
 
@@ -178,7 +178,7 @@ def consistency_targets():
 
 
 def floor_targets():
-    """results/floors/{arena}.csv: one noise-floor table per arena (issue 13)."""
+    """results/floors/{arena}.csv: one noise-floor table per arena (methods §7.3)."""
     return expand(f"{RESULTS}/floors/{{arena}}.csv", arena=ARENAS)
 
 

@@ -12,7 +12,7 @@ rule train_model:
         model=f"{RESULTS}/models/{{model}}/model.keras",
         config=f"{RESULTS}/models/{{model}}/config.json",
         history=f"{RESULTS}/models/{{model}}/history.csv",
-    # Training settings only decide retraining, and no code fingerprint (issue 12): a rerun
+    # Training settings only decide retraining, and no code fingerprint (mec.fingerprint): a rerun
     # after a code change would find its checkpoints complete and only rewrite model.keras
     # (and so rerun everything downstream) without training anything, while real retraining
     # costs hours to days at paper scale. A training-code change that should retrain is made

@@ -8,7 +8,7 @@ redirect_output(snakemake.log[0])
 limit_threads(snakemake.threads, where=f"rule {snakemake.rule}")  # BLAS, TF, own pools
 remove_stale_temp_files(snakemake.output)  # temporary files a killed run of this job left
 
-from mec.models.ratemaps import export_ratemaps
+from mec.models.export import export_ratemaps
 
 export_ratemaps(
     model_dir=Path(snakemake.input.model).parent,

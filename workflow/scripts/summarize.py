@@ -31,7 +31,7 @@ summarize(
     figure_dir=out_dir / "figures",  # rule summarize's outputs: summary/figures/{kind}
     # results/knockouts/{model}.csv of config knockouts.models (empty: header-only table)
     knockout_csvs=list(snakemake.input.get("knockouts", [])),
-    # results/floors/{arena}.csv: noise floors of every arena, map and setting (issue 13)
+    # results/floors/{arena}.csv: noise floors of every arena, map and setting (methods §7.3)
     floor_csvs=list(snakemake.input.get("floors", [])),
     log_dir=Path(snakemake.log[0]).parents[1],  # results/logs: executors.csv (who ran each job)
     # results/health/{model}.h5: maps in a network's training box where no data arena is it

@@ -57,7 +57,7 @@ Scores per cell (stored in ``cell_info``): ``grid_score`` (methods §5 ring scor
 ``cell_types`` come from :func:`mec.scores.classify_cells`. Each cell's spike counts and its
 session's time per bin (what the recipe saw, :func:`mec.ratemaps.bin_spikes`; zero outside
 the session's mask) and the arena's recipe (:data:`mec.ratemaps.PAPER`) are stored too
-(issue 13: other recipes, noise floors).
+(for other recipes and noise floors, methods §7.2, §7.3).
 """
 
 from __future__ import annotations
@@ -403,9 +403,8 @@ def build_dataset(sessions: Sequence[Session], cfg: Mapping, min_animals: int = 
     animals otherwise).
     """
     from mec.data.contract import Dataset, _arena_info
-    from mec.ratemaps import (PAPER, bin_spikes, bin_spikes_halves, spikes_to_ratemap,
-                              split_half_reliability, time_halves)
-    from mec.scores import border_score, classify_cells, grid_scores, head_direction_score
+    from mec.data.loaders.cell_columns import CELL_COLUMNS, add_session_cells, store_animal
+    from mec.ratemaps import PAPER, spikes_to_ratemap, time_halves
 
     opts = _options({**cfg, "recordings": {"paths": "-", **(cfg.get("recordings") or {})}})
     rng = np.random.default_rng(opts["seed"])
@@ -453,60 +452,9 @@ def build_dataset(sessions: Sequence[Session], cfg: Mapping, min_animals: int = 
             maps = spikes_to_ratemap(placed, s.times, [s.spike_times[i] for i in keep], xe, ye,
                                      speed_range=speed, min_occupancy_s=opts["min_occupancy_s"],
                                      mask=mask)
-            # issue 13: the counts and time per bin behind ``maps`` (spikes_to_ratemap =
-            # rates_from_counts(bin_spikes)) and each cell's within-animal reliability
-            # in the arena's frame, kept cells only; nothing outside the session's mask (those
-            # bins are NaN in ``maps``, and zero time keeps them unvisited in every recipe)
-            filters = dict(speed_range=speed, min_occupancy_s=opts["min_occupancy_s"])
-            kept = [s.spike_times[i] for i in keep]
-            counts, occ = bin_spikes(placed, s.times, kept, xe, ye, **filters)
-            counts[~mask] = 0.0
-            occ[~mask] = 0.0
-            # the two recording halves (alternating time chunks, methods §7.8), same filters
-            hcounts, hocc = bin_spikes_halves(placed, s.times, kept, xe, ye, chunk_s=chunk_s,
-                                              **filters)
-            hcounts[:, ~mask] = 0.0
-            hocc[:, ~mask] = 0.0
-            reliability = split_half_reliability(placed, s.times, kept, xe, ye, mask=mask,
-                                                 **filters)
-            gs = grid_scores(maps)
-            bs = [border_score(maps[:, :, i], bin_cm=opts["bin_cm"],
-                               shape="circle" if circle else "square")
-                  for i in range(maps.shape[2])]
-            duration = float(s.times[-1] - s.times[0])
-            rec = per_animal.setdefault(s.animal, {k: [] for k in (
-                "resp", "cell_ids", "session", "grid_score", "border_score", "hd_mvl",
-                "hd_threshold", "hd_p_value", "hd_significant", "n_spikes", "n_spikes_outside",
-                "mean_rate_hz", "shape", "reliability", "spike_counts", "occupancy",
-                "half_counts", "half_occupancy")})
-            for j, i in enumerate(keep):
-                cid, st = s.cell_ids[i], s.spike_times[i]
-                if s.head_direction is not None:
-                    hd = head_direction_score(s.head_direction, s.times, st, placed,
-                                              speed_range=hd_speed,
-                                              n_shuffles=int(opts["hd_shuffles"]),
-                                              alpha=float(opts["hd_alpha"]), seed=rng)
-                else:
-                    hd = {"mvl": np.nan, "threshold": np.nan, "p_value": np.nan,
-                          "significant": False}
-                rec["resp"].append(maps[:, :, j])
-                rec["cell_ids"].append(cid)
-                rec["session"].append(s.name)
-                rec["grid_score"].append(gs[j])
-                rec["border_score"].append(bs[j])
-                rec["hd_mvl"].append(hd["mvl"])
-                rec["hd_threshold"].append(hd["threshold"])
-                rec["hd_p_value"].append(hd["p_value"])
-                rec["hd_significant"].append(hd["significant"])
-                rec["n_spikes"].append(len(st))
-                rec["n_spikes_outside"].append(int(outside[i]))
-                rec["mean_rate_hz"].append(len(st) / duration if duration > 0 else np.nan)
-                rec["shape"].append("circle" if circle else "square")
-                rec["reliability"].append(reliability[j])
-                rec["spike_counts"].append(counts[:, :, j])
-                rec["occupancy"].append(occ)
-                rec["half_counts"].append(hcounts[..., j])
-                rec["half_occupancy"].append(hocc)
+            rec = per_animal.setdefault(s.animal, {k: [] for k in CELL_COLUMNS})
+            add_session_cells(rec, s, maps, keep, outside, placed, mask, circle, xe, ye, opts,
+                              speed, hd_speed, chunk_s, rng)
         animals = sorted(per_animal)
         if len(animals) < min_animals:
             raise ValueError(
@@ -520,30 +468,7 @@ def build_dataset(sessions: Sequence[Session], cfg: Mapping, min_animals: int = 
         ds[arena] = {}
         ds.cell_info[arena] = {}
         for animal in animals:
-            rec = per_animal[animal]
-            types = classify_cells(rec["grid_score"], rec["border_score"],
-                                   rec["hd_significant"], grid_threshold=opts["grid_threshold"],
-                                   border_threshold=opts["border_threshold"])
-            ds[arena][animal] = {"resp": np.stack(rec["resp"], axis=-1),
-                                 "cell_ids": np.array(rec["cell_ids"], dtype=str),
-                                 "cell_types": types}
-            ds.spike_counts.setdefault(arena, {})[animal] = np.stack(rec["spike_counts"], axis=-1)
-            ds.occupancy.setdefault(arena, {})[animal] = np.stack(rec["occupancy"], axis=-1)
-            ds.half_counts.setdefault(arena, {})[animal] = np.stack(rec["half_counts"], axis=-1)
-            ds.half_occupancy.setdefault(arena, {})[animal] = np.stack(rec["half_occupancy"],
-                                                                       axis=-1)
-            info = {k: np.asarray(v) for k, v in rec.items()
-                    if k not in ("resp", "cell_ids", "spike_counts", "occupancy", "half_counts",
-                                 "half_occupancy")}
-            info["session"] = info["session"].astype(str)
-            info["shape"] = info["shape"].astype(str)
-            info["hd_significant"] = info["hd_significant"].astype(bool)
-            info["n_spikes"] = info["n_spikes"].astype(np.int64)
-            info["n_spikes_outside"] = info["n_spikes_outside"].astype(np.int64)
-            for k in ("grid_score", "border_score", "hd_mvl", "hd_threshold", "hd_p_value",
-                      "mean_rate_hz", "reliability"):
-                info[k] = info[k].astype(float)
-            ds.cell_info[arena][animal] = info
+            store_animal(ds, arena, animal, per_animal[animal], opts)
     ds.attrs["sessions"] = json.dumps(records)
     ds.attrs["warnings"] = json.dumps(warnings_)
     ds.attrs["coverage"] = json.dumps(coverage)  # per arena: bins visited by any session

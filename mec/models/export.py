@@ -1,4 +1,5 @@
-"""Rate maps and decoding error of a model on fresh trajectories (methods §3.1).
+"""Model rate maps and decoding error on fresh trajectories (methods §3.1), and their export to
+the pipeline's rate-map files (``export_ratemaps``, ``export_training_box_ratemaps``).
 
 The model runs on ``n_batches`` batches per trajectory seed in the evaluation box of ``cfg``;
 each unit's activity is averaged per spatial bin by :class:`mec.ratemaps.BinMeans`, the

@@ -12,7 +12,7 @@ its first line, or written by an older version) gets a row with executor ``unkno
 
 Command line, for an audit without the summary::
 
-    python -m mec.summary.executors results/logs
+    python -m mec.summary.job_logs results/logs
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def executor_note(table: pd.DataFrame) -> str:
 def write_executor_table(log_dir: str | os.PathLike, out_dir: str | os.PathLike) -> str:
     """Write ``executors.csv`` and ``executors.md`` to out_dir; return :func:`executor_note`."""
     from mec.io import atomic_path, write_table
-    from mec.summary.tables import to_markdown
+    from mec.summary.markdown import to_markdown
 
     out_dir = Path(out_dir)
     table = executor_table(log_dir)
@@ -120,11 +120,11 @@ def write_executor_table(log_dir: str | os.PathLike, out_dir: str | os.PathLike)
     return executor_note(table)
 
 
-if __name__ == "__main__":  # python -m mec.summary.executors results/logs
+if __name__ == "__main__":  # python -m mec.summary.job_logs results/logs
     import sys
 
     if len(sys.argv) != 2:
-        sys.exit("usage: python -m mec.summary.executors LOG_DIR   (e.g. results/logs)")
+        sys.exit("usage: python -m mec.summary.job_logs LOG_DIR   (e.g. results/logs)")
     t = executor_table(sys.argv[1])
     with pd.option_context("display.width", 200, "display.max_rows", None,
                            "display.max_columns", None):
