@@ -21,9 +21,13 @@ halves and the source are finite.
 
 Sources. Inter-animal fits use the other animals' whole-session maps (their noise is
 independent of the target's, so it cannot leak into the score; the whole session halves it);
-noise floors use the controls' whole-session maps; model fits use the model's maps. Every
+noise floors use the controls' whole-session maps; model fits use the model's maps **recorded
+as one more animal** (:mod:`mec.fits.as_recorded`: each unit a Poisson cell with a recorded
+cell's rate and dispersion along the target's session, so that a model as good as an animal
+scores the ceiling rather than above it). Every
 source map is **unsmoothed** (the setting's ``source_recipe``,
-:data:`mec.fits.settings.UNSMOOTHED`: counts / time per bin, a model's plain bin means),
+:data:`mec.fits.settings.UNSMOOTHED`: counts / time per bin, for recorded cells and recorded
+model units alike),
 while the target's half maps keep the occupancy-normalised smoothing. Why: a smoothed
 source's value at a test bin is a weighted mean of its values at the neighbouring (mostly
 training) bins, so a few hundred smooth source units, even untuned noise, form a basis that
