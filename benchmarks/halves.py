@@ -1,7 +1,8 @@
 """Ceiling, noise floor and cost of the paper, robust and halves settings (methods §7.8).
 
 On the embedded simulator (mec.data.synthetic; a reduced animal count by default) prints, per
-arena and setting (holdout, Ridge alpha 1, medians over cells):
+arena and setting (holdout, Ridge alpha 1; in the halves setting its own defaults, config
+fits.halves: half the bins for training, alpha 100; medians over cells):
 
 * ceiling: inter-animal consistency; ceiling corrected: the same noise-corrected (§7.9);
 * floor, floor |r|: the sources replaced by mec.fits.floors' "poisson" control (untuned
@@ -9,7 +10,9 @@ arena and setting (holdout, Ridge alpha 1, medians over cells):
   floors of the workflow;
 * noise set, noise set |r|: a dataset whose every cell is untuned Poisson noise (targets
   and sources, each half drawn independently) - its own "ceiling";
-* truth: the other animals' noise-free maps (ground truth) as the source;
+* truth: the other animals' noise-free maps (ground truth) as the source; truth rec.: the
+  same scored as a model (``as_model``: in the halves setting recorded as one more animal,
+  mec.fits.as_recorded) - about the ceiling when models and animals are on one scale;
 * r_half, r_full: split-half reliability and its Spearman-Brown value;
 * seconds of the ceiling fit and of a model fit (a 256-unit smooth random "model", every
   animal), per setting.
@@ -39,13 +42,14 @@ def main(argv=None) -> None:
     from mec.data.contract import Dataset
     from mec.data.synthetic import simulate_dataset
     from mec.fits.floors import control_source
-    from mec.fits.halves import setting_scores
+    from mec.fits.halves import halves_maps, setting_scores
     from mec.fits.reliability import reliability_table, spearman_brown
     from mec.fits.settings import dataset_for, make_settings
     from mec.ratemaps import rates_from_counts
 
     settings = make_settings(0.2, robust=True, halves=True)
-    ridge = dict(map_type="sklinear", map_kwargs={"regression_type": "Ridge", "alpha": 1.0})
+    ridge1 = dict(map_type="sklinear", map_kwargs={"regression_type": "Ridge", "alpha": 1.0})
+    ridge_h = halves_maps({"r": ridge1}, True)["r"]
     rows = []
     for arena in args.arenas:
         t0 = time.perf_counter()
@@ -64,6 +68,7 @@ def main(argv=None) -> None:
         model = gaussian_filter(rng.random((nx, ny, 256)), (2, 2, 0))
         truth = {k: np.asarray(v) for k, v in ds.truth[a].items()}
         for name, st in settings.items():
+            ridge = ridge_h if st.halves else ridge1
             # sources under the setting's source recipe (unsmoothed in halves, methods §7.8)
             data = dataset_for(ds, a, st.source_recipe)[a]
             maps = {k: np.asarray(r["resp"]) for k, r in data.items()}
@@ -84,6 +89,9 @@ def main(argv=None) -> None:
                                                       num_splits=args.splits, **ridge).values()))
             tr = np.concatenate(list(setting_scores(ds, a, st, others(truth),
                                                     num_splits=args.splits, **ridge).values()))
+            trm = np.concatenate(list(setting_scores(ds, a, st, others(truth), as_model=True,
+                                                     model_key="truth", num_splits=args.splits,
+                                                     **ridge).values()))
             t0 = time.perf_counter()
             setting_scores(ds, a, st, model, num_splits=args.splits, **ridge)
             t_model = time.perf_counter() - t0
@@ -99,7 +107,7 @@ def main(argv=None) -> None:
                          "noise set": np.nanmedian(nset),
                          "noise set |r|": np.nanmedian(np.abs(nset)),
                          "ceil-noise set": np.nanmedian(c) - np.nanmedian(nset),
-                         "truth": np.nanmedian(tr),
+                         "truth": np.nanmedian(tr), "truth rec.": np.nanmedian(trm),
                          "r_half": np.nanmedian(rel["r_half"]),
                          "r_full": np.nanmedian(spearman_brown(rel["r_half"])),
                          "ceiling s": t_ceil, "model s": t_model,

@@ -1,210 +1,218 @@
-"""Regenerate the table of methods §3.2 and §7.3: what the metric scores, with and without spatial tuning.
+"""Validation ladder: can each fit setting rank models of known, graded quality? (methods §7.10)
 
-Every row is a holdout fit (Ridge alpha = 1, each animal's cells predicted from all other
-animals' maps, median Pearson r over cells, methods §4.2-4.3) on the embedded dataset; columns
-are the settings:
+On the embedded simulator (mec.data.synthetic; a reduced dataset by default) a graded series
+of "models" is built from the ground truth: every target animal is predicted from the OTHER
+animals' noise-free maps (``Dataset.truth``, bin means, Hz), degraded step by step. Rung k of
+n (t = k / (n - 1)) applies, to every unit independently and with the same random draws on
+every rung (so the degradation is nested, never re-drawn):
 
-- ``random 20 %`` and ``top/bottom``: the paper's recipe (zero-filled smoothing, sigma 1 bin)
-  with random-bin splits (10 seeds) and half-arena splits, as in the issue;
-- ``robust``: occupancy-normalised smoothing (mec.ratemaps.ROBUST) and blocked splits with a
-  guard band of the smoothing radius (mec.fits.settings, config fits.blocks).
+* blur: a Gaussian of ``2 t`` bins (NaN bins outside the arena filled with the unit's mean
+  first, then restored);
+* partial bin shuffle: the values of a random fraction ``t / 2`` of the arena's bins permuted
+  among those bins;
+* added spatial noise: the result standardised and mixed with white Gaussian noise at
+  variance fractions ``1 - t`` and ``t`` (back at the unit's mean and spatial standard
+  deviation), so the signal's share falls evenly;
+* the last rung (t = 1) is pure noise: the same white noise alone.
 
-Rows (source -> target):
+So rung 0 is the noise-free truth and the true order is rung0 > rung1 > ... > rung{n-1}.
+Each rung is scored as a model (``as_model=True``) against every recorded cell in every
+setting ("paper", "robust", "halves": mec.fits.settings.make_settings, the halves setting
+with its defaults: half the bins for training, each rung recorded as one more animal,
+mec.fits.as_recorded) with mec.fits.halves.setting_scores (Ridge alpha 1; the halves
+setting's alpha, config fits.halves.ridge_alpha, in that setting), made into a fit-shaped tidy table
+(mec.fits.core.TABLE_COLUMNS, ``source`` = "rung0".."rung{n-1}"), and compared in pairs by
+mec.summary.comparisons (paired hierarchical bootstrap over animals, then cells; mec.stats).
+Printed per setting: the rung medians, the Spearman correlation of the medians with the true
+order, and how many adjacent rungs (in the true order) the 95 % intervals resolve in the
+right direction, beside the setting's inter-animal ceiling (the other animals' recorded
+maps as the source, the same fits): rung 0, the truth, should score about the ceiling.
 
-- ``recorded -> recorded``: the ceiling (results/consistency);
-- ``truth -> truth``: the noise-free ground-truth maps of the simulator on the bins where the
-  recorded maps are defined (smoothed as model maps in the robust column);
-- ``noise -> noise``: Poisson counts with each cell's rate and the animal's time per bin,
-  through the recipe, as both source and target - a "ceiling" of pure noise;
-- ``noise -> recorded``: the floor (mec.fits.floors, control "poisson");
-- ``noise, reflect / unsmoothed``: the noise -> noise row with ``mode="reflect"`` smoothing
-  and without smoothing (paper column only, as in the issue);
-- ``256 noise maps -> recorded``: 256 noise maps (Poisson counts with the rates of the data's
-  cells and the first animal's path, through the column's recipe) used as a model;
-- ``<model> <layer> -> recorded``: model rate maps, with ``--ratemaps results/ratemaps/
-  ugrnn_relu_{arena}.h5`` (``{arena}`` filled in per arena).
-
-The paper columns of the rows defined as in the issue are compared with its numbers
-(:data:`REFERENCE`) in the same run; the last line says whether they match within 0.005 and
-the robust noise -> recorded floor is below 0.1.
-
-Usage: .venv/bin/python benchmarks/metric.py [--data results/data/synthetic.h5]
-       [--arenas 1.0 2.2] [--ratemaps results/ratemaps/ugrnn_relu_{arena}.h5 --layers g dc]
-Without ``--data`` the default dataset is simulated (about 20 s).
-
-The validation ladder (graded degradations of the ground truth ranked by every setting,
-methods §7.10) is ``benchmarks/ladder.py``.
+    PYTHONPATH=$PWD python benchmarks/metric.py [--animals 6] [--arena 1.0] [--rungs 8]
+        [--splits 2] [--seed 0]
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 
-from mec.fits.floors import control_source, floor_scores
-from mec.fits.settings import dataset_for, make_settings, model_maps_for
-from mec.ratemaps import PAPER, rates_from_counts, smooth_model_maps
-
-#: Issue 13's numbers (paper recipe, holdout Ridge, medians; 1.0 m, 2.2 m) for the rows this
-#: script defines the same way.
-REFERENCE = {
-    ("recorded -> recorded", "random 20 %"): (0.868, 0.699),
-    ("recorded -> recorded", "top/bottom"): (0.219, 0.096),
-    ("truth -> truth", "random 20 %"): (0.783, 0.677),
-    ("truth -> truth", "top/bottom"): (0.275, 0.222),
-}
-RIDGE = {"regression_type": "Ridge", "alpha": 1.0}
+RIDGE = dict(map_type="sklinear", map_kwargs={"regression_type": "Ridge", "alpha": 1.0})
 
 
-def holdout(target: dict, sources: dict, train_frac) -> float:
-    """Median over cells of the holdout fit of target maps from the other animals' sources."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        sc = floor_scores(target, sources, map_type="sklinear", map_kwargs=RIDGE,
-                          train_frac=train_frac)
-    return float(np.nanmedian(np.concatenate(list(sc.values()))))
+def ridge_for(setting) -> dict:
+    """The Ridge map of a setting: alpha 1, or the halves setting's alpha (fits.halves)."""
+    from mec.fits.halves import halves_maps
+
+    if not setting.halves:
+        return RIDGE
+    spec = halves_maps({"ridge": RIDGE}, True)["ridge"]
+    return dict(map_type=spec["map_type"], map_kwargs=spec["map_kwargs"])
 
 
-def model_fit(target: dict, model: np.ndarray, train_frac) -> float:
-    from mec.fits.core import model_scores
+def ceilings(ds, arena, settings: dict, num_splits: int = 2) -> dict:
+    """``{setting: median inter-animal ceiling}``: each animal's cells predicted from the
+    other animals' recorded maps under the setting's source recipe."""
+    from mec.fits.halves import setting_scores
+    from mec.fits.settings import dataset_for
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        sc = model_scores(model, target, map_type="sklinear", map_kwargs=RIDGE,
-                          train_frac=train_frac)
-    return float(np.nanmedian(np.concatenate(list(sc.values()))))
+    a = float(arena)
+    out = {}
+    for name, st in settings.items():
+        src = dataset_for(ds, a, st.source_recipe)[a]
+        maps = {k: np.asarray(r["resp"]) for k, r in src.items()}
+
+        def others(target, maps=maps):
+            return np.concatenate([maps[m] for m in maps if m != target], axis=-1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sc = setting_scores(ds, a, st, others, num_splits=num_splits, where="ceiling",
+                                **ridge_for(st))
+        out[name] = float(np.nanmedian(np.concatenate(list(sc.values()))))
+    return out
 
 
-def _reflect(counts, occ, mask):
-    """The paper's zero-filled rates smoothed with mode="reflect" (the issue's variant)."""
+def degrade(maps: np.ndarray, t: float, seed: int) -> np.ndarray:
+    """One rung of the ladder: ``maps`` (nx, ny, n_units) bin means, NaN outside the arena,
+    degraded to level ``t`` in [0, 1] (module docstring). The random draws depend on ``seed``
+    and the shape only, so rungs of one seed are nested. Returns (nx, ny, n_units)."""
     from scipy.ndimage import gaussian_filter
 
-    raw = rates_from_counts(counts, occ, dataclasses.replace(PAPER, name="raw", sigma_bins=0))
-    out = gaussian_filter(raw, (1.0, 1.0, 0), mode="reflect")
-    out[~mask] = np.nan
-    return out
-
-
-def noise_model(dataset, arena, recipe, n_units=256, seed=1) -> np.ndarray:
-    """(nx, ny, n_units) Poisson noise maps: rates of the data's cells (cycled), the first
-    animal's time per bin, through the recipe's data side."""
+    if not 0.0 <= t <= 1.0:
+        raise ValueError(f"ladder level t = {t} is outside [0, 1]")
+    maps = np.asarray(maps, dtype=float)
+    nx, ny, n = maps.shape
     rng = np.random.default_rng(seed)
-    animals = list(dataset[arena])
-    occ = dataset.occupancy[arena][animals[0]][..., 0]
-    rates = np.concatenate([dataset.spike_counts[arena][a].sum((0, 1))
-                            / dataset.occupancy[arena][a].sum((0, 1)) for a in animals])
-    rates = np.resize(rates, n_units)
-    counts = rng.poisson(rates[None, None, :] * occ[..., None]).astype(float)
-    return rates_from_counts(counts, occ, recipe)
+    inside = np.isfinite(maps).all(axis=-1)
+    idx = np.flatnonzero(inside.ravel())
+    noise = rng.standard_normal((idx.size, n))
+    order = np.argsort(rng.random((idx.size, n)), axis=0)        # per-unit shuffle ranks
+    shuffled = rng.random((idx.size, n))                         # which bins take part
+    flat = maps.reshape(nx * ny, n)[idx]                         # (n_in, n)
+    mean, sd = flat.mean(axis=0), flat.std(axis=0)
+    sd = np.where(sd > 0, sd, 1.0)
+    x = flat
+    if 0 < t < 1:
+        full = np.where(inside[..., None], maps, mean)
+        x = gaussian_filter(full, (2 * t, 2 * t, 0)).reshape(nx * ny, n)[idx].copy()
+        for u in range(n):
+            part = np.flatnonzero(shuffled[:, u] < t / 2)
+            if part.size > 1:
+                x[part, u] = x[part[np.argsort(order[part, u])], u]
+    # signal and noise mixed at variance fractions 1 - t and t, so the signal's share falls
+    # evenly along the ladder (t = 1: pure noise with the unit's mean and spread)
+    xs = x.std(axis=0)
+    z = (x - x.mean(axis=0)) / np.where(xs > 0, xs, 1.0)
+    out_in = mean + sd * (np.sqrt(1.0 - t) * z + np.sqrt(t) * noise)
+    out = np.full((nx * ny, n), np.nan)
+    out[idx] = out_in
+    return out.reshape(nx, ny, n)
 
 
-def rows_for_arena(dataset, arena, ratemaps: str | None, layers, blocks) -> dict:
-    """{(row, column): median} for one arena."""
-    from mec.ratemaps import load_model_ratemaps, read_sample_counts, recipe_from_attrs
+def ladder_fits(ds, arena, settings: dict, n_rungs: int = 8, num_splits: int = 2,
+                seed: int = 0):
+    """The ladder's tidy fit table (TABLE_COLUMNS): every rung ("rung0".."rung{n-1}", layer
+    "-", map "ridge") scored against every recorded cell of ``arena`` in every setting."""
+    from mec.fits.core import score_rows, tidy_table
+    from mec.fits.halves import setting_scores
+    from mec.fits.settings import dataset_for
 
-    settings = make_settings(0.2, robust=True, blocks=blocks)
-    columns = {"random 20 %": (settings["paper"].recipe, 0.2),
-               "top/bottom": (settings["paper"].recipe, "topbottom"),
-               "robust": (settings["robust"].recipe, settings["robust"].train_frac)}
-    noise = control_source(dataset, arena, "poisson", seed=0)
-    model = None
-    if ratemaps:
-        path = Path(ratemaps.format(arena=f"{float(arena):.1f}"))
-        maps, _, attrs = load_model_ratemaps(path, layers=layers)
-        model = (str(attrs.get("model", path.stem)), maps, read_sample_counts(path),
-                 recipe_from_attrs(attrs))
-    out = {}
-    for col, (recipe, split) in columns.items():
-        data = dataset_for(dataset, arena, recipe)[arena]
-        recorded = {a: r["resp"] for a, r in data.items()}
-        fake = {a: rates_from_counts(c, o, recipe, mask=m) for a, (c, o, m) in noise.items()}
-        fake_data = {a: {"resp": fake[a], "cell_ids": data[a]["cell_ids"]} for a in data}
-        truth = {a: smooth_model_maps(np.where(np.isfinite(dataset[arena][a]["resp"]),
-                                               dataset.truth[arena][a], np.nan), None, recipe)
-                 for a in data}
-        truth_data = {a: {"resp": truth[a], "cell_ids": data[a]["cell_ids"]} for a in data}
-        out[("recorded -> recorded", col)] = holdout(data, recorded, split)
-        out[("truth -> truth", col)] = holdout(truth_data, truth, split)
-        out[("noise -> noise", col)] = holdout(fake_data, fake, split)
-        out[("noise -> recorded", col)] = holdout(data, fake, split)
-        if col == "random 20 %":
-            refl = {a: _reflect(c, o, m) for a, (c, o, m) in noise.items()}
-            out[("noise, reflect -> noise, reflect", col)] = holdout(
-                {a: {"resp": refl[a], "cell_ids": data[a]["cell_ids"]} for a in data}, refl, split)
-            raw = dataclasses.replace(PAPER, name="raw", sigma_bins=0)
-            unsm = {a: rates_from_counts(c, o, raw, mask=m) for a, (c, o, m) in noise.items()}
-            out[("noise, unsmoothed -> itself", col)] = holdout(
-                {a: {"resp": unsm[a], "cell_ids": data[a]["cell_ids"]} for a in data}, unsm, split)
-        out[("256 noise maps -> recorded", col)] = model_fit(data, noise_model(dataset, arena,
-                                                                            recipe), split)
-        if model is not None:
-            name, maps, counts, stored = model
-            made = model_maps_for(maps, counts, stored, recipe, where=name)
-            for layer in made:
-                out[(f"{name} {layer} -> recorded", col)] = model_fit(data, made[layer], split)
-    return out
+    if n_rungs < 2:
+        raise ValueError(f"the ladder needs >= 2 rungs (the truth and pure noise), got {n_rungs}")
+    a = float(arena)
+    truth = {k: np.asarray(v, dtype=float) for k, v in ds.truth[a].items()}
+    animals = list(truth)
+    frames = []
+    for k in range(n_rungs):
+        t = k / (n_rungs - 1)
+        # the other animals' maps, degraded; per animal a fixed seed so rungs are nested
+        rung = {m: degrade(truth[m], t, seed * 1000 + i) for i, m in enumerate(animals)}
+
+        def source(target, rung=rung):
+            return np.concatenate([rung[m] for m in animals if m != target], axis=-1)
+
+        for name, st in settings.items():
+            data = dataset_for(ds, a, st.recipe)[a]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                sc = setting_scores(ds, a, st, source, num_splits=num_splits, as_model=True,
+                                    where=f"ladder rung {k}", model_key=f"rung{k}",
+                                    **ridge_for(st))
+            for animal, s in sc.items():
+                frames.append(score_rows(a, data, animal, s, f"rung{k}", "-", "ridge", name))
+    return tidy_table(frames)
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data", type=Path, default=None)
-    ap.add_argument("--arenas", type=float, nargs="+", default=[1.0, 2.2])
-    ap.add_argument("--ratemaps", default=None,
-                    help="model rate maps, '{arena}' replaced by the arena, e.g. "
-                         "results/ratemaps/ugrnn_relu_{arena}.h5")
-    ap.add_argument("--layers", nargs="+", default=["g", "dc"])
-    ap.add_argument("--k", type=int, default=None, help="blocks per axis (default: config's)")
+def ladder_summary(fits, n_rungs: int, bootstrap=None):
+    """Per setting: rung medians, Spearman of the medians with the true order and how many
+    adjacent rungs (k vs k+1, true order) the paired 95 % interval resolves with rung k
+    higher. Returns a DataFrame (setting, medians, spearman, resolved, n_adjacent)."""
+    import pandas as pd
+    from scipy.stats import spearmanr
+
+    from mec.summary.comparisons import comparisons_table
+
+    rungs = [f"rung{k}" for k in range(n_rungs)]
+    best = (fits[["source", "arena", "map", "setting"]].drop_duplicates()
+            .rename(columns={"source": "model"}).assign(best_layer="-"))
+    comp = comparisons_table(fits, best, bootstrap=bootstrap)
+    rows = []
+    for setting, g in fits.groupby("setting", sort=False):
+        med = g.groupby("source")["score"].median().reindex(rungs).to_numpy(dtype=float)
+        rho = float(spearmanr(-np.arange(n_rungs), med).statistic)
+        c = comp[comp["setting"] == setting]
+        ok = 0
+        for k in range(n_rungs - 1):
+            hi, lo = rungs[k], rungs[k + 1]
+            r = c[((c["model_a"] == hi) & (c["model_b"] == lo))
+                  | ((c["model_a"] == lo) & (c["model_b"] == hi))]
+            if r.empty:
+                continue
+            r = r.iloc[0]
+            sign = 1.0 if r["model_a"] == hi else -1.0
+            ok += int(bool(r["resolved"]) and sign * r["difference"] > 0)
+        rows.append({"setting": setting, "medians": med, "spearman": rho, "resolved": ok,
+                     "n_adjacent": n_rungs - 1})
+    return pd.DataFrame(rows)
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--animals", type=int, default=6)
+    ap.add_argument("--arena", default="1.0")
+    ap.add_argument("--rungs", type=int, default=8)
+    ap.add_argument("--splits", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
 
-    from mec.data import load_dataset
-    from mec.data.synthetic import DEFAULT_ARENAS, simulate_dataset
+    from mec.data.synthetic import simulate_dataset
+    from mec.fits.settings import make_settings
 
     t0 = time.perf_counter()
-    if args.data is not None:
-        dataset = load_dataset(args.data, arenas=args.arenas)
-    else:
-        dataset = simulate_dataset(arenas={a: DEFAULT_ARENAS.get(a, {"shape": "square"})
-                                           for a in args.arenas}, progress=False)
-    blocks = {} if args.k is None else {"k": args.k}
-    results = {arena: rows_for_arena(dataset, arena, args.ratemaps, args.layers, blocks)
-               for arena in args.arenas}
-    rows = list(dict.fromkeys(r for res in results.values() for r, _ in res))
-    cols = ["random 20 %", "top/bottom", "robust"]
-
-    def cell(row, col):
-        vals = [results[a].get((row, col)) for a in args.arenas]
-        if all(v is None for v in vals):
-            return "-"
-        first, *rest = ["" if v is None else f"{v:.3f}" for v in vals]
-        return first + (f" ({', '.join(rest)})" if rest else "")
-
-    arenas = ", ".join(f"{a:.1f} m" for a in args.arenas)
-    print(f"\nHoldout Ridge alpha=1, median over cells; arenas {arenas} (later ones in brackets)\n")
-    print("| source -> target | " + " | ".join(cols) + " |")
-    print("|---|" + "---|" * len(cols))
-    for row in rows:
-        print(f"| {row} | " + " | ".join(cell(row, c) for c in cols) + " |")
-
-    print("\nAgainst the issue's numbers (paper setting):")
-    ok = True
-    for (row, col), ref in REFERENCE.items():
-        for a, r in zip((1.0, 2.2), ref):
-            if a in results:
-                got = results[a][(row, col)]
-                same = abs(got - r) <= 0.005
-                ok &= same
-                print(f"  {row:24s} {col:12s} {a:.1f} m: {got:.3f} vs {r:.3f} "
-                      f"{'ok' if same else 'DIFFERENT'}")
-    floor_ok = all(abs(results[a][("noise -> recorded", "robust")]) < 0.1 for a in results)
-    print(f"\nseconds: {time.perf_counter() - t0:.0f}")
-    print(f"reference reproduced: {str(ok).lower()} robust floor below 0.1: {str(floor_ok).lower()}")
-    return 0 if ok and floor_ok else 1
+    ds = simulate_dataset(arenas={args.arena: {}}, n_animals=args.animals, seed=args.seed,
+                          progress=False)
+    t_sim = time.perf_counter() - t0
+    settings = make_settings(0.2, robust=True, halves=True)
+    t0 = time.perf_counter()
+    fits = ladder_fits(ds, args.arena, settings, args.rungs, args.splits, args.seed)
+    t_fit = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    summary = ladder_summary(fits, args.rungs)
+    t_boot = time.perf_counter() - t0
+    ceiling = ceilings(ds, args.arena, settings, args.splits)
+    print(f"arena {args.arena} m, {args.animals} animals, {fits.groupby('setting').size().iloc[0] // args.rungs} "
+          f"cells, {args.rungs} rungs, {args.splits} splits; simulate {t_sim:.0f} s, fits "
+          f"{t_fit:.0f} s, bootstrap {t_boot:.0f} s")
+    print(f"{'setting':8} | {'rung medians (rung0 .. rung' + str(args.rungs - 1) + ')':56} | "
+          f"Spearman | adjacent resolved | ceiling")
+    for r in summary.itertuples(index=False):
+        meds = " ".join(f"{m:+.3f}" for m in r.medians)
+        print(f"{r.setting:8} | {meds:56} | {r.spearman:8.3f} | {r.resolved} of "
+              f"{r.n_adjacent}{'':10} | {ceiling[r.setting]:+.3f}")
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()

@@ -1,4 +1,4 @@
-"""The validation ladder (benchmarks/ladder.py, methods §7.10): graded degradations of the
+"""The validation ladder (benchmarks/metric.py, methods §7.10): graded degradations of the
 ground truth are ranked in order by the halves setting, and pure noise scores about 0."""
 
 import importlib.util
@@ -9,7 +9,7 @@ import pytest
 
 
 def _ladder():
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "ladder.py"
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "metric.py"
     spec = importlib.util.spec_from_file_location("ladder_benchmark", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
