@@ -28,7 +28,7 @@ The paper columns of the rows defined as in the issue are compared with its numb
 (:data:`REFERENCE`) in the same run; the last line says whether they match within 0.005 and
 the robust noise -> recorded floor is below 0.1.
 
-Usage: .venv/bin/python benchmarks/metric.py [--data results/data/synthetic.h5]
+Usage: .venv/bin/python benchmarks/settings_table.py [--data results/data/synthetic.h5]
        [--arenas 1.0 2.2] [--ratemaps results/ratemaps/ugrnn_relu_{arena}.h5 --layers g dc]
 Without ``--data`` the default dataset is simulated (about 20 s).
 
