@@ -29,11 +29,12 @@ def _fields(rng, n_cells):
                                / (2 * 3.0 ** 2))
 
 
-def _toy(tuned: bool, n_animals=4, n_cells=25, seed=0) -> Dataset:
+def _toy(tuned: bool, n_animals=4, n_cells=25, seed=0, rate_scale=1.0) -> Dataset:
     """A dataset of animals whose cells share the same tuning across animals (tuned) or have
-    none (constant rates), with Poisson counts drawn independently in each half."""
+    none (constant rates), with Poisson counts drawn independently in each half; rates
+    times ``rate_scale`` (lower: noisier maps)."""
     rng = np.random.default_rng(seed)
-    rates = _fields(rng, n_cells) if tuned else np.full((N, N, n_cells), 5.0)
+    rates = rate_scale * (_fields(rng, n_cells) if tuned else np.full((N, N, n_cells), 5.0))
     edges = (np.linspace(-0.5, 0.5, N + 1), np.linspace(-0.5, 0.5, N + 1))
     ds = Dataset({1.0: {}}, edges={1.0: edges}, arenas={1.0: {"shape": "square", "size": 1.0}},
                  recipes={1.0: PAPER}, attrs={"halves_chunk_s": 60.0})

@@ -42,8 +42,36 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["HalvesMissingError", "half_maps", "halves_fit_scores", "setting_scores",
+from mec.fits.settings import HALVES_DEFAULTS
+
+__all__ = ["HalvesMissingError", "half_maps", "halves_fit_scores", "setting_scores", "halves_maps",
            "halves_interanimal_table", "halves_model_fit_table", "halves_floor_scores"]
+
+
+#: Recorded draws of a model per target animal in the halves setting (config
+#: ``fits.halves.model_draws``): each draw's Poisson noise moves a model's median by about
+#: 0.01 (methods §7.8); the cell's scores are averaged over the draws.
+MODEL_DRAWS = HALVES_DEFAULTS["model_draws"]
+
+
+def halves_maps(maps: Mapping, halves) -> dict:
+    """Config ``fits.maps`` for the halves setting: every Ridge map (``sklinear`` with
+    ``regression_type: Ridge``) with config ``fits.halves.ridge_alpha`` as its alpha (None:
+    unchanged); other maps as given. Why (methods §7.8): with half of the bins for training
+    (``train_frac`` 0.5) some 200 bins at 1.0 m face several hundred noisy unsmoothed source
+    units; alpha 100 was chosen on the embedded simulator (benchmarks/halves.py), never on
+    a run's test bins, and the ceiling varies by < 0.03 for alpha 10-1000."""
+    from mec.fits.settings import halves_options
+
+    alpha = halves_options(halves)["ridge_alpha"]
+    out = {}
+    for name, spec in maps.items():
+        kw = dict(spec.get("map_kwargs") or {}) if isinstance(spec, Mapping) else {}
+        if alpha is not None and isinstance(spec, Mapping) and \
+                spec.get("map_type") == "sklinear" and kw.get("regression_type") == "Ridge":
+            spec = {**spec, "map_kwargs": {**kw, "alpha": alpha}}
+        out[name] = spec
+    return out
 
 
 class HalvesMissingError(ValueError):
@@ -99,7 +127,8 @@ def setting_scores(dataset, arena, setting, source, map_type: str = "sklinear",
                    map_kwargs: dict | None = None, num_splits: int = 10,
                    split_start_seed: int = 0, map_kwargs_per_cell=None,
                    blas_threads: int | None = 1, where: str = "", as_model: bool = False,
-                   model_counts=None) -> dict:
+                   model_counts=None, model_key: str | tuple = "model",
+                   model_draws: int | None = None) -> dict:
     """Score a source against every cell of an arena in one setting: ``{animal: (n_cells,)}``.
 
     dataset: a :class:`mec.data.Dataset` (with spike counts, and halves for the halves
@@ -112,9 +141,13 @@ def setting_scores(dataset, arena, setting, source, map_type: str = "sklinear",
     as_model: the source maps are bin means (as a model's export) and are first made into
     the setting's model maps (:func:`mec.ratemaps.smooth_model_maps` under the setting's
     ``source_recipe`` with ``model_counts``, (nx, ny) samples per bin or None: smoothed in the
-    robust setting, unchanged in the paper and halves settings). Other arguments as
-    :func:`mec.fits.core.fit_scores`.
+    robust setting, unchanged in the paper setting) and, in the halves setting, recorded as
+    one more animal along each target animal's session (:mod:`mec.fits.as_recorded`, seeded
+    by ``model_key``, a name or a tuple of names: (model name, layer) draws as the workflow's
+    fits of that layer; ``model_draws`` draws, default :data:`MODEL_DRAWS`, scores averaged).
+    Other arguments as :func:`mec.fits.core.fit_scores`.
     """
+    from mec.fits.as_recorded import record_model, recorded_cells
     from mec.fits.core import fit_scores
     from mec.fits.settings import dataset_for
 
@@ -129,6 +162,7 @@ def setting_scores(dataset, arena, setting, source, map_type: str = "sklinear",
         return smooth_model_maps(maps, model_counts, setting.source_recipe) if as_model else maps
     target = dataset_for(dataset, arena, setting.recipe)[arena]
     halves = half_maps(dataset, arena, setting.recipe) if setting.halves else None
+    cells = recorded_cells(dataset, arena, where or "dataset") if halves and as_model else None
     kw = dict(map_type=map_type, map_kwargs=map_kwargs, train_frac=setting.train_frac,
               num_splits=num_splits, split_start_seed=split_start_seed,
               map_kwargs_per_cell=map_kwargs_per_cell, blas_threads=blas_threads)
@@ -138,10 +172,26 @@ def setting_scores(dataset, arena, setting, source, map_type: str = "sklinear",
         if halves is None:
             out[animal] = fit_scores(get(animal), rec["resp"], cell_ids=rec["cell_ids"],
                                      where=at, **kw)
+        elif as_model:
+            key = tuple(model_key) if isinstance(model_key, tuple) else (model_key,)
+            draws = record_model(get(animal), dataset, arena, animal, key, cells,
+                                 MODEL_DRAWS if model_draws is None else model_draws)
+            out[animal] = _mean_over_draws([halves_fit_scores(
+                d, *halves[animal], cell_ids=rec["cell_ids"], where=f"{at}, draw {k}", **kw)
+                for k, d in enumerate(draws)])
         else:
             out[animal] = halves_fit_scores(get(animal), *halves[animal],
                                             cell_ids=rec["cell_ids"], where=at, **kw)
     return out
+
+
+def _mean_over_draws(scores: Sequence) -> np.ndarray:
+    """(n_cells,) mean of a cell's scores over the model's recorded draws (NaN if all NaN)."""
+    if len(scores) == 1:
+        return np.asarray(scores[0], dtype=np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN cell -> NaN
+        return np.nanmean(np.stack([np.asarray(s, dtype=np.float64) for s in scores]), axis=0)
 
 
 def _per_target(sources: Mapping, halves: Mapping, cell_ids: Mapping, mode: str, kw: dict,
@@ -205,29 +255,41 @@ def halves_interanimal_table(dataset, arena, maps: Mapping, setting, mode: str =
 
 def halves_model_fit_table(model_maps: Mapping, dataset, arena, model_name: str, maps: Mapping,
                            setting, layers: Sequence[str] | None = None, num_splits: int = 10,
-                           split_start_seed: int = 0, where: str = "dataset"):
+                           split_start_seed: int = 0, where: str = "dataset",
+                           model_draws: int | None = None):
     """Model-to-data fits of one model in one arena in the halves setting (TABLE_COLUMNS
     rows, source ``model_name``): every animal's half maps predicted from the model layer's
-    maps (``model_maps[layer]``, under the setting's ``source_recipe``: plain bin means, or a
-    list of copies)."""
+    maps (``model_maps[layer]``: plain bin means, or a list of copies) **recorded as one more
+    animal** along that animal's session (:mod:`mec.fits.as_recorded`: each unit a Poisson
+    cell with a recorded cell's rate and dispersion, its unsmoothed map counts / time, as the
+    ceiling's sources are; seeded by model name, layer, arena and animal), ``model_draws``
+    recorded draws (default :data:`MODEL_DRAWS`) whose scores are averaged per cell. Every
+    map is fitted to the same draws."""
+    from mec.fits.as_recorded import record_model, recorded_cells
     from mec.fits.core import map_settings, score_rows, tidy_table
     from mec.fits.settings import dataset_for
 
     data = dataset_for(dataset, arena, setting.recipe, where=where)[arena]
     halves = half_maps(dataset, arena, setting.recipe, where=where)
+    cells = recorded_cells(dataset, arena, where)
+    n_draws = MODEL_DRAWS if model_draws is None else int(model_draws)
     layers = list(model_maps) if layers is None else list(layers)
     frames = []
     for layer in layers:
+        recorded = {animal: record_model(model_maps[layer], dataset, arena, animal,
+                                         (model_name, layer), cells, n_draws)
+                    for animal in data}
         for name, spec in maps.items():
             map_type, map_kwargs, per_cell = map_settings(name, spec)
             for animal, rec in data.items():
-                sc = halves_fit_scores(
-                    model_maps[layer], *halves[animal], map_type=map_type,
+                at = (f"model {model_name}, layer {layer}, arena {arena}, setting "
+                      f"{setting.name}, map {name}, animal {animal}")
+                sc = _mean_over_draws([halves_fit_scores(
+                    d, *halves[animal], map_type=map_type,
                     map_kwargs=map_kwargs, train_frac=setting.train_frac,
                     num_splits=num_splits, split_start_seed=split_start_seed,
                     map_kwargs_per_cell=per_cell, cell_ids=rec["cell_ids"],
-                    where=f"model {model_name}, layer {layer}, arena {arena}, setting "
-                          f"{setting.name}, map {name}, animal {animal}")
+                    where=f"{at}, draw {k}") for k, d in enumerate(recorded[animal])])
                 frames.append(score_rows(arena, data, animal, sc, model_name, layer, name,
                                          setting.name))
     return tidy_table(frames)

@@ -109,8 +109,11 @@ def interanimal(dataset_path: str | os.PathLike, arena: float, maps: Mapping, ou
 
             # the ElasticNet map refits each cell's per-split choice of the grid with the
             # halves protocol (methods §7.8)
+            from mec.fits.halves import halves_maps
+
             maps_h = dict(maps) if choices is None or not _per_split_choices(setting) else \
                 {**maps, ELASTICNET: _elasticnet_map(choices)}
+            maps_h = halves_maps(maps_h, halves)  # the setting's Ridge alpha (methods §7.8)
             tables.append(halves_interanimal_table(dataset, arena, maps_h, setting, mode=mode,
                                                    num_splits=num_splits,
                                                    split_start_seed=split_start_seed,
@@ -180,10 +183,15 @@ def fit_model(dataset_path: str | os.PathLike, ratemaps_path: str | os.PathLike,
 
             check_map_edges(edges, dataset.edges.get(arena),
                             f"model {model} rate maps vs dataset arena {arena}")
+            from mec.fits.halves import halves_maps
+            from mec.fits.settings import halves_options
+
+            maps_s = halves_maps(maps_s, halves)  # the setting's Ridge alpha (methods §7.8)
             tables.append(halves_model_fit_table(model_s, dataset, arena, model, maps_s, setting,
                                                  layers=layers, num_splits=num_splits,
                                                  split_start_seed=split_start_seed,
-                                                 where=str(dataset_path)))
+                                                 where=str(dataset_path),
+                                                 model_draws=halves_options(halves)["model_draws"]))
             continue
         # model_fit_table refuses maps whose edges (EdgeMismatchError) or recipes
         # (RecipeMismatchError) differ from the dataset's.
@@ -218,6 +226,10 @@ def floors(dataset_path: str | os.PathLike, arena: float, maps: Mapping, out_pat
     maps_by = {name: (with_elasticnet(maps, elasticnet_tables)
                       if name == PAPER_SETTING or _per_split_choices(s) else dict(maps))
                 for name, s in settings.items()}
+    from mec.fits.halves import halves_maps
+
+    maps_by = {name: halves_maps(m, halves) if settings[name].halves else m
+               for name, m in maps_by.items()}  # the setting's Ridge alpha (methods §7.8)
     table = floor_table(dataset, arena, maps_by, settings, controls=list(controls), mode=mode,
                         num_splits=num_splits, split_start_seed=split_start_seed, seed=seed,
                         draws=draws)

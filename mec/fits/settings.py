@@ -121,11 +121,14 @@ def resolve_split(train_frac, recipe: Recipe, blocks: Mapping | None = None,
 
 
 #: Defaults of config ``fits.halves`` (the halves setting, methods §7.8).
-HALVES_DEFAULTS = {"enabled": False, "train_frac": 0.2}
+HALVES_DEFAULTS = {"enabled": False, "train_frac": 0.5, "ridge_alpha": 100.0, "model_draws": 2}
 
 
 def halves_options(halves) -> dict:
-    """Config ``fits.halves`` with defaults: ``{"enabled": bool, "train_frac": split}``.
+    """Config ``fits.halves`` with defaults: ``{"enabled": bool, "train_frac": split,
+    "ridge_alpha": float or None, "model_draws": int}`` (ridge_alpha: the alpha of every
+    Ridge map in this setting, None: the map's own; model_draws: recorded draws of a model,
+    mec.fits.as_recorded; methods §7.8).
 
     halves: None or False (off), True (on, the paper's random 20 % splits), or a mapping with
     ``enabled`` (default false) and ``train_frac`` (a fraction for random splits, a
@@ -145,6 +148,14 @@ def halves_options(halves) -> dict:
     out = {**HALVES_DEFAULTS, **{k: v for k, v in halves.items() if v is not None}}
     if not isinstance(out["enabled"], bool):
         raise ValueError(f"fits.halves.enabled must be true or false, got {out['enabled']!r}")
+    alpha = halves.get("ridge_alpha", HALVES_DEFAULTS["ridge_alpha"])
+    if alpha is not None and (isinstance(alpha, bool) or not isinstance(alpha, (int, float))
+                              or not alpha > 0):
+        raise ValueError(f"fits.halves.ridge_alpha must be a number > 0 or null, got {alpha!r}")
+    out["ridge_alpha"] = None if alpha is None else float(alpha)
+    draws = out["model_draws"]
+    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
+        raise ValueError(f"fits.halves.model_draws must be an integer >= 1, got {draws!r}")
     return out
 
 
