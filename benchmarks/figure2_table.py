@@ -1,4 +1,4 @@
-"""The Figure 2 table of a run, per setting, with intervals (docs/figure2.md, methods §7.7-7.8).
+"""The Figure 2 table of a run, per setting, with intervals (docs/figure2.md; methods §7.7 and §7.8).
 
 Prints Markdown: for each architecture x activation network of a Figure 2 run
 (configs/figure2.yaml), the trained network's median (best layer, one map and arena) with its
@@ -40,6 +40,22 @@ def _num(v: float, signed: bool = False) -> str:
     return ("{:+.3f}" if signed else "{:.3f}").format(v).replace("-", "−") if np.isfinite(v) else "–"
 
 
+def figure2_twins(models: dict) -> dict:
+    """{trained network: its untrained counterpart} by the sweep's names (mec.sweeps):
+    ``{arch}_{act}_trained`` -> ``{arch}_{act}_untrained`` where that is a configured untrained
+    model. By name, not mec.summary.health.untrained_twins: in configs/figure2.yaml the
+    untrained networks share the 2.2 m training box's place cells with the generalization
+    networks, so the summary pairs them with those (kind trained_vs_untrained) and lists the
+    trained-untrained pair of Figure 2 as model_vs_model."""
+    out = {}
+    for m, cfg in models.items():
+        if m.endswith("_trained") and not cfg.get("baseline") and not cfg.get("untrained"):
+            twin = m[: -len("_trained")] + "_untrained"
+            if models.get(twin, {}).get("untrained"):
+                out[m] = twin
+    return out
+
+
 def build_tables(results: Path, arena: str, models: dict, bootstrap: dict) -> dict:
     """best_layer, ceiling and comparisons tables from the per-cell tables of ``results``
     (the models whose fits/{model}_{arena}.csv exist), as mec.summary.summarize builds them."""
@@ -74,11 +90,10 @@ def read_tables(summary: Path) -> dict:
 def figure2_markdown(tables: dict, models: dict, arena: float, map_name: str,
                      settings: list[str]) -> str:
     """The Markdown table and the per-setting numbers (module docstring)."""
-    from mec.summary.comparisons import resolved_adjacent_pairs
-    from mec.summary.health import untrained_twins
+    from mec.summary.comparisons import _oriented, resolved_adjacent_pairs
     from mec.summary.tables import reference_ceiling
 
-    twins = {m: t for m, t in untrained_twins(models).items() if t}
+    twins = figure2_twins(models)
     best = tables["best_layer"]
     best = best[(best["map"] == map_name) & np.isclose(best["arena"].astype(float), arena)]
     comp = tables["comparisons"]
@@ -96,9 +111,15 @@ def figure2_markdown(tables: dict, models: dict, arena: float, map_name: str,
         return r.iloc[0] if len(r) else None
 
     def pair_of(model, setting):
-        c = comp[(comp["kind"] == "trained_vs_untrained") & (comp["setting"] == setting)
-                 & (comp["model_a"] == model) & (comp["model_b"] == twins[model])]
-        return c.iloc[0] if len(c) else None
+        # the pair's row, whatever its kind (figure2_twins), as trained - untrained
+        c = comp[(comp["kind"] != "model_vs_floor") & (comp["setting"] == setting)
+                 & (((comp["model_a"] == model) & (comp["model_b"] == twins[model]))
+                    | ((comp["model_b"] == model) & (comp["model_a"] == twins[model])))]
+        if not len(c):
+            return None
+        r = c.iloc[0]
+        d, lo, hi, resolved = _oriented(r, model)
+        return {"difference": d, "ci_low": lo, "ci_high": hi, "resolved": resolved}
 
     head = ["network"]
     for s in settings:
@@ -131,14 +152,13 @@ def figure2_markdown(tables: dict, models: dict, arena: float, map_name: str,
         adj = resolved_adjacent_pairs(comp[comp["setting"] == s], trained)
         n_adj = f"{int(adj['n_resolved'].iloc[0])} of {int(adj['n_adjacent'].iloc[0])}" \
             if len(adj) else "–"
-        tu = comp[(comp["kind"] == "trained_vs_untrained") & (comp["setting"] == s)
-                  & comp["model_a"].isin(trained)]
-        res = tu[tu["resolved"].astype(bool)]
+        pairs = [p for p in (pair_of(m, s) for m in trained) if p is not None]
+        res = [p for p in pairs if p["resolved"]]
         gap = ceiling - floor
         summary.append(
             f"| {s} | {_num(ceiling)} | {_num(floor, True)} | {_num(gap)} | {_num(width)} | "
             f"{_num(width / gap) if np.isfinite(gap) and gap > 0 else '–'} | {n_adj} | "
-            f"{len(res)} of {len(tu)} ({int((res['difference'] > 0).sum())}) |")
+            f"{len(res)} of {len(pairs)} ({sum(p['difference'] > 0 for p in res)}) |")
     return "\n".join(lines + summary) + "\n"
 
 
