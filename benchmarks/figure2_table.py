@@ -17,6 +17,7 @@ trained and untrained networks:
 
     PYTHONPATH=$PWD python benchmarks/figure2_table.py [--config configs/figure2.yaml]
         [--arena 1.0] [--map ridge] [--settings paper halves] [--from fits|summary]
+        [--summary results/figure2/summary]
 """
 
 from __future__ import annotations
@@ -168,6 +169,8 @@ def main(argv=None) -> None:
     ap.add_argument("--arena", default="1.0")
     ap.add_argument("--map", default="ridge")
     ap.add_argument("--settings", nargs="+", default=["paper", "halves"])
+    ap.add_argument("--summary", default=None,
+                    help="folder of the summary tables (default results/{experiment}/summary)")
     ap.add_argument("--from", dest="source", choices=["auto", "fits", "summary"], default="auto",
                     help="summary: the summarize rule's tables; fits: build them from the "
                          "per-cell tables; auto: summary when it exists")
@@ -178,7 +181,7 @@ def main(argv=None) -> None:
     config = load_config(args.config, check_files=False)
     models = dict(config["models"])
     results = Path("results") / config["experiment"] if config.get("experiment") else Path("results")
-    summary = results / "summary"
+    summary = Path(args.summary) if args.summary else results / "summary"
     t0 = time.perf_counter()
     if args.source == "summary" or (args.source == "auto" and (summary / "comparisons.csv").exists()):
         tables, where = read_tables(summary), f"{summary}/"
