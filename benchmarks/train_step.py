@@ -62,7 +62,10 @@ def parse():
     p.add_argument("--batch", type=int, default=200)
     p.add_argument("--seq", type=int, default=20)
     p.add_argument("--steps", type=int, default=10, help="steps per timed measurement (>= 2)")
-    p.add_argument("--repeats", type=int, default=3, help="measurements per row (the minimum is reported)")
+    p.add_argument("--repeats", type=int, default=3, help="measurements per row (--stat of them is reported)")
+    p.add_argument("--stat", choices=["min", "median"], default="min",
+                   help="of the repeats: the minimum (the machine's best) or the median (on a machine "
+                        "others load, the typical)")
     p.add_argument("--e2e-steps", type=int, default=20, help="steps per epoch of the train_model row (0: skip)")
     p.add_argument("--no-generic", action="store_true", help="skip the keras.layers.RNN row")
     p.add_argument("--ensemble", type=int, nargs="*", default=[], metavar="K",
@@ -358,7 +361,7 @@ def print_ensemble(args, ng, prec, mixed):
     fl1 = flops_per_step(ng, args.place_cells, args.batch, args.seq)
     for k in args.ensemble:
         rows = ensemble_rows(k, ng, args.place_cells, args.batch, args.seq, mixed, args.steps, batchings)
-        best = measure(rows, args.steps, args.repeats)
+        best = measure(rows, args.steps, args.repeats, args.stat)
         ref_name = f"{k} one after another"
         ref_w, ref_c = best[ref_name]
         peak_tf, source = device_peak(prec, args.peak_tflops)
@@ -376,21 +379,25 @@ def print_ensemble(args, ng, prec, mixed):
                       f"epoch 2 of 3", flush=True)
 
 
-def measure(rows: dict, steps: int, repeats: int) -> dict:
+def measure(rows: dict, steps: int, repeats: int, stat: str = "min") -> dict:
     """{name: (wall ms/step, cpu ms/step)}: (t(steps) - t(1)) / (steps - 1), each t the minimum
-    over ``repeats`` interleaved across rows, so a call's fixed cost (Keras' fit setup, the final
-    wait for the device) is not counted as step time."""
+    (or with ``stat`` "median" the median) over ``repeats`` interleaved across rows, so a call's
+    fixed cost (Keras' fit setup, the final wait for the device) is not counted as step time."""
+    import statistics
+
+    pick = min if stat == "min" else statistics.median
     for run in rows.values():  # compile and warm up
         run(2)
-    best = {k: {n: [float("inf"), float("inf")] for n in (1, steps)} for k in rows}
+    times = {k: {n: ([], []) for n in (1, steps)} for k in rows}
     for _ in range(repeats):
         for name, run in rows.items():
             for n in (1, steps):
                 w0, c0 = time.perf_counter(), time.process_time()
                 run(n)
-                w, c = time.perf_counter() - w0, time.process_time() - c0
-                best[name][n] = [min(best[name][n][0], w), min(best[name][n][1], c)]
-    return {k: tuple(1e3 * (b[steps][i] - b[1][i]) / (steps - 1) for i in (0, 1)) for k, b in best.items()}
+                times[name][n][0].append(time.perf_counter() - w0)
+                times[name][n][1].append(time.process_time() - c0)
+    return {k: tuple(1e3 * (pick(t[steps][i]) - pick(t[1][i])) / (steps - 1) for i in (0, 1))
+            for k, t in times.items()}
 
 
 def main():
@@ -413,7 +420,7 @@ def main():
         dev += f" ({os.cpu_count()} cores)"
     load0 = os.getloadavg()
     print(f"backend={keras.backend.backend()} keras={keras.__version__} device={dev} batch={args.batch} "
-          f"T={args.seq} Np={args.place_cells} steps={args.steps} repeats={args.repeats} "
+          f"T={args.seq} Np={args.place_cells} steps={args.steps} repeats={args.repeats} ({args.stat}) "
           f"load average at start {load0[0]:.2f}", flush=True)
     if args.ensemble:
         if any(k < 1 for k in args.ensemble):
@@ -449,7 +456,7 @@ def main():
             rows["keras step"] = keras_fit(*shape, "fused", args.steps)
             if not args.no_generic:
                 rows["keras.layers.RNN"] = keras_fit(*shape, "keras", args.steps)
-            best = measure(rows, args.steps, args.repeats)
+            best = measure(rows, args.steps, args.repeats, args.stat)
             ref_name = min(bare, key=lambda k: best[k][0])
             ref_w, ref_c = best[ref_name]
             for name in rows:

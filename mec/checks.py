@@ -501,7 +501,7 @@ def main(argv=None) -> int:
             from mec.costs import projection_text, training_projection
 
             print(projection_text(training_projection(plan.models, plan.scales, plan.ensembles),
-                                  config.get("ensemble_size", 1)))
+                                  config.get("ensemble_size", 1), ensembles=plan.ensembles))
     return 1 if failed else 0
 
 

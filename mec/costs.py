@@ -101,16 +101,29 @@ def training_projection(members: Mapping[str, Mapping], scales: Mapping,
             "per_network": per_network, "reference": REFERENCE}
 
 
-def projection_text(projection: Mapping, ensemble_size: int = 1) -> str:
-    """One paragraph for the console: networks, jobs, steps and the projected GPU-hours."""
+def projection_text(projection: Mapping, ensemble_size: int = 1, ensembles: list | None = None) -> str:
+    """One paragraph for the console: networks, jobs, steps and the projected GPU-hours.
+
+    ensembles: the groups of more than one network that the workflow trains together (rules
+    train_ensemble_{i}, in that order; workflow/rules/ensembles.smk); the text names them.
+    """
     n, h = projection["networks"], projection["hours"]
     ref = projection["reference"]
     if n == 0:
         return "mec: no network to train in this config (baselines and untrained models only)."
-    grouping = (f", grouped into {projection['jobs']} ensemble(s) of networks that differ only "
-                f"in seed (ensemble_size {ensemble_size}; planned only: the training rule still "
-                f"trains each network in its own job, mec.models.ensemble is not wired in)"
-                if ensemble_size > 1 else "")
+    ensembles = [list(g) for g in ensembles or [] if len(g) > 1]
+    grouping = ""
+    if ensemble_size > 1:
+        together = sum(len(g) for g in ensembles)
+        grouping = (f", in {projection['jobs']} training job(s): {len(ensembles)} ensemble(s) of "
+                    f"networks that differ only in seed ({together} networks, ensemble_size "
+                    f"{ensemble_size}, one GPU each, rules train_ensemble_0..) and "
+                    f"{n - together} network(s) alone (rule train_model)")
+        shown = [f"train_ensemble_{i}: {', '.join(g)}" for i, g in enumerate(ensembles[:8])]
+        if len(ensembles) > 8:
+            shown.append(f"... {len(ensembles) - 8} more")
+        if shown:
+            grouping += " [" + "; ".join(shown) + "]"
     text = (f"mec: training plan: {n} network(s) to train, {projection['steps']:,} Adam steps "
             f"in all{grouping}. Projected "
             f"GPU time on {ref['device']}: {h['bare scan']:.1f} GPU-hours at the bare scan's "

@@ -28,7 +28,6 @@ config ``ensemble_size``).
 from __future__ import annotations
 
 import copy
-import json
 import re
 import string
 from typing import Mapping
@@ -295,28 +294,33 @@ def model_settings(entry: Mapping, scales: Mapping) -> dict:
 
 
 def ensemble_groups(members: Mapping, scales: Mapping, ensemble_size: int) -> list[list[str]]:
-    """Which trained networks could share one compiled training step: lists of member names.
+    """Which trained networks share one compiled training step: lists of member names (the
+    one grouping of the workflow, rule train_ensemble, and of ``snakemake -n``'s plan).
 
     members: the planned models (:func:`expand_seeds`); scales: every scale they may name.
-    Networks whose training settings (model_settings without the rate-map keys,
-    mec.models.train.METADATA_KEYS) are equal except ``seed`` have the same graph and
+    Networks whose resolved training settings (mec.models.ensemble.ensemble_key: every key
+    of mec.models.config but ``seed``, defaults filled in) are equal have the same graph and
     differ only in their initial weights and trajectories; they are grouped, in config
-    order, into lists of at most ``ensemble_size``. Baselines and untrained models (no
-    training step) are left out; ``ensemble_size`` 1 gives one list per network.
+    order, into lists of at most ``ensemble_size``. Baselines, external and untrained models
+    (no training step) are left out; ``ensemble_size`` 1 gives one list per network.
+    Raises ValueError naming the network whose settings do not resolve.
     """
-    from mec.models.train import METADATA_KEYS
+    from mec.models.ensemble import ensemble_key
+    from mec.models.external import is_external
 
-    if int(ensemble_size) < 1:
+    if isinstance(ensemble_size, bool) or int(ensemble_size) < 1:
         raise ValueError(f"ensemble_size must be >= 1, got {ensemble_size!r}")
-    same: dict[str, list[str]] = {}
+    same: dict[tuple, list[str]] = {}
     for name, entry in members.items():
-        if entry.get("baseline") or entry.get("untrained"):
+        if entry.get("baseline") or entry.get("untrained") or is_external(entry):
             continue
         cfg = model_settings(entry, scales)
         if int(cfg["epochs"]) * int(cfg["steps_per_epoch"]) == 0:
             continue
-        key = json.dumps({k: v for k, v in sorted(cfg.items())
-                          if k not in METADATA_KEYS and k != "seed"}, sort_keys=True, default=str)
+        try:
+            key = ensemble_key(cfg)
+        except ValueError as err:
+            raise ValueError(f"network {name!r}: {err}") from err
         same.setdefault(key, []).append(name)
     k = int(ensemble_size)
     return [names[i:i + k] for names in same.values() for i in range(0, len(names), k)]

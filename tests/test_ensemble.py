@@ -26,7 +26,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from mec.models.ensemble import EnsembleStep, ensemble_key, plan_ensembles, train_ensemble  # noqa: E402
+from mec.models.ensemble import EnsembleStep, ensemble_key, train_ensemble  # noqa: E402
 from mec.models.network import build_model, compile_model  # noqa: E402
 from mec.models.train import _read_npz, _snapshot, batch_to_xy, train_model  # noqa: E402
 from mec.models.utils import generator_from_cfg, load_trained_model, place_cells_from_cfg, resolve_model_cfg  # noqa: E402
@@ -295,16 +295,3 @@ def test_ensemble_step_in_process_matches_train_on_batch(arch, act):
     step.sync()
     for a, m in zip(alone, members):
         assert _rel(_snapshot(m, optimizer=True), _snapshot(a, optimizer=True)) < 1e-6
-
-
-def test_plan_ensembles_groups_what_differs_only_in_seed():
-    nets = {"a0": dict(CFG, seed=0), "b0": dict(CFG, seed=0, n_units=16), "a1": dict(CFG, seed=1, name="x"),
-            "a2": dict(CFG, seed=2), "u": dict(CFG, seed=3, untrained=True), "b1": dict(CFG, seed=1, n_units=16),
-            "a3": dict(CFG, seed=3)}
-    assert plan_ensembles(nets, 2) == [["a0", "a1"], ["b0", "b1"], ["a2", "a3"], ["u"]]
-    assert plan_ensembles(nets, 8) == [["a0", "a1", "a2", "a3"], ["b0", "b1"], ["u"]]
-    assert plan_ensembles(nets, 1) == [[n] for n in nets]
-    with pytest.raises(ValueError, match="ensemble size must be an int >= 1, got 0"):
-        plan_ensembles(nets, 0)
-    with pytest.raises(ValueError, match="network 'bad': unknown model config keys"):
-        plan_ensembles({"bad": dict(CFG, n_unit=3)}, 2)

@@ -305,6 +305,24 @@ def test_ensemble_groups():
         ensemble_groups(members, PRESETS, 0)
 
 
+def test_ensemble_groups_resolve_settings_and_name_the_bad_network():
+    """Networks group on their resolved training settings: a default written out or a
+    metadata key (name, eval_arenas, n_eval_batches) does not split a group, any training
+    setting does; a key no network has is named with the network."""
+    from mec.models.scales import PRESETS
+
+    net = {"scale": "tiny", "architecture": "UGRNN", "activation": "relu", "train_arena": 2.2}
+    members = {"a0": {**net, "seed": 0}, "b0": {**net, "seed": 0, "n_units": 8},
+               "a1": {**net, "seed": 1, "dog": True, "n_eval_batches": 7},
+               "a2": {**net, "seed": 2, "eval_arenas": ["1.0"]},
+               "x": {"source": "ratemaps", "path": "x.h5"}, "b1": {**net, "seed": 1, "n_units": 8},
+               "a3": {**net, "seed": 3}, "z": {**net, "seed": 4, "epochs": 0}}
+    assert ensemble_groups(members, PRESETS, 2) == [["a0", "a1"], ["a2", "a3"], ["b0", "b1"]]
+    assert ensemble_groups(members, PRESETS, 8) == [["a0", "a1", "a2", "a3"], ["b0", "b1"]]
+    with pytest.raises(ValueError, match="network 'bad': unknown model config keys"):
+        ensemble_groups({"bad": {**net, "n_unit": 3}}, PRESETS, 2)
+
+
 def test_step_flops_by_hand():
     from mec.costs import REFERENCE, step_flops
 
@@ -334,8 +352,11 @@ def test_projection_of_the_paper_configs():
     for kind in ("bare scan", "train_model"):
         ms = REFERENCE["ms_per_step"]["float32"][kind]
         assert proj["hours"][kind] == pytest.approx(share * 100_000 * ms / 3.6e6)
-    text = projection_text(proj, 3)
+    text = projection_text(proj, 3, ensembles=plan.ensembles)
     assert f"{proj['hours']['bare scan']:.1f} GPU-hours" in text and "20 ensemble(s)" in text
+    assert "60 networks" in text and "0 network(s) alone" in text
+    first = ", ".join(plan.ensembles[0])
+    assert f"train_ensemble_0: {first}" in text and first.endswith("/seed2")
     # configs/paper.yaml: three UGRNNs (one with cues) in float32 at the measured step
     plan = plan_config(load_config(ROOT / "configs" / "paper.yaml"), ROOT / "configs")
     proj = training_projection(plan.models, plan.scales, plan.ensembles)
@@ -347,7 +368,12 @@ def test_dry_run_prints_the_projection(tmp_path):
     text = _dry_run(tmp_path, config=ROOT / "configs" / "figure2_paper.yaml")
     line = next(line for line in text.splitlines() if line.startswith("mec: training plan"))
     assert "60 network(s) to train" in line and "20 ensemble(s)" in line
-    assert re.search(r"^train_model\s+120$", text, re.M)  # 60 trained + 60 untrained twins
+    # the 60 trained networks in 20 ensemble jobs of 3 (one rule each), the 60 untrained twins
+    # alone in train_model
+    assert re.search(r"^train_model\s+60$", text, re.M)
+    ensembles = re.findall(r"^train_ensemble_(\d+)\s+(\d+)$", text, re.M)
+    # (the job table is printed twice: planned and summed up at the end)
+    assert sorted({int(i) for i, _ in ensembles}) == list(range(20)) and {n for _, n in ensembles} == {"1"}
     hours = [float(x) for x in re.findall(r"([0-9.]+) (?:GPU-hours )?at ", line)]
     assert len(hours) == 2 and 10 < hours[0] < hours[1] < 60
 

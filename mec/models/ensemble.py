@@ -29,11 +29,13 @@ The step (``batching``):
           benchmarks/train_step.py, and there the branches repeat train_model's arithmetic
           bit for bit, the vmap to ~2e-7).
 
-In the workflow: :func:`plan_ensembles` groups the configured networks (a resource-aware
-ensemble size: 1, off, on 2 CPU cores where it measured no faster; 4-8 on a GPU), and one job
-per group calls ``train_ensemble`` with the members' training settings and folders, declares
-every member's model.keras, config.json and history.csv as its outputs, and one GPU for the
-whole group (resources gpu=1); networks in no group keep rule train_model.
+In the workflow: mec.sweeps.ensemble_groups groups the configured networks by
+:func:`ensemble_key` into ensembles of at most config ``ensemble_size`` (a setting of the
+machine: 1, off, by default and on 2 CPU cores, where one step of K costs more than K steps,
+benchmarks/train_step.py; 4-8 on a GPU), and one job per ensemble (rule train_ensemble_{i},
+workflow/rules/ensembles.smk) calls ``train_ensemble`` with the members' training settings
+and folders, declares every member's model.keras, config.json and history.csv as its outputs,
+and one GPU for the whole ensemble; networks in no ensemble keep rule train_model.
 
 Checkpoints and resume: every epoch each member's weights (and every ``state_every`` epochs its
 full training state) are written into its own checkpoints/ folder, as train_model writes them.
@@ -59,7 +61,7 @@ from mec.models.train import (_LEGACY, _STATE, METADATA_KEYS, _files, _prepare_r
                               train_model)
 from mec.task import prefetch
 
-__all__ = ["train_ensemble", "ensemble_key", "plan_ensembles", "EnsembleStep", "BATCHINGS", "MEMBER_KEYS"]
+__all__ = ["train_ensemble", "ensemble_key", "EnsembleStep", "BATCHINGS", "MEMBER_KEYS"]
 
 log = logging.getLogger(__name__)
 BATCHINGS = ("auto", "loop", "vmap")
@@ -69,40 +71,28 @@ MEMBER_KEYS = ("seed",)
 
 
 def ensemble_key(cfg: dict) -> tuple:
-    """What networks must share to train in one ensemble: their resolved training settings
-    without :data:`MEMBER_KEYS` (a hashable tuple of sorted items). The workflow can group
-    models by it."""
-    cfg = resolve_model_cfg({k: v for k, v in dict(cfg).items() if k not in METADATA_KEYS})
-    return tuple(sorted((k, v) for k, v in cfg.items() if k not in MEMBER_KEYS))
+    """What networks must share to train in one ensemble: their training settings with the
+    defaults filled in (mec.models.config.DEFAULT_MODEL_CFG), without :data:`MEMBER_KEYS` and
+    the metadata keys, numbers as floats (a hashable tuple of sorted items). Equal keys mean
+    equal resolved configs but for the seed. The workflow groups models by it
+    (mec.sweeps.ensemble_groups) while it plans, so it imports no Keras; a key that is no
+    training setting is a ValueError naming it."""
+    from mec.models.config import DEFAULT_MODEL_CFG
 
+    cfg = {k: v for k, v in dict(cfg).items() if k not in METADATA_KEYS}
+    unknown = sorted(set(cfg) - set(DEFAULT_MODEL_CFG))
+    if unknown:
+        raise ValueError(f"unknown model config keys {unknown}; known: {sorted(DEFAULT_MODEL_CFG)}")
+    out = {**DEFAULT_MODEL_CFG, **cfg}
 
-def plan_ensembles(settings, size: int) -> list[list[str]]:
-    """Group networks into ensembles of at most ``size`` members.
+    def norm(v):
+        if isinstance(v, (bool, np.bool_)):
+            return bool(v)
+        if isinstance(v, (int, float, np.integer, np.floating)):
+            return float(v)
+        return tuple(v) if isinstance(v, list) else v
 
-    settings: network name -> its config.yaml entry or training settings (in config order).
-    Networks join one group when their :func:`ensemble_key` agrees (they differ only in
-    seed); groups fill in the order the names come, a full group starts a new one. Untrained
-    networks (nothing to train together) and ``size`` 1 give groups of one. Returns every
-    name exactly once, as lists of names.
-    """
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
-        raise ValueError(f"ensemble size must be an int >= 1, got {size!r}")
-    groups: list[list[str]] = []
-    open_group: dict = {}
-    for name, entry in dict(settings).items():
-        try:
-            key = ensemble_key(entry)
-        except ValueError as err:
-            raise ValueError(f"network {name!r}: {err}") from err
-        if size == 1 or dict(key)["untrained"] or dict(key)["epochs"] == 0:
-            groups.append([name])
-            continue
-        group = open_group.get(key)
-        if group is None or len(group) >= size:
-            group = open_group[key] = []
-            groups.append(group)
-        group.append(name)
-    return groups
+    return tuple(sorted((k, norm(v)) for k, v in out.items() if k not in MEMBER_KEYS))
 
 
 def _check_members(cfgs, out_dirs, metadata) -> tuple[list[dict], list[dict], list[Path]]:

@@ -220,12 +220,34 @@ def ensemble_groups():
     return PLAN.ensembles
 
 
+# Networks trained together, one job per ensemble (workflow/rules/ensembles.smk), and the
+# networks train_model trains alone. With ensemble_size 1 every network is trained alone.
+ENSEMBLES = [group for group in PLAN.ensembles if len(group) > 1]
+ALONE_NETWORKS = [m for m in NETWORKS if not any(m in group for group in ENSEMBLES)]
+
+
+def ensemble_resources():
+    """An ensemble job's resources: train_model's (one GPU for the whole ensemble), with what
+    a profile sets for train_model (--set-resources train_model:..., profiles/slurm), since a
+    profile cannot name rules that exist only for the ensembles of one config."""
+    res = {"gpu": 1, "mem_mb": 8000, "runtime": 720}
+    for key, value in dict(workflow.resource_settings.overwrite_resources.get("train_model", {})).items():
+        res[key] = getattr(value, "raw", value)  # a profile's values come parsed (Resource)
+    return res
+
+
+def ensemble_threads():
+    """An ensemble job's threads: train_model's (2, or what a profile sets for it)."""
+    value = workflow.resource_settings.overwrite_threads.get("train_model", 2)
+    return getattr(value, "raw", value)
+
+
 def training_cost_text():
     """The training's networks, jobs and projected GPU-hours (mec.costs), for snakemake -n."""
     from mec.costs import projection_text, training_projection
 
     return projection_text(training_projection(PLAN.models, SCALES, PLAN.ensembles),
-                           config["ensemble_size"])
+                           config["ensemble_size"], ensembles=ENSEMBLES)
 
 
 def summary_outputs():

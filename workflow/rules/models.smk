@@ -3,7 +3,7 @@
 
 rule train_model:
     wildcard_constraints:
-        model=_regex_choice(NETWORKS),
+        model=_regex_choice(ALONE_NETWORKS),  # ensembles' members: rules train_ensemble_{i}
     input:
         # Data errors surface before any training job: make_dataset runs first. ancient():
         # a remade dataset file does not retrain the model (training never reads it).
