@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "workflow" / "rules"
 SCRIPTS = ROOT / "workflow" / "scripts"
 
-RULE = re.compile(r"^(?:rule|checkpoint)\s+(\w+)\s*:", re.M)
+# a named rule at the top level, or an anonymous one made in a loop (rules/ensembles.smk)
+RULE = re.compile(r"^\s*(?:rule|checkpoint)(?:\s+\w+)?\s*:", re.M)
 READ = re.compile(r"snakemake\.params(?:\.get\(\s*[\"'](\w+)[\"']|\.(\w+))")
 
 
@@ -32,9 +33,10 @@ def rule_params() -> dict[str, set[str]]:
             if not script:
                 continue
             names: set[str] = set()
-            params = re.search(r"^    params:\s*\n((?:        .*\n|\s*\n)+)", block, re.M)
+            params = re.search(r"^( +)params:\s*\n((?:\1    .*\n|\s*\n)+)", block, re.M)
             if params:
-                names = set(re.findall(r"^        (\w+)\s*=", params.group(1), re.M))
+                indent = params.group(1) + "    "
+                names = set(re.findall(rf"^{indent}(\w+)\s*=", params.group(2), re.M))
             out.setdefault(script.group(1), set()).update(names)
     return out
 
