@@ -180,6 +180,22 @@ def test_fused_steps_match_the_cells():
         assert FusedRNN(cell).kind == arch.step, name
 
 
+def test_a_wrong_fused_step_is_refused_when_the_network_is_built():
+    pytest.importorskip("keras")
+    from mec.models.config import resolve_model_cfg
+    from mec.models.network import build_model
+
+    wrong = register_architecture(Architecture("GRU_AS_SIMPLE", ARCHITECTURES["GRU"].cell, "simple",
+                                               gates=3))
+    try:
+        cfg = resolve_model_cfg({"architecture": wrong.name}, preset="tiny")
+        with pytest.raises(ValueError, match="registered with fused step 'simple'.*GRUCell.*'gru'"):
+            build_model(cfg)
+        assert build_model(cfg, rnn_impl="keras").get_layer("pre_g").cell.units == cfg["n_units"]
+    finally:
+        del ARCHITECTURES[wrong.name]
+
+
 # ---------------------------------------------------------------------------------------------
 # a sixth architecture and a fourth loader, registered from here (docs/extending.md)
 # ---------------------------------------------------------------------------------------------

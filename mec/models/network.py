@@ -207,6 +207,9 @@ def build_model(cfg: dict, n_cues: int = 0, rnn_impl: str = "fused") -> keras.Mo
         x = keras.layers.Dense(Ng, kernel_initializer=glorot(3), name="M", **lkw)(x)
     if rnn_impl == "fused" and spec.step is not None:
         rnn = FusedRNN(cell, name="pre_g", **lkw)
+        if rnn.kind != spec.step:  # FusedRNN picks its step by the cell's class
+            raise ValueError(f"architecture {arch!r} is registered with fused step {spec.step!r}, "
+                             f"but FusedRNN runs its {type(cell).__name__} with step {rnn.kind!r}")
     else:
         rnn = keras.layers.RNN(cell, return_sequences=True, name="pre_g", **lkw)
     pre_g = rnn(x, initial_state=init)
