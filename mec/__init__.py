@@ -12,9 +12,9 @@ __version__ = "0.1.0"
 
 def __getattr__(name):
     # mec.score (mec.scoring), loaded on first use so that `import mec` stays light; through
-    # importlib, as mec.baselines loads mec.fits.two_stage, so that the package's __init__ does
-    # not make mec.scoring (fits, summary, external models) part of every rule's code
-    # fingerprint (mec.fingerprint reads import statements)
+    # importlib, so that the package's __init__ does not make mec.scoring (fits, summary,
+    # external models) part of every rule's code fingerprint (mec.fingerprint reads import
+    # statements)
     if name == "score":
         import importlib
 

@@ -324,22 +324,3 @@ def export_baseline(kind: str, params: Mapping, dataset_path: str | os.PathLike,
              "baseline_params": json.dumps(used, sort_keys=True, default=str),
              "dataset": str(dataset_path)}
     return save_model_ratemaps(out_path, maps, x_edges, y_edges, attrs)
-
-
-# ---------------------------------------------------------------------------------------------
-# the two-stage fit lives in mec.fits.two_stage (a fit path, not a rate-map baseline); its
-# names stay importable from here, loaded on first use so that importing the rate-map
-# baselines does not import the fits (nor make their code part of export_baseline's
-# fingerprint, mec.fingerprint). The workflow imports mec.fits.two_stage itself.
-# ---------------------------------------------------------------------------------------------
-_TWO_STAGE = ("TWO_STAGE_LAYER", "DEFAULT_STAGE1_ALPHAS", "STAGE1_BINS", "two_stage_maps",
-              "two_stage_fit_table", "fit_two_stage")
-
-
-def __getattr__(name):
-    if name in _TWO_STAGE:
-        import importlib
-
-        return getattr(importlib.import_module("mec.fits.two_stage"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-

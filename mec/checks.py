@@ -44,39 +44,13 @@ import sys
 from pathlib import Path
 from typing import Mapping
 
+from mec.errors import ConfigError, source_text as _source_text
 from mec.mappers import MAP_TYPES, MapParamError
 from mec.mappers import _did_you_mean  # one wording of "did you mean" for maps and config keys
+from mec.schema import SCHEMA_PATH
 
 __all__ = ["ConfigError", "check_config", "config_problems", "check_map", "map_problems",
            "plan_config", "Plan", "check_yaml", "resolve_config", "load_config", "SCHEMA_PATH"]
-
-# The workflow's schema, when mec is used from a checkout of the repository.
-SCHEMA_PATH = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"
-
-
-class ConfigError(ValueError):
-    """A config that cannot run as written: the one error of every planning check (this
-    module, mec.data.plan, the fit settings).
-
-    ``problems`` lists each one as ``"key.path: message"`` (a leading ``"config "`` is
-    dropped); ``source`` names the config file(s) when known. One problem reads
-    ``config key.path: message``; several read ``config (source) has N problems:`` and one
-    line each.
-    """
-
-    def __init__(self, problems, source=None):
-        if isinstance(problems, str):
-            problems = [problems]
-        self.problems = [p[len("config "):] if p.startswith("config ") else p for p in map(str, problems)]
-        self.source = source
-        n = len(self.problems)
-        if n == 1:
-            text = f"config {self.problems[0]}" + (f"\n  (config file: {source})" if source else "")
-        else:
-            where = f" ({source})" if source else ""
-            lines = "\n".join(f"  - {p}" for p in self.problems)
-            text = f"config{where} has {n} problems:\n{lines}"
-        super().__init__(text)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -261,12 +235,6 @@ def _task_problems(path: str, entry: Mapping, scale: Mapping) -> list[str]:
             out.append(f"{path}.sequence_length: {T} steps; reward-zone episodes walk "
                        f"{nav} steps to the zone and need sequence_length > {nav}")
     return out
-
-
-def _source_text(source):
-    if isinstance(source, (list, tuple)):
-        source = ", ".join(str(s) for s in source) or None
-    return str(source) if source else None
 
 
 def check_config(config: Mapping, source=None) -> None:

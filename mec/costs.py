@@ -19,7 +19,9 @@ from __future__ import annotations
 
 from typing import Mapping
 
-__all__ = ["REFERENCE", "GATES", "step_flops", "training_projection", "projection_text"]
+from mec.models.architectures import get_architecture
+
+__all__ = ["REFERENCE", "step_flops", "training_projection", "projection_text"]
 
 #: The measured figure: ms per training step of the paper-scale UGRNN-ReLU (Ng 4096, Np 512,
 #: batch 200, T 20) on one NVIDIA H200 with JAX, float32 (TF32 products) and mixed bfloat16:
@@ -35,9 +37,6 @@ REFERENCE = {
     "source": "benchmarks/gpu_check.sh (reference lines)",
 }
 
-#: Products per step of each cell, in units of Ng x Ng (methods §2.3): the candidate, plus
-#: the UGRNN's update gate, the GRU's two gates, the LSTM's three.
-GATES = {"RNN": 1, "SRNN": 1, "UGRNN": 2, "GRU": 3, "LSTM": 4}
 _N_CUES = 5  # the five cue distances fed with the velocity (methods §1.3)
 
 
@@ -48,20 +47,22 @@ def step_flops(cfg: Mapping) -> float:
     cfg: a model's settings (architecture, n_units Ng, n_place_cells Np, batch_size,
     sequence_length T, loss, cues; mec.sweeps.model_settings). Per sample and time step
     the three-stage model (methods §2.1) runs M (d_in x Ng), the cell's input and recurrent
-    products (2 x GATES x Ng x Ng), g (Ng x Ng) and dc (Ng x Np; 2 outputs with the position
+    products (2 x gates x Ng x Ng; gates: products per step of the cell in units of Ng x Ng,
+    mec.models.architectures: the candidate, plus the UGRNN's update gate, the GRU's two
+    gates, the LSTM's three), g (Ng x Ng) and dc (Ng x Np; 2 outputs with the position
     loss); the Sorscher RNN runs its cell on the raw input (d_in x Ng) and recurrence (Ng x Ng)
     and dc. The encoders (Np x Ng) run once per sequence.
     """
-    arch = cfg["architecture"]
+    arch = get_architecture(cfg["architecture"])
     ng = int(cfg["n_units"])
     np_ = 2 if cfg.get("loss") == "position" else int(cfg["n_place_cells"])
     d_in = 2 + (_N_CUES if cfg.get("cues") else 0)
-    gates = GATES[arch]
-    if arch == "RNN":
+    gates = arch.gates
+    if arch.single_layer:
         per_step = d_in * ng + ng * ng + ng * np_
     else:
         per_step = d_in * ng + 2 * gates * ng * ng + ng * ng + ng * np_
-    encoders = (2 if arch == "LSTM" else 1) * np_ * ng
+    encoders = arch.n_states * np_ * ng
     t = int(cfg["sequence_length"])
     return 3 * 2 * int(cfg["batch_size"]) * (t * per_step + encoders)
 

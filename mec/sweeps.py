@@ -159,7 +159,7 @@ def resolve_axes(config: dict, validate, source=None) -> dict:
     workflow/rules/common.smk calls it right after the schema (``validate``:
     snakemake.utils.validate); mec.checks.resolve_config with jsonschema.
     """
-    from mec.checks import ConfigError, _source_text
+    from mec.errors import ConfigError, source_text as _source_text
 
     sweeps = config.get("sweeps") or {}
     if sweeps:
@@ -191,11 +191,9 @@ def _with_seed(entry: dict) -> dict:
     trailing defaults that follow ``seed`` in the schema's order. Snakemake compares a rule's
     params as text, so the keys' order is kept as it was when ``seed`` had a default (no
     rerun of the rules that take a model's settings)."""
-    import yaml
+    from mec.schema import load_schema
 
-    from mec.checks import SCHEMA_PATH
-
-    order = list(yaml.safe_load(SCHEMA_PATH.read_text(encoding="utf-8"))["$defs"]["model"]["properties"])
+    order = list(load_schema()["$defs"]["model"]["properties"])
     rank = {k: i for i, k in enumerate(order)}
     keys = list(entry)
     pos = len(keys)

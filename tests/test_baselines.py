@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 from scipy.ndimage import gaussian_filter
 
-from mec.baselines import (BASELINE_LAYERS, TWO_STAGE_LAYER, baseline_ratemaps, bin_centres,
-                           export_baseline, fit_two_stage, nmf_ratemaps, place_cell_ratemaps,
-                           two_stage_fit_table, two_stage_maps, velocity_ratemaps)
+from mec.baselines import (BASELINE_LAYERS, baseline_ratemaps, bin_centres, export_baseline,
+                           nmf_ratemaps, place_cell_ratemaps, velocity_ratemaps)
 from mec.fits.core import TABLE_COLUMNS, interanimal_scores
+from mec.fits.two_stage import TWO_STAGE_LAYER, fit_two_stage, two_stage_fit_table, two_stage_maps
 from mec.ratemaps import load_model_ratemaps, make_edges
 
 # the data's edges come from the animals' extreme positions: a few mm inside the 1 m box and

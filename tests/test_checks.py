@@ -220,3 +220,15 @@ def test_yaml_error_in_a_configfile_is_named_by_mec_checks(tmp_path):
     assert proc.returncode == 0 and "config.yaml: ok" in proc.stdout
     proc = smk("-n", "--verbose", "--configfile", str(bad), "--directory", str(tmp_path), cwd=tmp_path)
     assert proc.returncode != 0 and 'exp.yaml", line 6' in proc.stdout + proc.stderr
+
+
+def test_config_error_is_one_class_wherever_it_is_imported():
+    """mec.errors holds it (below mec.checks, mec.data.plan and mec.sweeps, which raise it);
+    the modules users import it from re-export the same class, so one except catches all."""
+    import mec.checks
+    import mec.data.plan
+    import mec.errors
+
+    assert mec.checks.ConfigError is mec.errors.ConfigError is mec.data.plan.ConfigError
+    err = mec.errors.ConfigError(["a.b: wrong (1)", "c: missing"], source=mec.errors.source_text(["x.yaml", "y.yaml"]))
+    assert str(err) == "config (x.yaml, y.yaml) has 2 problems:\n  - a.b: wrong (1)\n  - c: missing"

@@ -1,4 +1,5 @@
-"""The package's shape: an acyclic import graph, modules of a readable size, no Snakemake.
+"""The package's shape: an acyclic import graph (imports inside functions included), modules of
+a readable size, no Snakemake.
 
 Static checks on the source (``ast``), so they see every module, imported by a test or not.
 """
@@ -45,36 +46,39 @@ def _target(name):
 
 
 def module_imports(tree, importer):
-    """Modules imported at module level (not inside a function or class: those run later)."""
+    """Modules imported anywhere in the module: at module level and inside functions and
+    classes too (a function's import runs when it is called; a circle through it is a circle
+    all the same: each module needs the other, and neither can be read or moved alone)."""
     found = set()
-
-    def visit(nodes):
-        for node in nodes:
-            if isinstance(node, ast.Import):
-                found.update(alias.name for alias in node.names)
-            elif isinstance(node, ast.ImportFrom):
-                base = _resolve(node.module, importer, node.level)
-                # `from pkg import sub` imports the submodule pkg.sub (pkg's __init__ runs
-                # first, as for `import pkg.sub`, which is not counted as an edge to it); a
-                # name that is not a submodule is read from pkg itself
-                subs = {f"{base}.{a.name}" for a in node.names} & set(MODULES)
-                found.update(subs)
-                if not subs or len(subs) < len(node.names):
-                    found.add(base)
-            elif isinstance(node, (ast.If, ast.Try, ast.With)):
-                for field in ("body", "orelse", "finalbody", "handlers"):
-                    for child in getattr(node, field, []):
-                        visit(child.body if isinstance(child, ast.ExceptHandler) else [child])
-    visit(tree.body)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = _resolve(node.module, importer, node.level)
+            # `from pkg import sub` imports the submodule pkg.sub (pkg's __init__ runs
+            # first, as for `import pkg.sub`, which is not counted as an edge to it); a
+            # name that is not a submodule is read from pkg itself
+            subs = {f"{base}.{a.name}" for a in node.names} & set(MODULES)
+            found.update(subs)
+            if not subs or len(subs) < len(node.names):
+                found.add(base)
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+              and node.func.attr == "import_module" and node.args
+              and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+            found.add(node.args[0].value)  # importlib.import_module("mec.x"): an import too
     return found
 
 
 def import_graph():
+    """module -> the mec modules it imports. Imports of the root package ``mec`` itself (its
+    ``__version__``) are no edge: its ``__init__`` runs before any mec module can (the first
+    step of every ``import mec.x``), so reading from it never waits on a module below; its one
+    lazy import, ``mec.score`` (mec.scoring), is its own edge."""
     graph = {}
     for name, path in MODULES.items():
         tree = ast.parse(path.read_text(), filename=str(path))
         targets = {_target(n) for n in module_imports(tree, name)}
-        graph[name] = sorted(t for t in targets if t and t != name)
+        graph[name] = sorted(t for t in targets if t and t not in (name, "mec"))
     return graph
 
 
@@ -122,7 +126,12 @@ def test_relative_imports_resolve_inside_mec():
     assert _resolve("core", "mec.fits", 1) == "mec.fits.core"  # from a package's __init__
     assert _resolve(None, "mec.fits.elasticnet", 2) == "mec"
     tree = ast.parse("from . import core\nimport numpy\ndef f():\n    import mec.io\n")
-    assert module_imports(tree, "mec.fits.elasticnet") == {"mec.fits.core", "numpy"}
+    assert module_imports(tree, "mec.fits.elasticnet") == {"mec.fits.core", "numpy", "mec.io"}
+    # inside a class's method and a nested block, too
+    tree = ast.parse("class A:\n    def f(self):\n        if x:\n            from mec import stats\n")
+    assert module_imports(tree, "mec.io") == {"mec.stats"}
+    tree = ast.parse("import importlib\ndef f():\n    return importlib.import_module('mec.stats')\n")
+    assert module_imports(tree, "mec.io") == {"importlib", "mec.stats"}
     tree = ast.parse("from mec.fits import core, pipeline, MIN_SCORE\n")
     assert module_imports(tree, "mec.io") == {"mec.fits", "mec.fits.core", "mec.fits.pipeline"}
 

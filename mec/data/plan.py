@@ -2,7 +2,7 @@
 
 ``workflow/rules/common.smk`` calls :func:`mec.checks.plan_config` once, right after the
 schema validation; it runs :func:`check_dataset_config` and reports its problem with every
-other one in a single :class:`mec.checks.ConfigError`, so that a missing recordings folder,
+other one in a single :class:`mec.errors.ConfigError`, so that a missing recordings folder,
 ``source: hdf5`` without a file, a bad arena or an unusable calibration stop ``snakemake``
 before any job runs (a training job takes minutes to hours). What needs the recordings' contents (duplicate cell ids,
 extents, spike times, animals per arena) is checked by rule make_dataset, which every
@@ -26,11 +26,12 @@ import re
 from pathlib import Path
 from typing import Mapping
 
-from mec.checks import ConfigError  # the one error of every planning check
+from mec.errors import ConfigError  # the one error of every planning check
 from mec.data.arenas import ArenaNameError, arena_geometry, check_arena_name, is_numeric_name
+from mec.data.loaders.registry import LOADERS, RESERVED
 
 __all__ = ["ConfigError", "check_dataset_config", "expand_path", "results_dir",
-           "RESULT_FOLDERS", "DATA_VARIABLE", "RECORDING_SUFFIXES"]
+           "RESULT_FOLDERS", "DATA_VARIABLE", "recording_suffixes", "dataset_sources"]
 
 #: Environment variable naming the folder that holds shared recordings (configs/*.yaml).
 DATA_VARIABLE = "MEC_DATA"
@@ -38,13 +39,23 @@ DATA_VARIABLE = "MEC_DATA"
 #: of one of them (results/{experiment}/ would mix with the default experiment's outputs).
 RESULT_FOLDERS = ("data", "models", "ratemaps", "fits", "consistency", "elasticnet", "summary",
                   "logs", "benchmarks", "knockouts", "figures", "report")
-#: File suffixes each loader reads (a folder given in paths must hold at least one).
-RECORDING_SUFFIXES = {"kavli": (".mat",), "nwb": (".nwb",), "generic": (".npz", ".h5", ".hdf5"),
-                      "hdf5": (".h5", ".hdf5")}
+#: File suffixes of a ready dataset file (dataset.source hdf5).
+_HDF5_SUFFIXES = (".h5", ".hdf5")
 _EXPERIMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 #: Arena keys the embedded simulator understands (mec.data.synthetic).
 _SYNTHETIC_KEYS = {"shape", "session_min"}
+
+
+def dataset_sources() -> tuple[str, ...]:
+    """Every ``dataset.source``: the simulator, each registered loader
+    (mec.data.loaders.registry.LOADERS), and a ready dataset file (the schema's enum)."""
+    return (RESERVED[0], *LOADERS, *RESERVED[1:])
+
+
+def recording_suffixes(source: str) -> tuple[str, ...]:
+    """File suffixes of dataset source ``source`` (a folder given in paths must hold one)."""
+    return _HDF5_SUFFIXES if source == "hdf5" else LOADERS[source].suffixes
 
 
 def results_dir(config: Mapping) -> str:
@@ -107,8 +118,8 @@ def _check_arenas(dataset: Mapping, source: str) -> None:
                 raise ConfigError(
                     f"config {key}: the synthetic simulator makes square or circular arenas "
                     f"named by their size in metres (e.g. \"1.0\": {{shape: square}}), not "
-                    f"{why}; such arenas need recordings (dataset.source kavli, nwb, generic "
-                    f"or hdf5)")
+                    f"{why}; such arenas need recordings (dataset.source "
+                    f"{', '.join(dataset_sources()[1:-1])} or hdf5)")
         elif "session_min" in spec:
             raise ConfigError(f"config {key}.session_min: only the synthetic simulator uses it "
                               f"(dataset.source is {source!r})")
@@ -150,7 +161,7 @@ def check_dataset_config(config: Mapping, config_dir: str | os.PathLike) -> dict
             if source == "hdf5":
                 raise ConfigError(f"config dataset.recordings.paths: {_where(entry, p, config_dir)}"
                                   f" is a folder; dataset.source hdf5 needs one dataset file")
-            suffixes = RECORDING_SUFFIXES[source]
+            suffixes = recording_suffixes(source)
             if not any(f.is_file() and f.name.lower().endswith(suffixes) for f in p.iterdir()):
                 raise ConfigError(f"config dataset.recordings.paths: folder "
                                   f"{_where(entry, p, config_dir)} holds no {'/'.join(suffixes)} "

@@ -31,13 +31,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from mec.fits.settings import HALVES_SETTING, PAPER_SETTING
+
 __all__ = ["spearman_brown", "half_correlation", "reliability_table", "corrected_scores",
            "corrected_ceiling", "RELIABILITY_COLUMNS", "HALF_SETTINGS"]
 
 #: Columns of :func:`reliability_table`.
 RELIABILITY_COLUMNS = ["arena", "animal", "cell_id", "r_half", "r_full"]
 #: Settings whose scores are tested against a half map (corrected by r_half, not r_full).
-HALF_SETTINGS = ("halves",)
+HALF_SETTINGS = (HALVES_SETTING,)
 
 
 def spearman_brown(r, factor: float = 2.0):
@@ -110,7 +112,7 @@ def corrected_scores(table, reliability):
     t["_arena"] = t["arena"].astype(str)
     rel = rel.assign(_arena=rel["arena"].astype(str)).drop(columns="arena")
     m = t.merge(rel, on=["_arena", "animal", "cell_id"], how="left", validate="many_to_one")
-    setting = m["setting"] if "setting" in m.columns else pd.Series("paper", index=m.index)
+    setting = m["setting"] if "setting" in m.columns else pd.Series(PAPER_SETTING, index=m.index)
     r = np.where(setting.isin(HALF_SETTINGS), m["r_half"], m["r_full"]).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         corr = np.where(r > 0, m["score"].to_numpy(np.float64) / np.sqrt(r), np.nan)
@@ -138,7 +140,7 @@ def corrected_ceiling(ceiling, consistency, dataset):
             continue
     if not rel:
         return ceiling
-    t = consistency if "setting" in consistency.columns else consistency.assign(setting="paper")
+    t = consistency if "setting" in consistency.columns else consistency.assign(setting=PAPER_SETTING)
     c = corrected_scores(t, pd.concat(rel, ignore_index=True))
     keys = ["arena", "map", "setting", "source"]
     med = (c.groupby(keys, dropna=False)["score_corrected"].median().rename("ceiling_corrected")

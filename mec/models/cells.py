@@ -23,11 +23,10 @@ import keras
 import numpy as np
 from keras import ops
 
-__all__ = ["UGRNNCell", "FusedRNN", "SeededUniform", "SeededOrthogonal", "make_cell",
-           "ARCHITECTURES", "ACTIVATIONS"]
+__all__ = ["UGRNNCell", "FusedRNN", "SeededUniform", "SeededOrthogonal", "seeded_cell_kwargs"]
 
-ARCHITECTURES = ("UGRNN", "SRNN", "GRU", "LSTM", "RNN")
-ACTIVATIONS = ("linear", "tanh", "sigmoid", "relu")
+# The architectures (name -> cell, fused step, ...) and the activations are registered in
+# mec.models.architectures, which imports this module when it builds a cell (never the reverse).
 
 
 def _check_seed(seed, who):
@@ -309,36 +308,17 @@ class FusedRNN(keras.layers.Layer):
         return config
 
 
-def make_cell(architecture: str, units: int, activation: str, recurrent_regularizer=None,
-              bias_regularizer=None, seed=None, use_bias: bool = True, dtype=None):
-    """Cell for an architecture name (methods §2.3).
-
-    "UGRNN" -> UGRNNCell; "SRNN" and "RNN" -> keras SimpleRNNCell (RNN: no bias, Sorscher et al.);
-    "GRU" -> GRUCell; "LSTM" -> LSTMCell. ``activation`` is the cell's nonlinearity; the
-    recurrent gates of GRU/LSTM keep their sigmoids.
-    seed: int or list of ints; the kernel is drawn from seed, the recurrent kernel from seed + 1
-    (``[*seed, 0]``, ``[*seed, 1]`` for a list; Keras cells:
-    Glorot-uniform kernel and orthogonal recurrent kernel, Keras' defaults, drawn by numpy), so
-    the same seed gives the same cell in every process. None draws fresh weights.
-    """
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
-    kw = dict(dtype=dtype) if dtype is not None else {}
-    if architecture == "UGRNN":
-        return UGRNNCell(units, activation=activation, recurrent_regularizer=recurrent_regularizer,
-                         bias_regularizer=bias_regularizer, seed=seed, name="ugrnn_cell", **kw)
-    if architecture not in ARCHITECTURES:
-        raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {architecture!r}")
+def seeded_cell_kwargs(layer: str, activation: str, recurrent_regularizer=None,
+                       bias_regularizer=None, use_bias: bool = True, seed=None, dtype=None) -> dict:
+    """Keyword arguments of a Keras cell (``keras.layers.<layer>``) with initial weights drawn by
+    numpy: the kernel from seed (Glorot-uniform), the recurrent kernel from seed + 1
+    (orthogonal; ``[*seed, 0]``, ``[*seed, 1]`` for a list), Keras' default initialisers.
+    None draws a fresh seed. Used by the cell factories of mec.models.architectures."""
     if seed is None:
         seed = int(np.random.SeedSequence().generate_state(1)[0])
-    seed = _check_seed(seed, f"make_cell({architecture})")
-    common = dict(activation=activation, recurrent_regularizer=recurrent_regularizer,
-                  bias_regularizer=bias_regularizer if use_bias else None, use_bias=use_bias,
-                  kernel_initializer=SeededUniform(_sub_seed(seed, 0)),
-                  recurrent_initializer=SeededOrthogonal(_sub_seed(seed, 1)),
-                  **kw)
-    if architecture in ("SRNN", "RNN"):
-        return keras.layers.SimpleRNNCell(units, name="simple_rnn_cell", **common)
-    if architecture == "GRU":
-        return keras.layers.GRUCell(units, name="gru_cell", **common)
-    return keras.layers.LSTMCell(units, name="lstm_cell", **common)
+    seed = _check_seed(seed, f"make_cell({layer})")
+    kw = dict(dtype=dtype) if dtype is not None else {}
+    return dict(activation=activation, recurrent_regularizer=recurrent_regularizer,
+                bias_regularizer=bias_regularizer if use_bias else None, use_bias=use_bias,
+                kernel_initializer=SeededUniform(_sub_seed(seed, 0)),
+                recurrent_initializer=SeededOrthogonal(_sub_seed(seed, 1)), **kw)

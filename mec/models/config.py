@@ -10,6 +10,7 @@ import copy
 import numpy as np
 
 from mec import constants as C
+from mec.models.architectures import ACTIVATIONS, LOSSES, WEIGHT_DECAY_TARGETS, get_architecture
 from mec.models.scales import PRESETS
 from mec.task import PlaceCells, TrajectoryGenerator
 
@@ -19,7 +20,7 @@ __all__ = ["DEFAULT_MODEL_CFG", "PRESETS", "resolve_model_cfg", "place_cells_fro
 
 # A model config (one entry of config.yaml `models:`), contract names, paper values (methods §1-2).
 DEFAULT_MODEL_CFG = {
-    "architecture": "UGRNN",  # UGRNN | SRNN | GRU | LSTM | RNN (Sorscher single layer)
+    "architecture": "UGRNN",  # a name of mec.models.architectures.ARCHITECTURES
     "activation": "relu",  # linear | tanh | sigmoid | relu
     "loss": "place_cells",  # place_cells | position (Cueva & Wei, Np = 2)
     "cues": False,  # five square cues as extra input (methods §1.3)
@@ -83,15 +84,13 @@ def resolve_model_cfg(cfg: dict | None = None, preset: str | None = None) -> dic
         out[key] = float(out[key])
     if out["train_arena"] <= 0:
         raise ValueError(f"model config train_arena must be > 0 m, got {out['train_arena']}")
-    from mec.models.cells import ACTIVATIONS, ARCHITECTURES
-    if out["architecture"] not in ARCHITECTURES:
-        raise ValueError(f"model config architecture must be one of {ARCHITECTURES}, got {out['architecture']!r}")
+    get_architecture(out["architecture"], where="model config architecture")
     if out["activation"] not in ACTIVATIONS:
         raise ValueError(f"model config activation must be one of {ACTIVATIONS}, got {out['activation']!r}")
-    if out["loss"] not in ("place_cells", "position"):
-        raise ValueError(f"model config loss must be 'place_cells' or 'position', got {out['loss']!r}")
-    if out["weight_decay_target"] not in ("recurrent", "original_bias"):
-        raise ValueError(f"model config weight_decay_target must be 'recurrent' or 'original_bias', "
+    if out["loss"] not in LOSSES:
+        raise ValueError(f"model config loss must be one of {LOSSES}, got {out['loss']!r}")
+    if out["weight_decay_target"] not in WEIGHT_DECAY_TARGETS:
+        raise ValueError(f"model config weight_decay_target must be one of {WEIGHT_DECAY_TARGETS}, "
                          f"got {out['weight_decay_target']!r}")
     for key in ("cues", "reward_zone", "dog", "untrained", "mixed_precision"):
         out[key] = bool(out[key])

@@ -23,13 +23,14 @@ import keras
 import numpy as np
 from keras import ops
 
-from mec.models.cells import ACTIVATIONS, ARCHITECTURES, FusedRNN, SeededUniform, make_cell
+from mec.models.architectures import ACTIVATIONS, WEIGHT_DECAY_TARGETS, get_architecture, make_cell
+from mec.models.cells import FusedRNN, SeededUniform
 
 __all__ = ["build_model", "compile_model", "PlaceCellLoss", "DecodingError", "decoding_errors",
            "place_cell_activation",
            "WEIGHT_DECAY_TARGETS", "RNN_IMPLEMENTATIONS", "model_inputs"]
 
-WEIGHT_DECAY_TARGETS = ("recurrent", "original_bias")
+# WEIGHT_DECAY_TARGETS (imported above) is re-exported here, where the weight decay is applied.
 # "fused": mec.models.cells.FusedRNN (the training step's cost is the math);
 # "keras": keras.layers.RNN over the same cell, the implementation before the fused one, kept as the
 # reference the fused layer is tested and benchmarked against (same weights, same function).
@@ -155,10 +156,13 @@ def build_model(cfg: dict, n_cues: int = 0, rnn_impl: str = "fused") -> keras.Mo
     one seed gives the same network in every process and on either backend.
     rnn_impl: "fused" (default; mec.models.cells.FusedRNN) or "keras" (keras.layers.RNN over the
     same cell; same weights and function, slower; the reference of the tests and benchmarks).
+    An architecture with no fused step (mec.models.architectures.Architecture.step None) runs
+    under keras.layers.RNN either way. What differs between architectures (cell, states,
+    single layer, the released decay target) is read from its registry entry.
     """
-    arch, act = cfg["architecture"], cfg["activation"]
-    if arch not in ARCHITECTURES:
-        raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {arch!r}")
+    act = cfg["activation"]
+    spec = get_architecture(cfg["architecture"])
+    arch = spec.name
     if act not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {ACTIVATIONS}, got {act!r}")
     target = cfg["weight_decay_target"]
@@ -174,7 +178,7 @@ def build_model(cfg: dict, n_cues: int = 0, rnn_impl: str = "fused") -> keras.Mo
 
     reg = keras.regularizers.L2(wd) if wd > 0 else None
     rec_reg = bias_reg = None
-    if arch == "UGRNN" and target == "original_bias":
+    if target == "original_bias" and spec.released_decay == "bias":
         bias_reg = reg  # as released: RNN.weights[1] is the UGRNN bias (module docstring)
     else:
         rec_reg = reg
@@ -192,17 +196,20 @@ def build_model(cfg: dict, n_cues: int = 0, rnn_impl: str = "fused") -> keras.Mo
         c = keras.Input(shape=(None, n_cues), name="cues")
         inputs.append(c)
         x = keras.layers.Concatenate(axis=-1, name="velocity_cues")([v, c])
-    sorscher = arch == "RNN"
+    sorscher = spec.single_layer
     cell = make_cell(arch, Ng, act, recurrent_regularizer=rec_reg, bias_regularizer=bias_reg,
                      seed=[seed, 10], use_bias=not sorscher, dtype=policy)
     s0 = keras.layers.Dense(Ng, use_bias=not sorscher, kernel_initializer=glorot(1), name="encoder", **lkw)(p0)
     init = [s0]
-    if arch == "LSTM":
+    if spec.n_states == 2:  # LSTM: the cell state c has its own encoder
         init.append(keras.layers.Dense(Ng, kernel_initializer=glorot(2), name="encoder_c", **lkw)(p0))
     if not sorscher:
         x = keras.layers.Dense(Ng, kernel_initializer=glorot(3), name="M", **lkw)(x)
-    if rnn_impl == "fused":
+    if rnn_impl == "fused" and spec.step is not None:
         rnn = FusedRNN(cell, name="pre_g", **lkw)
+        if rnn.kind != spec.step:  # FusedRNN picks its step by the cell's class
+            raise ValueError(f"architecture {arch!r} is registered with fused step {spec.step!r}, "
+                             f"but FusedRNN runs its {type(cell).__name__} with step {rnn.kind!r}")
     else:
         rnn = keras.layers.RNN(cell, return_sequences=True, name="pre_g", **lkw)
     pre_g = rnn(x, initial_state=init)

@@ -16,6 +16,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from mec.models.architectures import ARCHITECTURES
 from mec.models.conditions import ArenaShapeError, training_condition
 from mec.models.external import is_external, model_source
 
@@ -31,7 +32,7 @@ EXTERNAL_CONDITION = "external"
 #: Row order of the Figure 2 pivot: the paper's architectures and activations (methods §4.6
 #: table), then its baselines in the order it lists them (velocity, place cells, place cells
 #: through MEC, NMF; mec.baselines.BASELINE_KINDS). Unknown names sort after, alphabetically.
-ARCHITECTURE_ORDER = ("RNN", "SRNN", "GRU", "LSTM", "UGRNN")
+ARCHITECTURE_ORDER = tuple(ARCHITECTURES)  # the registry's order (mec.models.architectures)
 ACTIVATION_ORDER = ("linear", "tanh", "sigmoid", "relu")
 BASELINE_ORDER = ("velocity", "place_cells", "place_cells_mec", "nmf")
 BASELINE_ARCHITECTURE = "baseline"

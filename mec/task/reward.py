@@ -6,10 +6,10 @@ statistics change.
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from mec import constants as C
+from mec.task.walk import random_walk, walk_inputs
 
 __all__ = ["check_reward_zone", "reward_zone_walk"]
 
@@ -47,8 +47,6 @@ def reward_zone_walk(rng: np.random.Generator, start: np.ndarray, sequence_lengt
     positions[:, t] = start + sum(velocity[:, :t+1]) exactly as in a plain walk (methods §1.1/1.4):
     ``navigate_timesteps`` equal steps reach the centre, the rest is a walk with the zone as box.
     """
-    from mec.task.trajectories import random_walk, walk_inputs
-
     T = int(sequence_length)
     nav = int(navigate_timesteps)
     if not 1 <= nav < T:

@@ -37,6 +37,8 @@ import numpy as np
 from mec.data.loaders.sessions import RecordingError, Session, position_scale, resolve_paths
 
 __all__ = ["load_generic", "save_generic", "REQUIRED"]
+#: Suffixes of the files this loader reads (a folder of recordings holds them).
+SUFFIXES = (".npz", ".h5", ".hdf5")
 
 REQUIRED = ("t", "x", "y", "cell_ids", "spike_times", "spike_offsets", "animal")
 
@@ -94,7 +96,7 @@ def load_generic(paths, base_dir=None, position_units: str | None = None,
 
     ``position_units`` and ``pixels_per_metre`` (optional) override the files' own.
     """
-    files = resolve_paths(paths, (".npz", ".h5", ".hdf5"), base_dir, what="generic recordings")
+    files = resolve_paths(paths, SUFFIXES, base_dir, what="generic recordings")
     sessions = []
     for f in files:
         if f.suffix.lower() == ".npz":

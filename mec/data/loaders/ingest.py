@@ -72,7 +72,8 @@ import numpy as np
 
 from mec.data.arenas import ArenaGeometry, arena_edges, arena_geometry, arena_id, arena_key, \
     disc_mask
-from mec.data.loaders.sessions import RecordingError, Session, load_sessions, match_any
+from mec.data.loaders.registry import get_loader
+from mec.data.loaders.sessions import RecordingError, Session, match_any
 from mec.scores.types import BORDER_THRESHOLD, GRID_THRESHOLD
 
 __all__ = ["ingest_dataset", "build_dataset", "place_session", "circle_mask", "session_box_mask",
@@ -479,7 +480,8 @@ def ingest_dataset(out_path: str | os.PathLike, cfg: Mapping,
                    base_dir: str | os.PathLike | None = None) -> Path:
     """Load recordings, make rate maps and scores, write the dataset file (atomically).
 
-    cfg: the config.yaml ``dataset`` section: ``source`` (kavli|nwb|generic), ``bin_cm``,
+    cfg: the config.yaml ``dataset`` section: ``source`` (a loader of
+    mec.data.loaders.registry.LOADERS: kavli|nwb|generic), ``bin_cm``,
     ``arenas`` ({"1.0": {shape}, "wide": {shape: rectangle, width, height}} or a list of
     {name or size, shape, ..., sessions}), ``name``, and ``recordings`` (options in
     :data:`DEFAULTS`; may also be given at the top level). Relative ``paths`` are resolved
@@ -488,14 +490,10 @@ def ingest_dataset(out_path: str | os.PathLike, cfg: Mapping,
     from mec.data.contract import save_dataset
 
     opts = _options(cfg)
-    kwargs = {}
-    if opts["position_units"] is not None:
-        kwargs["position_units"] = opts["position_units"]
-    if opts["pixels_per_metre"] is not None:
-        kwargs["pixels_per_metre"] = opts["pixels_per_metre"]
-    if opts["source"] == "nwb" and opts["position_series"] is not None:
-        kwargs["position_series"] = opts["position_series"]
-    sessions = load_sessions(opts["source"], opts["paths"], base_dir=base_dir, **kwargs)
+    loader = get_loader(opts["source"])
+    # the recording options this loader takes (mec.data.loaders.registry.Loader.options), when set
+    kwargs = {k: opts[k] for k in loader.options if opts.get(k) is not None}
+    sessions = loader.read(opts["paths"], base_dir=base_dir, **kwargs)
     ds = build_dataset(sessions, cfg)
     paths = opts["paths"] if isinstance(opts["paths"], list) else [opts["paths"]]
     ds.attrs.update({"source": opts["source"], "recordings": json.dumps([str(p) for p in paths]),

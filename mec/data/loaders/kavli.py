@@ -34,6 +34,8 @@ import numpy as np
 from mec.data.loaders.sessions import RecordingError, Session, position_scale, resolve_paths
 
 __all__ = ["load_kavli", "parse_kavli_name", "read_mat"]
+#: Suffixes of the files this loader reads (a folder of recordings holds them).
+SUFFIXES = (".mat",)
 
 _NAME = re.compile(r"^(?P<rat>[^-_]+)-(?P<session>[^_]+)_(?P<cell>[^.]+)\.mat$", re.IGNORECASE)
 
@@ -102,7 +104,7 @@ def load_kavli(paths, base_dir=None, position_units: str = "cm",
     sorted by session name.
     """
     scale = position_scale(position_units, pixels_per_metre, "kavli recordings")
-    files = resolve_paths(paths, (".mat",), base_dir, what="kavli recordings")
+    files = resolve_paths(paths, SUFFIXES, base_dir, what="kavli recordings")
     pos_files, cell_files, sessions = {}, {}, []
     for f in files:
         rat, name, cell, parts = parse_kavli_name(f)

@@ -24,6 +24,8 @@ from mec.data.loaders.sessions import (PIXEL_UNITS, UNIT_SCALE, RecordingError, 
                               resolve_paths)
 
 __all__ = ["load_nwb"]
+#: Suffixes of the files this loader reads (a folder of recordings holds them).
+SUFFIXES = (".nwb",)
 
 
 def _interfaces(nwbfile):
@@ -58,7 +60,7 @@ def load_nwb(paths, base_dir=None, position_units: str | None = None,
     """Sessions from NWB files (see the module docstring for what is read from where)."""
     from pynwb import NWBHDF5IO
 
-    files = resolve_paths(paths, (".nwb",), base_dir, what="nwb recordings")
+    files = resolve_paths(paths, SUFFIXES, base_dir, what="nwb recordings")
     sessions = []
     for f in files:
         try:

@@ -1,6 +1,7 @@
 """What every loader returns: :class:`Session` (one tracked recording and the spike times of its
-cells, in metres and seconds), position units, file lookup and the loader registry
-(:func:`load_sessions`). Re-exported by :mod:`mec.data.loaders`.
+cells, in metres and seconds), position units and file lookup: what every loader imports (the
+registry of loaders, :mod:`mec.data.loaders.registry`, imports the loaders, never the other way
+round). Re-exported by :mod:`mec.data.loaders`.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["Session", "RecordingError", "load_sessions", "resolve_paths", "LOADERS", "UNIT_SCALE",
-           "PIXEL_UNITS", "position_scale", "match_any"]
+__all__ = ["Session", "RecordingError", "resolve_paths", "UNIT_SCALE", "PIXEL_UNITS",
+           "position_scale", "match_any"]
 
 #: Length units accepted for positions, and their size in metres.
 UNIT_SCALE = {"m": 1.0, "meter": 1.0, "meters": 1.0, "metre": 1.0, "metres": 1.0,
@@ -138,24 +139,6 @@ def resolve_paths(paths: str | Sequence[str], suffixes: Sequence[str],
                                     f"{'/'.join(suffixes)} file")
         out.extend(f for f in found if f not in out)
     return out
-
-
-def _loaders():
-    from mec.data.loaders import generic, kavli, nwb
-
-    return {"kavli": kavli.load_kavli, "nwb": nwb.load_nwb, "generic": generic.load_generic}
-
-
-LOADERS = ("kavli", "nwb", "generic")
-
-
-def load_sessions(source: str, paths, base_dir=None, **kwargs) -> list[Session]:
-    """Load every session of ``paths`` with the loader of ``source`` (kavli|nwb|generic);
-    keyword arguments go to that loader (e.g. ``position_units``)."""
-    loaders = _loaders()
-    if source not in loaders:
-        raise ValueError(f"dataset source {source!r} has no loader; choose one of {LOADERS}")
-    return loaders[source](paths, base_dir=base_dir, **kwargs)
 
 
 def match_any(name: str, patterns: Sequence[str]) -> bool:
