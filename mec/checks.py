@@ -46,6 +46,7 @@ from typing import Mapping
 
 from mec.errors import ConfigError, source_text as _source_text
 from mec.mappers import MAP_TYPES, MapParamError
+from mec.models.architectures import ARCHITECTURES
 from mec.mappers import _did_you_mean  # one wording of "did you mean" for maps and config keys
 from mec.schema import SCHEMA_PATH
 
@@ -136,8 +137,9 @@ def config_problems(config: Mapping) -> list[str]:
                         f"(elasticnet.enabled: true adds map {ELASTICNET!r}); rename the map")
 
     # the dataset
+    source = dataset.get("source", "synthetic")  # a known name: mec.data.plan.check_dataset_config
     synthetic = _section(dataset, "synthetic")
-    if dataset.get("source", "synthetic") == "synthetic":
+    if source == "synthetic":
         lo, hi = synthetic.get("cells_min"), synthetic.get("cells_max")
         if lo is not None and hi is not None and lo > hi:
             problems.append(f"dataset.synthetic.cells_min: {lo} is more than cells_max {hi}")
@@ -162,6 +164,12 @@ def config_problems(config: Mapping) -> list[str]:
         if scale not in scales:
             problems.append(f"{path}.scale: unknown scale {scale!r}; defined scales: {sorted(scales)}"
                             f"{_did_you_mean(scale, scales)}")
+        arch = entry.get("architecture")
+        if arch is not None and arch not in ARCHITECTURES:
+            # the schema leaves the name free so that the registry is the one list (docs/extending.md)
+            problems.append(f"{path}.architecture: unknown architecture {arch!r}; registered in "
+                            f"mec.models.architectures: {list(ARCHITECTURES)}"
+                            f"{_did_you_mean(str(arch), ARCHITECTURES)}")
         bad = [a for a in entry.get("eval_arenas", []) if a not in arenas]
         if bad:
             problems.append(f"{path}.eval_arenas: {bad} are not arenas of the dataset (dataset.arenas: {arenas})")

@@ -54,8 +54,6 @@ def _model_keys():
 #: schema path of an enum -> (the values it must hold, how they are compared, the registry).
 #: "same": the same names (order free); "subset": a part of the registry (named why).
 REGISTRIES = {
-    "$defs/model/properties/architecture": lambda: tuple(ARCHITECTURES),
-    "$defs/sweep/properties/architectures/items": lambda: tuple(ARCHITECTURES),
     "$defs/model/properties/activation": lambda: ACTIVATIONS,
     "$defs/sweep/properties/activations/items": lambda: ACTIVATIONS,
     "$defs/model/properties/loss": lambda: LOSSES,
@@ -64,7 +62,6 @@ REGISTRIES = {
     "$defs/model/properties/source": lambda: SOURCES,
     "$defs/model/properties/population": lambda: POPULATIONS,
     "$defs/map/properties/map_type": lambda: tuple(MAP_TYPES),
-    "properties/dataset/properties/source": dataset_sources,
     "properties/dataset/properties/constant_cells": lambda: POLICIES,
     "properties/dataset/properties/arenas/additionalProperties/properties/shape": lambda: ARENA_SHAPES,
     "properties/dataset/properties/recordings/properties/align": lambda: ALIGN,
@@ -87,7 +84,7 @@ PARTS = {
 
 
 def _place_cells_choices():
-    from mec.models.ratemaps import EVAL_PLACE_CELLS  # Keras: imported only where needed
+    from mec.models.export import EVAL_PLACE_CELLS  # Keras: imported only where needed
     return EVAL_PLACE_CELLS
 
 
@@ -311,7 +308,7 @@ def test_a_sixth_architecture_and_a_fourth_loader_run_the_tiny_experiment(tmp_pa
     from mec.fits.pipeline import fit_model
     from mec.models.config import resolve_model_cfg
     from mec.models.loading import load_run
-    from mec.models.ratemaps import export_ratemaps
+    from mec.models.export import export_ratemaps
     from mec.models.train import train_model
     from mec.ratemaps import load_model_ratemaps
 
@@ -356,3 +353,34 @@ def test_a_sixth_architecture_and_a_fourth_loader_run_the_tiny_experiment(tmp_pa
     n_cells = sum(ds[1.0][a]["resp"].shape[2] for a in ds[1.0])
     assert set(fits["animal"].astype(str)) == {"toy0", "toy1", "toy2"}
     assert len(fits) == n_cells and fits["score"].notna().any()
+
+
+def test_names_left_free_by_the_schema_are_checked_against_the_registries(tmp_path, toy_registries):
+    """The schema does not enumerate architectures or dataset sources (a new one is then one
+    registry entry, docs/extending.md); the planning check refuses an unknown name instead,
+    naming it and the registered ones, and accepts a registered one."""
+    from mec.checks import ConfigError, load_config
+
+    props = SCHEMA["$defs"]["model"]["properties"]
+    assert "enum" not in props["architecture"]
+    assert "enum" not in SCHEMA["$defs"]["sweep"]["properties"]["architectures"]["items"]
+    assert "enum" not in SCHEMA["properties"]["dataset"]["properties"]["source"]
+
+    def load(text):
+        path = tmp_path / "c.yaml"
+        path.write_text(text)
+        return load_config(path)
+
+    assert load("models:\n  leaky: {architecture: LEAKY}\n")["models"]["leaky"]["architecture"] == "LEAKY"
+    with pytest.raises(ConfigError, match=r"models\.x\.architecture: unknown architecture 'LEAKYY'"
+                                          r".*'UGRNN'.*did you mean 'LEAKY'"):
+        load("models:\n  x: {architecture: LEAKYY}\n")
+    with pytest.raises(ConfigError, match=r"architecture: unknown architecture 'FOO'"):
+        load("sweeps:\n  s:\n    architectures: [FOO]\n    activations: [relu]\n"
+             "    conditions: {trained: {}}\n")
+    _write_toy_recordings(tmp_path / "recs", n_animals=2, n_cells=1)
+    toy = "dataset:\n  source: {}\n  arenas: {{'1.0': {{shape: square}}}}\n  recordings: {{paths: [recs]}}\n"
+    ok = load(toy.format("toy"))
+    assert ok["dataset"]["source"] == "toy"
+    with pytest.raises(ConfigError, match=r"dataset\.source: unknown source 'toyy'.*did you mean 'toy'"):
+        load(toy.format("toyy"))

@@ -21,6 +21,7 @@ to ``results/`` (:func:`results_dir`).
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from pathlib import Path
@@ -132,6 +133,12 @@ def check_dataset_config(config: Mapping, config_dir: str | os.PathLike) -> dict
     results_dir(config)
     dataset = dict(config.get("dataset") or {})
     source = dataset.get("source", "synthetic")
+    if source not in dataset_sources():  # the schema leaves it free: the registry is the list
+        raise ConfigError(f"config dataset.source: unknown source {source!r}; the simulator, a "
+                          f"loader registered in mec.data.loaders.registry or hdf5: "
+                          f"{list(dataset_sources())}"
+                          + "".join(f" (did you mean {m!r}?)" for m in
+                                    difflib.get_close_matches(str(source), dataset_sources(), 1)))
     _check_arenas(dataset, source)
     rec = dict(dataset.get("recordings") or {})
     if source == "synthetic":
