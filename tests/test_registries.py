@@ -291,11 +291,18 @@ def leaky_cell(units, activation, *, recurrent_regularizer=None, bias_regularize
 @pytest.fixture
 def toy_registries():
     """The toy architecture and loader, registered for one test and removed after it."""
-    arch = register_architecture(Architecture("LEAKY", leaky_cell, step=None, gates=1))
-    loader = register_loader(Loader("toy", read_toy, (TOY_SUFFIX,)))
+    # replace=True and restore: docs/extending.md's snippet (run by test_compat in the same
+    # process) may have registered its own LEAKY already
+    before_arch, before_loader = ARCHITECTURES.get("LEAKY"), LOADERS.get("toy")
+    arch = register_architecture(Architecture("LEAKY", leaky_cell, step=None, gates=1), replace=True)
+    loader = register_loader(Loader("toy", read_toy, (TOY_SUFFIX,)), replace=True)
     yield arch, loader
-    del ARCHITECTURES[arch.name]
-    del LOADERS[loader.name]
+    for registry, name, before in ((ARCHITECTURES, arch.name, before_arch),
+                                   (LOADERS, loader.name, before_loader)):
+        if before is None:
+            del registry[name]
+        else:
+            registry[name] = before
 
 
 @pytest.mark.slow
