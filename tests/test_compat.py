@@ -463,8 +463,17 @@ def test_project_readme_code_runs(readme_world, monkeypatch):
     assert others <= {"bash", "text", "yaml"}, others
     assert len(python) >= 3
     monkeypatch.chdir(readme_world)
+    # docs/extending.md registers a toy architecture and loader: this process only, undone here
+    from mec.data.loaders import LOADERS
+    from mec.models.architectures import ARCHITECTURES
+    saved = dict(ARCHITECTURES), dict(LOADERS)
     ns = {}
-    run_blocks(python, ns, {})
+    try:
+        run_blocks(python, ns, {})
+    finally:
+        for registry, before in zip((ARCHITECTURES, LOADERS), saved):
+            registry.clear()
+            registry.update(before)
     ds = ns["dataset"]
     med = np.median(unit_concat(ns["results"], 1.0, "corr"))
     ref = np.median(np.concatenate(list(interanimal_scores(ds[1.0]).values())))
