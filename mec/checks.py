@@ -45,9 +45,9 @@ from pathlib import Path
 from typing import Mapping
 
 from mec.errors import ConfigError, source_text as _source_text
+from mec.errors import did_you_mean as _did_you_mean  # one wording for maps, keys and names
 from mec.mappers import MAP_TYPES, MapParamError
 from mec.models.architectures import ARCHITECTURES
-from mec.mappers import _did_you_mean  # one wording of "did you mean" for maps and config keys
 from mec.schema import SCHEMA_PATH
 
 __all__ = ["ConfigError", "check_config", "config_problems", "check_map", "map_problems",

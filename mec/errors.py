@@ -42,3 +42,12 @@ def source_text(source) -> str | None:
     if isinstance(source, (list, tuple)):
         source = ", ".join(str(s) for s in source) or None
     return str(source) if source else None
+
+
+def did_you_mean(word, choices) -> str:
+    """`` (did you mean 'x'?)`` for the choice closest to ``word``, or ``""``: the one wording
+    of the hint for config keys, map arguments and registered names."""
+    import difflib
+
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""

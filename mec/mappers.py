@@ -25,7 +25,6 @@ Fitted maps all expose ``predict(X) -> (n_samples, n_targets)`` (always 2-D).
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import re
 import warnings
@@ -35,6 +34,8 @@ import sklearn.linear_model as sklm
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.cross_decomposition import PLSRegression
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+from mec.errors import did_you_mean as _did_you_mean  # one wording of the hint (mec.errors)
 
 __all__ = [
     "OneToOneMap",
@@ -104,11 +105,6 @@ def _init_params(cls) -> list[str]:
     """Constructor arguments of an estimator class (scikit-learn: no *args, no **kwargs)."""
     return [n for n, p in inspect.signature(cls.__init__).parameters.items()
             if n != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
-
-
-def _did_you_mean(word, choices) -> str:
-    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _sklearn_param_check(est, own_params: dict) -> None:

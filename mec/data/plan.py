@@ -21,13 +21,12 @@ to ``results/`` (:func:`results_dir`).
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from pathlib import Path
 from typing import Mapping
 
-from mec.errors import ConfigError  # the one error of every planning check
+from mec.errors import ConfigError, did_you_mean  # the one error of every planning check
 from mec.data.arenas import ArenaNameError, arena_geometry, check_arena_name, is_numeric_name
 from mec.data.loaders.registry import LOADERS, RESERVED
 
@@ -136,9 +135,7 @@ def check_dataset_config(config: Mapping, config_dir: str | os.PathLike) -> dict
     if source not in dataset_sources():  # the schema leaves it free: the registry is the list
         raise ConfigError(f"config dataset.source: unknown source {source!r}; the simulator, a "
                           f"loader registered in mec.data.loaders.registry or hdf5: "
-                          f"{list(dataset_sources())}"
-                          + "".join(f" (did you mean {m!r}?)" for m in
-                                    difflib.get_close_matches(str(source), dataset_sources(), 1)))
+                          f"{list(dataset_sources())}{did_you_mean(source, dataset_sources())}")
     _check_arenas(dataset, source)
     rec = dict(dataset.get("recordings") or {})
     if source == "synthetic":

@@ -76,6 +76,15 @@ def _split_arenas(arrays: dict) -> dict:
     return groups
 
 
+def _arena_groups(path, model: str, arena) -> tuple[dict, dict, str, str]:
+    """A file read and split by arena, for the readers of one arena: ``(groups
+    (_split_arenas), attrs, the arena's key, where (for errors))``."""
+    from mec.data.arenas import arena_key
+
+    arrays, attrs = _arrays(path, model)
+    return _split_arenas(arrays), attrs, arena_key(arena), _where(model, path)
+
+
 def _finite_edges(e, what: str) -> np.ndarray:
     e = np.asarray(e, dtype=float)
     if e.ndim != 1 or len(e) < 2 or not np.all(np.isfinite(e)) or np.any(np.diff(e) <= 0):
@@ -104,10 +113,7 @@ def read_ratemaps(path, model: str, arena, edges=None, layers: Sequence[str] | N
     """
     from mec.data.arenas import arena_key
 
-    arrays, attrs = _arrays(path, model)
-    groups = _split_arenas(arrays)
-    key = arena_key(arena)
-    where = _where(model, path)
+    groups, attrs, key, where = _arena_groups(path, model, arena)
     if key in groups:
         g, here = groups[key], f"{where}, arena {key}"
     elif set(groups) == {None} and (attrs.get("arena") is None
@@ -209,12 +215,7 @@ def _check_positions(pos: np.ndarray, x_edges, y_edges, where: str) -> None:
 def read_samples(path, model: str, arena, layer: str | None = None):
     """A ``samples`` file's (positions (n, 2), {layer: (n, n_units)}) for one arena
     (module docstring), checked for shapes and finite values."""
-    from mec.data.arenas import arena_key
-
-    arrays, _ = _arrays(path, model)
-    groups = _split_arenas(arrays)
-    key = arena_key(arena)
-    where = _where(model, path)
+    groups, _, key, where = _arena_groups(path, model, arena)
     if key in groups:
         g, here = groups[key], f"{where}, arena {key}"
     elif None in groups and "positions" in groups[None]:
