@@ -297,18 +297,27 @@ def test_pipeline_tables_carry_the_halves_setting(tmp_path):
     f = pd.read_csv(floors(path, 1.0, maps, tmp_path / "f.csv", num_splits=2,
                            halves={"enabled": True}, controls=["poisson"]))
     assert sorted(set(f["setting"])) == ["halves", "paper"]
-    # the ElasticNet map: the grid's per-split choices refitted with the halves protocol
+    # the ElasticNet map: the grid's per-split choices refitted with the halves protocol when
+    # fits.halves.elasticnet asks for it (off by default, for its cost)
     ids = [(a, c) for a, rec in ds[1.0].items() for c in rec["cell_ids"]]
     choices = pd.DataFrame([{"arena": 1.0, "animal": a, "cell_id": c, "split": k, "alpha": 1.0,
                              "l1_ratio": 0.5, "cv_score": 0.5, "test_score": 0.5}
                             for a, c in ids for k in range(2)])
     choices.to_csv(tmp_path / "en.csv", index=False)
-    t = pd.read_csv(interanimal(path, 1.0, maps, tmp_path / "c2.csv", num_splits=2,
+    t = pd.read_csv(interanimal(path, 1.0, maps, tmp_path / "c1.csv", num_splits=2,
                                 halves={"enabled": True}, elasticnet_tables=[tmp_path / "en.csv"]))
+    assert not ((t["map"] == "elasticnet") & (t["setting"] == "halves")).any()
+    assert ((t["map"] == "elasticnet") & (t["setting"] == "paper")).sum() == 12
+    on = {"enabled": True, "elasticnet": True}
+    t = pd.read_csv(interanimal(path, 1.0, maps, tmp_path / "c2.csv", num_splits=2,
+                                halves=on, elasticnet_tables=[tmp_path / "en.csv"]))
     en = t[(t["map"] == "elasticnet") & (t["setting"] == "halves")]
     assert len(en) == 12 and en["score"].notna().all() and en["score"].median() > 0.3
+    f = pd.read_csv(floors(path, 1.0, maps, tmp_path / "f2.csv", num_splits=2, halves=on,
+                           controls=["poisson"], elasticnet_tables=[tmp_path / "en.csv"]))
+    assert ((f["map"] == "elasticnet") & (f["setting"] == "halves")).sum() == 12
     t = pd.read_csv(interanimal(path, 1.0, maps, tmp_path / "c3.csv", num_splits=2,
-                                halves={"enabled": True, "train_frac": "blocks"},
+                                halves={**on, "train_frac": "blocks"},
                                 elasticnet_tables=[tmp_path / "en.csv"]))
     assert not ((t["map"] == "elasticnet") & (t["setting"] == "halves")).any()
 
@@ -328,3 +337,12 @@ def test_sargolini_recordings_load_with_halves(tmp_path):
     # the stored reliability (split_half_reliability from spike times) is the same number
     want = np.concatenate([ds.cell_info[1.0][a]["reliability"] for a in ds[1.0]])
     np.testing.assert_allclose(rel["r_full"].to_numpy(), want, rtol=1e-9)
+
+
+def test_halves_elasticnet_option_is_checked():
+    from mec.fits.settings import halves_options
+
+    assert halves_options({"enabled": True})["elasticnet"] is False
+    assert halves_options({"enabled": True, "elasticnet": True})["elasticnet"] is True
+    with pytest.raises(ValueError, match="fits.halves.elasticnet.*'yes'"):
+        halves_options({"enabled": True, "elasticnet": "yes"})

@@ -61,10 +61,17 @@ def with_elasticnet(maps: Mapping, elasticnet_tables: Sequence[str | os.PathLike
     return maps
 
 
-def _per_split_choices(setting) -> bool:
-    """Whether the halves setting refits the ElasticNet grid's per-split choices: with random
-    splits (the grid's own; a blocked split has other splits, one per block)."""
-    return bool(setting.halves) and not isinstance(setting.train_frac, str)
+def _per_split_choices(setting, halves) -> bool:
+    """Whether the halves setting refits the ElasticNet grid's per-split choices: when config
+    ``fits.halves.elasticnet`` asks for it, with random splits only (the grid's own; a blocked
+    split has other splits, one per block). Off by default: every cell's choice is refitted
+    per split and per direction, one ElasticNet at a time, which on the default run's floors
+    at 1.0 m alone cost about 440 CPU s, twice the paper and robust settings' together
+    (methods §7.8)."""
+    from mec.fits.settings import halves_options
+
+    return (bool(setting.halves) and not isinstance(setting.train_frac, str)
+            and halves_options(halves)["elasticnet"])
 
 
 def _settings(train_frac, robust, blocks, halves=None):
@@ -111,8 +118,8 @@ def interanimal(dataset_path: str | os.PathLike, arena: float, maps: Mapping, ou
             # halves protocol (methods §7.8)
             from mec.fits.halves import halves_maps
 
-            maps_h = dict(maps) if choices is None or not _per_split_choices(setting) else \
-                {**maps, ELASTICNET: _elasticnet_map(choices)}
+            refit = choices is not None and _per_split_choices(setting, halves)
+            maps_h = {**maps, ELASTICNET: _elasticnet_map(choices)} if refit else dict(maps)
             maps_h = halves_maps(maps_h, halves)  # the setting's Ridge alpha (methods §7.8)
             tables.append(halves_interanimal_table(dataset, arena, maps_h, setting, mode=mode,
                                                    num_splits=num_splits,
@@ -172,7 +179,7 @@ def fit_model(dataset_path: str | os.PathLike, ratemaps_path: str | os.PathLike,
     tables = []
     for name, setting in _settings(train_frac, robust, blocks, halves).items():
         maps_s = (with_elasticnet(maps, elasticnet_tables)
-                  if name == PAPER_SETTING or _per_split_choices(setting) else dict(maps))
+                  if name == PAPER_SETTING or _per_split_choices(setting, halves) else dict(maps))
         data_s = dataset_for(dataset, arena, setting.recipe, where=str(dataset_path))
         # the setting's source recipe: the recipe itself, or plain bin means (halves, §7.8)
         model_s = model_maps_for(model_maps, counts, stored, setting.source_recipe,
@@ -224,7 +231,7 @@ def floors(dataset_path: str | os.PathLike, arena: float, maps: Mapping, out_pat
     dataset = load_dataset(dataset_path, arenas=[arena])
     settings = _settings(train_frac, robust, blocks, halves)
     maps_by = {name: (with_elasticnet(maps, elasticnet_tables)
-                      if name == PAPER_SETTING or _per_split_choices(s) else dict(maps))
+                      if name == PAPER_SETTING or _per_split_choices(s, halves) else dict(maps))
                 for name, s in settings.items()}
     from mec.fits.halves import halves_maps
 

@@ -121,14 +121,16 @@ def resolve_split(train_frac, recipe: Recipe, blocks: Mapping | None = None,
 
 
 #: Defaults of config ``fits.halves`` (the halves setting, methods §7.8).
-HALVES_DEFAULTS = {"enabled": False, "train_frac": 0.5, "ridge_alpha": 100.0, "model_draws": 2}
+HALVES_DEFAULTS = {"enabled": False, "train_frac": 0.5, "ridge_alpha": 100.0, "model_draws": 2,
+                   "elasticnet": False}
 
 
 def halves_options(halves) -> dict:
     """Config ``fits.halves`` with defaults: ``{"enabled": bool, "train_frac": split,
     "ridge_alpha": float or None, "model_draws": int}`` (ridge_alpha: the alpha of every
     Ridge map in this setting, None: the map's own; model_draws: recorded draws of a model,
-    mec.fits.as_recorded; methods §7.8).
+    mec.fits.as_recorded; elasticnet: refit the ElasticNet grid's per-cell choices in this
+    setting too, off by default for its cost; methods §7.8).
 
     halves: None or False (off), True (on, the paper's random 20 % splits), or a mapping with
     ``enabled`` (default false) and ``train_frac`` (a fraction for random splits, a
@@ -156,6 +158,8 @@ def halves_options(halves) -> dict:
     draws = out["model_draws"]
     if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
         raise ValueError(f"fits.halves.model_draws must be an integer >= 1, got {draws!r}")
+    if not isinstance(out["elasticnet"], bool):
+        raise ValueError(f"fits.halves.elasticnet must be true or false, got {out['elasticnet']!r}")
     return out
 
 
