@@ -12,7 +12,9 @@ How to read it: a normalized score of 0 is what a source without spatial tuning 
 through the same recipe and splits, 1 is what another animal's cells score. In the "paper"
 setting (the reproduction) the floor is close to the ceiling, because zero-padded smoothing
 and random-bin splits let any smooth map score; the "robust" setting (occupancy-normalised
-smoothing, blocked splits) is the one to report as evidence about models.
+smoothing, blocked splits) keeps untuned noise at 0, and the "halves" setting (methods §7.8;
+on in the default run) is the one to report as evidence about models when it is present
+(its gap is several times the robust setting's); the robust one otherwise.
 """
 
 from __future__ import annotations
