@@ -17,7 +17,10 @@ trained and untrained networks:
 
     PYTHONPATH=$PWD python benchmarks/figure2_table.py [--config configs/figure2.yaml]
         [--arena 1.0] [--map ridge] [--settings paper halves] [--from fits|summary]
-        [--summary results/figure2/summary]
+        [--summary results/figure2/summary] [--corrected]
+
+``--corrected`` prints the noise-corrected medians, ceiling and floor (methods §7.9) in place
+of the raw ones; the paired differences stay raw.
 """
 
 from __future__ import annotations
@@ -76,8 +79,16 @@ def build_tables(results: Path, arena: str, models: dict, bootstrap: dict) -> di
     consistency = load_scores([results / "consistency" / f"{arena}.csv"], "consistency")
     floors = load_scores([floor_csv] if floor_csv.exists() else [], "floor")
     fitted = {m: models[m] for m in sorted(set(fits["source"]))}
-    ceiling = ceiling_table(consistency, floors, bootstrap=boot)
-    predictivity = predictivity_table(fits, ceiling, fitted, None, bootstrap=boot)
+    # the noise-corrected medians beside the raw ones (methods §7.9), as summarize makes them
+    from mec.data import load_dataset
+    from mec.fits.reliability import corrected_ceiling, dataset_reliability
+
+    data = sorted((results / "data").glob("*.h5"))
+    dataset = load_dataset(data[0], arenas=[float(arena)]) if len(data) == 1 else None
+    ceiling = corrected_ceiling(ceiling_table(consistency, floors, bootstrap=boot), consistency,
+                                dataset, floors)
+    predictivity = predictivity_table(fits, ceiling, fitted, None, bootstrap=boot,
+                                      reliability=dataset_reliability(dataset))
     best = best_layer_table(predictivity)
     comparisons = comparisons_table(fits, best, floors, fitted, bootstrap=boot)
     return {"best_layer": best, "ceiling": ceiling, "comparisons": comparisons}
@@ -89,8 +100,11 @@ def read_tables(summary: Path) -> dict:
 
 
 def figure2_markdown(tables: dict, models: dict, arena: float, map_name: str,
-                     settings: list[str]) -> str:
-    """The Markdown table and the per-setting numbers (module docstring)."""
+                     settings: list[str], corrected: bool = False) -> str:
+    """The Markdown table and the per-setting numbers (module docstring). corrected: the
+    noise-corrected medians, ceiling and floor (methods §7.9: ÷ √reliability of the map each
+    score was tested against) instead of the raw ones; the paired differences and what they
+    resolve stay those of comparisons.csv (raw scores)."""
     from mec.summary.comparisons import _oriented, resolved_adjacent_pairs
     from mec.summary.tables import reference_ceiling
 
@@ -107,9 +121,22 @@ def figure2_markdown(tables: dict, models: dict, arena: float, map_name: str,
     # the paper's row order: architectures, then activations, as in configs/figure2.yaml
     trained.sort(key=lambda m: (list(models).index(m)))
 
+    sfx = "_corrected" if corrected else ""
+    for col in (f"median{sfx}", f"ceiling{sfx}", f"floor{sfx}"):
+        t = best if col.startswith("median") else ceil
+        if col not in t.columns or not t[col].notna().any():
+            raise ValueError(f"the tables have no {col!r} values: made without the dataset's "
+                             "recording halves (results/{experiment}/data/*.h5), or by an "
+                             "older summarize (run it again)")
+
     def row_of(model, setting):
         r = best[(best["model"] == model) & (best["setting"] == setting)]
-        return r.iloc[0] if len(r) else None
+        if not len(r):
+            return None
+        r = r.iloc[0].copy()
+        r["median"], r["ci_low"], r["ci_high"] = (r[f"median{sfx}"], r[f"ci_low{sfx}"],
+                                                  r[f"ci_high{sfx}"])
+        return r
 
     def pair_of(model, setting):
         # the pair's row, whatever its kind (figure2_twins), as trained - untrained
@@ -146,10 +173,10 @@ def figure2_markdown(tables: dict, models: dict, arena: float, map_name: str,
                "|---|---|---|---|---|---|---|---|"]
     for s in settings:
         c = ceil[ceil["setting"] == s]
-        ceiling = float(c["ceiling"].iloc[0]) if len(c) else np.nan
-        floor = float(c["floor"].iloc[0]) if len(c) and "floor" in c else np.nan
+        ceiling = float(c[f"ceiling{sfx}"].iloc[0]) if len(c) else np.nan
+        floor = float(c[f"floor{sfx}"].iloc[0]) if len(c) and f"floor{sfx}" in c else np.nan
         b = best[(best["setting"] == s) & best["model"].isin(trained)]
-        width = float((b["ci_high"] - b["ci_low"]).mean())
+        width = float((b[f"ci_high{sfx}"] - b[f"ci_low{sfx}"]).mean())
         adj = resolved_adjacent_pairs(comp[comp["setting"] == s], trained)
         n_adj = f"{int(adj['n_resolved'].iloc[0])} of {int(adj['n_adjacent'].iloc[0])}" \
             if len(adj) else "–"
@@ -174,6 +201,8 @@ def main(argv=None) -> None:
     ap.add_argument("--from", dest="source", choices=["auto", "fits", "summary"], default="auto",
                     help="summary: the summarize rule's tables; fits: build them from the "
                          "per-cell tables; auto: summary when it exists")
+    ap.add_argument("--corrected", action="store_true",
+                    help="noise-corrected medians, ceiling and floor (methods §7.9)")
     args = ap.parse_args(argv)
 
     from mec.checks import load_config
@@ -189,8 +218,9 @@ def main(argv=None) -> None:
         tables = build_tables(results, args.arena, models, config["summary"]["bootstrap"])
         where = f"{results}/fits, consistency, floors (mec.summary functions)"
     print(f"<!-- {args.config}, arena {args.arena} m, map {args.map}, from {where}, "
-          f"{time.perf_counter() - t0:.0f} s -->")
-    print(figure2_markdown(tables, models, float(args.arena), args.map, args.settings))
+          f"{'noise-corrected, ' if args.corrected else ''}{time.perf_counter() - t0:.0f} s -->")
+    print(figure2_markdown(tables, models, float(args.arena), args.map, args.settings,
+                           corrected=args.corrected))
 
 
 if __name__ == "__main__":

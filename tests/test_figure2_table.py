@@ -89,3 +89,6 @@ def test_table_from_fits_known_answers(table_mod, tmp_path):
     b = tables["best_layer"]
     b = b[(b["setting"] == "halves") & b["model"].str.endswith("_trained")]
     assert float(halves[4]) == pytest.approx((b["ci_high"] - b["ci_low"]).mean(), abs=6e-4)
+    # no dataset beside the fits: nothing to correct, and --corrected says so
+    with pytest.raises(ValueError, match="median_corrected"):
+        table_mod.figure2_markdown(tables, MODELS, 1.0, "ridge", ["halves"], corrected=True)

@@ -346,3 +346,67 @@ def test_halves_elasticnet_option_is_checked():
     assert halves_options({"enabled": True, "elasticnet": True})["elasticnet"] is True
     with pytest.raises(ValueError, match="fits.halves.elasticnet.*'yes'"):
         halves_options({"enabled": True, "elasticnet": "yes"})
+
+
+def test_summary_tables_carry_corrected_medians_beside_the_raw_ones(monkeypatch):
+    """predictivity / best_layer: median_corrected is the median of score / sqrt(r_half) in the
+    halves setting (r_full in the others), with its own interval; the ceiling table's
+    floor_corrected is the highest corrected median of the controls; without reliabilities
+    the columns are NaN (nothing corrected silently)."""
+    from mec.fits.reliability import corrected_ceiling
+    from mec.summary.tables import (best_layer_table, ceiling_table, corrected_medians,
+                                    predictivity_table)
+
+    rng = np.random.default_rng(7)
+    cells = [(f"m{a}", f"c{a}{k}") for a in range(4) for k in range(6)]
+    r_half = rng.uniform(0.2, 0.9, len(cells))
+    rel = pd.DataFrame({"arena": 1.0, "animal": [a for a, _ in cells],
+                        "cell_id": [c for _, c in cells], "r_half": r_half,
+                        "r_full": spearman_brown(r_half)})
+
+    def rows(source, layer, setting, scores):
+        return pd.DataFrame({"arena": 1.0, "animal": [a for a, _ in cells],
+                             "cell_id": [c for _, c in cells], "cell_type": "grid",
+                             "source": source, "layer": layer, "map": "ridge",
+                             "setting": setting, "score": scores})
+
+    s_h, s_p = rng.uniform(0.1, 0.5, len(cells)), rng.uniform(0.3, 0.9, len(cells))
+    fits = pd.concat([rows("net", "g", "halves", s_h), rows("net", "g", "paper", s_p)])
+    consistency = pd.concat([rows("interanimal_holdout", "-", st, rng.uniform(0.2, 0.6, len(cells)))
+                             for st in ("halves", "paper")])
+    f1, f2 = rng.normal(0, 0.02, len(cells)), rng.normal(0.01, 0.02, len(cells))
+    floors = pd.concat([rows("control_poisson", "-", "halves", f1),
+                        rows("control_permuted", "-", "halves", f2)])
+    ceiling = ceiling_table(consistency, floors, bootstrap={"n_boot": 50})
+
+    # the dataset's reliabilities are the table above (a dataset stands for them)
+    monkeypatch.setattr("mec.fits.reliability.dataset_reliability", lambda ds: rel)
+    ceiling = corrected_ceiling(ceiling, consistency, object(), floors)
+    h = ceiling[ceiling["setting"] == "halves"].iloc[0]
+    want_floor = max(np.median(f1 / np.sqrt(r_half)), np.median(f2 / np.sqrt(r_half)))
+    assert h["floor_corrected"] == pytest.approx(want_floor)
+    assert h["ceiling_corrected"] == pytest.approx(np.median(
+        consistency[consistency["setting"] == "halves"]["score"].to_numpy() / np.sqrt(r_half)))
+
+    pred = predictivity_table(fits, ceiling, bootstrap={"n_boot": 50}, reliability=rel)
+    ph = pred[pred["setting"] == "halves"].iloc[0]
+    pp = pred[pred["setting"] == "paper"].iloc[0]
+    assert ph["median_corrected"] == pytest.approx(np.median(s_h / np.sqrt(r_half)))
+    assert pp["median_corrected"] == pytest.approx(np.median(s_p / np.sqrt(spearman_brown(r_half))))
+    assert ph["median"] == pytest.approx(np.median(s_h))                     # raw kept
+    assert ph["ci_low_corrected"] <= ph["median_corrected"] <= ph["ci_high_corrected"]
+    assert ph["ceiling_corrected"] == pytest.approx(h["ceiling_corrected"])
+    best = best_layer_table(pred)
+    assert best.loc[best["setting"] == "halves", "median_corrected"].iloc[0] == \
+        pytest.approx(ph["median_corrected"])
+    # the same draws as the raw median's interval: a constant reliability scales it exactly
+    flat = rel.assign(r_half=0.25)
+    c = corrected_medians(rows("net", "g", "halves", s_h), ["source", "arena", "map", "setting"],
+                          flat, {"n_boot": 50})
+    raw = pred[pred["setting"] == "halves"].iloc[0]
+    assert c["ci_low_corrected"].iloc[0] == pytest.approx(raw["ci_low"] / 0.5)
+    assert c["ci_high_corrected"].iloc[0] == pytest.approx(raw["ci_high"] / 0.5)
+    # no reliabilities: NaN, never the raw numbers under a corrected name
+    none = predictivity_table(fits, ceiling_table(consistency, floors, bootstrap=False),
+                              bootstrap=False)
+    assert none["median_corrected"].isna().all() and none["ceiling_corrected"].isna().all()

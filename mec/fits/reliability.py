@@ -33,8 +33,8 @@ import numpy as np
 
 from mec.fits.settings import HALVES_SETTING, PAPER_SETTING
 
-__all__ = ["spearman_brown", "half_correlation", "reliability_table", "corrected_scores",
-           "corrected_ceiling", "RELIABILITY_COLUMNS", "HALF_SETTINGS"]
+__all__ = ["spearman_brown", "half_correlation", "reliability_table", "dataset_reliability",
+           "corrected_scores", "corrected_ceiling", "RELIABILITY_COLUMNS", "HALF_SETTINGS"]
 
 #: Columns of :func:`reliability_table`.
 RELIABILITY_COLUMNS = ["arena", "animal", "cell_id", "r_half", "r_full"]
@@ -121,31 +121,50 @@ def corrected_scores(table, reliability):
     return out
 
 
-def corrected_ceiling(ceiling, consistency, dataset):
-    """``ceiling`` (mec.summary.tables.ceiling_table) with ``ceiling_corrected``: the median
-    over cells of each group's :func:`corrected_scores` (arena, map, setting, source). The
-    ceiling unchanged when the dataset stores no recording halves for an arena (NaN there) or
-    when there is nothing to correct."""
+def dataset_reliability(dataset):
+    """:func:`reliability_table` rows of every arena of ``dataset`` that stores recording
+    halves, concatenated; None when no arena does (or no dataset): nothing can be corrected."""
     import pandas as pd
 
     from mec.fits.halves import HalvesMissingError
 
-    if dataset is None or ceiling.empty or consistency.empty:
-        return ceiling
+    if dataset is None:
+        return None
     rel = []
     for arena in dataset:
         try:
             rel.append(reliability_table(dataset, arena))
         except HalvesMissingError:
             continue
-    if not rel:
+    return pd.concat(rel, ignore_index=True) if rel else None
+
+
+def corrected_ceiling(ceiling, consistency, dataset, floors=None):
+    """``ceiling`` (mec.summary.tables.ceiling_table) with ``ceiling_corrected``: the median
+    over cells of each group's :func:`corrected_scores` (arena, map, setting, source), and,
+    with ``floors`` (the per-cell floor tables), ``floor_corrected``: the highest corrected
+    median of the controls of the same arena, map and setting, as the raw floor is the
+    highest raw median. The ceiling unchanged when the dataset stores no recording halves for
+    an arena (NaN there) or when there is nothing to correct."""
+    if dataset is None or ceiling.empty or consistency.empty:
+        return ceiling
+    rel = dataset_reliability(dataset)
+    if rel is None:
         return ceiling
     t = consistency if "setting" in consistency.columns else consistency.assign(setting=PAPER_SETTING)
-    c = corrected_scores(t, pd.concat(rel, ignore_index=True))
+    c = corrected_scores(t, rel)
     keys = ["arena", "map", "setting", "source"]
     med = (c.groupby(keys, dropna=False)["score_corrected"].median().rename("ceiling_corrected")
            .reset_index())
     med["_a"] = med["arena"].astype(str)
     out = ceiling.assign(_a=ceiling["arena"].astype(str))
     out = out.merge(med.drop(columns="arena"), on=["_a", "map", "setting", "source"], how="left")
+    if floors is not None and not floors.empty:
+        f = floors if "setting" in floors.columns else floors.assign(setting=PAPER_SETTING)
+        fc = corrected_scores(f, rel)
+        fmed = (fc.groupby(keys, dropna=False)["score_corrected"].median()
+                .groupby(["arena", "map", "setting"], dropna=False).max()
+                .rename("floor_corrected").reset_index())
+        fmed["_a"] = fmed["arena"].astype(str)
+        out = out.merge(fmed.drop(columns="arena"), on=["_a", "map", "setting"], how="left")
     return out.drop(columns="_a")

@@ -136,7 +136,7 @@ def _ceiling(i: SummaryInputs, t: dict) -> pd.DataFrame:
     from mec.fits.reliability import corrected_ceiling
 
     return corrected_ceiling(ceiling_table(i.consistency, i.floors, bootstrap=i.boot),
-                             i.consistency, i.dataset)
+                             i.consistency, i.dataset, i.floors)
 
 
 def _floors(i: SummaryInputs, t: dict) -> pd.DataFrame:
@@ -144,7 +144,11 @@ def _floors(i: SummaryInputs, t: dict) -> pd.DataFrame:
 
 
 def _predictivity(i: SummaryInputs, t: dict) -> pd.DataFrame:
-    return predictivity_table(i.fits, t["ceiling"], i.model_configs, i.arenas, bootstrap=i.boot)
+    # noise-corrected medians beside the raw ones (methods §7.9), where the dataset has halves
+    from mec.fits.reliability import dataset_reliability
+
+    return predictivity_table(i.fits, t["ceiling"], i.model_configs, i.arenas, bootstrap=i.boot,
+                              reliability=dataset_reliability(i.dataset))
 
 
 def _best_layer(i: SummaryInputs, t: dict) -> pd.DataFrame:
