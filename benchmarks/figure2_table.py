@@ -82,13 +82,15 @@ def build_tables(results: Path, arena: str, models: dict, bootstrap: dict) -> di
     # the noise-corrected medians beside the raw ones (methods §7.9), as summarize makes them
     from mec.data import load_dataset
     from mec.fits.reliability import corrected_ceiling, dataset_reliability
+    from mec.summary.corrected import with_corrected_medians
 
     data = sorted((results / "data").glob("*.h5"))
     dataset = load_dataset(data[0], arenas=[float(arena)]) if len(data) == 1 else None
     ceiling = corrected_ceiling(ceiling_table(consistency, floors, bootstrap=boot), consistency,
                                 dataset, floors)
-    predictivity = predictivity_table(fits, ceiling, fitted, None, bootstrap=boot,
-                                      reliability=dataset_reliability(dataset))
+    predictivity = with_corrected_medians(
+        predictivity_table(fits, ceiling, fitted, None, bootstrap=boot), fits,
+        dataset_reliability(dataset), bootstrap=boot)
     best = best_layer_table(predictivity)
     comparisons = comparisons_table(fits, best, floors, fitted, bootstrap=boot)
     return {"best_layer": best, "ceiling": ceiling, "comparisons": comparisons}

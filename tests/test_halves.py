@@ -354,8 +354,8 @@ def test_summary_tables_carry_corrected_medians_beside_the_raw_ones(monkeypatch)
     floor_corrected is the highest corrected median of the controls; without reliabilities
     the columns are NaN (nothing corrected silently)."""
     from mec.fits.reliability import corrected_ceiling
-    from mec.summary.tables import (best_layer_table, ceiling_table, corrected_medians,
-                                    predictivity_table)
+    from mec.summary.corrected import corrected_medians, with_corrected_medians
+    from mec.summary.tables import best_layer_table, ceiling_table, predictivity_table
 
     rng = np.random.default_rng(7)
     cells = [(f"m{a}", f"c{a}{k}") for a in range(4) for k in range(6)]
@@ -388,7 +388,8 @@ def test_summary_tables_carry_corrected_medians_beside_the_raw_ones(monkeypatch)
     assert h["ceiling_corrected"] == pytest.approx(np.median(
         consistency[consistency["setting"] == "halves"]["score"].to_numpy() / np.sqrt(r_half)))
 
-    pred = predictivity_table(fits, ceiling, bootstrap={"n_boot": 50}, reliability=rel)
+    pred = with_corrected_medians(predictivity_table(fits, ceiling, bootstrap={"n_boot": 50}),
+                                  fits, rel, bootstrap={"n_boot": 50})
     ph = pred[pred["setting"] == "halves"].iloc[0]
     pp = pred[pred["setting"] == "paper"].iloc[0]
     assert ph["median_corrected"] == pytest.approx(np.median(s_h / np.sqrt(r_half)))
@@ -407,6 +408,6 @@ def test_summary_tables_carry_corrected_medians_beside_the_raw_ones(monkeypatch)
     assert c["ci_low_corrected"].iloc[0] == pytest.approx(raw["ci_low"] / 0.5)
     assert c["ci_high_corrected"].iloc[0] == pytest.approx(raw["ci_high"] / 0.5)
     # no reliabilities: NaN, never the raw numbers under a corrected name
-    none = predictivity_table(fits, ceiling_table(consistency, floors, bootstrap=False),
-                              bootstrap=False)
+    none = with_corrected_medians(predictivity_table(
+        fits, ceiling_table(consistency, floors, bootstrap=False), bootstrap=False), fits, None)
     assert none["median_corrected"].isna().all() and none["ceiling_corrected"].isna().all()

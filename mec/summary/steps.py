@@ -146,9 +146,10 @@ def _floors(i: SummaryInputs, t: dict) -> pd.DataFrame:
 def _predictivity(i: SummaryInputs, t: dict) -> pd.DataFrame:
     # noise-corrected medians beside the raw ones (methods §7.9), where the dataset has halves
     from mec.fits.reliability import dataset_reliability
+    from mec.summary.corrected import with_corrected_medians
 
-    return predictivity_table(i.fits, t["ceiling"], i.model_configs, i.arenas, bootstrap=i.boot,
-                              reliability=dataset_reliability(i.dataset))
+    raw = predictivity_table(i.fits, t["ceiling"], i.model_configs, i.arenas, bootstrap=i.boot)
+    return with_corrected_medians(raw, i.fits, dataset_reliability(i.dataset), bootstrap=i.boot)
 
 
 def _best_layer(i: SummaryInputs, t: dict) -> pd.DataFrame:

@@ -91,7 +91,6 @@ from mec.summary.markdown import MARKDOWN_FORMATS, to_markdown  # noqa: F401
 __all__ = [
     "REQUIRED_COLUMNS",
     "CORRECTED_COLUMNS",
-    "corrected_medians",
     "CEILING_SOURCES",
     "CONDITIONS",
     "CELL_TYPE_GROUPS",
@@ -277,34 +276,18 @@ def reference_ceiling(ceiling: pd.DataFrame, keys: Sequence[str] | None = None) 
             .reset_index(drop=True))
 
 
-#: Columns of the noise-corrected medians (methods §7.9) in predictivity and best_layer.
+#: The groups of the predictivity table: one median per model, arena, layer, map and setting.
+PREDICTIVITY_KEYS = ["model", "arena", "layer", "map", "setting"]
+
+#: Columns of the noise-corrected medians (methods §7.9) in predictivity and best_layer
+#: (mec.summary.corrected).
 CORRECTED_COLUMNS = ["median_corrected", "ci_low_corrected", "ci_high_corrected",
                      "ceiling_corrected"]
 
 
-def corrected_medians(fits: pd.DataFrame, keys: Sequence[str], reliability,
-                      bootstrap=None) -> pd.DataFrame:
-    """Per group of ``keys``: median_corrected with its 95 % interval (ci_low_corrected,
-    ci_high_corrected), the median over cells of each cell's score divided by the square root
-    of the reliability of the map it was tested against (:func:`mec.fits.reliability.
-    corrected_scores`, the one convention of methods §7.9), with the same hierarchical
-    bootstrap as the raw median. ``fits``: per-cell rows with ``keys``, animal, cell_id,
-    score (and setting); ``reliability``: mec.fits.reliability.reliability_table rows. The
-    raw scores are kept apart: a table is corrected once."""
-    from mec.fits.reliability import corrected_scores
-
-    c = corrected_scores(fits, reliability)
-    c = c.drop(columns="score").rename(columns={"score_corrected": "score"})
-    agg = aggregate_scores(c, keys, bootstrap)
-    return agg[list(keys) + ["median", "ci_low", "ci_high"]].rename(columns={
-        "median": "median_corrected", "ci_low": "ci_low_corrected",
-        "ci_high": "ci_high_corrected"})
-
-
 def predictivity_table(fits: pd.DataFrame, ceiling: pd.DataFrame,
                        model_configs: Mapping[str, Mapping] | None = None,
-                       arenas: Mapping | None = None, bootstrap=None,
-                       reliability=None) -> pd.DataFrame:
+                       arenas: Mapping | None = None, bootstrap=None) -> pd.DataFrame:
     """Median predictivity per model x arena x layer x map x setting (methods §4.5), its fraction
     of the ceiling of the same arena, map and setting (``reference_ceiling``), the floor
     there and the normalized score (module docstring; NaN without floors), and the model's
@@ -314,19 +297,11 @@ def predictivity_table(fits: pd.DataFrame, ceiling: pd.DataFrame,
     a numeric name is the square of that side and a word name gets "unknown".
 
     ``fits``: concatenated fit tables (``source`` = model name). ci_low / ci_high: the
-    median's 95 % interval (``aggregate_scores``, ``bootstrap``). ``reliability``: the
-    cells' split-half reliability (mec.fits.reliability.dataset_reliability; None: the
-    :data:`CORRECTED_COLUMNS` stay NaN): the noise-corrected median with its interval
-    (:func:`corrected_medians`) and the ceiling's (``ceiling_corrected``) beside the raw ones.
+    median's 95 % interval (``aggregate_scores``, ``bootstrap``); ``ceiling_corrected`` where
+    the ceiling table has it (its median_corrected: mec.summary.corrected).
     """
-    keys = ["model", "arena", "layer", "map", "setting"]
-    named = _with_setting(fits).rename(columns={"source": "model"})
-    agg = aggregate_scores(named, keys, bootstrap)
-    if reliability is not None and not named.empty:
-        agg = _merge_on_arena(agg, corrected_medians(named, keys, reliability, bootstrap), keys)
-    for c in CORRECTED_COLUMNS[:3]:
-        if c not in agg.columns:
-            agg[c] = np.nan
+    agg = aggregate_scores(_with_setting(fits).rename(columns={"source": "model"}),
+                           PREDICTIVITY_KEYS, bootstrap)
     ref = reference_ceiling(_with_setting(ceiling), ["arena", "map", "setting"])
     if "floor" not in ref.columns:
         ref = ref.assign(floor=np.nan, floor_source=np.nan)
@@ -342,18 +317,9 @@ def predictivity_table(fits: pd.DataFrame, ceiling: pd.DataFrame,
             "fraction_of_ceiling",
             "ceiling", "floor", "normalized", "ceiling_source", "floor_source", "n_cells",
             "n_nan", "n_animals", "animal_median", "animal_q25", "animal_q75", "animal_min",
-            "animal_max", "architecture", "activation", "variant", "condition"] + CORRECTED_COLUMNS
+            "animal_max", "architecture", "activation", "variant", "condition",
+            "ceiling_corrected"]
     return out[cols].reset_index(drop=True)
-
-
-def _merge_on_arena(left: pd.DataFrame, right: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
-    """``left`` with ``right``'s other columns, joined on ``keys`` with the arena compared as
-    text (one table may hold 1.0 as a number, the other as "1.0")."""
-    keys = list(keys)
-    lk = left.assign(_a=left["arena"].astype(str))
-    rk = right.assign(_a=right["arena"].astype(str)).drop(columns="arena")
-    on = ["_a"] + [k for k in keys if k != "arena"]
-    return lk.merge(rk, on=on, how="left").drop(columns="_a")
 
 
 def best_layer_table(predictivity: pd.DataFrame) -> pd.DataFrame:
