@@ -85,7 +85,7 @@ def build_tables(results: Path, arena: str, models: dict, bootstrap: dict) -> di
     from mec.summary.corrected import with_corrected_medians
 
     data = sorted((results / "data").glob("*.h5"))
-    dataset = load_dataset(data[0], arenas=[float(arena)]) if len(data) == 1 else None
+    dataset = load_dataset(data[0], arenas=[arena]) if len(data) == 1 else None
     ceiling = corrected_ceiling(ceiling_table(consistency, floors, bootstrap=boot), consistency,
                                 dataset, floors)
     predictivity = with_corrected_medians(
