@@ -257,8 +257,8 @@ def reference_ceiling(ceiling: pd.DataFrame, keys: Sequence[str] | None = None) 
     the first source of ``CEILING_SOURCES`` present (holdout before pairwise), else the
     alphabetically first source. Columns: keys, ceiling, ceiling_source, and floor /
     floor_source, the intervals (ceiling_ci_low, ceiling_ci_high, floor_ci_low,
-    floor_ci_high), ceiling_corrected and floor_corrected when ``ceiling`` has them (``ceiling_table``,
-    mec.fits.reliability.corrected_ceiling)."""
+    floor_ci_high), ceiling_corrected and floor_corrected when ``ceiling`` has them
+    (``ceiling_table``, mec.fits.reliability.corrected_ceiling)."""
     if keys is None:
         keys = ["arena", "map"] + (["setting"] if "setting" in ceiling.columns else [])
     keys = list(keys)
@@ -298,7 +298,8 @@ def predictivity_table(fits: pd.DataFrame, ceiling: pd.DataFrame,
 
     ``fits``: concatenated fit tables (``source`` = model name). ci_low / ci_high: the
     median's 95 % interval (``aggregate_scores``, ``bootstrap``); ``ceiling_corrected`` where
-    the ceiling table has it (its median_corrected: mec.summary.corrected).
+    the ceiling table has it (NaN otherwise). The models' own corrected medians are added by
+    :func:`mec.summary.corrected.with_corrected_medians`.
     """
     agg = aggregate_scores(_with_setting(fits).rename(columns={"source": "model"}),
                            PREDICTIVITY_KEYS, bootstrap)
@@ -326,7 +327,8 @@ def best_layer_table(predictivity: pd.DataFrame) -> pd.DataFrame:
     """The layer with the highest median per model x arena x map x setting (methods §4.5). Ties
     go to the earlier layer in ``LAYER_ORDER``; a group whose medians are all NaN is dropped.
     The median's interval (ci_low, ci_high), the floor and normalized score of that layer
-    and its noise-corrected median (:data:`CORRECTED_COLUMNS`) come along. The best layer is chosen by the median alone (the interval says how sure)."""
+    and its noise-corrected median (:data:`CORRECTED_COLUMNS`, NaN where absent) come along.
+    The best layer is chosen by the raw median alone (the interval says how sure)."""
     cols = ["model", "arena", "map", "setting", "best_layer", "median", "ci_low", "ci_high",
             "fraction_of_ceiling",
             "ceiling", "floor", "normalized", "n_cells", "architecture", "activation", "variant",
