@@ -86,11 +86,12 @@ def build_tables(results: Path, arena: str, models: dict, bootstrap: dict) -> di
 
     data = sorted((results / "data").glob("*.h5"))
     dataset = load_dataset(data[0], arenas=[arena]) if len(data) == 1 else None
+    reliability = dataset_reliability(dataset)
     ceiling = corrected_ceiling(ceiling_table(consistency, floors, bootstrap=boot), consistency,
-                                dataset, floors)
+                                reliability, floors)
     predictivity = with_corrected_medians(
-        predictivity_table(fits, ceiling, fitted, None, bootstrap=boot), fits,
-        dataset_reliability(dataset), bootstrap=boot)
+        predictivity_table(fits, ceiling, fitted, None, bootstrap=boot), fits, reliability,
+        bootstrap=boot)
     best = best_layer_table(predictivity)
     comparisons = comparisons_table(fits, best, floors, fitted, bootstrap=boot)
     return {"best_layer": best, "ceiling": ceiling, "comparisons": comparisons}

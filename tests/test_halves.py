@@ -348,7 +348,7 @@ def test_halves_elasticnet_option_is_checked():
         halves_options({"enabled": True, "elasticnet": "yes"})
 
 
-def test_summary_tables_carry_corrected_medians_beside_the_raw_ones(monkeypatch):
+def test_summary_tables_carry_corrected_medians_beside_the_raw_ones():
     """predictivity / best_layer: median_corrected is the median of score / sqrt(r_half) in the
     halves setting (r_full in the others), with its own interval; the ceiling table's
     floor_corrected is the highest corrected median of the controls; without reliabilities
@@ -379,9 +379,7 @@ def test_summary_tables_carry_corrected_medians_beside_the_raw_ones(monkeypatch)
                         rows("control_permuted", "-", "halves", f2)])
     ceiling = ceiling_table(consistency, floors, bootstrap={"n_boot": 50})
 
-    # the dataset's reliabilities are the table above (a dataset stands for them)
-    monkeypatch.setattr("mec.fits.reliability.dataset_reliability", lambda ds: rel)
-    ceiling = corrected_ceiling(ceiling, consistency, object(), floors)
+    ceiling = corrected_ceiling(ceiling, consistency, rel, floors)
     h = ceiling[ceiling["setting"] == "halves"].iloc[0]
     want_floor = max(np.median(f1 / np.sqrt(r_half)), np.median(f2 / np.sqrt(r_half)))
     assert h["floor_corrected"] == pytest.approx(want_floor)

@@ -139,18 +139,16 @@ def dataset_reliability(dataset):
     return pd.concat(rel, ignore_index=True) if rel else None
 
 
-def corrected_ceiling(ceiling, consistency, dataset, floors=None):
+def corrected_ceiling(ceiling, consistency, reliability, floors=None):
     """``ceiling`` (mec.summary.tables.ceiling_table) with ``ceiling_corrected``: the median
     over cells of each group's :func:`corrected_scores` (arena, map, setting, source), and,
     with ``floors`` (the per-cell floor tables), ``floor_corrected``: the highest corrected
     median of the controls of the same arena, map and setting, as the raw floor is the
-    highest raw median. The ceiling unchanged when the dataset stores no recording halves for
-    an arena (NaN there) or when there is nothing to correct."""
-    if dataset is None or ceiling.empty or consistency.empty:
+    highest raw median. ``reliability``: :func:`dataset_reliability` of the run's dataset;
+    None (no recording halves) or nothing to correct leaves the ceiling unchanged."""
+    if reliability is None or ceiling.empty or consistency.empty:
         return ceiling
-    rel = dataset_reliability(dataset)
-    if rel is None:
-        return ceiling
+    rel = reliability
     t = consistency if "setting" in consistency.columns else consistency.assign(setting=PAPER_SETTING)
     c = corrected_scores(t, rel)
     keys = ["arena", "map", "setting", "source"]

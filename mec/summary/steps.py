@@ -64,8 +64,10 @@ class SummaryInputs:
     """A run's inputs, loaded once: the tidy score tables (consistency, fits, floors: the
     contract's columns plus ``setting``), the raw knockout rows, the dataset (or None) with
     each arena's geometry, the model configs, the rate-map files (plus each model's
-    training-box file: ``health_files``), the Figure 2 map and the bootstrap
-    (mec.stats.Bootstrap)."""
+    training-box file: ``health_files``), the Figure 2 map, the bootstrap
+    (mec.stats.Bootstrap) and the cells' split-half reliability (``reliability``:
+    mec.fits.reliability.dataset_reliability, None without recording halves; computed once
+    for every noise-corrected table, methods §7.9)."""
 
     consistency: pd.DataFrame
     fits: pd.DataFrame
@@ -78,6 +80,7 @@ class SummaryInputs:
     health_files: Mapping
     f2_map: str | None
     boot: Any
+    reliability: pd.DataFrame | None = None
 
 
 def load_inputs(consistency_csvs: Sequence, fit_csvs: Sequence, floor_csvs: Sequence,
@@ -102,8 +105,11 @@ def load_inputs(consistency_csvs: Sequence, fit_csvs: Sequence, floor_csvs: Sequ
     knockouts = load_knockouts(knockout_csvs)
     # model health in each network's training box (mec.summary.health.with_training_box)
     health_files = health.with_training_box(ratemap_files, training_box_files, model_configs)
+    from mec.fits.reliability import dataset_reliability
+
     return SummaryInputs(consistency, fits, floors, knockouts, dataset, arenas, model_configs,
-                         ratemap_files, health_files, f2_map, boot)
+                         ratemap_files, health_files, f2_map, boot,
+                         dataset_reliability(dataset))
 
 
 def participation_ratios(ratemap_files: Mapping[tuple[str, float], str | os.PathLike]) -> pd.DataFrame:
@@ -136,7 +142,7 @@ def _ceiling(i: SummaryInputs, t: dict) -> pd.DataFrame:
     from mec.fits.reliability import corrected_ceiling
 
     return corrected_ceiling(ceiling_table(i.consistency, i.floors, bootstrap=i.boot),
-                             i.consistency, i.dataset, i.floors)
+                             i.consistency, i.reliability, i.floors)
 
 
 def _floors(i: SummaryInputs, t: dict) -> pd.DataFrame:
@@ -145,11 +151,10 @@ def _floors(i: SummaryInputs, t: dict) -> pd.DataFrame:
 
 def _predictivity(i: SummaryInputs, t: dict) -> pd.DataFrame:
     # noise-corrected medians beside the raw ones (methods §7.9), where the dataset has halves
-    from mec.fits.reliability import dataset_reliability
     from mec.summary.corrected import with_corrected_medians
 
     raw = predictivity_table(i.fits, t["ceiling"], i.model_configs, i.arenas, bootstrap=i.boot)
-    return with_corrected_medians(raw, i.fits, dataset_reliability(i.dataset), bootstrap=i.boot)
+    return with_corrected_medians(raw, i.fits, i.reliability, bootstrap=i.boot)
 
 
 def _best_layer(i: SummaryInputs, t: dict) -> pd.DataFrame:
