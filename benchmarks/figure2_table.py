@@ -17,7 +17,11 @@ trained and untrained networks:
 
     PYTHONPATH=$PWD python benchmarks/figure2_table.py [--config configs/figure2.yaml]
         [--arena 1.0] [--map ridge] [--settings paper halves] [--from fits|summary]
-        [--summary results/figure2/summary] [--corrected]
+        [--summary results/figure2/summary] [--corrected] [--animals 12 16 20 24]
+
+``--animals N ...`` adds a power analysis: the trained networks' mean interval width, per
+setting, had the run recorded N animals like its own (mec.stats.projected_width), against
+the run's ceiling - floor.
 
 ``--corrected`` prints the noise-corrected medians, ceiling and floor (methods §7.9) in place
 of the raw ones; the paired differences stay raw.
@@ -193,6 +197,55 @@ def figure2_markdown(tables: dict, models: dict, arena: float, map_name: str,
     return "\n".join(lines + summary) + "\n"
 
 
+def projection_markdown(results: Path, tables: dict, models: dict, arena: str, map_name: str,
+                        settings: list[str], n_animals: list[int], bootstrap: dict) -> str:
+    """Power analysis (mec.stats.projected_width): per setting, the mean width of the trained
+    networks' intervals (best layer, raw scores) had the run recorded N animals like its own,
+    for each N of ``n_animals``, against ceiling - floor as measured (held fixed: more source
+    animals would raise the ceiling a little, so the ratio is conservative). Reads each
+    network's per-cell fits, results/fits/{model}_{arena}.csv."""
+    from mec.stats import Bootstrap, projected_width
+    from mec.summary.tables import reference_ceiling
+
+    boot = Bootstrap.from_config(bootstrap)
+    twins = figure2_twins(models)
+    best = tables["best_layer"]
+    best = best[(best["map"] == map_name) & np.isclose(best["arena"].astype(float), float(arena))]
+    ceil = reference_ceiling(tables["ceiling"], ["arena", "map", "setting"])
+    ceil = ceil[(ceil["map"] == map_name) & np.isclose(ceil["arena"].astype(float), float(arena))]
+    cells = {}
+    for m in twins:
+        path = results / "fits" / f"{m}_{arena}.csv"
+        if path.exists():
+            f = pd.read_csv(path)
+            cells[m] = f[f["map"] == map_name]
+    if not cells:
+        raise FileNotFoundError(f"--animals needs the per-cell fits {results}/fits/"
+                                f"{{model}}_{arena}.csv of the trained networks")
+    lines = ["", f"Projected with N animals like these (mec.stats.projected_width; map {map_name}, "
+             "best layer, raw scores; ceiling − floor held at the run's):", "",
+             "| setting | animals in the run | N | mean width of the trained medians' intervals "
+             "| width / (ceiling − floor) |", "|---|---|---|---|---|"]
+    for s in settings:
+        c = ceil[ceil["setting"] == s]
+        if not len(c):
+            continue
+        gap = float(c["ceiling"].iloc[0] - c["floor"].iloc[0])
+        per_model = []
+        for m, f in cells.items():
+            b = best[(best["model"] == m) & (best["setting"] == s)]
+            if len(b):
+                x = f[(f["setting"] == s) & (f["layer"] == b["best_layer"].iloc[0])]
+                per_model.append((m, x["score"].to_numpy(float), x["animal"].to_numpy()))
+        if not per_model:
+            continue
+        n_obs = len(set(per_model[0][2]))
+        for n in n_animals:
+            w = float(np.mean([projected_width(v, a, n, boot, key=m) for m, v, a in per_model]))
+            lines.append(f"| {s} | {n_obs} | {n} | {_num(w)} | {_num(w / gap) if gap > 0 else '–'} |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", default="configs/figure2.yaml")
@@ -206,6 +259,9 @@ def main(argv=None) -> None:
                          "per-cell tables; auto: summary when it exists")
     ap.add_argument("--corrected", action="store_true",
                     help="noise-corrected medians, ceiling and floor (methods §7.9)")
+    ap.add_argument("--animals", type=int, nargs="+", default=None, metavar="N",
+                    help="also project the interval widths to runs of N animals like these "
+                         "(power analysis; reads the per-cell fits)")
     args = ap.parse_args(argv)
 
     from mec.checks import load_config
@@ -224,6 +280,9 @@ def main(argv=None) -> None:
           f"{'noise-corrected, ' if args.corrected else ''}{time.perf_counter() - t0:.0f} s -->")
     print(figure2_markdown(tables, models, float(args.arena), args.map, args.settings,
                            corrected=args.corrected))
+    if args.animals:
+        print(projection_markdown(results, tables, models, args.arena, args.map, args.settings,
+                                  args.animals, config["summary"]["bootstrap"]))
 
 
 if __name__ == "__main__":

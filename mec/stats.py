@@ -38,7 +38,7 @@ import numpy as np
 
 __all__ = ["Bootstrap", "DEFAULT_BOOTSTRAP", "CI_LEVEL", "Replicates", "cell_identities",
            "key_rng", "resample_counts",
-           "weighted_medians", "median_ci", "percentile_interval", "bootstrap_p",
+           "weighted_medians", "median_ci", "percentile_interval", "projected_width", "bootstrap_p",
            "wilcoxon_p", "is_resolved"]
 
 #: Coverage of every interval: 95 %, the 2.5th and 97.5th percentiles of the replicates.
@@ -103,7 +103,7 @@ def _animal_codes(animals: Sequence) -> tuple[np.ndarray, np.ndarray]:
 
 
 def resample_counts(animals: Sequence, n_boot: int, rng: np.random.Generator,
-                    hierarchical: bool = True) -> np.ndarray:
+                    hierarchical: bool = True, n_animals: int | None = None) -> np.ndarray:
     """(n_cells, n_boot) int32 counts: how often each cell enters each bootstrap replicate
     (cells along the first axis, so that one cell's counts are contiguous: the weighted
     median sums down the cells).
@@ -112,6 +112,8 @@ def resample_counts(animals: Sequence, n_boot: int, rng: np.random.Generator,
     animals with replacement, then, within each drawn animal, as many cells as it has with
     replacement; False: draw n_cells cells with replacement, ignoring animals. A replicate's
     total is the sum of the drawn animals' sizes (it varies when animals differ in size).
+    n_animals: animals drawn per replicate (hierarchical only; None: as many as there are):
+    a study of that many animals like these (:func:`projected_width`).
     """
     n = len(animals)
     out = np.empty((n, n_boot), dtype=np.int32)
@@ -123,13 +125,16 @@ def resample_counts(animals: Sequence, n_boot: int, rng: np.random.Generator,
         return out
     order, sizes = _animal_codes(animals)
     n_anim, n_max = sizes.size, int(sizes.max())
+    n_draw = n_anim if n_animals is None else int(n_animals)
+    if n_draw < 1:
+        raise ValueError(f"bootstrap draws: n_animals={n_animals!r} must be >= 1")
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    chunk = max(1, _MAX_DRAW_ELEMENTS // (n_anim * n_max))
+    chunk = max(1, _MAX_DRAW_ELEMENTS // (n_draw * n_max))
     for start in range(0, n_boot, chunk):
         b = min(chunk, n_boot - start)
-        drawn = rng.integers(0, n_anim, size=(b, n_anim))           # animals of each replicate
-        size = sizes[drawn]                                          # (b, n_anim)
-        u = rng.random((b, n_anim, n_max))
+        drawn = rng.integers(0, n_anim, size=(b, n_draw))           # animals of each replicate
+        size = sizes[drawn]                                          # (b, n_draw)
+        u = rng.random((b, n_draw, n_max))
         cell = offsets[drawn][..., None] + np.floor(u * size[..., None]).astype(np.int64)
         valid = np.arange(n_max) < size[..., None]                   # n_a draws per animal
         flat = (np.arange(b)[:, None, None] * n + cell)[valid]
@@ -247,6 +252,27 @@ def median_ci(values: Sequence[float], animals: Sequence, bootstrap: Bootstrap |
         counts = replicates.counts(a, None if cells is None else np.asarray(cells)[fin], key)
     lo, hi = percentile_interval(weighted_medians(v, counts))
     return float(np.median(v)), lo, hi
+
+
+def projected_width(values: Sequence[float], animals: Sequence, n_animals: int,
+                    bootstrap: Bootstrap | None = None, key="") -> float:
+    """Width (ci_high - ci_low) of the 95 % interval of the median had the study recorded
+    ``n_animals`` animals like these: each replicate draws ``n_animals`` of the observed
+    animals with replacement, then each drawn animal's cells with replacement
+    (:func:`resample_counts`). At the observed number of animals this is the interval of
+    :func:`median_ci` (up to the draws). A power analysis, not a promise: more animals also
+    change the ceiling, and animals not yet recorded may differ from these. NaN without a
+    finite value."""
+    values = np.asarray(values, dtype=float)
+    animals = np.asarray(animals)
+    fin = np.isfinite(values)
+    if not fin.any():
+        return np.nan
+    b = Bootstrap.from_config(bootstrap)
+    counts = resample_counts(animals[fin], b.n_boot, key_rng(b.seed, f"{key}/n={n_animals}"),
+                             True, n_animals)
+    lo, hi = percentile_interval(weighted_medians(values[fin], counts))
+    return hi - lo
 
 
 def bootstrap_p(differences: np.ndarray) -> float:

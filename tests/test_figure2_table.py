@@ -89,6 +89,19 @@ def test_table_from_fits_known_answers(table_mod, tmp_path):
     b = tables["best_layer"]
     b = b[(b["setting"] == "halves") & b["model"].str.endswith("_trained")]
     assert float(halves[4]) == pytest.approx((b["ci_high"] - b["ci_low"]).mean(), abs=6e-4)
+    # the power analysis: at the run's own 4 animals about the table's mean width, at 16
+    # animals (4x the cells) about half of it; ceiling - floor as measured (0.5)
+    proj = table_mod.projection_markdown(tmp_path, tables, MODELS, "1.0", "ridge", ["halves"],
+                                         [4, 16], {"n_boot": 2000, "seed": 0})
+    prow = {int(c[2]): [float(x) for x in c[3:5]] for c in
+            ([x.strip() for x in line.strip("|").split("|")] for line in proj.splitlines()
+             if line.startswith("| halves"))}
+    assert prow[4][0] == pytest.approx(float(halves[4]), rel=0.25)
+    assert prow[16][0] == pytest.approx(prow[4][0] / 2, rel=0.3)
+    assert prow[16][1] == pytest.approx(prow[16][0] / 0.5, abs=2e-3)
+    with pytest.raises(FileNotFoundError, match="per-cell fits"):
+        table_mod.projection_markdown(tmp_path / "none", tables, MODELS, "1.0", "ridge",
+                                      ["halves"], [4], {"n_boot": 10, "seed": 0})
     # no dataset beside the fits: nothing to correct, and --corrected says so
     with pytest.raises(ValueError, match="median_corrected"):
         table_mod.figure2_markdown(tables, MODELS, 1.0, "ridge", ["halves"], corrected=True)

@@ -16,6 +16,7 @@ from mec.stats import (
     key_rng,
     median_ci,
     percentile_interval,
+    projected_width,
     resample_counts,
     weighted_medians,
     wilcoxon_p,
@@ -175,3 +176,30 @@ def test_bootstrap_settings_are_checked():
         Bootstrap(100, -1)
     with pytest.raises(ValueError, match=r"unknown key\(s\) \['nboot'\]"):
         Bootstrap.from_config({"nboot": 10})
+
+
+def test_projected_width_draws_n_animals_and_scales_with_them():
+    """The power analysis: n_animals animals per replicate (whole animals: each replicate's
+    total is n_animals x the equal size), the observed count gives median_ci's interval, and
+    when animals differ far more than cells the width falls as 1/sqrt(animals)."""
+    rng = np.random.default_rng(11)
+    values, animals = _population(rng, 8, 30, sd_animal=1.0, sd_cell=0.1)
+    counts = resample_counts(animals, 200, np.random.default_rng(12), n_animals=20)
+    assert (counts.sum(axis=0) == 20 * 30).all()
+    per_animal = np.array([[counts[animals == a, r].sum() for a in np.unique(animals)]
+                           for r in range(200)])
+    assert (per_animal % 30 == 0).all()  # animals stay whole
+    # the same generator state gives the same draws with n_animals = the observed count
+    np.testing.assert_array_equal(resample_counts(animals, 50, np.random.default_rng(5)),
+                                  resample_counts(animals, 50, np.random.default_rng(5),
+                                                  n_animals=8))
+    boot = Bootstrap(4000, 0)
+    _, lo, hi = median_ci(values, animals, boot, key="w")
+    w8 = projected_width(values, animals, 8, boot, key="w")
+    assert w8 == pytest.approx(hi - lo, rel=0.15)
+    w32 = projected_width(values, animals, 32, boot, key="w")
+    assert w32 == pytest.approx(w8 / 2, rel=0.2)  # 4x the animals, half the width
+    assert projected_width(values, animals, 128, boot) < w32
+    assert np.isnan(projected_width(np.full(4, np.nan), ["a", "a", "b", "b"], 4))
+    with pytest.raises(ValueError, match="n_animals=0"):
+        resample_counts(animals, 10, np.random.default_rng(0), n_animals=0)
