@@ -155,6 +155,23 @@ def _check_files(out: Path, stats: dict):
         np.testing.assert_allclose(he.decoding_error_cm, ha.decoding_error_cm, atol=0.05)
 
 
+@pytest.mark.slow
+def test_members_equal_train_model_at_demo_scale(tmp_path):
+    """At the demo scale's shapes (128 units, 512 place cells, batch 100 x 20 steps) a member
+    equals its network trained by train_model after 50 steps. Guards the tracing: a step
+    traced with the batch size known picked other TensorFlow kernels than Keras's fit on
+    train_model's batch generator, 2e-5 apart after one step and 3 % after 50 (training
+    amplifies every rounding), so that a seed trained in an ensemble was another network."""
+    demo = dict(n_units=128, n_place_cells=512, batch_size=100, sequence_length=20, epochs=1,
+                steps_per_epoch=50)
+    cfgs = [dict(demo, seed=s) for s in (0, 1)]
+    train_ensemble(cfgs, [tmp_path / "ens0", tmp_path / "ens1"], verbose=0, workers=1)
+    train_model(cfgs[1], tmp_path / "alone1", verbose=0, workers=1)
+    assert _rel(_weights(tmp_path / "ens1", 1), _weights(tmp_path / "alone1", 1)) < 1e-5
+    ha, he = (pd.read_csv(tmp_path / d / "history.csv") for d in ("alone1", "ens1"))
+    np.testing.assert_allclose(he.loss, ha.loss, rtol=1e-6)
+
+
 def test_members_write_what_train_model_writes(tmp_path):
     """TensorFlow in process: three members of one ensemble against three train_model runs."""
     cfgs = [dict(CFG, seed=s, name=f"net_seed{s}") for s in SEEDS]

@@ -25,14 +25,15 @@ The step (``batching``):
   "vmap"  (JAX) the members' weights stacked on a leading axis and one member's step mapped
           over it with jax.vmap: every matrix product becomes one batched product over the K
           members, which is what fills a GPU (benchmarks/gpu_check.sh).
-  "auto"  "vmap" with JAX on a GPU, else "loop" (on 2 CPU cores neither pays,
-          benchmarks/train_step.py, and there the branches repeat train_model's arithmetic
-          bit for bit, the vmap to ~2e-7).
+  "auto"  "vmap" with JAX on a GPU, else "loop" (on 2 CPU cores the vmap does not pay,
+          benchmarks/train_step.py, and the branches repeat train_model's arithmetic bit
+          for bit, the vmap to ~2e-7; TensorFlow's step is traced with the batch dimension
+          unknown, as Keras's fit on train_model's generator, EnsembleStep._trace_tf).
 
 In the workflow: mec.sweeps.ensemble_groups groups the configured networks by
 :func:`ensemble_key` into ensembles of at most config ``ensemble_size`` (a setting of the
-machine: 1, off, by default and on 2 CPU cores, where one step of K costs more than K steps,
-benchmarks/train_step.py; 4-8 on a GPU), and one job per ensemble (rule train_ensemble_{i},
+machine: 1, off, by default; on 2 idle CPU cores 3-4 train 1.4-2x faster in wall time, the
+same CPU time, benchmarks/train_step.py; 4-8 on a GPU), and one job per ensemble (rule train_ensemble_{i},
 workflow/rules/ensembles.smk) calls ``train_ensemble`` with the members' training settings
 and folders, declares every member's model.keras, config.json and history.csv as its outputs,
 and one GPU for the whole ensemble; networks in no ensemble keep rule train_model.
@@ -215,6 +216,7 @@ class EnsembleStep:
             return tf.stack(losses), tf.stack(errs)
 
         self._tf_step = step
+        self._tf_concrete = None
 
     # -- JAX: one jax.jit, K branches or a vmap ---------------------------------------------------
     def _build_jax(self):
@@ -298,7 +300,38 @@ class EnsembleStep:
         if self.backend == "jax":
             self._state, losses, errs = self._jax_step(self._state, list(xs), list(ys))
             return losses, errs
-        return self._tf_step(list(xs), list(ys))
+        if self._tf_concrete is None:
+            self._tf_concrete = self._trace_tf(xs, ys)
+        return self._tf_concrete(list(xs), list(ys))
+
+    def _trace_tf(self, xs, ys):
+        """The TensorFlow step traced with every batch dimension unknown (None), as Keras's
+        ``fit`` on train_model's batch generator traces its train function. Why: with the
+        batch size known at trace time TensorFlow picks other kernels for the same ops, whose
+        results differ in the last bits (a demo-scale step: up to 2e-5 relative in a bias),
+        and training amplifies such differences (3 % of the weights after 50 steps, another
+        network after 10k); traced alike, each member's step is train_model's bit for bit."""
+        import tensorflow as tf
+
+        def spec(a):
+            a = np.asarray(a)
+            return tf.TensorSpec([None] + list(a.shape[1:]), tf.as_dtype(a.dtype))
+
+        sig = ([{k: spec(v) for k, v in x.items()} for x in xs], [spec(y) for y in ys])
+        return self._tf_step.get_concrete_function(*sig)
+
+
+def _keras_epoch_mean(step_losses: list, x0: dict) -> np.ndarray:
+    """(K,) float64: per member, the float32 running mean Keras's loss tracker keeps over an
+    epoch: total += float32(loss x B), count += B, result = total / count (B: the batch size,
+    the first input's first dimension). step_losses: one (K,) array per step."""
+    b = np.float32(np.asarray(next(iter(x0.values()))).shape[0])
+    total = np.zeros(len(step_losses[0]), dtype=np.float32)
+    count = np.float32(0)
+    for v in step_losses:
+        total = (total + np.asarray(v, dtype=np.float32) * b).astype(np.float32)
+        count = np.float32(count + b)
+    return (total / count).astype(np.float32).astype(np.float64)
 
 
 # ------------------------------------------------------------------------------------------
@@ -431,9 +464,12 @@ def train_ensemble(cfgs: list[dict], out_dirs: list, *, workers: int = 2,
                 lo, er = runner.step(xs, ys)
                 losses.append(lo)
                 errs.append(er)
-            # per member, the epoch's mean over steps (train_model's history: Keras's Mean of the
-            # step values; every step has the same batch size)
-            loss = np.mean(np.stack([np.asarray(v, dtype=np.float64) for v in losses]), axis=0)
+            # per member, the epoch's mean over steps as train_model's history has it: Keras's
+            # loss tracker, a float32 running sum of loss x batch size over the sum of the
+            # batch sizes (keras Mean, sample_weight = batch size), so the history's loss is
+            # train_model's bit for bit; the decoding error is the plain mean of the step means
+            # (Keras averages per sample: equal to ~1e-7)
+            loss = _keras_epoch_mean([np.asarray(v) for v in losses], xs[0])
             err_cm = 100.0 * np.mean(np.stack([np.asarray(v, dtype=np.float64) for v in errs]), axis=0)
             bad = [k for k in range(len(members)) if not math.isfinite(loss[k])]
             if bad:
