@@ -197,6 +197,11 @@ def test_one_fit_target_in_both_layouts(tmp_path):
         ("fit_model", "results/fits/ugrnn_relu/seed1_2.2.csv", "model=ugrnn_relu/seed1, arena=2.2")]
     assert [j[1].split(",")[0] for j in jobs if j[0] == "train_model"] == [
         "results/models/ugrnn_relu/seed1/model.keras"]
+    # with seeds the single-seed name still names one fit: a copy of the first seed's
+    jobs = _jobs(_dry_run(tmp_path, "results/fits/ugrnn_relu_2.2.csv", config=cfg))
+    assert [j for j in jobs if j[0] in ("fit_model", "first_seed_fit")] == [
+        ("first_seed_fit", "results/fits/ugrnn_relu_2.2.csv", "seeded=ugrnn_relu, arena=2.2"),
+        ("fit_model", "results/fits/ugrnn_relu/seed0_2.2.csv", "model=ugrnn_relu/seed0, arena=2.2")]
     # the whole run: 6 networks, 3 knockouts, every output under its seed's name
     text = _dry_run(tmp_path, config=cfg)
     assert re.search(r"^train_model\s+6$", text, re.M) and re.search(r"^knockouts\s+3$", text, re.M)

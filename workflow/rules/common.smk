@@ -14,7 +14,7 @@ from mec.fingerprint import script_fingerprint
 from mec.models.conditions import is_training_box
 from mec.models.external import is_external
 from mec.models.scales import SCALE_KEYS
-from mec.sweeps import resolve_axes
+from mec.sweeps import resolve_axes, split_member
 
 # The conda envs of `--sdm conda` (envs/*.yaml) install mec from ${MEC_ROOT}, this checkout:
 # Snakemake copies an env file into .snakemake/conda/ before conda reads it, so a relative
@@ -59,6 +59,13 @@ TWO_STAGE = [m for m in BASELINES if config["models"][m]["baseline"] == "place_c
 # rate-map files; they are neither trained nor exported.
 EXTERNAL = [m for m in MODELS if is_external(config["models"][m])]
 NETWORKS = [m for m in MODELS if m not in BASELINES and m not in EXTERNAL]
+# Models with seeds -> their first seed's member name ("ugrnn_relu" -> "ugrnn_relu/seed0"):
+# rule first_seed_fit gives such a model the single-seed fit name too.
+FIRST_SEED = {}
+for _member in MODELS:
+    _model, _seed = split_member(_member)
+    if _seed is not None:
+        FIRST_SEED.setdefault(_model, _member)
 LAYERS = config["fits"]["layers"]
 
 

@@ -104,6 +104,23 @@ rule fit_model:
         "../scripts/fit_model.py"
 
 
+# A model with seeds has one fit per seed, results/fits/{model}/seed{k}_{arena}.csv, which the
+# summary reads. Its single-seed name results/fits/{model}_{arena}.csv still names one fit, a
+# copy of its first seed's, so that `snakemake results/fits/ugrnn_relu_2.2.csv` builds one fit
+# whether or not the model has seeds (docs/configuration.md, "Seeds and sweeps").
+rule first_seed_fit:
+    wildcard_constraints:
+        seeded=_regex_choice(list(FIRST_SEED)),
+    input:
+        table=lambda wc: f"{RESULTS}/fits/{FIRST_SEED[wc.seeded]}_{wc.arena}.csv",
+    output:
+        table=f"{RESULTS}/fits/{{seeded}}_{{arena}}.csv",
+    localrule: True
+    shell:
+        # a temporary name, then a rename: never a half-written table under the final name
+        "cp {input.table:q} {output.table:q}.tmp && mv {output.table:q}.tmp {output.table:q}"
+
+
 rule floors:
     input:
         dataset=DATASET_FILE,
