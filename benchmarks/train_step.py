@@ -21,10 +21,15 @@ Rows, for each Ng and precision, all measured in this one run:
                    "K one after another" is K steps of the keras step per step (K networks of
                    one shape cost what K steps of one cost); "K in one step" trains all K in
                    one compiled step (EnsembleStep; --batching loop and/or vmap), each on its
-                   own batch. x is the one step's speed-up, measured in the same run; TFLOP/s
+                   own batch; "bound: 1 net, batch Kx" is one network on K batches at once,
+                   the same arithmetic in K-times-larger products: the speed-up no step of K
+                   networks that share no work can pass on this device (each member has its
+                   own weights and batches). x is the one step's speed-up, measured in the same run; TFLOP/s
                    counts all K networks (on a known GPU also as a fraction of its peak,
                    DEVICE_PEAKS). --ensemble-e2e-steps adds train_ensemble against K
-                   train_model runs end to end (data and checkpoints included);
+                   train_model runs end to end (data and checkpoints included; --repeats
+                   pairs of the two, the --stat of each, every pair's ratio in the note):
+                   what training costs, the figure to decide ensemble_size by;
                    --ensemble-only skips the other rows.
 Times are ms per step, (t(--steps) - t(1)) / (--steps - 1) with each t the minimum over
 --repeats, so that a call's fixed cost (Keras' fit setup, the final wait for the device) does not
@@ -292,7 +297,11 @@ def ensemble_rows(k, ng, npc, b, t, mixed, max_steps, batchings):
     def one_after_another(n):
         alone(k * n)
 
-    rows = {f"{k} one after another": one_after_another}
+    rows = {f"{k} one after another": one_after_another,
+            # The bound: one network on K batches at once does the K members' arithmetic in
+            # K-times-larger products with none of a member's own overhead, which no step of
+            # K networks that share no work can beat (members differ in weights and batches).
+            f"bound: 1 net, batch {k}x": keras_fit(ng, npc, k * b, t, mixed, "fused", max_steps)}
     for batching in batchings:
         members = []
         for seed in range(k):
@@ -357,6 +366,7 @@ def device_peak(prec: str, override: float | None) -> tuple[float | None, str]:
 def print_ensemble(args, ng, prec, mixed):
     """The ensemble rows of one Ng and precision: ms per step of all K networks."""
     import keras
+    import numpy as np
     batchings = args.batching or (["loop", "vmap"] if keras.backend.backend() == "jax" else ["loop"])
     fl1 = flops_per_step(ng, args.place_cells, args.batch, args.seq)
     for k in args.ensemble:
@@ -371,12 +381,20 @@ def print_ensemble(args, ng, prec, mixed):
             print(f"| {ng:>5} | {prec:<9} | {name:<24} | {w:>9.2f} | {ref_w / w:>6.2f} | {c:>11.2f} | "
                   f"{ref_c / c:>6.2f} | {tf_s:>7.2f} | {peak}", flush=True)
         if args.ensemble_e2e_steps > 0:
-            alone, together = ensemble_e2e(k, ng, args.place_cells, args.batch, args.seq, mixed,
-                                           args.ensemble_e2e_steps)
+            # --repeats pairs (K train_model runs, then train_ensemble), each pair back to
+            # back so that a neighbour's load hits both alike; the row is the --stat of each
+            # and every pair's own ratio is printed, so the spread shows.
+            pairs = [ensemble_e2e(k, ng, args.place_cells, args.batch, args.seq, mixed,
+                                  args.ensemble_e2e_steps) for _ in range(args.repeats)]
+            pick = np.median if args.stat == "median" else np.min
+            alone, together = (float(pick([p[i] for p in pairs])) for i in (0, 1))
+            ratios = ", ".join(f"{a / t:.2f}" for a, t in pairs)
             for name, w in ((f"{k} train_model", alone), (f"train_ensemble of {k}", together)):
+                note = f"{args.ensemble_e2e_steps} steps/epoch, epoch 2 of 3, {args.stat} of {len(pairs)}"
+                if name.startswith("train_ensemble"):
+                    note += f"; x per pair: {ratios}"
                 print(f"| {ng:>5} | {prec:<9} | {name:<24} | {w:>9.2f} | {alone / w:>6.2f} | {'':>11} | "
-                      f"{'':>6} | {k * fl1 / w / 1e9:>7.2f} | {args.ensemble_e2e_steps} steps/epoch, "
-                      f"epoch 2 of 3", flush=True)
+                      f"{'':>6} | {k * fl1 / w / 1e9:>7.2f} | {note}", flush=True)
 
 
 def measure(rows: dict, steps: int, repeats: int, stat: str = "min") -> dict:
