@@ -22,9 +22,10 @@ Rows, for each Ng and precision, all measured in this one run:
                    one shape cost what K steps of one cost); "K in one step" trains all K in
                    one compiled step (EnsembleStep; --batching loop and/or vmap), each on its
                    own batch; "bound: 1 net, batch Kx" is one network on K batches at once,
-                   the same arithmetic in K-times-larger products: the speed-up no step of K
-                   networks that share no work can pass on this device (each member has its
-                   own weights and batches). x is the one step's speed-up, measured in the same run; TFLOP/s
+                   the same arithmetic in K-times-larger products: its CPU time bounds what
+                   K networks that share no work can save in arithmetic (each member has
+                   its own weights and batches); in wall time K branches side by side can
+                   still beat it by using idle cores. x is the one step's speed-up, measured in the same run; TFLOP/s
                    counts all K networks (on a known GPU also as a fraction of its peak,
                    DEVICE_PEAKS). --ensemble-e2e-steps adds train_ensemble against K
                    train_model runs end to end (data and checkpoints included; --repeats
@@ -298,9 +299,10 @@ def ensemble_rows(k, ng, npc, b, t, mixed, max_steps, batchings):
         alone(k * n)
 
     rows = {f"{k} one after another": one_after_another,
-            # The bound: one network on K batches at once does the K members' arithmetic in
-            # K-times-larger products with none of a member's own overhead, which no step of
-            # K networks that share no work can beat (members differ in weights and batches).
+            # One network on K batches at once: the K members' arithmetic in K-times-larger
+            # products. Its CPU time is what larger products save on arithmetic (members
+            # that share no work cannot save more); its wall time also shows the cores'
+            # use, which K independent branches can beat.
             f"bound: 1 net, batch {k}x": keras_fit(ng, npc, k * b, t, mixed, "fused", max_steps)}
     for batching in batchings:
         members = []
