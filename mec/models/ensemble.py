@@ -305,12 +305,9 @@ class EnsembleStep:
         return self._tf_concrete(list(xs), list(ys))
 
     def _trace_tf(self, xs, ys):
-        """The TensorFlow step traced with every batch dimension unknown (None), as Keras's
-        ``fit`` on train_model's batch generator traces its train function. Why: with the
-        batch size known at trace time TensorFlow picks other kernels for the same ops, whose
-        results differ in the last bits (a demo-scale step: up to 2e-5 relative in a bias),
-        and training amplifies such differences (3 % of the weights after 50 steps, another
-        network after 10k); traced alike, each member's step is train_model's bit for bit."""
+        """The TensorFlow step traced with the batch dimension unknown, as Keras's ``fit`` on
+        train_model's generator traces it: with it known, TensorFlow picks other kernels (2e-5
+        apart after a demo step, 3 % after 50, another network after 10k; docs/models.md)."""
         import tensorflow as tf
 
         def spec(a):
@@ -464,11 +461,8 @@ def train_ensemble(cfgs: list[dict], out_dirs: list, *, workers: int = 2,
                 lo, er = runner.step(xs, ys)
                 losses.append(lo)
                 errs.append(er)
-            # per member, the epoch's mean over steps as train_model's history has it: Keras's
-            # loss tracker, a float32 running sum of loss x batch size over the sum of the
-            # batch sizes (keras Mean, sample_weight = batch size), so the history's loss is
-            # train_model's bit for bit; the decoding error is the plain mean of the step means
-            # (Keras averages per sample: equal to ~1e-7)
+            # per member, the epoch's loss as train_model's history has it (Keras's loss
+            # tracker); the decoding error: the mean of the step means (Keras's: to ~1e-7)
             loss = _keras_epoch_mean([np.asarray(v) for v in losses], xs[0])
             err_cm = 100.0 * np.mean(np.stack([np.asarray(v, dtype=np.float64) for v in errs]), axis=0)
             bad = [k for k in range(len(members)) if not math.isfinite(loss[k])]

@@ -107,7 +107,7 @@ rule fit_model:
 # A model with seeds has one fit per seed, results/fits/{model}/seed{k}_{arena}.csv, which the
 # summary reads. Its single-seed name results/fits/{model}_{arena}.csv still names one fit, a
 # copy of its first seed's, so that `snakemake results/fits/ugrnn_relu_2.2.csv` builds one fit
-# whether or not the model has seeds (docs/configuration.md, "Seeds and sweeps").
+# whether or not the model has seeds (docs/configuration.md, seeds).
 rule first_seed_fit:
     wildcard_constraints:
         seeded=_regex_choice(list(FIRST_SEED)),
@@ -115,10 +115,15 @@ rule first_seed_fit:
         table=lambda wc: f"{RESULTS}/fits/{FIRST_SEED[wc.seeded]}_{wc.arena}.csv",
     output:
         table=f"{RESULTS}/fits/{{seeded}}_{{arena}}.csv",
+    log:
+        f"{RESULTS}/logs/first_seed_fit/{{seeded}}_{{arena}}.log",
     localrule: True
+    conda:
+        "../../envs/analysis.yaml"
     shell:
         # a temporary name, then a rename: never a half-written table under the final name
-        "cp {input.table:q} {output.table:q}.tmp && mv {output.table:q}.tmp {output.table:q}"
+        "(cp {input.table:q} {output.table:q}.tmp && mv {output.table:q}.tmp {output.table:q})"
+        " 2> {log:q}"
 
 
 rule floors:
