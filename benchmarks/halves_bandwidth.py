@@ -100,8 +100,11 @@ def main(argv=None) -> None:
     from mec.data import load_dataset
 
     ds = load_dataset(args.dataset, arenas=[args.arena])
-    arena = next(a for a in ds.arenas if str(a) == args.arena or
-                 (not isinstance(a, str) and f"{float(a):.1f}" == args.arena))
+    arena = next((a for a in ds.arenas if str(a) == args.arena or
+                  (not isinstance(a, str) and f"{float(a):.1f}" == args.arena)), None)
+    if arena is None:
+        raise SystemExit(f"{args.dataset}: no arena {args.arena!r}; it has "
+                         f"{[str(a) for a in ds.arenas]}")
     if not ds.half_counts.get(arena):
         raise SystemExit(f"{args.dataset}: arena {args.arena!r} has no recording halves "
                          "(half_counts); remake the dataset with this version of mec")
