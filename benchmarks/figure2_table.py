@@ -48,6 +48,11 @@ def _num(v: float, signed: bool = False) -> str:
     return ("{:+.3f}" if signed else "{:.3f}").format(v).replace("-", "−") if np.isfinite(v) else "–"
 
 
+def _in(table: pd.DataFrame, map_name: str, arena: float) -> pd.DataFrame:
+    """The rows of one map and arena (arena compared as a number)."""
+    return table[(table["map"] == map_name) & np.isclose(table["arena"].astype(float), arena)]
+
+
 def figure2_twins(models: dict) -> dict:
     """{trained network: its untrained counterpart} by the sweep's names (mec.sweeps):
     ``{arch}_{act}_trained`` -> ``{arch}_{act}_untrained`` where that is a configured untrained
@@ -69,8 +74,8 @@ def build_tables(results: Path, arena: str, models: dict, bootstrap: dict) -> di
     (the models whose fits/{model}_{arena}.csv exist), as mec.summary.summarize builds them."""
     from mec.stats import Bootstrap
     from mec.summary.comparisons import comparisons_table
-    from mec.summary.tables import best_layer_table, ceiling_table, load_scores, \
-        predictivity_table
+    from mec.summary.corrected import ceiling_with_corrected, predictivity_with_corrected
+    from mec.summary.tables import best_layer_table, load_scores
 
     boot = Bootstrap.from_config(bootstrap)
     fit_csvs = [results / "fits" / f"{m}_{arena}.csv" for m in models
@@ -85,17 +90,14 @@ def build_tables(results: Path, arena: str, models: dict, bootstrap: dict) -> di
     fitted = {m: models[m] for m in sorted(set(fits["source"]))}
     # the noise-corrected medians beside the raw ones (methods §7.9), as summarize makes them
     from mec.data import load_dataset
-    from mec.fits.reliability import corrected_ceiling, dataset_reliability
-    from mec.summary.corrected import with_corrected_medians
+    from mec.fits.reliability import dataset_reliability
 
     data = sorted((results / "data").glob("*.h5"))
     dataset = load_dataset(data[0], arenas=[arena]) if len(data) == 1 else None
     reliability = dataset_reliability(dataset)
-    ceiling = corrected_ceiling(ceiling_table(consistency, floors, bootstrap=boot), consistency,
-                                reliability, floors)
-    predictivity = with_corrected_medians(
-        predictivity_table(fits, ceiling, fitted, None, bootstrap=boot), fits, reliability,
-        bootstrap=boot)
+    ceiling = ceiling_with_corrected(consistency, floors, reliability, bootstrap=boot)
+    predictivity = predictivity_with_corrected(fits, ceiling, fitted, None, reliability,
+                                               bootstrap=boot)
     best = best_layer_table(predictivity)
     comparisons = comparisons_table(fits, best, floors, fitted, bootstrap=boot)
     return {"best_layer": best, "ceiling": ceiling, "comparisons": comparisons}
@@ -116,12 +118,9 @@ def figure2_markdown(tables: dict, models: dict, arena: float, map_name: str,
     from mec.summary.tables import reference_ceiling
 
     twins = figure2_twins(models)
-    best = tables["best_layer"]
-    best = best[(best["map"] == map_name) & np.isclose(best["arena"].astype(float), arena)]
-    comp = tables["comparisons"]
-    comp = comp[(comp["map"] == map_name) & np.isclose(comp["arena"].astype(float), arena)]
-    ceil = reference_ceiling(tables["ceiling"], ["arena", "map", "setting"])
-    ceil = ceil[(ceil["map"] == map_name) & np.isclose(ceil["arena"].astype(float), arena)]
+    best = _in(tables["best_layer"], map_name, arena)
+    comp = _in(tables["comparisons"], map_name, arena)
+    ceil = _in(reference_ceiling(tables["ceiling"], ["arena", "map", "setting"]), map_name, arena)
     present = set(best["setting"])
     settings = [s for s in settings if s in present]
     trained = [m for m in twins if m in set(best["model"])]
@@ -209,10 +208,9 @@ def projection_markdown(results: Path, tables: dict, models: dict, arena: str, m
 
     boot = Bootstrap.from_config(bootstrap)
     twins = figure2_twins(models)
-    best = tables["best_layer"]
-    best = best[(best["map"] == map_name) & np.isclose(best["arena"].astype(float), float(arena))]
-    ceil = reference_ceiling(tables["ceiling"], ["arena", "map", "setting"])
-    ceil = ceil[(ceil["map"] == map_name) & np.isclose(ceil["arena"].astype(float), float(arena))]
+    best = _in(tables["best_layer"], map_name, float(arena))
+    ceil = _in(reference_ceiling(tables["ceiling"], ["arena", "map", "setting"]), map_name,
+               float(arena))
     cells = {}
     for m in twins:
         path = results / "fits" / f"{m}_{arena}.csv"

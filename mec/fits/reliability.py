@@ -148,21 +148,20 @@ def corrected_ceiling(ceiling, consistency, reliability, floors=None):
     None (no recording halves) or nothing to correct leaves the ceiling unchanged."""
     if reliability is None or ceiling.empty or consistency.empty:
         return ceiling
-    rel = reliability
-    t = consistency if "setting" in consistency.columns else consistency.assign(setting=PAPER_SETTING)
-    c = corrected_scores(t, rel)
-    keys = ["arena", "map", "setting", "source"]
-    med = (c.groupby(keys, dropna=False)["score_corrected"].median().rename("ceiling_corrected")
-           .reset_index())
-    med["_a"] = med["arena"].astype(str)
-    out = ceiling.assign(_a=ceiling["arena"].astype(str))
-    out = out.merge(med.drop(columns="arena"), on=["_a", "map", "setting", "source"], how="left")
+
+    def medians(table):  # corrected median per arena, map, setting and source; arena as text
+        t = table if "setting" in table.columns else table.assign(setting=PAPER_SETTING)
+        med = (corrected_scores(t, reliability)
+               .groupby(["arena", "map", "setting", "source"], dropna=False)["score_corrected"]
+               .median())
+        med = med.rename("corrected").reset_index()
+        return med.assign(_a=med["arena"].astype(str)).drop(columns="arena")
+
+    out = ceiling.assign(_a=ceiling["arena"].astype(str)).merge(
+        medians(consistency).rename(columns={"corrected": "ceiling_corrected"}),
+        on=["_a", "map", "setting", "source"], how="left")
     if floors is not None and not floors.empty:
-        f = floors if "setting" in floors.columns else floors.assign(setting=PAPER_SETTING)
-        fc = corrected_scores(f, rel)
-        fmed = (fc.groupby(keys, dropna=False)["score_corrected"].median()
-                .groupby(["arena", "map", "setting"], dropna=False).max()
-                .rename("floor_corrected").reset_index())
-        fmed["_a"] = fmed["arena"].astype(str)
-        out = out.merge(fmed.drop(columns="arena"), on=["_a", "map", "setting"], how="left")
+        fmed = (medians(floors).groupby(["_a", "map", "setting"], dropna=False)["corrected"]
+                .max().rename("floor_corrected").reset_index())
+        out = out.merge(fmed, on=["_a", "map", "setting"], how="left")
     return out.drop(columns="_a")

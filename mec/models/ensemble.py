@@ -318,11 +318,11 @@ class EnsembleStep:
         return self._tf_step.get_concrete_function(*sig)
 
 
-def _keras_epoch_mean(step_losses: list, x0: dict) -> np.ndarray:
+def _keras_epoch_mean(step_losses: list, batch_size: int) -> np.ndarray:
     """(K,) float64: per member, the float32 running mean Keras's loss tracker keeps over an
-    epoch: total += float32(loss x B), count += B, result = total / count (B: the batch size,
-    the first input's first dimension). step_losses: one (K,) array per step."""
-    b = np.float32(np.asarray(next(iter(x0.values()))).shape[0])
+    epoch: total += float32(loss x B), count += B, result = total / count (B: the batch size).
+    step_losses: one (K,) array per step."""
+    b = np.float32(batch_size)
     total = np.zeros(len(step_losses[0]), dtype=np.float32)
     count = np.float32(0)
     for v in step_losses:
@@ -463,7 +463,7 @@ def train_ensemble(cfgs: list[dict], out_dirs: list, *, workers: int = 2,
                 errs.append(er)
             # per member, the epoch's loss as train_model's history has it (Keras's loss
             # tracker); the decoding error: the mean of the step means (Keras's: to ~1e-7)
-            loss = _keras_epoch_mean([np.asarray(v) for v in losses], xs[0])
+            loss = _keras_epoch_mean(losses, cfg0["batch_size"])
             err_cm = 100.0 * np.mean(np.stack([np.asarray(v, dtype=np.float64) for v in errs]), axis=0)
             bad = [k for k in range(len(members)) if not math.isfinite(loss[k])]
             if bad:

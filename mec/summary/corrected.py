@@ -22,9 +22,10 @@ import numpy as np
 import pandas as pd
 
 from mec.summary.tables import (CORRECTED_COLUMNS, PREDICTIVITY_KEYS, _with_setting,
-                                aggregate_scores)
+                                aggregate_scores, ceiling_table, predictivity_table)
 
-__all__ = ["corrected_medians", "with_corrected_medians"]
+__all__ = ["corrected_medians", "with_corrected_medians", "ceiling_with_corrected",
+           "predictivity_with_corrected"]
 
 
 def corrected_medians(fits: pd.DataFrame, keys: Sequence[str], reliability,
@@ -64,3 +65,21 @@ def with_corrected_medians(predictivity: pd.DataFrame, fits: pd.DataFrame, relia
     on = ["_a"] + [k for k in PREDICTIVITY_KEYS if k != "arena"]
     out = out.assign(_a=out["arena"].astype(str)).merge(corr, on=on, how="left")
     return out.drop(columns="_a")
+
+
+def ceiling_with_corrected(consistency: pd.DataFrame, floors: pd.DataFrame, reliability,
+                           bootstrap=None) -> pd.DataFrame:
+    """The summary's ceiling table: :func:`mec.summary.tables.ceiling_table` with the
+    noise-corrected ceiling and floor (:func:`mec.fits.reliability.corrected_ceiling`)."""
+    from mec.fits.reliability import corrected_ceiling
+
+    return corrected_ceiling(ceiling_table(consistency, floors, bootstrap=bootstrap),
+                             consistency, reliability, floors)
+
+
+def predictivity_with_corrected(fits: pd.DataFrame, ceiling: pd.DataFrame, model_configs,
+                                arenas, reliability, bootstrap=None) -> pd.DataFrame:
+    """The summary's predictivity table: :func:`mec.summary.tables.predictivity_table` with
+    the models' noise-corrected medians beside the raw ones (:func:`with_corrected_medians`)."""
+    raw = predictivity_table(fits, ceiling, model_configs, arenas, bootstrap=bootstrap)
+    return with_corrected_medians(raw, fits, reliability, bootstrap=bootstrap)

@@ -21,10 +21,10 @@ import pandas as pd
 
 from mec.data.arenas import arena_id, arena_key, arena_sort_key
 from mec.summary import health
+from mec.summary.corrected import ceiling_with_corrected, predictivity_with_corrected
 from mec.summary.tables import (
     best_layer_table,
     by_cell_type_table,
-    ceiling_table,
     choose_map,
     dimensionality_table,
     figure2_long_table,
@@ -33,7 +33,6 @@ from mec.summary.tables import (
     knockouts_table,
     load_knockouts,
     load_scores,
-    predictivity_table,
 )
 
 __all__ = ["SummarySettings", "SummaryInputs", "load_inputs", "TABLE_STEPS", "build_tables",
@@ -139,10 +138,7 @@ def participation_ratios(ratemap_files: Mapping[tuple[str, float], str | os.Path
 # ---------------------------------------------------------------------------------------------
 def _ceiling(i: SummaryInputs, t: dict) -> pd.DataFrame:
     # noise-corrected ceiling beside the raw one (methods §7.9), where the dataset has halves
-    from mec.fits.reliability import corrected_ceiling
-
-    return corrected_ceiling(ceiling_table(i.consistency, i.floors, bootstrap=i.boot),
-                             i.consistency, i.reliability, i.floors)
+    return ceiling_with_corrected(i.consistency, i.floors, i.reliability, bootstrap=i.boot)
 
 
 def _floors(i: SummaryInputs, t: dict) -> pd.DataFrame:
@@ -151,10 +147,8 @@ def _floors(i: SummaryInputs, t: dict) -> pd.DataFrame:
 
 def _predictivity(i: SummaryInputs, t: dict) -> pd.DataFrame:
     # noise-corrected medians beside the raw ones (methods §7.9), where the dataset has halves
-    from mec.summary.corrected import with_corrected_medians
-
-    raw = predictivity_table(i.fits, t["ceiling"], i.model_configs, i.arenas, bootstrap=i.boot)
-    return with_corrected_medians(raw, i.fits, i.reliability, bootstrap=i.boot)
+    return predictivity_with_corrected(i.fits, t["ceiling"], i.model_configs, i.arenas,
+                                       i.reliability, bootstrap=i.boot)
 
 
 def _best_layer(i: SummaryInputs, t: dict) -> pd.DataFrame:
