@@ -271,3 +271,82 @@ def test_exact_where_coordinate_descent_cannot_converge(alpha, l1):
 
     cd = _ref_fit(X, Y, np.arange(20), alpha, l1)[0]
     assert obj(w) <= obj(cd) * (1 + 1e-12)
+
+
+# ---------------------------------------------------------------------------------------------
+# map "enet": the grid's exact solver as a map (mec.mappers.ExactElasticNetMap)
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("n,p", [(60, 8), (50, 120)])
+def test_enet_map_reproduces_the_grids_refit_test_scores(n, p):
+    """Refitting each grid choice with map "enet" on a split's training bins gives the grid's own
+    test score: the workflow's model fits and the inter-animal ceiling solve the same problems
+    (Lasso choices included; p > n is where coordinate descent stops short)."""
+    from mec.mappers import make_map, pearson_columns
+
+    X, Y = _data(n=n, p=p, T=6, seed=7)
+    splits = generate_train_test_splits(n, train_frac=0.5, num_splits=3, split_start_seed=0)
+    table = en.elasticnet_grid_search(X, Y, splits, SHORT_A, SHORT_L, progress=False)
+    kinds = set()
+    for row in table.itertuples():
+        sp = splits[row.split]
+        m = make_map("enet", alpha=row.alpha, l1_ratio=row.l1_ratio)
+        m.fit(X[sp["train"]], Y[sp["train"], row.target])
+        r = pearson_columns(Y[sp["test"], row.target], m.predict2d(X[sp["test"]])[:, 0])[0]
+        if np.isnan(row.test_score):
+            assert np.isnan(r)
+        else:
+            assert r == pytest.approx(row.test_score, abs=1e-8)
+        kinds.add("lasso" if row.l1_ratio == 1 else "enet")
+    assert kinds == {"lasso", "enet"}  # both kernels were exercised
+
+
+@pytest.mark.parametrize("alpha,l1", [(1e-3, 0.3), (5.0, 1e-16), (0.5, 1.0)])
+def test_enet_map_is_the_minimiser_for_every_target(alpha, l1):
+    """Several targets in one fit: each column satisfies its KKT conditions, has the intercept
+    of centred data, and predicts as X @ coef + intercept; with more bins than sources it is
+    scikit-learn's ElasticNet run to convergence."""
+    from mec.mappers import ExactElasticNetMap
+
+    X, Y = _data(n=40, p=90, T=4, seed=3)
+    m = ExactElasticNetMap(alpha=alpha, l1_ratio=l1).fit(X, Y)
+    Xc, Yc = X - X.mean(0), Y - Y.mean(0)
+    lam1, lam2 = alpha * l1, alpha * (1 - l1)
+    for t in range(Y.shape[1]):
+        w = m.coef_[:, t]
+        g = Xc.T @ (Yc[:, t] - Xc @ w) - lam2 * w
+        nz = w != 0
+        np.testing.assert_allclose(g[nz], lam1 * np.sign(w[nz]), rtol=1e-6, atol=1e-8)
+        assert np.all(np.abs(g[~nz]) <= lam1 * (1 + 1e-6) + 1e-8)
+    np.testing.assert_allclose(m.intercept_, Y.mean(0) - X.mean(0) @ m.coef_)
+    np.testing.assert_allclose(m.predict(X), X @ m.coef_ + m.intercept_)
+    Xs, Ys = _data(n=200, p=6, T=2, seed=5)
+    mine = ExactElasticNetMap(alpha=alpha, l1_ratio=l1).fit(Xs, Ys)
+    ref = _ref_fit(Xs, Ys, np.arange(200), alpha, l1)
+    np.testing.assert_allclose(mine.coef_.T, ref, rtol=1e-7, atol=1e-9)
+
+
+def test_enet_map_zero_above_alpha_max_and_refuses_bad_arguments():
+    from mec.mappers import ExactElasticNetMap, MapParamError
+
+    X, Y = _data(n=30, p=5, T=2, seed=2)
+    big = ExactElasticNetMap(alpha=1e9, l1_ratio=0.5).fit(X, Y[:, 0])
+    assert not big.coef_.any()
+    np.testing.assert_allclose(big.predict(X), Y[:, 0].mean())  # 1-D y -> 1-D predictions
+    for kwargs, name in (({"alpha": 0.0}, "alpha"), ({"alpha": float("nan")}, "alpha"),
+                         ({"l1_ratio": 1.5}, "l1_ratio"), ({"l1_ratio": 0}, "l1_ratio")):
+        with pytest.raises(MapParamError, match=name) as err:
+            ExactElasticNetMap(**kwargs).fit(X, Y)
+        assert err.value.param == name
+
+
+def test_workflow_elasticnet_map_refits_exactly():
+    """The workflow's map "elasticnet" (mec.fits.pipeline) is map "enet" with each cell's
+    per-split choice, without scikit-learn's regression_type."""
+    from mec.fits.pipeline import _elasticnet_map
+
+    choices = pd.DataFrame({"cell_id": ["a", "a", "b", "b"], "split": [0, 1, 0, 1],
+                            "alpha": [1.0, 1e-9, 10.0, 1.0], "l1_ratio": [0.5, 1.0, 1e-16, 0.1]})
+    spec = _elasticnet_map(choices)
+    assert spec["map_type"] == "enet"
+    assert spec["map_kwargs_per_cell"]["a"] == [{"alpha": 1.0, "l1_ratio": 0.5},
+                                               {"alpha": 1e-9, "l1_ratio": 1.0}]

@@ -464,13 +464,15 @@ def model_fit_table(
     return tidy_table(frames)
 
 
-def elasticnet_kwargs_per_cell(table, regression_type: str = "ElasticNet", extra: dict | None = None) -> dict:
+def elasticnet_kwargs_per_cell(table, regression_type: str | None = "ElasticNet",
+                               extra: dict | None = None) -> dict:
     """Per-cell, per-split ElasticNet choices -> ``map_kwargs_per_cell`` (methods §4.4).
 
     table: DataFrame (or concatenation of results/elasticnet/{arena}/{animal}.csv) with columns
         cell_id, split, alpha (user convention), l1_ratio.
     Returns ``{cell_id: [{"regression_type": ..., "alpha": a, "l1_ratio": r, **extra}, ...]}``,
     one dict per split in split order; every cell must have the same splits 0..n-1.
+    regression_type None leaves that key out (the kwargs of map "enet", mec.mappers).
     """
     need = {"cell_id", "split", "alpha", "l1_ratio"}
     missing = need - set(table.columns)
@@ -483,7 +485,8 @@ def elasticnet_kwargs_per_cell(table, regression_type: str = "ElasticNet", extra
         if not np.array_equal(splits, np.arange(len(splits))):
             raise ValueError(f"cell {cid!r}: ElasticNet splits {splits.tolist()} are not 0..n-1")
         out[str(cid)] = [
-            {"regression_type": regression_type, "alpha": float(a), "l1_ratio": float(r), **(extra or {})}
+            {**({} if regression_type is None else {"regression_type": regression_type}),
+             "alpha": float(a), "l1_ratio": float(r), **(extra or {})}
             for a, r in zip(grp["alpha"], grp["l1_ratio"])
         ]
     return out

@@ -85,7 +85,7 @@ def _lasso_scores(fold: _Fold, alphas_desc: np.ndarray, targets) -> np.ndarray:
     st = np.zeros(1, np.int64)
     _kernels()["lasso_paths"](fold.ZT, fold.G, np.ascontiguousarray(fold.C[targets]), fold.XvT,
                               np.ascontiguousarray(fold.Yvn[targets]),
-                              np.ascontiguousarray(alphas_desc, float), out, st)
+                              np.ascontiguousarray(alphas_desc, float), out, st, np.zeros((0, 0)))
     return out
 
 
@@ -112,28 +112,71 @@ def _fold_scores(fold: _Fold, alphas_desc, l1s, targets=None, stats=None) -> np.
 
 
 def elasticnet_coef(X, y, alpha, l1_ratio):
-    """Exact ElasticNet coefficients of one fit (for checks; the grid never needs them).
+    """Exact ElasticNet coefficients of one fit (one target; :func:`elasticnet_fit` for many).
 
     X: (n, p), y: (n,); alpha in the user convention over these n bins (sklearn alpha / n),
     0 < l1_ratio < 1. Minimises 0.5 ||y_c - X_c w||^2 + alpha (l1 |w|_1 + (1 - l1) |w|^2 / 2)
-    on centred data by the grid's kernel, walking down the paper's alpha grid to ``alpha``
-    with warm starts. Returns (coef (p,), intercept).
+    on centred data by the grid's kernel (:func:`elasticnet_fit`). Returns (coef (p,),
+    intercept).
+    """
+    if not 0 < l1_ratio < 1:
+        raise ValueError(f"elasticnet_coef needs 0 < l1_ratio < 1, got {l1_ratio!r}")
+    coef, intercept = elasticnet_fit(X, np.asarray(y, float).reshape(-1, 1), alpha, l1_ratio)
+    return coef[:, 0], float(intercept[0])
+
+
+def elasticnet_fit(X, Y, alpha, l1_ratio):
+    """Exact ElasticNet coefficients of every target at one (alpha, l1_ratio).
+
+    X: (n, p) sources, Y: (n, T) targets, the same n bins (rows); alpha > 0 in the user
+    convention over these n bins (scikit-learn's ``alpha / n``, module docstring of
+    :mod:`mec.fits.elasticnet`); 0 < l1_ratio <= 1 (1: the Lasso). Each target's problem is
+    solved to its exact minimiser by the grid's kernels, walking the short alpha grid down to
+    ``alpha`` with warm starts (l1_ratio < 1), or along the exact Lasso path (l1_ratio = 1).
+    Returns (coef (p, T), intercept (T,)): predictions are ``X @ coef + intercept``.
     """
     from mec import constants
 
     X = np.asarray(X, float)
-    y = np.asarray(y, float).reshape(-1, 1)
-    if not 0 < l1_ratio < 1:
-        raise ValueError(f"elasticnet_coef needs 0 < l1_ratio < 1, got {l1_ratio!r}")
-    fold = _Fold(X, y, np.arange(X.shape[0]), np.arange(X.shape[0]))
-    path = np.concatenate([np.sort(constants.ALPHA_RNG[constants.ALPHA_RNG > alpha])[::-1],
-                           [float(alpha)]])
-    wout = np.zeros((1, 1, X.shape[1]))
-    out = np.full((1, 1, len(path)), np.nan)
-    enet_paths(fold.ZT, fold.G, fold.Ytil, fold.C, fold.XvT, fold.Yvn, path,
-               np.array([float(l1_ratio)]), out, np.zeros(5, np.int64), wout)
-    w = wout[0, 0]
-    return w, float(y.mean() - X.mean(axis=0) @ w)
+    Y = np.asarray(Y, float)
+    if Y.ndim == 1:
+        Y = Y[:, None]
+    alpha = float(alpha)
+    l1_ratio = float(l1_ratio)
+    if not 0 < l1_ratio <= 1:
+        raise ValueError(f"ElasticNet l1_ratio must be in (0, 1], got {l1_ratio!r}")
+    if not (np.isfinite(alpha) and alpha > 0):
+        raise ValueError(f"ElasticNet alpha must be finite and > 0, got {alpha!r}")
+    n, p = X.shape
+    T = Y.shape[1]
+    rows = np.arange(n)
+    # the kernels score every path point on evaluation bins; two rows keep that work negligible
+    fold = _Fold(X, Y, rows, rows[: min(n, 2)])
+    # the path's points only warm-start the next one (the solution at alpha is exact whatever
+    # the path); the short grid's nine decades are what the grid's own refits walk
+    grid = np.asarray(constants.ALPHA_RNG_SHORT)
+    path = np.concatenate([np.sort(grid[grid > alpha])[::-1], [alpha]])
+    if l1_ratio < 1:
+        wout = np.zeros((T, 1, p))
+        enet_paths(fold.ZT, fold.G, fold.Ytil, fold.C, fold.XvT, fold.Yvn, path,
+                   np.array([l1_ratio]), np.full((T, 1, len(path)), np.nan),
+                   np.zeros(5, np.int64), wout)
+        coef = wout[:, 0, :].T
+    else:
+        wout = np.zeros((T, p))
+        lasso_paths(fold.ZT, fold.G, fold.C, fold.XvT, fold.Yvn, path,
+                    np.full((T, len(path)), np.nan), np.zeros(1, np.int64), wout)
+        coef = wout.T
+    # a point the Newton iteration could not solve leaves its coefficients at zero, which is
+    # the exact solution only when alpha * l1_ratio >= max_j |x_j^T y| (the KKT bound)
+    unsolved = ~coef.any(axis=0) & (alpha * l1_ratio < np.abs(fold.C).max(axis=1, initial=0.0))
+    if unsolved.any():
+        warnings.warn(f"ElasticNet(alpha={alpha:g}, l1_ratio={l1_ratio:g}) did not converge for "
+                      f"{int(unsolved.sum())} of {T} targets; predicting NaN for them",
+                      RuntimeWarning)
+        coef[:, unsolved] = np.nan
+    intercept = Y.mean(axis=0) - X.mean(axis=0) @ coef
+    return np.ascontiguousarray(coef), intercept
 
 
 def _check_grid(alphas, l1_ratios):

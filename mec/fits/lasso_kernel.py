@@ -9,7 +9,7 @@ from mec.fits.enet_kernels import _FM, _score_w, chol_solve, njit
 
 
 @njit(cache=True, fastmath=_FM)
-def lasso_paths(ZT, G, C, XvT, Yvn, alphas, out, stats):
+def lasso_paths(ZT, G, C, XvT, Yvn, alphas, out, stats, wout):
     """Validation r of the exact Lasso (l1_ratio = 1) at each alpha, by the LARS homotopy.
 
     Long because: one Numba kernel whose homotopy state (active set, its Cholesky factor,
@@ -21,7 +21,8 @@ def lasso_paths(ZT, G, C, XvT, Yvn, alphas, out, stats):
     alpha_max = max|Z^T y| (w = 0) down, variables joining when their correlation reaches the
     active ones' and leaving when their coefficient crosses zero, and read exactly at every
     grid alpha inside each segment. alphas: (na,) decreasing; out: (T, na).
-    stats[0] counts path steps.
+    stats[0] counts path steps. wout: (T, p) receives the coefficients at the last alpha (zero
+    above alpha_max), or a (0, 0) array.
     """
     p, m = ZT.shape
     T = C.shape[0]
@@ -37,11 +38,14 @@ def lasso_paths(ZT, G, C, XvT, Yvn, alphas, out, stats):
     H = np.zeros((p, p)) if p < m else np.zeros((m, m))
     b = np.zeros(max(p, m))
     pred = np.zeros(nv)
+    keep = wout.shape[0] > 0
     for ti in range(T):
         c = C[ti]
         for j in range(p):
             w[j] = 0.0
             sg[j] = 0
+            if keep:
+                wout[ti, j] = 0.0
         lam = 0.0
         jmax = 0
         for j in range(p):
@@ -117,6 +121,9 @@ def lasso_paths(ZT, G, C, XvT, Yvn, alphas, out, stats):
                 for j in range(p):
                     wg[j] = w[j] + h * d[j] if sg[j] != 0 else 0.0
                 out[ti, gi] = _score_w(wg, XvT, Yvn[ti], pred)
+                if keep and gi == na - 1:
+                    for j in range(p):
+                        wout[ti, j] = wg[j]
                 gi += 1
             for j in range(p):
                 if sg[j] != 0:
@@ -142,6 +149,9 @@ def lasso_paths(ZT, G, C, XvT, Yvn, alphas, out, stats):
         # below the last kink (lam reached 0 or the rank): the last solution
         while gi < na:
             out[ti, gi] = _score_w(w, XvT, Yvn[ti], pred)
+            if keep and gi == na - 1:
+                for j in range(p):
+                    wout[ti, j] = w[j]
             gi += 1
     return out
 

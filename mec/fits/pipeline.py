@@ -40,12 +40,13 @@ def read_elasticnet_choices(paths: Sequence[str | os.PathLike]):
 
 
 def _elasticnet_map(choices) -> dict:
-    """The 'elasticnet' map spec: sklinear with each cell's per-split choice ("fixed
-    inter-animal", methods §4.4)."""
+    """The 'elasticnet' map spec: each cell's per-split choice ("fixed inter-animal", methods
+    §4.4), refitted exactly (map "enet", mec.mappers.ExactElasticNetMap) as the grid refitted
+    it, so that model fits and the inter-animal ceiling solve the same problems."""
     from mec.fits.core import elasticnet_kwargs_per_cell
 
-    return {"map_type": "sklinear", "map_kwargs": {"regression_type": "ElasticNet"},
-            "map_kwargs_per_cell": elasticnet_kwargs_per_cell(choices)}
+    return {"map_type": "enet", "map_kwargs": {},
+            "map_kwargs_per_cell": elasticnet_kwargs_per_cell(choices, regression_type=None)}
 
 
 def with_elasticnet(maps: Mapping, elasticnet_tables: Sequence[str | os.PathLike]) -> dict:
