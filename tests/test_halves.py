@@ -284,6 +284,21 @@ def test_settings_list_and_config_check():
         check_fit_settings({"halves": {"enabeld": True}})
 
 
+def test_halves_maps_set_the_settings_ridge_alpha_and_exact_pls():
+    from mec.fits.halves import halves_maps
+
+    maps = {"ridge": {"map_type": "sklinear", "map_kwargs": {"regression_type": "Ridge", "alpha": 1.0}},
+            "pls": {"map_type": "pls", "map_kwargs": {"n_components": 10}},
+            "pls_own": {"map_type": "pls", "map_kwargs": {"n_components": 3, "algorithm": "nipals"}},
+            "corr": {"map_type": "corr", "map_kwargs": {}}}
+    out = halves_maps(maps, {"enabled": True, "ridge_alpha": 50.0})
+    assert out["ridge"]["map_kwargs"] == {"regression_type": "Ridge", "alpha": 50.0}
+    assert out["pls"]["map_kwargs"] == {"n_components": 10, "algorithm": "svd"}
+    assert out["pls_own"] == maps["pls_own"]  # a map that names its algorithm keeps it
+    assert out["corr"] == maps["corr"]
+    assert maps["pls"]["map_kwargs"] == {"n_components": 10}  # the config is not changed
+
+
 def test_pipeline_tables_carry_the_halves_setting(tmp_path):
     from mec.fits.pipeline import floors, interanimal
 

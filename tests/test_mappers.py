@@ -7,7 +7,8 @@ from sklearn.cross_decomposition import PLSRegression
 from sklearn.linear_model import ElasticNet, Lasso, Ridge
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from mec.mappers import OneToOneMap, PLSMap, SKLinearMap, make_map, pearson_columns
+from mec.mappers import (MapParamError, OneToOneMap, PLSMap, SKLinearMap, make_map,
+                         pearson_columns)
 
 
 def _data(n=60, n_src=7, n_tgt=4, seed=0):
@@ -112,6 +113,26 @@ def test_pls_matches_sklearn_joint_and_per_target():
         np.testing.assert_allclose(per.predict(X)[:, j], r.predict(X).ravel(), atol=1e-10)
     with pytest.raises(ValueError, match="n_components"):
         PLSMap().fit(X, Y)
+
+
+def test_pls_svd_is_the_limit_of_nipals():
+    """algorithm="svd" gives the predictions NIPALS converges to (run here to a tolerance far
+    below the default's), and differs from the default-tolerance NIPALS by no more than that
+    tolerance allows; the default stays the original's NIPALS, bit for bit."""
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(300, 40)) @ rng.normal(size=(40, 40))
+    Y = X[:, :5] @ rng.normal(size=(5, 6)) + rng.normal(size=(300, 6)) * 3
+    exact = PLSMap(n_components=6, algorithm="svd").fit(X, Y)
+    tight = PLSMap(n_components=6, tol=1e-30, max_iter=100000).fit(X, Y)
+    scale = np.abs(Y - Y.mean(0)).max()
+    np.testing.assert_allclose(exact.predict(X), tight.predict(X), atol=1e-8 * scale)
+    default = PLSMap(n_components=6).fit(X, Y)
+    ref = PLSRegression(n_components=6, scale=False).fit(X, Y)
+    np.testing.assert_array_equal(default.predict(X), ref.predict(X))
+    assert np.abs(default.predict(X) - exact.predict(X)).max() > 0  # not the same computation
+    with pytest.raises(MapParamError, match="algorithm") as err:
+        PLSMap(n_components=2, algorithm="lanczos").fit(X, Y)
+    assert err.value.param == "algorithm"
 
 
 def test_pls_with_more_components_than_sources_is_cut_with_a_warning():

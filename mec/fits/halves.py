@@ -61,10 +61,14 @@ MODEL_DRAWS = HALVES_DEFAULTS["model_draws"]
 def halves_maps(maps: Mapping, halves) -> dict:
     """Config ``fits.maps`` for the halves setting: every Ridge map (``sklinear`` with
     ``regression_type: Ridge``) with config ``fits.halves.ridge_alpha`` as its alpha (None:
-    unchanged); other maps as given. Why (methods §7.8): with half of the bins for training
+    unchanged), every PLS map solved exactly (``algorithm: svd`` unless the map names one);
+    other maps as given. Why (methods §7.8): with half of the bins for training
     (``train_frac`` 0.5) some 200 bins at 1.0 m face several hundred noisy unsmoothed source
     units; alpha 100 was chosen on the embedded simulator (benchmarks/halves.py), never on
-    a run's test bins, and the ceiling varies by < 0.03 for alpha 10-1000."""
+    a run's test bins, and the ceiling varies by < 0.03 for alpha 10-1000. PLS: NIPALS stops
+    its power iteration at the original's tolerance, which leaves scores off by up to 1e-3;
+    the exact SVD is its limit and about 3x cheaper on the 2 x 1,936 bins of a 2.2 m model fit,
+    where PLS was most of the fit's time (mec.mappers.PLSMap)."""
     from mec.fits.settings import halves_options
 
     alpha = halves_options(halves)["ridge_alpha"]
@@ -74,6 +78,8 @@ def halves_maps(maps: Mapping, halves) -> dict:
         if alpha is not None and isinstance(spec, Mapping) and \
                 spec.get("map_type") == "sklinear" and kw.get("regression_type") == "Ridge":
             spec = {**spec, "map_kwargs": {**kw, "alpha": alpha}}
+        elif isinstance(spec, Mapping) and spec.get("map_type") == "pls" and "algorithm" not in kw:
+            spec = {**spec, "map_kwargs": {**kw, "algorithm": "svd"}}
         out[name] = spec
     return out
 

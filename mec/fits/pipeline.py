@@ -121,7 +121,7 @@ def interanimal(dataset_path: str | os.PathLike, arena: float, maps: Mapping, ou
 
             refit = choices is not None and _per_split_choices(setting, halves)
             maps_h = {**maps, ELASTICNET: _elasticnet_map(choices)} if refit else dict(maps)
-            maps_h = halves_maps(maps_h, halves)  # the setting's Ridge alpha (methods §7.8)
+            maps_h = halves_maps(maps_h, halves)  # the setting's Ridge alpha and PLS (§7.8)
             tables.append(halves_interanimal_table(dataset, arena, maps_h, setting, mode=mode,
                                                    num_splits=num_splits,
                                                    split_start_seed=split_start_seed,
@@ -194,7 +194,7 @@ def fit_model(dataset_path: str | os.PathLike, ratemaps_path: str | os.PathLike,
             from mec.fits.halves import halves_maps
             from mec.fits.settings import halves_options
 
-            maps_s = halves_maps(maps_s, halves)  # the setting's Ridge alpha (methods §7.8)
+            maps_s = halves_maps(maps_s, halves)  # the setting's Ridge alpha and PLS (§7.8)
             tables.append(halves_model_fit_table(model_s, dataset, arena, model, maps_s, setting,
                                                  layers=layers, num_splits=num_splits,
                                                  split_start_seed=split_start_seed,

@@ -73,7 +73,7 @@ rule knockouts:
         f"{RESULTS}/logs/knockouts/{{model}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/knockouts/{{model}}.tsv"
-    threads: 2
+    threads: 1  # as export_ratemaps: a demo network's knockouts keep one core busy
     resources:
         gpu=1,
     conda:

@@ -231,6 +231,9 @@ def ensemble_groups():
 # networks train_model trains alone. With ensemble_size 1 every network is trained alone.
 ENSEMBLES = [group for group in PLAN.ensembles if len(group) > 1]
 ALONE_NETWORKS = [m for m in NETWORKS if not any(m in group for group in ENSEMBLES)]
+# Snakemake priority of the training rules (train_model, train_ensemble_{i}): above every
+# other rule's 0, so that training, the long pole, starts as soon as the dataset exists.
+TRAIN_PRIORITY = 10
 
 
 def ensemble_resources():

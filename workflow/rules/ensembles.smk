@@ -24,6 +24,7 @@ for _i, _members in enumerate(ENSEMBLES):
         benchmark:
             f"{RESULTS}/benchmarks/train_ensemble/ensemble{_i}.tsv"
         threads: ensemble_threads()
+        priority: TRAIN_PRIORITY  # first, as rule train_model (models.smk)
         resources:
             **ensemble_resources(),
         retries: 1 if workflow.is_main_process else 0
