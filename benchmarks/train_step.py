@@ -29,7 +29,9 @@ Rows, for each Ng and precision, all measured in this one run:
                    counts all K networks (on a known GPU also as a fraction of its peak,
                    DEVICE_PEAKS). --ensemble-e2e-steps adds train_ensemble against K
                    train_model runs end to end (data and checkpoints included; --repeats
-                   pairs of the two, the --stat of each, every pair's ratio in the note):
+                   pairs of the two, the --stat of each, every pair's ratio in the note;
+                   each arm in a fresh process with its workflow rule's TensorFlow thread
+                   pools, mec.threads.ensemble_intra_op for the ensemble):
                    what training costs, the figure to decide ensemble_size by;
                    --ensemble-only skips the other rows.
 Times are ms per step, (t(--steps) - t(1)) / (--steps - 1) with each t the minimum over
@@ -321,19 +323,53 @@ def ensemble_rows(k, ng, npc, b, t, mixed, max_steps, batchings):
     return rows
 
 
+_E2E_ARM = """
+import json, os, sys, tempfile
+from pathlib import Path
+from mec.threads import ensemble_intra_op, limit_threads
+kind, k, cfg, backend = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3]), sys.argv[4]
+os.environ["KERAS_BACKEND"] = backend
+cores = os.cpu_count()
+limit_threads(cores, quiet=True, tf_intra_op=ensemble_intra_op(cores, k) if kind == "together" else None)
+from mec.models.ensemble import train_ensemble
+from mec.models.train import train_model
+cfgs = [dict(cfg, seed=seed) for seed in range(k)]
+with tempfile.TemporaryDirectory() as d:
+    if kind == "alone":
+        s = sum(train_model(c, Path(d) / f"alone{i}", verbose=0, workers=2)["epoch_seconds"][1]
+                for i, c in enumerate(cfgs))
+    else:
+        s = train_ensemble(cfgs, [Path(d) / f"ens{i}" for i in range(k)], verbose=0,
+                           workers=2)["epoch_seconds"][1]
+print(json.dumps(s))
+"""
+
+
 def ensemble_e2e(k, ng, npc, b, t, mixed, steps):
     """(K train_model runs one after another, train_ensemble): wall ms per step of all K
-    networks in epoch 2 of 3 (the first compiles, the last snapshots the full states)."""
-    from mec.models.ensemble import train_ensemble
-    from mec.models.train import train_model
-    cfgs = [dict(n_units=ng, n_place_cells=npc, batch_size=b, sequence_length=t, mixed_precision=mixed,
-                 epochs=3, steps_per_epoch=steps, seed=seed) for seed in range(k)]
-    with tempfile.TemporaryDirectory() as d:
-        alone = sum(train_model(c, Path(d) / f"alone{i}", verbose=0, workers=2)["epoch_seconds"][1]
-                    for i, c in enumerate(cfgs))
-        together = train_ensemble(cfgs, [Path(d) / f"ens{i}" for i in range(k)], verbose=0,
-                                  workers=2)["epoch_seconds"][1]
-    return 1e3 * alone / steps, 1e3 * together / steps
+    networks in epoch 2 of 3 (the first compiles, the last snapshots the full states).
+
+    Each arm runs in a fresh process with the thread pools its workflow rule sets: both of
+    TensorFlow's pools at the core count for train_model (as rule train_model), the intra-op
+    pool at each member's share for the ensemble (mec.threads.ensemble_intra_op, as rule
+    train_ensemble_{i}); a process's pools are fixed once TensorFlow starts."""
+    import json
+    import subprocess
+
+    cfg = dict(n_units=ng, n_place_cells=npc, batch_size=b, sequence_length=t,
+               mixed_precision=mixed, epochs=3, steps_per_epoch=steps)
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]))
+
+    def arm(kind):
+        proc = subprocess.run([sys.executable, "-c", _E2E_ARM, kind, str(k), json.dumps(cfg),
+                               os.environ["KERAS_BACKEND"]], capture_output=True, text=True,
+                              env=env, check=False)
+        if proc.returncode:
+            raise RuntimeError(f"end-to-end arm {kind!r} failed:\n{proc.stderr[-2000:]}")
+        return 1e3 * json.loads(proc.stdout.strip().splitlines()[-1]) / steps
+
+    return arm("alone"), arm("together")
 
 
 #: Dense tensor-core peaks, TFLOP/s (NVIDIA datasheets; float32 matmuls run as TF32 under

@@ -112,6 +112,32 @@ def test_tensorflow_pools_follow_the_budget():
     assert counts[4] - counts[1] >= 4, counts
 
 
+def test_ensemble_intra_op_pool_is_each_members_share():
+    """An ensemble's TensorFlow runs its members side by side on the inter-op pool (the job's
+    budget) with an intra-op pool of each member's share of the cores; the pools TensorFlow
+    starts are those; other jobs keep both pools at the budget."""
+    from mec.threads import ensemble_intra_op
+
+    assert [ensemble_intra_op(2, k) for k in (1, 2, 3, 4)] == [2, 1, 1, 1]
+    assert ensemble_intra_op(16, 4) == 4 and ensemble_intra_op(16, 3) == 5
+    code = ("import json, os\n"
+            "from mec.threads import limit_threads\n"
+            "info = limit_threads(4, quiet=True, tf_intra_op={k})\n"
+            "import tensorflow as tf\n"
+            "x = tf.random.normal((256, 256))\n"
+            "for _ in range(3):\n"
+            "    y = tf.matmul(x, x)\n"
+            "_ = y.numpy()\n"
+            "print(json.dumps([info['tf_intra_op'], os.environ['TF_NUM_INTRAOP_THREADS'],"
+            " os.environ['TF_NUM_INTEROP_THREADS'], len(os.listdir('/proc/self/task'))]))\n")
+    one, full, capped = (last_json(run_py(code.format(k=k))) for k in (1, None, 9))
+    assert one[:3] == [1, "1", "4"] and full[:3] == [4, "4", "4"]
+    assert capped[:3] == [4, "4", "4"]  # never above the budget
+    assert full[3] - one[3] >= 2, (one, full)  # the intra-op pool TensorFlow started is smaller
+    out = run_py("from mec.threads import limit_threads\nlimit_threads(2, tf_intra_op=1)\n")
+    assert "tf_intra_op=1" in out  # the job's log says so
+
+
 @pytest.mark.parametrize("bad", [0, -2, 1.5, "two", None, True])
 def test_bad_budget_names_value_and_where(bad):
     from mec.threads import limit_threads
