@@ -32,8 +32,9 @@ The step (``batching``):
 
 In the workflow: mec.sweeps.ensemble_groups groups the configured networks by
 :func:`ensemble_key` into ensembles of at most config ``ensemble_size`` (a setting of the
-machine: 1, off, by default; on 2 idle CPU cores 3-4 train about 1.4x faster in wall time end to
-end, the same CPU time, benchmarks/train_step.py; 4-8 on a GPU), and one job per ensemble (rule train_ensemble_{i},
+machine: 1, off, by default; on 2 idle CPU cores 4 train about 2x faster in wall time end to
+end with an intra-op pool of 1, mec.threads.ensemble_intra_op, the same CPU time,
+benchmarks/train_step.py; 4-8 on a GPU), and one job per ensemble (rule train_ensemble_{i},
 workflow/rules/ensembles.smk) calls ``train_ensemble`` with the members' training settings
 and folders, declares every member's model.keras, config.json and history.csv as its outputs,
 and one GPU for the whole ensemble; networks in no ensemble keep rule train_model.
