@@ -75,6 +75,7 @@ from mec.fits.enet_search import (  # noqa: F401
     _choose,
     elasticnet_coef,
     elasticnet_cv_grid,
+    elasticnet_fit,
     elasticnet_grid_search,
     grid_constants,
     inner_folds,
@@ -87,6 +88,7 @@ __all__ = [
     "inner_folds",
     "grid_constants",
     "elasticnet_coef",
+    "elasticnet_fit",
     "run_elasticnet_grid",
     "gather_elasticnet",
 ]
