@@ -77,9 +77,10 @@ def ensemble_intra_op(threads: int, members: int) -> int:
     Why: the K members are K independent branches of one graph, which TensorFlow's inter-op
     pool (``threads``) already runs side by side; splitting each of their small products
     across cores as well only adds synchronisation. Measured on 2 idle cores, demo shapes,
-    three members (benchmarks/train_step.py): 67 ms per step with an intra-op pool of 1
-    against 88 with 2. Thread counts do not change a member's bits (checked: weights after
-    200 steps equal to the network trained alone with 2 threads).
+    three members: the default run's ensemble job stepped in 64 ms with an intra-op pool of
+    1 against 88 with 2 (docs/models.md; benchmarks/train_step.py: 67 ms). Thread counts do
+    not change a member's bits (checked: weights after 200 steps and after the demo's 10,000
+    equal to the networks trained alone with both pools at 2).
     """
     return max(1, int(threads) // max(1, int(members)))
 
