@@ -5,8 +5,9 @@ tolerance (what the workflow's map "elasticnet" used before), in the same run (m
     .venv/bin/python benchmarks/enet_refit.py [--dataset PATH] [--arena 1.0] [--units 512]
                                               [--splits 10] [--animals 3]
 
-Data: results/data/synthetic.h5 (mec.data.load_dataset) when present, else smooth random rate
-maps shaped like it (1 m arena, 20 x 20 bins, animals of 30-60 cells). For each of the first
+Data: as benchmarks/elasticnet_grid.py loads it (its ``_load`` and ``_holdout``):
+results/data/synthetic.h5 when present, else smooth random rate maps shaped like it (1 m
+arena, 20 x 20 bins, 12 animals of 30-60 cells). For each of the first
 ``--animals`` animals: target = its cells; "model" = ``--units`` random non-negative mixtures
 of the other animals' cells (a stand-in for a model layer: more sources than the ~80 training
 bins of a 20 % split, as a 512-unit layer has). The grid (short, 9 x 10) picks each cell's
@@ -41,21 +42,15 @@ from mec.fits.splits import generate_train_test_splits  # noqa: E402
 from mec.mappers import make_map, pearson_columns  # noqa: E402
 
 
-def _arena(path: str, arena: float, seed: int) -> tuple[dict, str]:
-    if Path(path).is_file():
-        from mec.data import load_dataset
+def _grid_benchmark():
+    """benchmarks/elasticnet_grid.py, whose data loading and holdout this benchmark shares."""
+    import importlib.util
 
-        return load_dataset(path, arenas=[arena])[arena], path
-    from scipy.ndimage import gaussian_filter
-
-    rng = np.random.default_rng(seed)
-    out = {}
-    for a in range(12):
-        n = int(rng.integers(30, 61))
-        z = gaussian_filter(rng.standard_normal((20, 20, n)), (2, 2, 0))
-        out[f"m{a:02d}"] = {"resp": np.maximum(z / z.std() + 0.5, 0) * 5 + rng.gamma(1, .5, z.shape),
-                            "cell_ids": np.array([f"a{a}c{j}" for j in range(n)])}
-    return out, "smooth random maps (no dataset file)"
+    spec = importlib.util.spec_from_file_location("elasticnet_grid",
+                                                  Path(__file__).with_name("elasticnet_grid.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
 
 
 def _refit(kind: str, X, Y, splits, table) -> tuple[np.ndarray, float]:
@@ -101,17 +96,15 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
 
-    data, what = _arena(args.dataset, args.arena, args.seed)
+    grid_bench = _grid_benchmark()
+    data, what = grid_bench._load(args.dataset, args.arena)
     animals = sorted(data)[: args.animals]
     rng = np.random.default_rng(args.seed)
-    print(f"data: {what}; arena {args.arena}; {len(animals)} target animals; "
+    print(f"data: {what}; {len(animals)} target animals; "
           f"{args.units} model units; {args.splits} random 20 % splits; short grid")
     rows = []
     for animal in animals:
-        Y = np.asarray(data[animal]["resp"], float).reshape(-1, data[animal]["resp"].shape[-1])
-        others = np.concatenate([np.asarray(data[a]["resp"], float).reshape(Y.shape[0], -1)
-                                 for a in sorted(data) if a != animal], axis=1)
-        keep = np.isfinite(Y).all(1) & np.isfinite(others).all(1)
+        others, Y, keep, _ = grid_bench._holdout(data, animal)
         mix = rng.random((others.shape[1], args.units)) * (rng.random((others.shape[1], args.units)) < 0.05)
         X = np.maximum(others[keep] @ mix + rng.normal(0, 0.5, (keep.sum(), args.units)), 0)
         Yk = Y[keep]

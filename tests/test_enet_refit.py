@@ -31,7 +31,7 @@ def test_exact_refits_reproduce_the_grid(tmp_path, capsys):
     assert "smooth random maps" in out  # no file: the stand-in data
     last = out.strip().splitlines()[-1]
     assert last.startswith("speedup: ") and last.endswith("exact: true")
-    row = [line for line in out.splitlines() if line.startswith("| m00 |")]
+    row = [line for line in out.splitlines() if line.startswith("| animal00 |")]
     assert len(row) == 1
     enet_max = float(row[0].split("|")[9].split("/")[0])
     assert enet_max < 1e-6
