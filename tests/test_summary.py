@@ -925,3 +925,42 @@ def test_with_training_box_adds_the_box_and_refuses_a_clash():
     assert with_training_box(data, None, cfgs) == data
     with pytest.raises(ValueError, match=r"model net: a training-box rate-map file"):
         with_training_box({("net", 2.2): "net_2.2.h5"}, {"net": "health/net.h5"}, cfgs)
+
+
+def test_headline_figure_draws_a_model_with_seeds_as_its_mean_and_t_interval(tmp_path,
+                                                                               monkeypatch):
+    """Seeds of one model are one legend entry: the mean of the seeds' scores with the
+    t-interval over seeds (the numbers of seeds.csv), each seed a small dot; a model without
+    seeds keeps its own score and bootstrap interval."""
+    from scipy import stats
+
+    import mec.summary.figures as figures
+    from mec.summary.headline import headline_figure
+
+    shown = {}
+
+    def keep(fig, out_path):
+        shown["fig"] = fig
+        return out_path
+
+    monkeypatch.setattr(figures, "_save", keep)
+    base = {"arena": "1.0", "setting": "halves", "map": "ridge", "ceiling": 0.40,
+            "ceiling_ci_low": 0.35, "ceiling_ci_high": 0.45, "floor": 0.0, "floor_ci_low": -0.01,
+            "floor_ci_high": 0.01, "layer": "g"}
+    scores = {"net/seed0": 0.38, "net/seed1": 0.40, "net/seed2": 0.43, "other": 0.20}
+    table = pd.DataFrame([{**base, "model": m, "score": v, "score_ci_low": v - 0.05,
+                           "score_ci_high": v + 0.05, "normalized": v / 0.4}
+                          for m, v in scores.items()])
+    headline_figure(table, tmp_path / "h.png")
+    ax = shown["fig"].axes[0]
+    labels = ax.get_legend_handles_labels()[1]
+    assert labels == ["net (mean of 3 seeds)", "other"]
+    x = np.array([0.38, 0.40, 0.43])
+    half = stats.t.ppf(0.975, 2) * x.std(ddof=1) / np.sqrt(3)
+    # the error bars drawn: net's spans the t-interval over seeds, other's its own interval
+    bars = [c for c in ax.collections if hasattr(c, "get_segments")]
+    spans = sorted((round(float(seg[0][1]), 6), round(float(seg[1][1]), 6))
+                   for c in bars for seg in c.get_segments())
+    assert (round(x.mean() - half, 6), round(x.mean() + half, 6)) in spans
+    assert (0.15, 0.25) in spans
+    assert (0.33, 0.43) not in spans  # seed 0's own bootstrap interval is not drawn

@@ -266,8 +266,15 @@ def headline_figure(table: pd.DataFrame, out_path: str | os.PathLike) -> Path:
     """One column of panels per arena. Top: per setting, the band from floor to ceiling and
     each model's score (dots), with their 95 % intervals as error bars where the table has
     them (hierarchical bootstrap, methods §7.7). Bottom: each model's normalized score per setting (bars; 0 =
-    floor, 1 = ceiling; values beyond [-1, 1.5] are clipped and printed)."""
+    floor, 1 = ceiling; values beyond [-1, 1.5] are clipped and printed).
+
+    A model with seeds (rows ``{model}/seed{k}``, mec.sweeps) is one entry: its seeds' scores
+    as small dots, their mean (diamond) with the 95 % t-interval over seeds
+    (:func:`mec.summary.seeds.t_interval`, the numbers of seeds.csv), and the bar of the
+    seeds' mean normalized score with each seed's as a dot."""
     from mec.summary.figures import _empty, _figure, _save
+    from mec.summary.seeds import t_interval
+    from mec.sweeps import split_member
 
     table = table.assign(**{c: np.nan for c in HEADLINE_COLUMNS if c not in table.columns})
     arenas = sorted({arena_key(a) for a in table["arena"]}, key=arena_sort_key) \
@@ -285,7 +292,11 @@ def headline_figure(table: pd.DataFrame, out_path: str | os.PathLike) -> Path:
         ax, axn = axes[0, col], axes[1, col]
         t = table[_same_arena(table["arena"], arena)]
         settings = _settings_order(t["setting"])
-        models = sorted(m for m in set(t["model"]) if m)
+        members: dict[str, list[tuple[int, str]]] = {}  # model -> [(seed, row name)]
+        for name in sorted(m for m in set(t["model"]) if m):
+            model, seed = split_member(name)
+            members.setdefault(model, []).append((-1 if seed is None else seed, name))
+        models = sorted(members)
         width = 0.7 / max(1, len(models))
         for x, setting in enumerate(settings):
             s = t[t["setting"] == setting]
@@ -300,21 +311,34 @@ def headline_figure(table: pd.DataFrame, out_path: str | os.PathLike) -> Path:
                            s[f"{name}_ci_high"].iloc[0], "black")
             ax.text(x + 0.37, ceil, f"ceiling {ceil:.2f}", fontsize=6, va="bottom")
             for k, model in enumerate(models):
-                row = s[s["model"] == model]
-                if row.empty or not np.isfinite(float(row["score"].iloc[0])):
+                names = [name for _, name in sorted(members[model])]
+                rows = s[s["model"].isin(names)]
+                scores = rows["score"].astype(float).to_numpy()
+                if rows.empty or not np.isfinite(scores).any():
                     continue
                 dx = -0.35 + width * (k + 0.5)
                 colour = colours[k % len(colours)]
-                ax.plot([x + dx], [float(row["score"].iloc[0])], "o", color=colour, ms=5,
-                        label=model if x == 0 else None)
-                _error_bar(ax, x + dx, float(row["score"].iloc[0]), row["score_ci_low"].iloc[0],
-                           row["score_ci_high"].iloc[0], colour)
-                nz = float(row["normalized"].iloc[0])
+                if names == [model]:  # one network: its score and bootstrap interval
+                    y, low, high = scores[0], rows["score_ci_low"].iloc[0], \
+                        rows["score_ci_high"].iloc[0]
+                    nz, each, label = float(rows["normalized"].iloc[0]), [], model
+                else:  # seeds: each seed, and their mean with the t-interval over seeds
+                    n, y, _, low, high = t_interval(scores)
+                    each = rows["normalized"].astype(float).to_numpy()
+                    nz = float(np.nanmean(each)) if np.isfinite(each).any() else np.nan
+                    label = f"{model} (mean of {n} seeds)"
+                    ax.plot([x + dx] * len(scores), scores, ".", color=colour, ms=3, alpha=0.6)
+                ax.plot([x + dx], [y], "o" if names == [model] else "D", color=colour, ms=5,
+                        label=label if x == 0 else None)
+                _error_bar(ax, x + dx, y, low, high, colour)
                 if np.isfinite(nz):
                     shown = min(max(nz, lo_clip), hi_clip)
                     axn.bar(x + dx, shown, width=width * 0.9, color=colour)
                     axn.text(x + dx, shown, f"{nz:.2f}", fontsize=6, ha="center",
                              va="bottom" if shown >= 0 else "top")
+                    finite = [min(max(v, lo_clip), hi_clip) for v in each if np.isfinite(v)]
+                    axn.plot([x + dx] * len(finite), finite, ".", color="black", ms=2.5,
+                             zorder=3)
         for a in (ax, axn):
             a.set_xticks(range(len(settings)))
             a.set_xticklabels(settings)
