@@ -95,7 +95,8 @@ def test_the_docs_have_one_block_per_table_and_the_readme_the_headline():
 
     texts = {f.relative_to(ROOT).as_posix(): f.read_text() for f in doc_files()}
     assert rt.locate_tables(texts, rt.TABLES) == {
-        "headline": "README.md", "health": "docs/results.md", "predictivity": "docs/results.md"}
+        "headline": "README.md", "health": "docs/results.md", "predictivity": "docs/results.md",
+        "seeds": "docs/results.md"}
     for name in rt.TABLES:
         for marker in (f"<!-- readme-tables:{name} -->", f"<!-- /readme-tables:{name} -->"):
             assert sum(t.count(marker) for t in texts.values()) == 1, marker
@@ -104,8 +105,8 @@ def test_the_docs_have_one_block_per_table_and_the_readme_the_headline():
 def test_tables_spread_over_two_files_round_trip(summary, tmp_path, capsys):
     readme, results = tmp_path / "README.md", tmp_path / "results.md"
     readme.write_text(_readme(["headline"]))
-    results.write_text(_readme(["health", "predictivity"]))
-    assert rt.main(["--summary", str(summary), "--write", str(readme)]) == 2  # two missing
+    results.write_text(_readme(["health", "predictivity", "seeds"]))
+    assert rt.main(["--summary", str(summary), "--write", str(readme)]) == 2  # three missing
     assert "readme-tables:health" in capsys.readouterr().err
     assert rt.main(["--summary", str(summary), "--write", str(readme), str(results)]) == 0
     assert "| net | dc | 0.065 | 0.93 |" in readme.read_text()
@@ -115,7 +116,7 @@ def test_tables_spread_over_two_files_round_trip(summary, tmp_path, capsys):
     results.write_text(results.read_text().replace("4.62", "4.63"))
     assert rt.main(["--summary", str(summary), "--check", str(readme), str(results)]) == 1
     # one table in two files is refused, naming both counts, and nothing is written
-    both = _readme(["headline", "health", "predictivity"])
+    both = _readme(["headline", "health", "predictivity", "seeds"])
     results.write_text(both)
     before = readme.read_text()
     capsys.readouterr()
@@ -136,3 +137,93 @@ def test_intervals_follow_the_medians_where_the_summary_has_them(summary):
     assert "| 1.0 | robust | ridge | 0.069 [0.051, 0.087] | 0.009 | control_poisson | net | dc " \
            "| 0.065 | 0.93 |" in tables["headline"]  # a missing end: no interval
     assert "| 0.834 [0.814, 0.864] (dc) | 0.96 |" in tables["predictivity"]
+
+
+@pytest.fixture
+def seeded(tmp_path):
+    """A summary of a model with two seeds and its twin with two seeds, as summarize writes it
+    (seed_values.csv and seeds.csv by mec.summary.seeds)."""
+    from mec.summary.seeds import seed_spread, seed_values
+
+    s = tmp_path / "seeded"
+    s.mkdir()
+    members = {"net": ("net/seed0", "net/seed1"), "tw": ("tw/seed0", "tw/seed1")}
+    health = pd.DataFrame({
+        "model": ["net/seed0", "net/seed1"] * 2, "untrained_twin": ["tw/seed0", "tw/seed1"] * 2,
+        "arena": ["2.2"] * 4,
+        "measure": ["decoding_error_cm"] * 2 + ["knockout_grid_minus_heterogeneous_cm"] * 2,
+        "trained": [4.5, 4.7, -0.30, -0.40], "untrained": [95.0, 93.0, float("nan"), float("nan")],
+        "p_value": [float("nan")] * 2 + [0.0123, 0.0456],
+        "expected": ["lower than untrained"] * 2 + ["<= 0"] * 2,
+        "agrees": [True, True, True, False]})
+    health.to_csv(s / "model_health.csv", index=False)
+    pd.DataFrame({"arena": ["1.0"], "map": ["ridge"], "setting": ["paper"], "ceiling": [0.86755]}
+                 ).to_csv(s / "ceiling.csv", index=False)
+    scores = {"net/seed0": 0.40, "net/seed1": 0.44, "tw/seed0": 0.17, "tw/seed1": 0.15}
+    layers = {"net/seed0": "dc", "net/seed1": "g", "tw/seed0": "g", "tw/seed1": "g"}
+    best = pd.DataFrame([{"model": m, "arena": "1.0", "map": "ridge", "setting": setting,
+                          "best_layer": layers[m], "median": v, "normalized": v / 0.4,
+                          "fraction_of_ceiling": v / 0.8}
+                         for m, v in scores.items() for setting in ("paper", "halves")])
+    best.to_csv(s / "best_layer.csv", index=False)
+    pd.DataFrame([{"arena": "1.0", "setting": "halves", "map": "ridge", "ceiling": 0.397,
+                   "floor": 0.003, "floor_source": "control_permuted", "model": m,
+                   "layer": layers[m], "score": v, "score_ci_low": v - 0.05,
+                   "score_ci_high": v + 0.05, "normalized": v / 0.4} for m, v in scores.items()]
+                 ).to_csv(s / "headline.csv", index=False)
+    configs = {m: {"seed": int(m[-1])} for ms in members.values() for m in ms}
+    values = seed_values(best, health, configs)
+    values.to_csv(s / "seed_values.csv", index=False)
+    seed_spread(values).to_csv(s / "seeds.csv", index=False)
+    return s
+
+
+def _t95(values) -> str:
+    """The 95 % t-interval over seeds, computed here with scipy (independent of mec)."""
+    import numpy as np
+    from scipy import stats
+
+    x = np.asarray(values, float)
+    half = stats.t.ppf(0.975, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size)
+    return f"{x.mean():.3f} [{x.mean() - half:.3f}, {x.mean() + half:.3f}]"
+
+
+def test_a_model_with_seeds_is_one_row_with_the_mean_and_t_interval_over_seeds(seeded):
+    tables = rt.make_tables(seeded)
+    head = tables["headline"]
+    # one row per model, not per seed; each seed's best layer; the t-interval over seeds
+    assert "net/seed" not in head and "tw/seed" not in head
+    assert (f"| net (2 seeds) | dc, g | {_t95([0.40, 0.44])} | {(0.40 + 0.44) / 2 / 0.4:.2f} |"
+            in head)
+    assert f"| tw (2 seeds) | g | {_t95([0.17, 0.15])} |" in head
+    assert "0.360" not in head  # the per-seed bootstrap interval of seed 0 is not shown
+    assert "t-interval over seeds (`seeds.csv`)" in head
+    pred = tables["predictivity"]
+    assert "net (2 seeds): median (layer)" in pred
+    assert f"| {_t95([0.40, 0.44])} (dc, g) | {(0.40 / 0.8 + 0.44 / 0.8) / 2:.2f} |" in pred
+    health = tables["health"]
+    assert ("| net (2 seeds) | tw (2 seeds) | 2.2 | decoding error (cm) | 4.60 [" in health)
+    assert "| 94.00 [" in health  # the twin's mean over its seeds
+    # knockouts: the seeds' p-values as a range; one seed disagrees
+    assert "(p = 0.012–0.046)" in health and "| no (1 of 2 seeds) |" in health
+    # the seeds table keeps each seed's number
+    seeds = tables["seeds"]
+    assert "| seed 0 | seed 1 |" in seeds
+    assert f"| net | 1.0 | score, halves setting, ridge (best layer) | 0.400 | 0.440 | " \
+           f"{_t95([0.40, 0.44])} |" in seeds
+    assert "| net | 2.2 | knockouts: grid − heterogeneous (cm) | -0.30 | -0.40 |" in seeds
+
+
+def test_a_summary_without_seeds_keeps_its_per_network_rows(summary):
+    tables = rt.make_tables(summary)
+    assert "seeds)" not in tables["headline"] and "t-interval" not in tables["headline"]
+    assert tables["seeds"].startswith("No model of this run has seeds.")
+
+
+def test_a_seeds_table_missing_a_number_is_named(seeded, capsys):
+    t = pd.read_csv(seeded / "seeds.csv")
+    t[t["measure"] != "normalized"].to_csv(seeded / "seeds.csv", index=False)
+    assert rt.main(["--summary", str(seeded), "--tables", "headline"]) == 2
+    err = capsys.readouterr().err
+    assert f"{seeded / 'seeds.csv'}: no row for model net, arena 1.0, map ridge, setting " \
+           f"halves, measure normalized" in err

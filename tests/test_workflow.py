@@ -54,8 +54,12 @@ def test_dry_run_plans_default_workflow(tmp_path):
     proc = smk("-n", "--cores", "2", "--directory", str(tmp_path), check=True)
     jobs = planned_jobs(proc.stdout + proc.stderr)
     assert jobs.get("make_dataset") == 1
-    assert jobs.get("train_model") == 2         # the demo model and its untrained twin
-    assert jobs.get("export_ratemaps") == 4     # both, in both arenas
+    # the demo model's three seeds in one ensemble (config ensemble_size 3); its untrained
+    # twin's three seeds each save their initialisation
+    assert jobs.get("train_ensemble_0") == 1
+    assert jobs.get("train_model") == 3
+    assert jobs.get("export_ratemaps") == 12    # 2 models x 3 seeds, in both arenas
+    assert jobs.get("fit_model") == 12
     assert jobs.get("summarize") == 1
 
 
@@ -63,6 +67,8 @@ def test_one_fit_builds_only_what_it_needs(tmp_path):
     proc = smk("-n", "--cores", "2", "--directory", str(tmp_path),
                "results/fits/ugrnn_relu_2.2.csv", check=True)
     jobs = planned_jobs(proc.stdout + proc.stderr)
+    # the single-seed name is a copy of the first seed's fit (config: n_seeds 3)
+    assert jobs.get("first_seed_fit") == 1
     assert jobs.get("fit_model") == 1
     assert jobs.get("export_ratemaps") == 1
     assert "summarize" not in jobs and "interanimal" not in jobs

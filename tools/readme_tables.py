@@ -14,10 +14,19 @@ as printed here):
 * ``predictivity``: ``ceiling.csv`` and ``best_layer.csv``, paper setting (the noise ceiling
   and each model's best layer, per arena and map);
 * ``headline``: ``headline.csv`` (ceiling, floor, score and normalized score per arena and
-  setting).
+  setting);
+* ``seeds``: ``seed_values.csv`` and ``seeds.csv`` (each seed's number beside the mean and
+  interval over seeds, for the models with seeds).
 
 Where the summary has them (mec.summary since methods §7.7), each median is followed by its
 95 % interval, "0.834 [0.801, 0.862]" (hierarchical bootstrap over animals and cells).
+
+A model with seeds (``seeds`` or ``n_seeds`` in its config) has one network per seed, each a
+row ``{model}/seed{k}`` of the summary's tables. The health, predictivity and headline tables
+give it one row, "ugrnn_relu (3 seeds)": each number the mean over its seeds with the 95 %
+t-interval over seeds from ``seeds.csv`` (the spread the issue of seeds asks every per-model
+number to carry), and the best layer of each seed; the ``seeds`` table keeps the seeds'
+own numbers. Which member is which model and seed is read from ``seed_values.csv``.
 
 Usage, from the repository root after a default run::
 
@@ -42,6 +51,12 @@ from pathlib import Path
 import pandas as pd
 
 __all__ = ["TABLES", "check_tables", "locate_tables", "main", "make_tables", "replace_tables"]
+
+#: the columns of seed_values.csv and seeds.csv read here (mec.summary.seeds)
+_VALUE_COLUMNS = ["model", "seed", "member", "arena", "map", "setting", "measure", "layer",
+                  "value"]
+_SPREAD_COLUMNS = ["model", "arena", "map", "setting", "measure", "n_seeds", "mean", "ci_low",
+                   "ci_high"]
 
 
 class ReadmeTablesError(ValueError):
@@ -88,12 +103,94 @@ def _row(cells) -> str:
     return "| " + " | ".join(str(c) for c in cells) + " |"
 
 
-def _markdown(header: list[str], rows: list[list], source: str) -> str:
+def _markdown(header: list[str], rows: list[list], source: str, seeded: bool = False) -> str:
     lines = [_row(header), "|" + "---|" * len(header)]
     lines += [_row(r) for r in rows]
     lines.append("")
-    lines.append(f"*Made by `tools/readme_tables.py` from {source}.*")
+    note = ("; a model with seeds: the mean over its seeds and the 95 % t-interval over seeds "
+            "(`seeds.csv`), and each seed's best layer" if seeded else "")
+    lines.append(f"*Made by `tools/readme_tables.py` from {source}{note}.*")
     return "\n".join(lines)
+
+
+class _Seeds:
+    """Which summary rows are seeds of one model, and their spread over seeds.
+
+    members: member (a row's ``model``: "ugrnn_relu/seed1") -> (model, seed), for the members
+    of models with seeds only (seed_values.csv; a model without seeds is its own member);
+    spread: seeds.csv, indexed by (model, arena, map, setting, measure)."""
+
+    def __init__(self, summary: Path):
+        self.summary = summary
+        self.members: dict[str, tuple[str, int]] = {}
+        self._spread = None
+        path = summary / "seed_values.csv"
+        if not path.is_file():
+            return  # a summary written before seeds: every model is one network
+        values = _read(summary, "seed_values.csv", _VALUE_COLUMNS)
+        for r in values.itertuples(index=False):
+            if str(r.member) != str(r.model):
+                self.members[str(r.member)] = (str(r.model), int(r.seed))
+
+    def model(self, member) -> str:
+        """The model a row belongs to (the row's own name when it is not a seed)."""
+        return self.members.get(str(member), (str(member), None))[0]
+
+    def seed(self, member):
+        return self.members.get(str(member), (None, None))[1]
+
+    def seeded(self, model) -> bool:
+        return any(m == model for m, _ in self.members.values())
+
+    def label(self, model, members) -> str:
+        n = len(members)
+        return f"{model} ({n} seed{'s' if n != 1 else ''})" if self.seeded(model) else str(model)
+
+    def spread(self, model, arena, map_, setting, measure):
+        """seeds.csv's row (mean, ci_low, ci_high, n_seeds) of a model's number; an error
+        naming the file and the number when it is missing."""
+        if self._spread is None:
+            t = _read(self.summary, "seeds.csv", _SPREAD_COLUMNS)
+            t["arena"] = t["arena"].astype(str)
+            self._spread = t.set_index(["model", "arena", "map", "setting", "measure"])
+        key = (str(model), str(arena), str(map_), str(setting), str(measure))
+        if key not in self._spread.index:
+            raise ReadmeTablesError(
+                f"{self.summary / 'seeds.csv'}: no row for model {model}, arena {arena}, map "
+                f"{map_}, setting {setting}, measure {measure}; it was written by another run "
+                f"than seed_values.csv")
+        return self._spread.loc[[key]].iloc[0]
+
+    def has(self, model, arena, map_, setting, measure) -> bool:
+        try:
+            self.spread(model, arena, map_, setting, measure)
+        except ReadmeTablesError:
+            return False
+        return True
+
+    def mean_ci(self, model, arena, map_, setting, measure, digits: int = 3) -> str:
+        """"mean [low, high]" over the model's seeds."""
+        row = self.spread(model, arena, map_, setting, measure)
+        return _num(row["mean"], digits) + _ci(row, "ci_low", "ci_high", digits)
+
+
+def _groups(table: pd.DataFrame, seeds: _Seeds, keys: list[str]) -> list[tuple[tuple, pd.DataFrame]]:
+    """Rows of `table` grouped by `keys` with its ``model`` column read as the model (a
+    seed's row joins its model's group), in the table's order; each group's rows in seed
+    order."""
+    t = table.assign(_model=[seeds.model(m) for m in table["model"]],
+                     _seed=[seeds.seed(m) for m in table["model"]])
+    cols = [("_model" if k == "model" else k) for k in keys]
+    out = []
+    for key, g in t.groupby(cols, sort=False, dropna=False):
+        out.append((key, g.sort_values("_seed", kind="stable") if g["_seed"].notna().any() else g))
+    return out
+
+
+def _layers(layers) -> str:
+    """Each seed's best layer, once when they agree: "dc", or "g, dc, g" in seed order."""
+    layers = [str(x) for x in layers]
+    return layers[0] if len(set(layers)) == 1 else ", ".join(layers)
 
 
 #: measure (model_health.csv) -> how the README names it and how many decimals it gets
@@ -108,65 +205,151 @@ _HEALTH_LABELS = {
 }
 
 
+def _agrees(values) -> str:
+    """"yes"/"no" (blank: no reading); over seeds "yes (3 of 3 seeds)"."""
+    read = [str(v) == "True" for v in values if not pd.isna(v)]
+    if not read:
+        return ""
+    if len(values) == 1:
+        return "yes" if read[0] else "no"
+    k = sum(read)
+    return f"{'yes' if k == len(read) else 'no'} ({k} of {len(read)} seeds)"
+
+
+def _p_range(values) -> str:
+    ps = sorted(_p(v) for v in values if _p(v))
+    ps = sorted({float(p): p for p in ps}.items())
+    if not ps:
+        return ""
+    return f"p = {ps[0][1]}" if len(ps) == 1 else f"p = {ps[0][1]}–{ps[-1][1]}"
+
+
 def health_table(summary: Path) -> str:
     cols = ["model", "untrained_twin", "arena", "measure", "trained", "untrained", "p_value",
             "expected", "agrees"]
     t = _read(summary, "model_health.csv", cols)
+    seeds = _Seeds(summary)
     rows = []
-    for _, r in t.iterrows():
-        label, digits = _HEALTH_LABELS.get(r["measure"], (r["measure"], 3))
-        p = _p(r["p_value"])
-        trained = _num(r["trained"], digits) + (f" (p = {p})" if p else "")
-        agrees = "" if pd.isna(r["agrees"]) else ("yes" if str(r["agrees"]) == "True" else "no")
-        rows.append([r["model"], r["untrained_twin"], r["arena"], label, trained,
-                     _num(r["untrained"], digits), "" if pd.isna(r["expected"]) else r["expected"],
-                     agrees])
+    for (model, arena, measure), g in _groups(t, seeds, ["model", "arena", "measure"]):
+        r = g.iloc[0]
+        label, digits = _HEALTH_LABELS.get(measure, (measure, 3))
+        twin = "" if pd.isna(r["untrained_twin"]) else seeds.model(r["untrained_twin"])
+        p = _p_range(g["p_value"])
+        if seeds.seeded(model):
+            trained = seeds.mean_ci(model, arena, "-", "-", measure, digits)
+            untrained = (seeds.mean_ci(twin, arena, "-", "-", measure, digits)
+                         if twin and seeds.has(twin, arena, "-", "-", measure) else "")
+        else:
+            trained, untrained = _num(r["trained"], digits), _num(r["untrained"], digits)
+        trained += f" ({p})" if p else ""
+        rows.append([seeds.label(model, g["model"]),
+                     seeds.label(twin, g["untrained_twin"]) if twin else "", arena, label,
+                     trained, untrained, "" if pd.isna(r["expected"]) else r["expected"],
+                     _agrees(list(g["agrees"]))])
     header = ["model", "untrained twin", "arena", "measure", "trained", "untrained twin",
               "paper's direction", "agrees"]
-    return _markdown(header, rows, "`model_health.csv`")
+    return _markdown(header, rows, "`model_health.csv`", bool(seeds.members))
 
 
 def predictivity_table(summary: Path) -> str:
     ceiling = _read(summary, "ceiling.csv", ["arena", "map", "setting", "ceiling"])
     best = _read(summary, "best_layer.csv", ["model", "arena", "map", "setting", "best_layer",
                                              "median", "fraction_of_ceiling"])
+    seeds = _Seeds(summary)
     ceiling = ceiling[ceiling["setting"] == "paper"]
     best = best[best["setting"] == "paper"]
-    models = list(dict.fromkeys(best["model"]))
+    best = best.assign(_model=[seeds.model(m) for m in best["model"]])
+    models = list(dict.fromkeys(best["_model"]))
     header = ["arena", "map", "ceiling"]
     for m in models:
-        header += [f"{m}: median (layer)", "fraction"]
+        header += [f"{seeds.label(m, best.loc[best['_model'] == m, 'model'].unique())}: "
+                   f"median (layer)", "fraction"]
     rows = []
     for _, c in ceiling.iterrows():
         row = [c["arena"], c["map"], _num(c["ceiling"]) + _ci(c, "ceiling_ci_low", "ceiling_ci_high")]
         for m in models:
-            b = best[(best["model"] == m) & (best["arena"] == c["arena"]) & (best["map"] == c["map"])]
+            b = best[(best["_model"] == m) & (best["arena"].astype(str) == str(c["arena"]))
+                     & (best["map"] == c["map"])]
             if len(b) == 0:
                 row += ["", ""]
+            elif seeds.seeded(m):
+                b = b.assign(_seed=[seeds.seed(x) for x in b["model"]]).sort_values("_seed")
+                frac = seeds.spread(m, c["arena"], c["map"], "paper", "fraction_of_ceiling")
+                row += [f"{seeds.mean_ci(m, c['arena'], c['map'], 'paper', 'score')} "
+                        f"({_layers(b['best_layer'])})", _num(frac["mean"], 2)]
             else:
                 b = b.iloc[0]
                 row += [f"{_num(b['median'])}{_ci(b, 'ci_low', 'ci_high')} ({b['best_layer']})",
                         _num(b["fraction_of_ceiling"], 2)]
         rows.append(row)
-    return _markdown(header, rows, "`ceiling.csv` and `best_layer.csv`, paper setting")
+    return _markdown(header, rows, "`ceiling.csv` and `best_layer.csv`, paper setting",
+                     bool(seeds.members))
 
 
 def headline_table(summary: Path) -> str:
     cols = ["arena", "setting", "map", "ceiling", "floor", "floor_source", "model", "layer",
             "score", "normalized"]
     t = _read(summary, "headline.csv", cols)
-    rows = [[r["arena"], r["setting"], r["map"],
-             _num(r["ceiling"]) + _ci(r, "ceiling_ci_low", "ceiling_ci_high"), _num(r["floor"]),
-             "" if pd.isna(r["floor_source"]) else r["floor_source"], r["model"], r["layer"],
-             _num(r["score"]) + _ci(r, "score_ci_low", "score_ci_high"), _num(r["normalized"], 2)]
-            for _, r in t.iterrows()]
+    seeds = _Seeds(summary)
+    rows = []
+    for (arena, setting, map_, model), g in _groups(t, seeds, ["arena", "setting", "map",
+                                                              "model"]):
+        r = g.iloc[0]
+        if seeds.seeded(model):
+            score = seeds.mean_ci(model, arena, map_, setting, "score")
+            normalized = _num(seeds.spread(model, arena, map_, setting, "normalized")["mean"], 2)
+            layer = _layers(g["layer"])
+        else:
+            score = _num(r["score"]) + _ci(r, "score_ci_low", "score_ci_high")
+            normalized, layer = _num(r["normalized"], 2), r["layer"]
+        rows.append([arena, setting, map_,
+                     _num(r["ceiling"]) + _ci(r, "ceiling_ci_low", "ceiling_ci_high"),
+                     _num(r["floor"]), "" if pd.isna(r["floor_source"]) else r["floor_source"],
+                     seeds.label(model, g["model"]), layer, score, normalized])
     header = ["arena", "setting", "map", "ceiling", "floor", "floor from", "model", "best layer",
               "score", "normalized"]
-    return _markdown(header, rows, "`headline.csv`")
+    return _markdown(header, rows, "`headline.csv`", bool(seeds.members))
+
+
+#: (setting, map, measure) of the seeds table, in its order: the scores of the headline's
+#: settings (Ridge, best layer), then the model-health measures
+_SEED_ROWS = [("halves", "ridge", "score"), ("paper", "ridge", "score"),
+              ("-", "-", "decoding_error_cm"), ("-", "-", "grid_fraction_adaptive"),
+              ("-", "-", "knockout_grid_minus_heterogeneous_cm")]
+
+
+def seeds_table(summary: Path) -> str:
+    """Each model with seeds: every seed's number beside the mean and interval over seeds."""
+    seeds = _Seeds(summary)
+    if not seeds.members:
+        return ("No model of this run has seeds.\n\n*Made by `tools/readme_tables.py` from "
+                "`seed_values.csv`.*")
+    values = _read(summary, "seed_values.csv", _VALUE_COLUMNS)
+    values = values[values["member"].astype(str).isin(seeds.members)]
+    values = values.assign(arena=values["arena"].astype(str))
+    all_seeds = sorted({int(s) for s in values["seed"]})
+    rows = []
+    for model in dict.fromkeys(values["model"]):
+        for setting, map_, measure in _SEED_ROWS:
+            sel = values[(values["model"] == model) & (values["setting"] == setting)
+                         & (values["map"] == map_) & (values["measure"] == measure)]
+            for arena in dict.fromkeys(sorted(sel["arena"])):
+                a = sel[sel["arena"] == arena]
+                label, digits = _HEALTH_LABELS.get(measure, (measure, 3))
+                if setting != "-":
+                    label = f"score, {setting} setting, {map_} (best layer)"
+                per_seed = {int(r.seed): _num(r.value, digits) for r in a.itertuples()}
+                rows.append([model, arena, label]
+                            + [per_seed.get(k, "") for k in all_seeds]
+                            + [seeds.mean_ci(model, arena, map_, setting, measure, digits)])
+    header = (["model", "arena", "number"] + [f"seed {k}" for k in all_seeds]
+              + ["mean [95 % t-interval over seeds]"])
+    return _markdown(header, rows, "`seed_values.csv` and `seeds.csv`")
 
 
 #: table name (the README marker's NAME) -> function of the summary folder
-TABLES = {"health": health_table, "predictivity": predictivity_table, "headline": headline_table}
+TABLES = {"health": health_table, "predictivity": predictivity_table, "headline": headline_table,
+          "seeds": seeds_table}
 
 
 def make_tables(summary: str | Path, names=None) -> dict[str, str]:
