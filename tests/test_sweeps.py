@@ -84,8 +84,10 @@ def test_seeds_expand_to_one_network_per_seed():
 
 
 def _single_seed_default():
-    """config.yaml with its two models in the single layout (seed 0, no seeds)."""
+    """config.yaml with its two models in the single layout (seed 0, no seeds), each network
+    trained alone (no ensemble_size)."""
     raw = yaml.safe_load((ROOT / "config.yaml").read_text())
+    raw.pop("ensemble_size", None)
     for entry in raw["models"].values():
         for key in ("seeds", "n_seeds"):
             entry.pop(key, None)
