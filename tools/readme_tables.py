@@ -24,9 +24,8 @@ Where the summary has them (mec.summary since methods §7.7), each median is fol
 A model with seeds (``seeds`` or ``n_seeds`` in its config) has one network per seed, each a
 row ``{model}/seed{k}`` of the summary's tables. The health, predictivity and headline tables
 give it one row, "ugrnn_relu (3 seeds)": each number the mean over its seeds with the 95 %
-t-interval over seeds from ``seeds.csv`` (the spread the issue of seeds asks every per-model
-number to carry), and the best layer of each seed; the ``seeds`` table keeps the seeds'
-own numbers. Which member is which model and seed is read from ``seed_values.csv``.
+t-interval over seeds from ``seeds.csv`` (methods §7.11), and the best layer of each seed;
+the ``seeds`` table keeps the seeds' own numbers. Which member is which model and seed is read from ``seed_values.csv``.
 
 Usage, from the repository root after a default run::
 
@@ -217,11 +216,12 @@ def _agrees(values) -> str:
 
 
 def _p_range(values) -> str:
-    ps = sorted(_p(v) for v in values if _p(v))
-    ps = sorted({float(p): p for p in ps}.items())
+    """"p = 0.015" for one p-value, "p = 4e-05–0.015" (lowest–highest) for several seeds'."""
+    ps = sorted(float(v) for v in values if _p(v))
     if not ps:
         return ""
-    return f"p = {ps[0][1]}" if len(ps) == 1 else f"p = {ps[0][1]}–{ps[-1][1]}"
+    low, high = _p(ps[0]), _p(ps[-1])
+    return f"p = {low}" if low == high else f"p = {low}–{high}"
 
 
 def health_table(summary: Path) -> str:

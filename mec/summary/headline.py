@@ -262,6 +262,39 @@ def _error_bar(ax, x: float, y: float, low, high, colour) -> None:
                     ecolor=colour, elinewidth=1.0, capsize=2.5)
 
 
+def _model_marks(ax, axn, x: float, width: float, model: str, names: list[str],
+                 rows: pd.DataFrame, colour, labelled: bool, clip: tuple[float, float]) -> None:
+    """One model's marks at x in one setting: its score with its interval on ``ax`` and its
+    normalized score as a bar on ``axn`` (clipped to ``clip``, the value printed).
+
+    names: the table's rows of the model, ``[model]`` for one network or its seeds'
+    ``{model}/seed{k}`` (:func:`headline_figure`); rows: those rows of the setting."""
+    from mec.summary.seeds import t_interval
+
+    scores = rows["score"].astype(float).to_numpy()
+    if rows.empty or not np.isfinite(scores).any():
+        return
+    if names == [model]:  # one network: its score and bootstrap interval
+        y, low, high = scores[0], rows["score_ci_low"].iloc[0], rows["score_ci_high"].iloc[0]
+        nz, each, label = float(rows["normalized"].iloc[0]), [], model
+    else:  # seeds: each seed, and their mean with the t-interval over seeds
+        n, y, _, low, high = t_interval(scores)
+        each = rows["normalized"].astype(float).to_numpy()
+        nz = float(np.nanmean(each)) if np.isfinite(each).any() else np.nan
+        label = f"{model} (mean of {n} seeds)"
+        ax.plot([x] * len(scores), scores, ".", color=colour, ms=3, alpha=0.6)
+    ax.plot([x], [y], "o" if names == [model] else "D", color=colour, ms=5,
+            label=label if labelled else None)
+    _error_bar(ax, x, y, low, high, colour)
+    if np.isfinite(nz):
+        shown = min(max(nz, clip[0]), clip[1])
+        axn.bar(x, shown, width=width * 0.9, color=colour)
+        axn.text(x, shown, f"{nz:.2f}", fontsize=6, ha="center",
+                 va="bottom" if shown >= 0 else "top")
+        finite = [min(max(v, clip[0]), clip[1]) for v in each if np.isfinite(v)]
+        axn.plot([x] * len(finite), finite, ".", color="black", ms=2.5, zorder=3)
+
+
 def headline_figure(table: pd.DataFrame, out_path: str | os.PathLike) -> Path:
     """One column of panels per arena. Top: per setting, the band from floor to ceiling and
     each model's score (dots), with their 95 % intervals as error bars where the table has
@@ -273,7 +306,6 @@ def headline_figure(table: pd.DataFrame, out_path: str | os.PathLike) -> Path:
     (:func:`mec.summary.seeds.t_interval`, the numbers of seeds.csv), and the bar of the
     seeds' mean normalized score with each seed's as a dot."""
     from mec.summary.figures import _empty, _figure, _save
-    from mec.summary.seeds import t_interval
     from mec.sweeps import split_member
 
     table = table.assign(**{c: np.nan for c in HEADLINE_COLUMNS if c not in table.columns})
@@ -312,33 +344,9 @@ def headline_figure(table: pd.DataFrame, out_path: str | os.PathLike) -> Path:
             ax.text(x + 0.37, ceil, f"ceiling {ceil:.2f}", fontsize=6, va="bottom")
             for k, model in enumerate(models):
                 names = [name for _, name in sorted(members[model])]
-                rows = s[s["model"].isin(names)]
-                scores = rows["score"].astype(float).to_numpy()
-                if rows.empty or not np.isfinite(scores).any():
-                    continue
-                dx = -0.35 + width * (k + 0.5)
-                colour = colours[k % len(colours)]
-                if names == [model]:  # one network: its score and bootstrap interval
-                    y, low, high = scores[0], rows["score_ci_low"].iloc[0], \
-                        rows["score_ci_high"].iloc[0]
-                    nz, each, label = float(rows["normalized"].iloc[0]), [], model
-                else:  # seeds: each seed, and their mean with the t-interval over seeds
-                    n, y, _, low, high = t_interval(scores)
-                    each = rows["normalized"].astype(float).to_numpy()
-                    nz = float(np.nanmean(each)) if np.isfinite(each).any() else np.nan
-                    label = f"{model} (mean of {n} seeds)"
-                    ax.plot([x + dx] * len(scores), scores, ".", color=colour, ms=3, alpha=0.6)
-                ax.plot([x + dx], [y], "o" if names == [model] else "D", color=colour, ms=5,
-                        label=label if x == 0 else None)
-                _error_bar(ax, x + dx, y, low, high, colour)
-                if np.isfinite(nz):
-                    shown = min(max(nz, lo_clip), hi_clip)
-                    axn.bar(x + dx, shown, width=width * 0.9, color=colour)
-                    axn.text(x + dx, shown, f"{nz:.2f}", fontsize=6, ha="center",
-                             va="bottom" if shown >= 0 else "top")
-                    finite = [min(max(v, lo_clip), hi_clip) for v in each if np.isfinite(v)]
-                    axn.plot([x + dx] * len(finite), finite, ".", color="black", ms=2.5,
-                             zorder=3)
+                _model_marks(ax, axn, x - 0.35 + width * (k + 0.5), width, model, names,
+                             s[s["model"].isin(names)], colours[k % len(colours)],
+                             labelled=x == 0, clip=(lo_clip, hi_clip))
         for a in (ax, axn):
             a.set_xticks(range(len(settings)))
             a.set_xticklabels(settings)
