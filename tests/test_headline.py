@@ -161,3 +161,37 @@ def test_headline_text_names_scores_above_the_ceiling_and_the_papers_floor_share
     assert "twin" not in above[0] and "robust" not in above[0]
     # nothing above the ceiling: no such line
     assert "Above the ceiling" not in headline_markdown(t[t["score"] < 0.5])
+
+
+def test_headline_text_gives_a_model_with_seeds_its_mean_and_t_interval_over_seeds():
+    """summary.md's headline: after the per-seed rows, one row per model with seeds, the mean
+    of its seeds' scores with the t-interval over seeds (computed here with scipy) and the
+    mean normalized score; a run without seeds has no such table."""
+    from scipy import stats
+
+    from mec.summary.headline import headline_markdown, seeds_headline
+    from mec.summary.seeds import seed_spread, seed_values
+
+    scores = {"net/seed0": 0.38, "net/seed1": 0.40, "net/seed2": 0.43, "other": 0.20}
+    t = pd.DataFrame({"arena": "1.0", "setting": "halves", "map": "ridge", "ceiling": 0.40,
+                      "floor": 0.0, "reliability": 0.7, "model": list(scores), "layer": "g",
+                      "score": list(scores.values())})
+    t["normalized"] = t["score"] / 0.40
+    best = t.rename(columns={"layer": "best_layer", "score": "median"}).assign(
+        fraction_of_ceiling=t["score"] / 0.40)
+    configs = {m: {} for m in scores}
+    spread = seed_spread(seed_values(best, pd.DataFrame(columns=[
+        "model", "untrained_twin", "arena", "measure", "trained", "untrained"]), configs))
+    over = seeds_headline(t, spread)
+    assert list(over["model"]) == ["net"]  # "other" has no seeds
+    x = np.array([0.38, 0.40, 0.43])
+    half = stats.t.ppf(0.975, 2) * x.std(ddof=1) / np.sqrt(3)
+    row = over.iloc[0]
+    assert row["score"] == pytest.approx(x.mean()) and row["seeds"] == "0,1,2"
+    assert row["score 95% t-interval"] == f"[{x.mean() - half:.3f}, {x.mean() + half:.3f}]"
+    assert row["normalized"] == pytest.approx(x.mean() / 0.40)
+    text = headline_markdown(t, seeds=spread)
+    assert "Models with seeds (one row per seed above)" in text
+    assert f"| 1.0 | halves | net | 0,1,2 | {x.mean():.3f} |" in text
+    assert "Models with seeds" not in headline_markdown(t)
+    assert "Models with seeds" not in headline_markdown(t[t["model"] == "other"], seeds=spread)

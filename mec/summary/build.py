@@ -344,7 +344,8 @@ def _write_tables(tables: dict, notes: list[str], correlation: pd.DataFrame, fit
 
     en_paper_only = "elasticnet" in set(fits["map"]) and set(fits["setting"]) != {"paper"}
     page = ["# Summary", "", hl.headline_markdown(tables["headline"], en_paper_only,
-                                                  tables["comparisons"]), *notes, ""]
+                                                  tables["comparisons"], tables["seeds"]),
+            *notes, ""]
     for name in TABLES:
         df = tables[name]
         write_csv(df, out_dir / f"{name}.csv")

@@ -178,12 +178,46 @@ def _interval(low, high) -> list[str]:
                               pd.to_numeric(high, errors="coerce").astype(float))]
 
 
+def seeds_headline(table: pd.DataFrame, spread: pd.DataFrame | None) -> pd.DataFrame:
+    """The headline's models with seeds, one row each per arena and setting: the mean score
+    and normalized score over the seeds with the score's 95 % t-interval over seeds
+    (``spread``: seeds.csv, mec.summary.seeds.seed_spread), for the headline's map.
+    Columns arena, setting, model, seeds, score, "score 95% t-interval", normalized; empty
+    when no model of ``table`` has more than one seed."""
+    cols = ["arena", "setting", "model", "seeds", "score", "score 95% t-interval", "normalized"]
+    if spread is None or spread.empty or table.empty:
+        return pd.DataFrame(columns=cols)
+    from mec.sweeps import split_member
+
+    m = table["map"].iloc[0]
+    models = {split_member(name)[0] for name in table["model"].dropna()
+              if split_member(name)[1] is not None}
+    sp = spread[(spread["map"] == m) & spread["model"].isin(models) & (spread["n_seeds"] > 1)]
+    sp = sp.assign(_arena=[arena_key(a) for a in sp["arena"]])
+    rows = []
+    for arena, setting in dict.fromkeys(zip(table["arena"], table["setting"])):
+        for model in sorted(models):
+            g = sp[(sp["_arena"] == arena_key(arena)) & (sp["setting"] == setting)
+                   & (sp["model"] == model)]
+            score, norm = g[g["measure"] == "score"], g[g["measure"] == "normalized"]
+            if score.empty:
+                continue
+            r = score.iloc[0]
+            rows.append({"arena": arena, "setting": setting, "model": model,
+                         "seeds": r["seeds"], "score": r["mean"],
+                         "score 95% t-interval": _interval([r["ci_low"]], [r["ci_high"]])[0],
+                         "normalized": norm["mean"].iloc[0] if len(norm) else np.nan})
+    return pd.DataFrame(rows, columns=cols)
+
+
 def headline_markdown(table: pd.DataFrame, elasticnet_note: bool = False,
-                      comparisons: pd.DataFrame | None = None) -> str:
+                      comparisons: pd.DataFrame | None = None,
+                      seeds: pd.DataFrame | None = None) -> str:
     """The headline section at the top of summary.md: what each number means, the table
     (each median with its 95 % interval), which setting to report and, given
     ``comparisons`` (mec.summary.comparisons.comparisons_table), which paired differences
-    are resolved and which are not."""
+    are resolved and which are not; given ``seeds`` (seeds.csv) and models with seeds, their
+    mean over seeds with its t-interval (:func:`seeds_headline`) after the table."""
     from mec.summary.markdown import to_markdown
 
     if table.empty:
@@ -246,6 +280,11 @@ def headline_markdown(table: pd.DataFrame, elasticnet_note: bool = False,
 
     lines += comparison_notes(comparisons, m)
     lines += ["", to_markdown(shown)]
+    over = seeds_headline(table, seeds)
+    if len(over):
+        lines += ["", "Models with seeds (one row per seed above): the mean over the seeds, "
+                  "with the score's 95 % t-interval over seeds (seeds.csv, methods §7.11).",
+                  "", to_markdown(over)]
     return "\n".join(lines)
 
 
