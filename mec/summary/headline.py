@@ -313,16 +313,16 @@ def _model_marks(ax, axn, x: float, width: float, model: str, names: list[str],
     scores = rows["score"].astype(float).to_numpy()
     if rows.empty or not np.isfinite(scores).any():
         return
-    if names == [model]:  # one network: its score and bootstrap interval
+    if len(names) == 1:  # one network (or one seed): its score and bootstrap interval
         y, low, high = scores[0], rows["score_ci_low"].iloc[0], rows["score_ci_high"].iloc[0]
-        nz, each, label = float(rows["normalized"].iloc[0]), [], model
+        nz, each, label = float(rows["normalized"].iloc[0]), [], names[0]
     else:  # seeds: each seed, and their mean with the t-interval over seeds
         n, y, _, low, high = t_interval(scores)
         each = rows["normalized"].astype(float).to_numpy()
         nz = float(np.nanmean(each)) if np.isfinite(each).any() else np.nan
         label = f"{model} (mean of {n} seeds)"
         ax.plot([x] * len(scores), scores, ".", color=colour, ms=3, alpha=0.6)
-    ax.plot([x], [y], "o" if names == [model] else "D", color=colour, ms=5,
+    ax.plot([x], [y], "o" if len(names) == 1 else "D", color=colour, ms=5,
             label=label if labelled else None)
     _error_bar(ax, x, y, low, high, colour)
     if np.isfinite(nz):
