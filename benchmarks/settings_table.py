@@ -22,14 +22,14 @@ Rows (source -> target):
 - ``256 noise maps -> recorded``: 256 noise maps (Poisson counts with the rates of the data's
   cells and the first animal's path, through the column's recipe) used as a model;
 - ``<model> <layer> -> recorded``: model rate maps, with ``--ratemaps results/ratemaps/
-  ugrnn_relu_{arena}.h5`` (``{arena}`` filled in per arena).
+  ugrnn_relu/seed0_{arena}.h5`` (``{arena}`` filled in per arena; the default run's seed 0).
 
 The paper columns of the rows defined as in the issue are compared with its numbers
 (:data:`REFERENCE`) in the same run; the last line says whether they match within 0.005 and
 the robust noise -> recorded floor is below 0.1.
 
 Usage: .venv/bin/python benchmarks/settings_table.py [--data results/data/synthetic.h5]
-       [--arenas 1.0 2.2] [--ratemaps results/ratemaps/ugrnn_relu_{arena}.h5 --layers g dc]
+       [--arenas 1.0 2.2] [--ratemaps results/ratemaps/ugrnn_relu/seed0_{arena}.h5 --layers g dc]
 Without ``--data`` the default dataset is simulated (about 20 s).
 
 The validation ladder (graded degradations of the ground truth ranked by every setting,
@@ -156,7 +156,7 @@ def main(argv=None) -> int:
     ap.add_argument("--arenas", type=float, nargs="+", default=[1.0, 2.2])
     ap.add_argument("--ratemaps", default=None,
                     help="model rate maps, '{arena}' replaced by the arena, e.g. "
-                         "results/ratemaps/ugrnn_relu_{arena}.h5")
+                         "results/ratemaps/ugrnn_relu/seed0_{arena}.h5")
     ap.add_argument("--layers", nargs="+", default=["g", "dc"])
     ap.add_argument("--k", type=int, default=None, help="blocks per axis (default: config's)")
     args = ap.parse_args(argv)
