@@ -123,13 +123,12 @@ class _Seeds:
         self.summary = summary
         self.members: dict[str, tuple[str, int]] = {}
         self._spread = None
-        path = summary / "seed_values.csv"
-        if not path.is_file():
-            return  # a summary written before seeds: every model is one network
-        values = _read(summary, "seed_values.csv", _VALUE_COLUMNS)
-        for r in values.itertuples(index=False):
-            if str(r.member) != str(r.model):
-                self.members[str(r.member)] = (str(r.model), int(r.seed))
+        if (summary / "seed_values.csv").is_file():  # else a summary written before seeds
+            values = _read(summary, "seed_values.csv", _VALUE_COLUMNS)
+            for r in values.itertuples(index=False):
+                if str(r.member) != str(r.model):
+                    self.members[str(r.member)] = (str(r.model), int(r.seed))
+        self.models = {model for model, _ in self.members.values()}  # the models with seeds
 
     def model(self, member) -> str:
         """The model a row belongs to (the row's own name when it is not a seed)."""
@@ -139,33 +138,41 @@ class _Seeds:
         return self.members.get(str(member), (None, None))[1]
 
     def seeded(self, model) -> bool:
-        return any(m == model for m, _ in self.members.values())
+        return model in self.models
+
+    def ordered(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """``rows`` (their ``model`` column: members) in seed order; as they are without seeds."""
+        order = [self.seed(m) for m in rows["model"]]
+        if all(k is None for k in order):
+            return rows
+        return rows.assign(_seed=order).sort_values("_seed", kind="stable")
 
     def label(self, model, members) -> str:
         n = len(members)
         return f"{model} ({n} seed{'s' if n != 1 else ''})" if self.seeded(model) else str(model)
 
-    def spread(self, model, arena, map_, setting, measure):
-        """seeds.csv's row (mean, ci_low, ci_high, n_seeds) of a model's number; an error
-        naming the file and the number when it is missing."""
+    def _table(self) -> pd.DataFrame:
+        """seeds.csv indexed by (model, arena, map, setting, measure), read once."""
         if self._spread is None:
             t = _read(self.summary, "seeds.csv", _SPREAD_COLUMNS)
             t["arena"] = t["arena"].astype(str)
             self._spread = t.set_index(["model", "arena", "map", "setting", "measure"])
-        key = (str(model), str(arena), str(map_), str(setting), str(measure))
-        if key not in self._spread.index:
+        return self._spread
+
+    def has(self, *key) -> bool:
+        """Whether seeds.csv has a row for (model, arena, map, setting, measure)."""
+        return tuple(str(k) for k in key) in self._table().index
+
+    def spread(self, model, arena, map_, setting, measure):
+        """seeds.csv's row (mean, ci_low, ci_high, n_seeds) of a model's number; an error
+        naming the file and the number when it is missing."""
+        if not self.has(model, arena, map_, setting, measure):
             raise ReadmeTablesError(
                 f"{self.summary / 'seeds.csv'}: no row for model {model}, arena {arena}, map "
                 f"{map_}, setting {setting}, measure {measure}; it was written by another run "
                 f"than seed_values.csv")
-        return self._spread.loc[[key]].iloc[0]
-
-    def has(self, model, arena, map_, setting, measure) -> bool:
-        try:
-            self.spread(model, arena, map_, setting, measure)
-        except ReadmeTablesError:
-            return False
-        return True
+        return self._table().loc[[tuple(str(k) for k in (model, arena, map_, setting,
+                                                          measure))]].iloc[0]
 
     def mean_ci(self, model, arena, map_, setting, measure, digits: int = 3) -> str:
         """"mean [low, high]" over the model's seeds."""
@@ -177,13 +184,9 @@ def _groups(table: pd.DataFrame, seeds: _Seeds, keys: list[str]) -> list[tuple[t
     """Rows of `table` grouped by `keys` with its ``model`` column read as the model (a
     seed's row joins its model's group), in the table's order; each group's rows in seed
     order."""
-    t = table.assign(_model=[seeds.model(m) for m in table["model"]],
-                     _seed=[seeds.seed(m) for m in table["model"]])
+    t = table.assign(_model=[seeds.model(m) for m in table["model"]])
     cols = [("_model" if k == "model" else k) for k in keys]
-    out = []
-    for key, g in t.groupby(cols, sort=False, dropna=False):
-        out.append((key, g.sort_values("_seed", kind="stable") if g["_seed"].notna().any() else g))
-    return out
+    return [(key, seeds.ordered(g)) for key, g in t.groupby(cols, sort=False, dropna=False)]
 
 
 def _layers(layers) -> str:
@@ -268,12 +271,12 @@ def predictivity_table(summary: Path) -> str:
     for _, c in ceiling.iterrows():
         row = [c["arena"], c["map"], _num(c["ceiling"]) + _ci(c, "ceiling_ci_low", "ceiling_ci_high")]
         for m in models:
-            b = best[(best["_model"] == m) & (best["arena"].astype(str) == str(c["arena"]))
+            b = best[(best["_model"] == m) & (best["arena"] == c["arena"])
                      & (best["map"] == c["map"])]
             if len(b) == 0:
                 row += ["", ""]
             elif seeds.seeded(m):
-                b = b.assign(_seed=[seeds.seed(x) for x in b["model"]]).sort_values("_seed")
+                b = seeds.ordered(b)
                 frac = seeds.spread(m, c["arena"], c["map"], "paper", "fraction_of_ceiling")
                 row += [f"{seeds.mean_ci(m, c['arena'], c['map'], 'paper', 'score')} "
                         f"({_layers(b['best_layer'])})", _num(frac["mean"], 2)]
