@@ -81,9 +81,13 @@ def _kw_key(kw: dict) -> str:
 def _columns_independent(map_type: str, map_kwargs: dict) -> bool:
     """True when a target's prediction does not depend on the other targets of the fit.
 
-    Holds for one-to-one and linear models; not for PLS fitted on all targets at once.
+    Holds for one-to-one and linear models; not for PLS fitted on all targets at once, nor
+    for ridge_loo, whose one alpha is chosen on all the fit's targets.
     """
-    if str(map_type).lower() != "pls":
+    key = str(map_type).lower()
+    if key == "ridge_loo":
+        return False
+    if key != "pls":
         return True
     return bool(map_kwargs.get("fit_per_target_unit", PLSMap().fit_per_target_unit))
 

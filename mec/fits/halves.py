@@ -60,15 +60,19 @@ MODEL_DRAWS = HALVES_DEFAULTS["model_draws"]
 
 def halves_maps(maps: Mapping, halves) -> dict:
     """Config ``fits.maps`` for the halves setting: every Ridge map (``sklinear`` with
-    ``regression_type: Ridge``) with config ``fits.halves.ridge_alpha`` as its alpha (None:
-    unchanged), every PLS map solved exactly (``algorithm: svd`` unless the map names one);
-    other maps as given. Why (methods §7.8): with half of the bins for training
-    (``train_frac`` 0.5) some 200 bins at 1.0 m face several hundred noisy unsmoothed source
-    units; alpha 100 was chosen on the embedded simulator (benchmarks/halves.py), never on
-    a run's test bins, and the ceiling varies by < 0.03 for alpha 10-1000. PLS: NIPALS stops
-    its power iteration at the original's tolerance, which leaves scores off by up to 1e-3;
-    the exact SVD is its limit and about 3x cheaper on the 2 x 1,936 bins of a 2.2 m model fit,
-    where PLS was most of the fit's time (mec.mappers.PLSMap)."""
+    ``regression_type: Ridge``) takes config ``fits.halves.ridge_alpha`` (a number: that
+    alpha; a list, the default: map ``ridge_loo``, each fit choosing its alpha from that grid
+    by leave-one-out over its own training bins, mec.mappers.RidgeLOOMap; None: unchanged),
+    every PLS map is solved exactly (``algorithm: svd`` unless the map names one); other maps
+    as given.
+
+    Why (methods §7.8): with half of the bins for training (``train_frac`` 0.5) a few hundred
+    bins face 128-512 noisy model units or some 330 unsmoothed recorded cells, and no one
+    alpha suits both (on the default run 100 suits a 128-unit layer, 1000 the ceiling's
+    cells); the choice sees only the fit half, never the test bins or the other half. PLS:
+    NIPALS stops its power iteration at the original's tolerance, which leaves scores off by
+    up to 1e-3; the exact SVD is its limit and about 3x cheaper on the 2 x 1,936 bins of a
+    2.2 m model fit, where PLS was most of the fit's time (mec.mappers.PLSMap)."""
     from mec.fits.settings import halves_options
 
     alpha = halves_options(halves)["ridge_alpha"]
@@ -77,7 +81,8 @@ def halves_maps(maps: Mapping, halves) -> dict:
         kw = dict(spec.get("map_kwargs") or {}) if isinstance(spec, Mapping) else {}
         if alpha is not None and isinstance(spec, Mapping) and \
                 spec.get("map_type") == "sklinear" and kw.get("regression_type") == "Ridge":
-            spec = {**spec, "map_kwargs": {**kw, "alpha": alpha}}
+            spec = ({**spec, "map_type": "ridge_loo", "map_kwargs": {"alphas": list(alpha)}}
+                    if isinstance(alpha, list) else {**spec, "map_kwargs": {**kw, "alpha": alpha}})
         elif isinstance(spec, Mapping) and spec.get("map_type") == "pls" and "algorithm" not in kw:
             spec = {**spec, "map_kwargs": {**kw, "algorithm": "svd"}}
         out[name] = spec

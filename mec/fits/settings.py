@@ -120,15 +120,19 @@ def resolve_split(train_frac, recipe: Recipe, blocks: Mapping | None = None,
     return train_frac
 
 
-#: Defaults of config ``fits.halves`` (the halves setting, methods §7.8).
-HALVES_DEFAULTS = {"enabled": False, "train_frac": 0.5, "ridge_alpha": 100.0, "model_draws": 2,
+#: Defaults of config ``fits.halves`` (the halves setting, methods §7.8). ridge_alpha: a grid,
+#: so that every Ridge fit of the setting chooses its own alpha by leave-one-out over its
+#: training bins (mec.mappers.RidgeLOOMap, the grid mec.mappers.LOO_ALPHAS).
+HALVES_DEFAULTS = {"enabled": False, "train_frac": 0.5,
+                   "ridge_alpha": [1.0, 10.0, 100.0, 1000.0, 10000.0, 100000.0], "model_draws": 2,
                    "elasticnet": False}
 
 
 def halves_options(halves) -> dict:
     """Config ``fits.halves`` with defaults: ``{"enabled": bool, "train_frac": split,
-    "ridge_alpha": float or None, "model_draws": int}`` (ridge_alpha: the alpha of every
-    Ridge map in this setting, None: the map's own; model_draws: recorded draws of a model,
+    "ridge_alpha": float, list of floats or None, "model_draws": int}`` (ridge_alpha: the
+    alpha of every Ridge map in this setting, a list: the grid each fit chooses its alpha
+    from by leave-one-out (mec.mappers.RidgeLOOMap), None: the map's own; model_draws: recorded draws of a model,
     mec.fits.as_recorded; elasticnet: refit the ElasticNet grid's per-cell choices in this
     setting too, off by default for its cost; methods §7.8).
 
@@ -150,17 +154,27 @@ def halves_options(halves) -> dict:
     out = {**HALVES_DEFAULTS, **{k: v for k, v in halves.items() if v is not None}}
     if not isinstance(out["enabled"], bool):
         raise ValueError(f"fits.halves.enabled must be true or false, got {out['enabled']!r}")
-    alpha = halves.get("ridge_alpha", HALVES_DEFAULTS["ridge_alpha"])
-    if alpha is not None and (isinstance(alpha, bool) or not isinstance(alpha, (int, float))
-                              or not alpha > 0):
-        raise ValueError(f"fits.halves.ridge_alpha must be a number > 0 or null, got {alpha!r}")
-    out["ridge_alpha"] = None if alpha is None else float(alpha)
+    out["ridge_alpha"] = _ridge_alpha(halves.get("ridge_alpha", HALVES_DEFAULTS["ridge_alpha"]))
     draws = out["model_draws"]
     if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
         raise ValueError(f"fits.halves.model_draws must be an integer >= 1, got {draws!r}")
     if not isinstance(out["elasticnet"], bool):
         raise ValueError(f"fits.halves.elasticnet must be true or false, got {out['elasticnet']!r}")
     return out
+
+
+def _ridge_alpha(alpha):
+    """Config fits.halves.ridge_alpha checked: None, a float > 0 or a list of them (a grid)."""
+    def number(v):
+        return not isinstance(v, bool) and isinstance(v, (int, float)) and np.isfinite(v) and v > 0
+    if alpha is None:
+        return None
+    if number(alpha):
+        return float(alpha)
+    if isinstance(alpha, (list, tuple)) and alpha and all(number(v) for v in alpha):
+        return [float(v) for v in alpha]
+    raise ValueError(f"fits.halves.ridge_alpha must be a number > 0, a non-empty list of them "
+                     f"(a grid to choose from at every fit) or null, got {alpha!r}")
 
 
 def make_settings(train_frac=0.2, robust: bool = True, blocks: Mapping | None = None,
