@@ -2,7 +2,8 @@
 
 On the embedded simulator (mec.data.synthetic; a reduced animal count by default) prints, per
 arena and setting (holdout, Ridge alpha 1; in the halves setting its own defaults, config
-fits.halves: half the bins for training, alpha 100; medians over cells):
+fits.halves: half the bins for training, each Ridge fit choosing its alpha by leave-one-out
+over its training bins, map ridge_loo; medians over cells):
 
 * ceiling: inter-animal consistency; ceiling corrected: the same noise-corrected (§7.9);
 * floor, floor |r|: the sources replaced by mec.fits.floors' "poisson" control (untuned

@@ -19,8 +19,9 @@ So rung 0 is the noise-free truth and the true order is rung0 > rung1 > ... > ru
 Each rung is scored as a model (``as_model=True``) against every recorded cell in every
 setting ("paper", "robust", "halves": mec.fits.settings.make_settings, the halves setting
 with its defaults: half the bins for training, each rung recorded as one more animal,
-mec.fits.as_recorded) with mec.fits.halves.setting_scores (Ridge alpha 1; the halves
-setting's alpha, config fits.halves.ridge_alpha, in that setting), made into a fit-shaped tidy table
+mec.fits.as_recorded) with mec.fits.halves.setting_scores (Ridge alpha 1; in the halves
+setting its Ridge, config fits.halves.ridge_alpha: by default each fit choosing its alpha by
+leave-one-out over its training bins, map ridge_loo), made into a fit-shaped tidy table
 (mec.fits.core.TABLE_COLUMNS, ``source`` = "rung0".."rung{n-1}"), and compared in pairs by
 mec.summary.comparisons (paired hierarchical bootstrap over animals, then cells; mec.stats).
 Printed per setting: the rung medians, the Spearman correlation of the medians with the true
@@ -44,7 +45,8 @@ RIDGE = dict(map_type="sklinear", map_kwargs={"regression_type": "Ridge", "alpha
 
 
 def ridge_for(setting) -> dict:
-    """The Ridge map of a setting: alpha 1, or the halves setting's alpha (fits.halves)."""
+    """The Ridge map of a setting: alpha 1, or the halves setting's Ridge (fits.halves:
+    map ridge_loo over the default grid)."""
     from mec.fits.halves import halves_maps
 
     if not setting.halves:

@@ -1,4 +1,4 @@
-# Long because: five scikit-learn estimators that share a base class, the parameter checks and the
+# Long because: four scikit-learn estimators that share a base class, the parameter checks and the
 # alpha convention (methods §4.4).
 """Maps from source units to target cells, as scikit-learn estimators (methods §4.2).
 
@@ -16,7 +16,7 @@ Three maps, as the paper defines them, an exact ElasticNet and a Ridge that choo
   grid's solver (mec.fits.elasticnet); the workflow refits each cell's grid choice with it.
 - ``RidgeLOOMap`` ("ridge_loo"): Ridge whose alpha is chosen at every fit, from a grid, by
   exact leave-one-out over the training bins, scored by the mean Pearson r over the targets
-  (the halves setting's Ridge, methods §7.8).
+  (the halves setting's Ridge, methods §7.8; in mec.ridge_loo, on the base of mec.map_base).
 
 Alpha convention (methods §4.4): the top-level ``alpha`` parameter is in the paper's ("user")
 convention. For models whose loss averages the squared error over samples (Lasso, ElasticNet,
@@ -36,11 +36,13 @@ import warnings
 
 import numpy as np
 import sklearn.linear_model as sklm
-from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.cross_decomposition import PLSRegression
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from mec.errors import did_you_mean as _did_you_mean  # one wording of the hint (mec.errors)
+from mec.map_base import MapParamError, _as_2d_target, _MapBase, pearson_columns
+from mec.ridge_loo import LOO_ALPHAS, RidgeLOOMap
 
 __all__ = [
     "OneToOneMap",
@@ -69,44 +71,6 @@ ALPHA_PER_SAMPLE_MODELS = frozenset(
         "QuantileRegressor",
     }
 )
-
-
-def pearson_columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pearson r of matching columns: a, b (n_samples, n_cols) -> (n_cols,).
-
-    NaN where either column is constant (as scipy.stats.pearsonr) or has a non-finite value.
-    Scores are clipped to [-1, 1] (rounding).
-    """
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    if a.ndim == 1:
-        a = a[:, None]
-    if b.ndim == 1:
-        b = b[:, None]
-    if a.shape != b.shape:
-        raise ValueError(f"pearson_columns: shapes differ, {a.shape} vs {b.shape}")
-    # a constant column has no correlation (NaN, as scipy.stats.pearsonr); test it exactly,
-    # because centring a constant column can leave rounding noise that would score as r != 0
-    constant = (a == a[:1]).all(axis=0) | (b == b[:1]).all(axis=0)
-    ac = a - a.mean(axis=0)
-    bc = b - b.mean(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        # normalise first, as scipy does, to keep the result within [-1, 1] up to rounding
-        an = ac / np.linalg.norm(ac, axis=0)
-        bn = bc / np.linalg.norm(bc, axis=0)
-        r = np.einsum("ij,ij->j", an, bn)
-    r[constant] = np.nan
-    return np.clip(r, -1.0, 1.0)
-
-
-class MapParamError(ValueError):
-    """A map argument that cannot work. ``param`` names it, as a dotted path below the map's
-    keyword arguments (``"percentile"``, ``"regression_kwargs.max_iter"``); the message gives
-    the value."""
-
-    def __init__(self, param: str, message: str):
-        super().__init__(message)
-        self.param = param
 
 
 def _init_params(cls) -> list[str]:
@@ -204,38 +168,6 @@ def _supports_multi_output(est) -> bool:
         return bool(est.__sklearn_tags__().target_tags.multi_output)
     except AttributeError:  # pragma: no cover - older scikit-learn
         return True
-
-
-def _as_2d_target(y):
-    y = np.asarray(y)
-    return y[:, None] if y.ndim == 1 else y
-
-
-class _MapBase(RegressorMixin, BaseEstimator):
-    """Shared input handling: X (n_samples, n_features), y (n_samples,) or (n_samples, n_targets)."""
-
-    def _validate_fit(self, X, y):
-        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=np.float64)
-        self._y_was_1d = y.ndim == 1
-        return X, _as_2d_target(y).astype(np.float64, copy=False)
-
-    def _validate_predict(self, X):
-        check_is_fitted(self)
-        return validate_data(self, X, reset=False, dtype=np.float64)
-
-    def _format_output(self, pred):
-        # predict() returns (n_samples,) when fitted on a 1-D y (sklearn convention), else 2-D
-        return pred[:, 0] if self._y_was_1d else pred
-
-    def predict2d(self, X) -> np.ndarray:
-        """predict, always (n_samples, n_targets)."""
-        return _as_2d_target(self.predict(X))
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        tags.target_tags.single_output = True
-        return tags
 
 
 class SKLinearMap(_MapBase):
@@ -537,99 +469,6 @@ class ExactElasticNetMap(_MapBase):
         self.check_params()
         X, Y = self._validate_fit(X, y)
         self.coef_, self.intercept_ = elasticnet_fit(X, Y, self.alpha, self.l1_ratio)
-        self.n_targets_ = Y.shape[1]
-        return self
-
-    def predict(self, X):
-        X = self._validate_predict(X)
-        return self._format_output(X @ self.coef_ + self.intercept_)
-
-
-#: Default alpha grid of :class:`RidgeLOOMap`: decades from 1 to 1e5, wide enough that the
-#: choices on the default run (methods §7.8: 100-10,000) stay inside it.
-LOO_ALPHAS = (1.0, 10.0, 100.0, 1000.0, 10000.0, 100000.0)
-
-
-class RidgeLOOMap(_MapBase):
-    """Ridge (intercept not penalised) whose alpha is chosen at every fit (map type
-    "ridge_loo"): for each alpha of ``alphas`` the exact leave-one-out prediction of every
-    training bin (the fit without that bin), scored by the Pearson r with the target over
-    the training bins, averaged over the targets; the alpha with the highest mean (ties: the
-    smallest) is used for all targets of the fit.
-
-    Why (methods §7.8): a fixed alpha suits sources of one size: on the default run alpha
-    100 suits a 128-unit model layer and 1000 the ~330 recorded cells of the ceiling, so a
-    fixed value tilts every normalised score. The choice uses only the data the map is
-    fitted to (never the test bins, never another recording half) and one alpha for all the
-    fit's targets, so it cannot follow any one cell's noise; Pearson r is the statistic the
-    fits report (scikit-learn's default, the squared error, prefers shrunken predictions
-    that r does not reward).
-
-    This is scikit-learn's ``RidgeCV(alphas, scoring=<mean Pearson r>)`` (its efficient
-    leave-one-out), written out here because it decomposes the smaller Gram matrix (Xᵀ X or
-    X Xᵀ) instead of taking the SVD of X: about 3x faster for 968 bins x 512 units (a 2.2 m
-    model fit); tests/test_mappers.py checks both against each other and against refits
-    without each bin.
-
-    alphas: the grid, each finite and > 0. Learned state: ``alpha_``; ``loo_scores_``
-    (n_alphas,), the mean leave-one-out r of each alpha; ``coef_`` (n_features, n_targets),
-    ``intercept_`` (n_targets,).
-    """
-
-    def __init__(self, alphas=LOO_ALPHAS):
-        self.alphas = alphas
-
-    def check_params(self):
-        """Check every argument without data (MapParamError naming it); returns self."""
-        a = self.alphas
-        ok = isinstance(a, (list, tuple, np.ndarray)) and len(a) > 0 and all(
-            isinstance(v, (int, float, np.integer, np.floating))
-            and not isinstance(v, (bool, np.bool_)) and np.isfinite(v) and v > 0 for v in a)
-        if not ok:
-            raise MapParamError("alphas", f"ridge_loo alphas must be a non-empty list of finite "
-                                          f"numbers > 0, got {a!r}")
-        return self
-
-    def fit(self, X, y):
-        self.check_params()
-        X, Y = self._validate_fit(X, y)
-        alphas = np.sort(np.asarray(self.alphas, dtype=np.float64))
-        n, p = X.shape
-        x_mean, y_mean = X.mean(axis=0), Y.mean(axis=0)
-        Xc, Yc = X - x_mean, Y - y_mean
-        # hat matrix of the centred problem: H = Xc (XcᵀXc + a I)^-1 Xcᵀ (+ 1/n for the
-        # intercept), from one eigendecomposition of the smaller Gram matrix
-        if n > p:
-            lam, Q = np.linalg.eigh(Xc.T @ Xc)
-            B = Xc @ Q                                 # (n, p): H = B diag(1/(lam + a)) Bᵀ
-            BtY = B.T @ Yc
-
-            def gains(a):
-                return 1.0 / (np.clip(lam, 0.0, None) + a)
-        else:
-            lam, B = np.linalg.eigh(Xc @ Xc.T)         # (n, n): H = B diag(lam/(lam + a)) Bᵀ
-            lam = np.clip(lam, 0.0, None)
-            BtY = B.T @ Yc
-
-            def gains(a):
-                return lam / (lam + a)
-        B2 = B * B
-        scores = np.full(alphas.size, -np.inf)
-        for k, a in enumerate(alphas):
-            g = gains(a)
-            fitted = B @ (g[:, None] * BtY)            # centred fitted values (n, n_targets)
-            h = 1.0 / n + B2 @ g                       # leverage of each bin
-            loo = Yc - (Yc - fitted) / (1.0 - h)[:, None]
-            r = pearson_columns(Yc, loo)
-            if np.isfinite(r).any():
-                scores[k] = np.nanmean(r)
-        k = int(np.argmax(scores))
-        self.alpha_, self.loo_scores_ = float(alphas[k]), scores
-        if n > p:
-            self.coef_ = Q @ (gains(self.alpha_)[:, None] * BtY)
-        else:
-            self.coef_ = Xc.T @ (B @ (BtY / (lam + self.alpha_)[:, None]))
-        self.intercept_ = y_mean - x_mean @ self.coef_
         self.n_targets_ = Y.shape[1]
         return self
 

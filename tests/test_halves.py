@@ -4,6 +4,8 @@ the loaders, the old-file error, Spearman-Brown, and the settings' plumbing."""
 
 from pathlib import Path
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,7 +16,7 @@ from mec.fits.core import fit_scores
 from mec.fits.halves import HalvesMissingError, half_maps, halves_fit_scores, setting_scores
 from mec.fits.reliability import (corrected_scores, half_correlation, reliability_table,
                                   spearman_brown)
-from mec.fits.settings import (HALVES_SETTING, SETTING_NAMES, check_fit_settings,
+from mec.fits.settings import (HALVES_SETTING, SETTING_NAMES, check_fit_settings, dataset_for,
                                make_settings)
 from mec.ratemaps import PAPER, bin_spikes, bin_spikes_halves, rates_from_counts, time_halves
 
@@ -297,6 +299,40 @@ def test_halves_maps_set_the_settings_ridge_alpha_and_exact_pls():
     assert out["pls_own"] == maps["pls_own"]  # a map that names its algorithm keeps it
     assert out["corr"] == maps["corr"]
     assert maps["pls"]["map_kwargs"] == {"n_components": 10}  # the config is not changed
+    # the default: a grid, each fit choosing its alpha by leave-one-out (map ridge_loo)
+    for halves in ({"enabled": True}, True):
+        out = halves_maps(maps, halves)
+        assert out["ridge"] == {"map_type": "ridge_loo",
+                                "map_kwargs": {"alphas": [1.0, 10.0, 100.0, 1e3, 1e4, 1e5]}}
+    out = halves_maps(maps, {"enabled": True, "ridge_alpha": [3, 30]})
+    assert out["ridge"]["map_kwargs"] == {"alphas": [3.0, 30.0]}
+    assert halves_maps(maps, {"enabled": True, "ridge_alpha": None})["ridge"] == maps["ridge"]
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, [], [10.0, 0.0], ["100"], True, "cv", {"a": 1}])
+def test_halves_ridge_alpha_refuses_bad_values_naming_them(bad):
+    from mec.fits.settings import halves_options
+
+    with pytest.raises(ValueError, match=r"fits\.halves\.ridge_alpha .*got " + re.escape(repr(bad))):
+        halves_options({"enabled": True, "ridge_alpha": bad})
+
+
+def test_ridge_loo_in_the_halves_setting_keeps_untuned_noise_at_zero_and_tuning_high():
+    """The alpha choice sees only the fit half: untuned targets score about 0 whichever alpha
+    wins, tuned ones well above (a toy of the setting, 4 animals)."""
+    from mec.fits.halves import halves_maps, setting_scores
+
+    st = make_settings(0.2, robust=False, halves=True)["halves"]
+    ridge = halves_maps({"r": RIDGE}, True)["r"]
+    assert ridge["map_type"] == "ridge_loo"
+    for tuned, lo, hi in ((False, -0.1, 0.1), (True, 0.3, 1.0)):
+        ds = _toy(tuned=tuned, n_animals=4, n_cells=6)
+        data = dataset_for(ds, 1.0, st.source_recipe)[1.0]
+        maps = {a: np.asarray(r["resp"]) for a, r in data.items()}
+        sc = setting_scores(ds, 1.0, st, lambda a: np.concatenate(
+            [maps[k] for k in maps if k != a], axis=-1), num_splits=3, **ridge)
+        med = np.nanmedian(np.concatenate(list(sc.values())))
+        assert lo < med < hi, (tuned, med)
 
 
 def test_pipeline_tables_carry_the_halves_setting(tmp_path):

@@ -7,8 +7,8 @@ from sklearn.cross_decomposition import PLSRegression
 from sklearn.linear_model import ElasticNet, Lasso, Ridge
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from mec.mappers import (MapParamError, OneToOneMap, PLSMap, SKLinearMap, make_map,
-                         pearson_columns)
+from mec.mappers import (LOO_ALPHAS, MapParamError, OneToOneMap, PLSMap, RidgeLOOMap,
+                         SKLinearMap, make_map, pearson_columns)
 
 
 def _data(n=60, n_src=7, n_tgt=4, seed=0):
@@ -20,7 +20,7 @@ def _data(n=60, n_src=7, n_tgt=4, seed=0):
 
 @parametrize_with_checks(
     [SKLinearMap(), SKLinearMap("ElasticNet", alpha=0.5, l1_ratio=0.3), OneToOneMap(),
-     OneToOneMap(percentile=50), PLSMap(n_components=1)]
+     OneToOneMap(percentile=50), PLSMap(n_components=1), RidgeLOOMap()]
 )
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
@@ -150,3 +150,68 @@ def test_pls_with_more_components_than_sources_is_cut_with_a_warning():
     with _w.catch_warnings():
         _w.simplefilter("error")
         assert PLSMap(n_components=2).fit(X, Y).n_components_ == 2
+
+
+# ---------------------------------------------------------------------------------------------
+# ridge_loo: Ridge choosing its alpha by leave-one-out (methods §7.8)
+# ---------------------------------------------------------------------------------------------
+def _loo_data(n, p, seed):
+    """Sources with an offset and targets with an offset, so the intercept matters."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p)) + 3.0
+    Y = 0.2 * (X @ rng.standard_normal((p, 4))) + 2.0 * rng.standard_normal((n, 4)) + 7.0
+    return X, Y
+
+
+@pytest.mark.parametrize("n,p", [(40, 12), (25, 60)])  # more bins than units, and fewer
+def test_ridge_loo_scores_equal_refits_without_each_bin(n, p):
+    """Each alpha's score is the mean over targets of the Pearson r between the targets and
+    the predictions of Ridge refitted without each bin in turn (scikit-learn, one by one)."""
+    X, Y = _loo_data(n, p, seed=n)
+    alphas = [0.3, 3.0, 30.0, 300.0]
+    m = RidgeLOOMap(alphas=alphas).fit(X, Y)
+    for a, got in zip(alphas, m.loo_scores_):
+        loo = np.array([Ridge(alpha=a).fit(np.delete(X, i, 0), np.delete(Y, i, 0))
+                        .predict(X[i:i + 1])[0] for i in range(n)])
+        want = np.mean([pearsonr(Y[:, j], loo[:, j])[0] for j in range(Y.shape[1])])
+        assert got == pytest.approx(want, abs=1e-9)
+    assert m.alpha_ == alphas[int(np.argmax(m.loo_scores_))]
+    np.testing.assert_allclose(m.predict(X), Ridge(alpha=m.alpha_).fit(X, Y).predict(X),
+                               atol=1e-9)
+
+
+@pytest.mark.parametrize("n,p", [(120, 30), (30, 90)])
+def test_ridge_loo_equals_sklearn_ridgecv_with_a_pearson_scorer(n, p):
+    """The same choice and predictions as scikit-learn's own efficient leave-one-out."""
+    from sklearn.linear_model import RidgeCV
+
+    def mean_r(est, X, y):
+        return float(np.nanmean(pearson_columns(y, est.predict(X))))
+
+    for seed in range(3):
+        X, Y = _loo_data(n, p, seed)
+        mine = RidgeLOOMap().fit(X, Y)
+        theirs = RidgeCV(alphas=list(LOO_ALPHAS), scoring=mean_r).fit(X, Y)
+        assert mine.alpha_ == theirs.alpha_
+        np.testing.assert_allclose(mine.predict(X), theirs.predict(X), atol=1e-8)
+
+
+def test_ridge_loo_shrinks_more_for_noisier_targets_and_one_alpha_serves_all_targets():
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((80, 40))
+    signal = X[:, :3] @ np.ones((3, 3))
+    clean = RidgeLOOMap().fit(X, signal + 0.1 * rng.standard_normal((80, 3)))
+    noisy = RidgeLOOMap().fit(X, signal + 20.0 * rng.standard_normal((80, 3)))
+    assert clean.alpha_ < noisy.alpha_
+    assert noisy.coef_.shape == (40, 3) and noisy.intercept_.shape == (3,)
+    assert np.isfinite(noisy.loo_scores_).all() and noisy.loo_scores_.shape == (len(LOO_ALPHAS),)
+
+
+@pytest.mark.parametrize("bad", [[], [0.0, 1.0], [1.0, -2.0], [np.inf], [True], "100", 5.0])
+def test_ridge_loo_bad_alphas_are_named(bad):
+    from mec.checks import map_problems
+
+    with pytest.raises(MapParamError, match="alphas"):
+        RidgeLOOMap(alphas=bad).fit(*_data())
+    problems = map_problems("ridge_loo", {"alphas": bad})
+    assert problems and problems[0].startswith("map_kwargs.alphas")

@@ -40,6 +40,7 @@ from typing import Mapping
 import numpy as np
 
 from mec.fits.splits import BLOCKS, DEFAULT_BLOCK_K, blocks_split, check_train_frac, parse_blocks
+from mec.mappers import LOO_ALPHAS
 from mec.ratemaps import PAPER, ROBUST, Recipe, RecipeMismatchError, get_recipe, rates_from_counts
 
 __all__ = ["Setting", "PAPER_SETTING", "ROBUST_SETTING", "HALVES_SETTING", "SETTING_NAMES",
@@ -123,9 +124,8 @@ def resolve_split(train_frac, recipe: Recipe, blocks: Mapping | None = None,
 #: Defaults of config ``fits.halves`` (the halves setting, methods §7.8). ridge_alpha: a grid,
 #: so that every Ridge fit of the setting chooses its own alpha by leave-one-out over its
 #: training bins (mec.mappers.RidgeLOOMap, the grid mec.mappers.LOO_ALPHAS).
-HALVES_DEFAULTS = {"enabled": False, "train_frac": 0.5,
-                   "ridge_alpha": [1.0, 10.0, 100.0, 1000.0, 10000.0, 100000.0], "model_draws": 2,
-                   "elasticnet": False}
+HALVES_DEFAULTS = {"enabled": False, "train_frac": 0.5, "ridge_alpha": list(LOO_ALPHAS),
+                   "model_draws": 2, "elasticnet": False}
 
 
 def halves_options(halves) -> dict:
