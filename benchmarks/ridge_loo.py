@@ -41,7 +41,7 @@ def _data(n: int, p: int, n_targets: int, seed: int) -> tuple[np.ndarray, np.nda
     t = np.linspace(0, 1, n)[:, None]
     tuning = np.sin(2 * np.pi * (t * rng.uniform(1, 4, 10) + rng.uniform(0, 1, 10))) + 1.5
     X = rng.poisson(tuning @ rng.uniform(0, 1, (10, p))).astype(float)
-    Y = tuning @ rng.uniform(0, 1, (10, n_targets)) + rng.normal(0, 2.0, (n, n_targets))
+    Y = tuning @ rng.uniform(0, 1, (10, n_targets)) + rng.normal(0, 0.5, (n, n_targets))
     return X, Y
 
 

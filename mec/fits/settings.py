@@ -132,9 +132,9 @@ def halves_options(halves) -> dict:
     """Config ``fits.halves`` with defaults: ``{"enabled": bool, "train_frac": split,
     "ridge_alpha": float, list of floats or None, "model_draws": int}`` (ridge_alpha: the
     alpha of every Ridge map in this setting, a list: the grid each fit chooses its alpha
-    from by leave-one-out (mec.mappers.RidgeLOOMap), None: the map's own; model_draws: recorded draws of a model,
-    mec.fits.as_recorded; elasticnet: refit the ElasticNet grid's per-cell choices in this
-    setting too, off by default for its cost; methods §7.8).
+    from by leave-one-out (mec.mappers.RidgeLOOMap), None: the map's own; model_draws:
+    recorded draws of a model, mec.fits.as_recorded; elasticnet: refit the ElasticNet grid's
+    per-cell choices in this setting too, off by default for its cost; methods §7.8).
 
     halves: None or False (off), True (on, the paper's random 20 % splits), or a mapping with
     ``enabled`` (default false) and ``train_frac`` (a fraction for random splits, a
