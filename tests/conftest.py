@@ -34,3 +34,14 @@ def requires_shared(path: str | os.PathLike) -> Path:
     if os.environ.get(REQUIRE_ENV, "") not in ("", "0"):
         pytest.fail(f"{reason}; {REQUIRE_ENV}={os.environ[REQUIRE_ENV]} requires it", pytrace=False)
     pytest.skip(reason)
+
+
+def benchmark_module(name: str):
+    """``benchmarks/{name}.py`` loaded as a module (the scripts are not a package), so that a
+    test can call its ``main`` or helpers."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "benchmarks" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod

@@ -4,19 +4,12 @@ reference, and the printed verdict follows from the table."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
-
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import benchmark_module
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location("enet_refit", ROOT / "benchmarks" / "enet_refit.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return benchmark_module("enet_refit")
 
 
 def test_deviation_counts_nan_agreement_as_zero_and_disagreement_as_infinite():

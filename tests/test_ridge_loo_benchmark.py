@@ -3,17 +3,11 @@ shape, the two leave-one-out choosers agree, and the verdict line follows from t
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import benchmark_module
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location("ridge_loo_bench", ROOT / "benchmarks" / "ridge_loo.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return benchmark_module("ridge_loo")
 
 
 def test_ridge_loo_benchmark_agrees_with_ridgecv(capsys):
