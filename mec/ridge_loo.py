@@ -36,13 +36,14 @@ class RidgeLOOMap(_MapBase):
 
     This is scikit-learn's ``RidgeCV(alphas, scoring=<mean Pearson r>)`` (its efficient
     leave-one-out), written out here because it decomposes the smaller Gram matrix (Xᵀ X or
-    X Xᵀ) instead of taking the SVD of X: about 3x faster for 968 bins x 512 units (a 2.2 m
-    model fit); tests/test_mappers.py checks both against each other and against refits
-    without each bin.
+    X Xᵀ) instead of taking the SVD of X: 1.3-2.5x faster, 2.5x for 968 bins x 512 units (a
+    2.2 m model fit; benchmarks/ridge_loo.py); tests/test_mappers.py checks both against
+    each other and against refits without each bin.
 
-    alphas: the grid, each finite and > 0. Learned state: ``alpha_``; ``loo_scores_``
-    (n_alphas,), the mean leave-one-out r of each alpha; ``coef_`` (n_features, n_targets),
-    ``intercept_`` (n_targets,).
+    alphas: the grid, each finite and > 0, in any order. Learned state: ``alpha_``;
+    ``loo_scores_`` (n_alphas,), the mean leave-one-out r of each alpha in ascending order of
+    alpha (-inf where no target has one); ``coef_`` (n_features, n_targets), ``intercept_``
+    (n_targets,).
     """
 
     def __init__(self, alphas=LOO_ALPHAS):
