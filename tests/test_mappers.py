@@ -201,8 +201,12 @@ def test_ridge_loo_shrinks_more_for_noisier_targets_and_one_alpha_serves_all_tar
     X = rng.standard_normal((80, 40))
     signal = X[:, :3] @ np.ones((3, 3))
     clean = RidgeLOOMap().fit(X, signal + 0.1 * rng.standard_normal((80, 3)))
-    noisy = RidgeLOOMap().fit(X, signal + 20.0 * rng.standard_normal((80, 3)))
+    Y = signal + 20.0 * rng.standard_normal((80, 3))
+    noisy = RidgeLOOMap().fit(X, Y)
     assert clean.alpha_ < noisy.alpha_
+    # every target is fitted with the one chosen alpha
+    np.testing.assert_allclose(noisy.coef_, Ridge(alpha=noisy.alpha_).fit(X, Y).coef_.T,
+                               atol=1e-9)
     assert noisy.coef_.shape == (40, 3) and noisy.intercept_.shape == (3,)
     assert np.isfinite(noisy.loo_scores_).all() and noisy.loo_scores_.shape == (len(LOO_ALPHAS),)
 
