@@ -59,6 +59,11 @@ def _as_2d_target(y):
 class _MapBase(RegressorMixin, BaseEstimator):
     """Shared input handling: X (n_samples, n_features), y (n_samples,) or (n_samples, n_targets)."""
 
+    #: Whether a target's prediction depends on its own column only, so that a fit may solve
+    #: targets together or apart and get the same scores (mec.fits.fitting); a map that fits
+    #: its targets jointly says False.
+    targets_independent = True
+
     def _validate_fit(self, X, y):
         X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=np.float64)
         self._y_was_1d = y.ndim == 1

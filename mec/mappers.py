@@ -365,6 +365,11 @@ class PLSMap(_MapBase):
         self.tol = tol
         self.algorithm = algorithm
 
+    @property
+    def targets_independent(self) -> bool:
+        """Only one PLS per target makes a target's prediction its own (_MapBase)."""
+        return bool(self.fit_per_target_unit)
+
     def _fit_one(self, X, Y):
         pls = PLSRegression(
             n_components=self.n_components_,

@@ -46,6 +46,9 @@ class RidgeLOOMap(_MapBase):
     (n_targets,).
     """
 
+    #: one alpha is chosen on all the fit's targets (_MapBase)
+    targets_independent = False
+
     def __init__(self, alphas=LOO_ALPHAS):
         self.alphas = alphas
 
@@ -72,18 +75,16 @@ class RidgeLOOMap(_MapBase):
         if n > p:
             lam, Q = np.linalg.eigh(Xc.T @ Xc)
             B = Xc @ Q                                 # (n, p): H = B diag(1/(lam + a)) Bᵀ
-            BtY = B.T @ Yc
 
             def gains(a):
                 return 1.0 / (np.clip(lam, 0.0, None) + a)
         else:
             lam, B = np.linalg.eigh(Xc @ Xc.T)         # (n, n): H = B diag(lam/(lam + a)) Bᵀ
             lam = np.clip(lam, 0.0, None)
-            BtY = B.T @ Yc
 
             def gains(a):
                 return lam / (lam + a)
-        B2 = B * B
+        BtY, B2 = B.T @ Yc, B * B
         scores = np.full(alphas.size, -np.inf)
         for k, a in enumerate(alphas):
             g = gains(a)

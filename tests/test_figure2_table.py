@@ -2,22 +2,15 @@
 (docs/figure2.md). Known answers on hand-made fits: medians, ceiling and floor, and how many
 adjacent and trained-vs-untrained pairs are resolved."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import benchmark_module
 
 
 @pytest.fixture(scope="module")
 def table_mod():
-    spec = importlib.util.spec_from_file_location("figure2_table", ROOT / "benchmarks" / "figure2_table.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return benchmark_module("figure2_table")
 
 
 def _net(arch, untrained):

@@ -4,23 +4,16 @@ noise halves score about 0 at any width."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import benchmark_module
 
 
 @pytest.fixture(scope="module")
 def bw():
-    spec = importlib.util.spec_from_file_location("halves_bandwidth",
-                                                  ROOT / "benchmarks" / "halves_bandwidth.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return benchmark_module("halves_bandwidth")
 
 
 class _Data(SimpleNamespace):

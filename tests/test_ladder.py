@@ -1,19 +1,13 @@
 """The validation ladder (benchmarks/metric.py, methods §7.10): graded degradations of the
 ground truth are ranked in order by the halves setting, and pure noise scores about 0."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
+from conftest import benchmark_module
 
 
 def _ladder():
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "metric.py"
-    spec = importlib.util.spec_from_file_location("ladder_benchmark", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return benchmark_module("metric")
 
 
 def test_degrade_endpoints_and_nesting():

@@ -123,8 +123,9 @@ class _Seeds:
         self.summary = summary
         self.members: dict[str, tuple[str, int]] = {}
         self._spread = None
-        if (summary / "seed_values.csv").is_file():  # else a summary written before seeds
-            values = _read(summary, "seed_values.csv", _VALUE_COLUMNS)
+        self.values = None  # seed_values.csv, None for a summary written before seeds
+        if (summary / "seed_values.csv").is_file():
+            values = self.values = _read(summary, "seed_values.csv", _VALUE_COLUMNS)
             for r in values.itertuples(index=False):
                 if str(r.member) != str(r.model):
                     self.members[str(r.member)] = (str(r.model), int(r.seed))
@@ -327,8 +328,7 @@ def seeds_table(summary: Path) -> str:
     if not seeds.members:
         return ("No model of this run has seeds.\n\n*Made by `tools/readme_tables.py` from "
                 "`seed_values.csv`.*")
-    values = _read(summary, "seed_values.csv", _VALUE_COLUMNS)
-    values = values[values["member"].astype(str).isin(seeds.members)]
+    values = seeds.values[seeds.values["member"].astype(str).isin(seeds.members)]
     values = values.assign(arena=values["arena"].astype(str))
     all_seeds = sorted({int(s) for s in values["seed"]})
     rows = []

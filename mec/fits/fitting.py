@@ -15,7 +15,7 @@ import numpy as np
 
 from mec.fits.bins import FitInputError, FitInputWarning, kept_bins
 from mec.fits.splits import SplitError, generate_train_test_splits
-from mec.mappers import PLSMap, make_map, pearson_columns
+from mec.mappers import make_map, pearson_columns
 
 
 # ---------------------------------------------------------------------------------------------
@@ -79,17 +79,10 @@ def _kw_key(kw: dict) -> str:
 
 
 def _columns_independent(map_type: str, map_kwargs: dict) -> bool:
-    """True when a target's prediction does not depend on the other targets of the fit.
-
-    Holds for one-to-one and linear models; not for PLS fitted on all targets at once, nor
-    for ridge_loo, whose one alpha is chosen on all the fit's targets.
-    """
-    key = str(map_type).lower()
-    if key == "ridge_loo":
-        return False
-    if key != "pls":
-        return True
-    return bool(map_kwargs.get("fit_per_target_unit", PLSMap().fit_per_target_unit))
+    """True when a target's prediction does not depend on the other targets of the fit: the
+    map's own ``targets_independent`` (False for PLS fitted on all targets at once and for
+    ridge_loo, whose one alpha is chosen on all the fit's targets)."""
+    return make_map(map_type, **map_kwargs).targets_independent
 
 
 # ---------------------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ from typing import Mapping
 import numpy as np
 
 from mec.fits.splits import BLOCKS, DEFAULT_BLOCK_K, blocks_split, check_train_frac, parse_blocks
-from mec.mappers import LOO_ALPHAS
+from mec.mappers import LOO_ALPHAS, MapParamError, RidgeLOOMap
 from mec.ratemaps import PAPER, ROBUST, Recipe, RecipeMismatchError, get_recipe, rates_from_counts
 
 __all__ = ["Setting", "PAPER_SETTING", "ROBUST_SETTING", "HALVES_SETTING", "SETTING_NAMES",
@@ -164,17 +164,17 @@ def halves_options(halves) -> dict:
 
 
 def _ridge_alpha(alpha):
-    """Config fits.halves.ridge_alpha checked: None, a float > 0 or a list of them (a grid)."""
-    def number(v):
-        return not isinstance(v, bool) and isinstance(v, (int, float)) and np.isfinite(v) and v > 0
+    """Config fits.halves.ridge_alpha checked: None, a float > 0 or a list of them (a grid,
+    checked by the map that takes it, mec.ridge_loo.RidgeLOOMap)."""
     if alpha is None:
         return None
-    if number(alpha):
-        return float(alpha)
-    if isinstance(alpha, (list, tuple)) and alpha and all(number(v) for v in alpha):
-        return [float(v) for v in alpha]
-    raise ValueError(f"fits.halves.ridge_alpha must be a number > 0, a non-empty list of them "
-                     f"(a grid to choose from at every fit) or null, got {alpha!r}")
+    grid = list(alpha) if isinstance(alpha, (list, tuple)) else [alpha]
+    try:
+        RidgeLOOMap(alphas=grid).check_params()
+    except MapParamError:
+        raise ValueError(f"fits.halves.ridge_alpha must be a number > 0, a non-empty list of "
+                         f"them (a grid to choose from at every fit) or null, got {alpha!r}") from None
+    return [float(v) for v in grid] if isinstance(alpha, (list, tuple)) else float(alpha)
 
 
 def make_settings(train_frac=0.2, robust: bool = True, blocks: Mapping | None = None,
